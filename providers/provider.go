@@ -1,0 +1,144 @@
+package providers
+
+import (
+	"context"
+	"time"
+)
+
+// Resource is one desired instance, built by the planner from configuration
+// and handed to the provider of its target.
+type Resource struct {
+	Addr Address
+	// Target names the system the instance lives on and so the provider
+	// that handles it: "cluster.control", "vm.ecs1".
+	Target string
+	// Kind tells the provider what the instance is, e.g. "kube_service",
+	// "kube_endpoints", "kube_namespace", "vm_file", "vm_env_file",
+	// "vm_line", "vm_package", "vm_unit". Each provider documents its kinds
+	// and the attributes of their Objects.
+	Kind string
+	// DependsOn are the instances whose outputs feed Render or that must
+	// exist first. The executor applies them before this one.
+	DependsOn []Address
+	// Triggers are instances whose change in the same run makes this one
+	// act even if its own attributes match (a unit restarts when one of its
+	// input files changed). Every trigger is also in DependsOn.
+	Triggers []Address
+	// Render returns the desired Object, given the outputs of DependsOn.
+	// While planning, outputs not known yet are Unknown and Render must
+	// propagate them (a file whose text uses an unknown address has Unknown
+	// content). At apply every output is known. Secret values are Sensitive.
+	Render func(in Outputs) (Object, error)
+	// ForceNew lists attributes whose change cannot be made in place; a
+	// difference there plans Replace.
+	ForceNew []string
+	// Settings tune how the provider acts (timeouts, adoption) and are never
+	// diffed or shown as attributes.
+	Settings Settings
+}
+
+// Settings are per-instance knobs that are not part of the desired state.
+type Settings struct {
+	// WaitTimeout bounds waits inside Apply, such as a load balancer address.
+	WaitTimeout time.Duration
+	// Adopt allows taking ownership of an existing object meshx did not create.
+	Adopt bool
+	// ForceConflicts lets server-side apply take fields owned by others.
+	ForceConflicts bool
+}
+
+// Outputs gives Render the outputs of the instances a resource depends on.
+type Outputs interface {
+	// Output returns the named output of the instance at addr, Unknown if it
+	// is not known yet, and false if addr has no such output.
+	Output(addr Address, name string) (any, bool)
+}
+
+// Observed is the live state of one instance.
+type Observed struct {
+	Addr Address
+	// Kind is the resource kind (for orphans, which have no Resource).
+	Kind string
+	// Exists is whether the instance exists on the target.
+	Exists bool
+	// Owned is whether it carries this environment's ownership marks
+	// (labels on Kubernetes objects, the manifest on a VM).
+	Owned bool
+	// Owner names who owns it when it exists but is not this environment's
+	// (another environment, another tool, or "" for nobody).
+	Owner string
+	// Object is the attribute view of the live instance, projected onto the
+	// attributes meshx manages, with Sensitive values for secrets (Redact
+	// turns them into fingerprints).
+	Object Object
+	// Drift is set when the live instance differs from what meshx last
+	// applied to it.
+	Drift bool
+	// Outputs are values other instances can use, e.g. {"address": "…"}
+	// for a load balancer; a missing output is unknown.
+	Outputs Object
+	// Details are provider facts for preconditions, e.g. resourceVersion.
+	Details map[string]string
+}
+
+// ObserveRequest asks a provider for the live state of resources on its
+// target, all at once.
+type ObserveRequest struct {
+	// Environment is the ownership id of this configuration.
+	Environment string
+	Resources   []Resource
+}
+
+// ObserveResponse answers an ObserveRequest.
+type ObserveResponse struct {
+	// Objects holds one entry per requested resource.
+	Objects map[Address]Observed
+	// Orphans are instances on the target that this environment owns but
+	// that were not requested: the planner plans their deletion.
+	Orphans []Observed
+	// Err is set when the target could not be observed at all; its
+	// resources then fail to plan, others go on.
+	Err error
+}
+
+// ApplyRequest asks a provider to carry out one change.
+type ApplyRequest struct {
+	Environment string
+	// Resource is nil for a Delete of an orphan.
+	Resource *Resource
+	// Change is the planned change (redacted view).
+	Change Change
+	// Desired is Render's result with every input known and real secrets.
+	// Nil for Delete.
+	Desired Object
+	// Observed is what planning saw.
+	Observed Observed
+	// Triggered lists the Triggers that changed in this run; empty means
+	// none did and a restart-only change can be skipped.
+	Triggered []Address
+	// Progress reports a long wait, e.g. "waiting for an address".
+	Progress func(message string)
+}
+
+// ApplyResponse answers an ApplyRequest.
+type ApplyResponse struct {
+	// Outputs of the instance after the change.
+	Outputs Object
+	// Changed reports whether anything was actually modified (a change whose
+	// rendered value turned out equal to the live one changes nothing).
+	Changed bool
+	Err     error
+}
+
+// Provider observes and changes the instances on one target: one
+// Kubernetes cluster or one VM. Implementations must be safe for concurrent
+// Apply calls on different instances.
+type Provider interface {
+	// Observe reads the live state of every requested resource, in as few
+	// round trips as the target allows, plus the environment's orphans.
+	Observe(ctx context.Context, req ObserveRequest) ObserveResponse
+	// Apply carries out one change and returns the instance's outputs.
+	Apply(ctx context.Context, req ApplyRequest) ApplyResponse
+	// Close releases connections.
+	Close() error
+}
