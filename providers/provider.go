@@ -32,6 +32,29 @@ type Resource struct {
 	// ForceNew lists attributes whose change cannot be made in place; a
 	// difference there plans Replace.
 	ForceNew []string
+	// OutputsSurviveUpdate says an in-place Update keeps the outputs the
+	// instance has now (a load balancer keeps its address when a port
+	// changes), so dependants can be planned with known values.
+	OutputsSurviveUpdate bool
+	// ReadOnly marks an instance meshx only reads (cluster facts, the
+	// Citadel secret): always NoOp, never deleted; Apply waits for it to
+	// exist and returns its outputs.
+	ReadOnly bool
+	// UseExisting marks an instance meshx may use when it already exists
+	// without owning it (a namespace someone created): NoOp, and never
+	// deleted since meshx did not create it.
+	UseExisting bool
+	// AdoptFreely lets meshx take over an existing instance it does not own
+	// without Settings.Adopt (files and units on a VM, which meshx records in
+	// its manifest when it first writes them). Without it, an existing
+	// instance owned by nobody or by someone else stops the plan.
+	AdoptFreely bool
+	// Private is what the provider's own builder attached for the
+	// provider's Observe and Apply and that is not an attribute: whether a
+	// VM file is secret (so its bytes are never read back), where a package
+	// comes from. The planner and executor pass it along untouched and never
+	// show or store it.
+	Private any
 	// Settings tune how the provider acts (timeouts, adoption) and are never
 	// diffed or shown as attributes.
 	Settings Settings
@@ -57,6 +80,9 @@ type Outputs interface {
 // Observed is the live state of one instance.
 type Observed struct {
 	Addr Address
+	// Target is the target the instance was observed on; the planner sets
+	// it.
+	Target string
 	// Kind is the resource kind (for orphans, which have no Resource).
 	Kind string
 	// Exists is whether the instance exists on the target.

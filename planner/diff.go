@@ -1,0 +1,262 @@
+package planner
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/meshx-dev/meshx/providers"
+)
+
+// planOutputs answers Render's questions while planning: outputs of
+// instances planned so far, Unknown where an instance will change.
+type planOutputs struct {
+	values map[providers.Address]providers.Object
+}
+
+func (p *planOutputs) Output(addr providers.Address, name string) (any, bool) {
+	o, declared := p.values[addr]
+	if !declared {
+		return nil, false
+	}
+	if v, ok := o[name]; ok {
+		return v, true
+	}
+	return providers.Unknown, true
+}
+
+// plannedOutputs returns the outputs dependants may use at plan time: the
+// observed ones when the instance stays as it is (or keeps its outputs
+// through an in-place update), none (all Unknown) otherwise.
+func plannedOutputs(r *providers.Resource, o providers.Observed, c providers.Change) providers.Object {
+	switch {
+	case c.Action == providers.NoOp && o.Exists:
+		return o.Outputs
+	case c.Action == providers.Update && r.OutputsSurviveUpdate:
+		return o.Outputs
+	}
+	return providers.Object{}
+}
+
+func precondition(o providers.Observed) providers.Precondition {
+	p := providers.Precondition{Exists: o.Exists, Details: o.Details}
+	if o.Exists {
+		p.Digest = providers.Digest(o.Object)
+	}
+	return p
+}
+
+// diffResource renders r with what is known and compares it with what was
+// observed.
+func diffResource(r *providers.Resource, o providers.Observed, known *planOutputs, changes map[providers.Address]providers.Change) (providers.Change, hcl.Diagnostics) {
+	c := providers.Change{Addr: r.Addr, Precondition: precondition(o), Drift: o.Exists && o.Drift}
+	before, sensBefore := providers.Redact(o.Object)
+	if o.Exists {
+		c.Before = before
+	}
+	if r.ReadOnly {
+		c.After = c.Before
+		c.Sensitive = sensBefore
+		return c, nil
+	}
+	desired, err := r.Render(known)
+	if err != nil {
+		return c, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot render " + r.Addr.String(),
+			Detail:   err.Error(),
+		}}
+	}
+	after, sensAfter := providers.Redact(desired)
+	c.After = after
+	c.Sensitive = unionSorted(sensBefore, sensAfter)
+
+	if !o.Exists {
+		c.Action = providers.Create
+		return c, nil
+	}
+	if !o.Owned {
+		switch {
+		case r.UseExisting:
+			c.After = c.Before
+			return c, nil
+		case r.Settings.Adopt:
+			c.Adopt = true
+			c.Action = providers.Update
+			c.Reason = "adopting an existing object"
+		case !r.AdoptFreely:
+			owner := o.Owner
+			if owner == "" {
+				owner = "nobody (created outside meshx)"
+			}
+			return c, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Object exists and is not managed by this environment",
+				Detail: fmt.Sprintf("%s already exists, owned by %s. meshx never modifies an object it does not own. "+
+					"Remove or rename the existing object, or set adopt = true on the block (or pass -adopt) to let this environment take it over.",
+					r.Addr, owner),
+			}}
+		}
+	}
+	var diffs []string
+	for _, k := range desiredKeys(desired) {
+		if !providers.Equal(desired[k], o.Object[k]) {
+			diffs = append(diffs, k)
+		}
+	}
+	if len(diffs) > 0 {
+		c.Action = providers.Update
+		for _, k := range diffs {
+			for _, f := range r.ForceNew {
+				if f == k {
+					c.Action = providers.Replace
+					c.Reason = fmt.Sprintf("%s cannot change in place", k)
+				}
+			}
+		}
+	}
+	if c.Action == providers.NoOp {
+		var fired []string
+		for _, t := range r.Triggers {
+			if tc, ok := changes[t]; ok && tc.Action != providers.NoOp {
+				fired = append(fired, t.String())
+			}
+		}
+		if len(fired) > 0 {
+			c.Action = providers.Update
+			c.Reason = "inputs changed: " + strings.Join(fired, ", ")
+		}
+	}
+	return c, nil
+}
+
+func desiredKeys(o providers.Object) []string {
+	keys := make([]string, 0, len(o))
+	for k := range o {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func unionSorted(lists ...[]string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range lists {
+		for _, s := range l {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// destroyChange plans the removal of a declared instance, if this
+// environment owns it.
+func destroyChange(r *providers.Resource, o providers.Observed) providers.Change {
+	c := providers.Change{Addr: r.Addr, Precondition: precondition(o)}
+	before, sens := providers.Redact(o.Object)
+	if o.Exists {
+		c.Before = before
+		c.Sensitive = sens
+	}
+	if r.ReadOnly || !o.Exists || !o.Owned {
+		c.After = c.Before
+		return c
+	}
+	c.Action = providers.Delete
+	c.Reason = "destroy requested"
+	return c
+}
+
+// orphanChange plans the removal of an owned instance the configuration no
+// longer declares.
+func orphanChange(o providers.Observed) providers.Change {
+	before, sens := providers.Redact(o.Object)
+	return providers.Change{
+		Addr:         o.Addr,
+		Action:       providers.Delete,
+		Before:       before,
+		Sensitive:    sens,
+		Reason:       "not in configuration",
+		Drift:        o.Drift,
+		Precondition: precondition(o),
+	}
+}
+
+// reverseDependencies makes each delete wait for the deletes of everything
+// that depended on it, so a destroy runs in the reverse order of creation.
+func reverseDependencies(changes map[providers.Address]providers.Change) {
+	rev := map[providers.Address][]providers.Address{}
+	for a, c := range changes {
+		for _, d := range c.DependsOn {
+			if changes[d].Action == providers.Delete && c.Action == providers.Delete {
+				rev[d] = append(rev[d], a)
+			}
+		}
+	}
+	for a, c := range changes {
+		c.DependsOn = sortedAddrs(rev[a])
+		changes[a] = c
+	}
+}
+
+// deleteRank orders deletes on one target: higher ranks go first. Units
+// stop before the files they read, files go before the package that
+// created their directories, and a namespace goes after what is in it.
+var deleteRank = map[string]int{
+	"kube_namespace": 0,
+	"vm_package":     1,
+	"vm_file":        2, "vm_env": 2, "vm_line": 2,
+	"vm_unit": 3,
+}
+
+func kindOf(plan *providers.Plan, a providers.Address) string {
+	if r, ok := plan.Resources[a]; ok {
+		return r.Kind
+	}
+	return plan.Observed[a].Kind
+}
+
+func rankOf(kind string) int {
+	if r, ok := deleteRank[kind]; ok {
+		return r
+	}
+	return 1 // Kubernetes objects other than namespaces
+}
+
+// orderDeletes adds the rank edges between deletes on the same target.
+func orderDeletes(changes map[providers.Address]providers.Change, plan *providers.Plan) {
+	type del struct {
+		addr   providers.Address
+		target string
+		rank   int
+	}
+	var dels []del
+	for a, c := range changes {
+		if c.Action != providers.Delete {
+			continue
+		}
+		target := plan.Observed[a].Target
+		if r, ok := plan.Resources[a]; ok {
+			target = r.Target
+		}
+		dels = append(dels, del{a, target, rankOf(kindOf(plan, a))})
+	}
+	for _, x := range dels {
+		c := changes[x.addr]
+		extra := c.DependsOn
+		for _, y := range dels {
+			if y.target == x.target && y.rank > x.rank {
+				extra = append(extra, y.addr)
+			}
+		}
+		c.DependsOn = sortedAddrs(extra)
+		changes[x.addr] = c
+	}
+}

@@ -1,0 +1,11 @@
+// Package planner turns a configuration into a plan: it expands the
+// configuration into resource instances with stable addresses, observes
+// them on every cluster and VM in parallel, renders each instance's desired
+// state in dependency order (values not known until apply stay Unknown),
+// diffs desired against observed attribute by attribute, and records the
+// order changes must run in.
+//
+// It never changes anything: applying a plan is package executor's job.
+// It never prints: problems come back as hcl.Diagnostics, each naming the
+// configuration block it concerns where there is one.
+package planner

@@ -1,0 +1,302 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/meshx-dev/meshx/providers"
+)
+
+// Input is what the engine plans: instances already expanded from
+// configuration, and a provider per target.
+type Input struct {
+	Environment string
+	Resources   []providers.Resource
+	Providers   map[string]providers.Provider
+	// Ranges locate each instance's configuration block, for diagnostics.
+	Ranges map[providers.Address]hcl.Range
+	// Parallelism bounds concurrent observations (default 10).
+	Parallelism int
+	// Destroy plans the removal of everything the environment owns.
+	Destroy bool
+	// Targets, when set, limit the plan to these instances (partial
+	// addresses allowed) and everything they depend on.
+	Targets []providers.Address
+}
+
+// Build observes every target, diffs, and returns the plan. Targets that
+// cannot be observed produce error diagnostics; the other targets are still
+// planned so one unreachable VM does not hide the rest.
+func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	res, d := selectTargets(in.Resources, in.Targets)
+	diags = append(diags, d...)
+	byAddr := make(map[providers.Address]*providers.Resource, len(res))
+	for i := range res {
+		r := &res[i]
+		if _, dup := byAddr[r.Addr]; dup {
+			diags = append(diags, internalDiag(fmt.Sprintf("%s is declared twice", r.Addr)))
+			continue
+		}
+		byAddr[r.Addr] = r
+	}
+	order, err := topoOrder(res, byAddr)
+	if err != nil {
+		return nil, append(diags, internalDiag(err.Error()))
+	}
+
+	obs, orphans, d := observeAll(ctx, in, res)
+	diags = append(diags, d...)
+
+	plan := &providers.Plan{
+		Environment: in.Environment,
+		Destroy:     in.Destroy,
+		Resources:   byAddr,
+		Observed:    obs,
+		Providers:   in.Providers,
+	}
+	known := &planOutputs{values: map[providers.Address]providers.Object{}}
+	changes := map[providers.Address]providers.Change{}
+	failedTarget := map[string]bool{}
+	for _, dg := range d {
+		if t, ok := dg.Extra.(targetFailure); ok {
+			failedTarget[string(t)] = true
+		}
+	}
+	for _, r := range order {
+		if failedTarget[r.Target] {
+			continue
+		}
+		o := obs[r.Addr]
+		var c providers.Change
+		var cd hcl.Diagnostics
+		if in.Destroy {
+			c = destroyChange(r, o)
+		} else {
+			c, cd = diffResource(r, o, known, changes)
+			for i := range cd {
+				if rng, ok := in.Ranges[r.Addr]; ok && cd[i].Subject == nil {
+					rr := rng
+					cd[i].Subject = &rr
+				}
+			}
+			diags = append(diags, cd...)
+		}
+		c.DependsOn = sortedAddrs(r.DependsOn)
+		changes[r.Addr] = c
+		known.values[r.Addr] = plannedOutputs(r, o, c)
+	}
+	if in.Destroy {
+		reverseDependencies(changes)
+	}
+	for _, o := range orphans {
+		if _, declared := byAddr[o.Addr]; declared {
+			continue
+		}
+		obs[o.Addr] = o
+		changes[o.Addr] = orphanChange(o)
+	}
+	orderDeletes(changes, plan)
+	plan.Changes = make([]providers.Change, 0, len(changes))
+	for _, c := range changes {
+		plan.Changes = append(plan.Changes, c)
+	}
+	sort.Slice(plan.Changes, func(i, j int) bool { return plan.Changes[i].Addr.Less(plan.Changes[j].Addr) })
+	return plan, diags
+}
+
+// targetFailure marks a diagnostic about a whole target that could not be
+// observed; its instances are left out of the plan.
+type targetFailure string
+
+func internalDiag(msg string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid plan", Detail: msg}
+}
+
+// selectTargets keeps the instances named by targets and, transitively,
+// everything they depend on.
+func selectTargets(all []providers.Resource, targets []providers.Address) ([]providers.Resource, hcl.Diagnostics) {
+	if len(targets) == 0 {
+		return all, nil
+	}
+	byAddr := map[providers.Address]providers.Resource{}
+	for _, r := range all {
+		byAddr[r.Addr] = r
+	}
+	keep := map[providers.Address]bool{}
+	var visit func(a providers.Address)
+	visit = func(a providers.Address) {
+		if keep[a] {
+			return
+		}
+		keep[a] = true
+		for _, d := range byAddr[a].DependsOn {
+			visit(d)
+		}
+	}
+	var diags hcl.Diagnostics
+	for _, t := range targets {
+		matched := false
+		for _, r := range all {
+			if t.Contains(r.Addr) {
+				matched = true
+				visit(r.Addr)
+			}
+		}
+		if !matched {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Target matches nothing",
+				Detail:   fmt.Sprintf("-target=%s names no instance of this configuration. Run `meshx plan` without -target to see the addresses.", t),
+			})
+		}
+	}
+	var out []providers.Resource
+	for _, r := range all {
+		if keep[r.Addr] {
+			out = append(out, r)
+		}
+	}
+	return out, diags
+}
+
+// topoOrder returns the instances so that each comes after everything it
+// depends on, ties broken by address so the order is deterministic.
+func topoOrder(res []providers.Resource, byAddr map[providers.Address]*providers.Resource) ([]*providers.Resource, error) {
+	indeg := map[providers.Address]int{}
+	users := map[providers.Address][]providers.Address{}
+	for _, r := range res {
+		indeg[r.Addr] += 0
+		for _, d := range r.DependsOn {
+			if _, ok := byAddr[d]; !ok {
+				return nil, fmt.Errorf("%s depends on %s, which the configuration does not declare", r.Addr, d)
+			}
+			indeg[r.Addr]++
+			users[d] = append(users[d], r.Addr)
+		}
+	}
+	var ready []providers.Address
+	for a, n := range indeg {
+		if n == 0 {
+			ready = append(ready, a)
+		}
+	}
+	var out []*providers.Resource
+	for len(ready) > 0 {
+		sort.Slice(ready, func(i, j int) bool { return ready[i].Less(ready[j]) })
+		a := ready[0]
+		ready = ready[1:]
+		out = append(out, byAddr[a])
+		for _, u := range users[a] {
+			indeg[u]--
+			if indeg[u] == 0 {
+				ready = append(ready, u)
+			}
+		}
+	}
+	if len(out) != len(indeg) {
+		var stuck []string
+		for a, n := range indeg {
+			if n > 0 {
+				stuck = append(stuck, a.String())
+			}
+		}
+		sort.Strings(stuck)
+		return nil, fmt.Errorf("dependency cycle among %s", strings.Join(stuck, ", "))
+	}
+	return out, nil
+}
+
+// observeAll asks every target's provider for its instances, at most
+// Parallelism targets at a time.
+func observeAll(ctx context.Context, in Input, res []providers.Resource) (map[providers.Address]providers.Observed, []providers.Observed, hcl.Diagnostics) {
+	byTarget := map[string][]providers.Resource{}
+	for _, r := range res {
+		byTarget[r.Target] = append(byTarget[r.Target], r)
+	}
+	// Targets with providers but no declared instances are observed too,
+	// so instances removed from configuration are found and deleted.
+	for t := range in.Providers {
+		if _, ok := byTarget[t]; !ok {
+			byTarget[t] = nil
+		}
+	}
+	targets := make([]string, 0, len(byTarget))
+	for t := range byTarget {
+		targets = append(targets, t)
+	}
+	sort.Strings(targets)
+
+	par := in.Parallelism
+	if par <= 0 {
+		par = 10
+	}
+	sem := make(chan struct{}, par)
+	resps := make([]providers.ObserveResponse, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		p := in.Providers[t]
+		if p == nil {
+			resps[i] = providers.ObserveResponse{Err: fmt.Errorf("no provider is configured for %s", t)}
+			continue
+		}
+		wg.Add(1)
+		go func(i int, p providers.Provider, rs []providers.Resource) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			resps[i] = p.Observe(ctx, providers.ObserveRequest{Environment: in.Environment, Resources: rs})
+		}(i, p, byTarget[t])
+	}
+	wg.Wait()
+
+	obs := map[providers.Address]providers.Observed{}
+	var orphans []providers.Observed
+	var diags hcl.Diagnostics
+	for i, t := range targets {
+		r := resps[i]
+		if r.Err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot observe " + t,
+				Detail:   fmt.Sprintf("%v\n\nNothing on %s is planned; the other targets are. Fix the connection and plan again.", r.Err, t),
+				Extra:    targetFailure(t),
+			})
+			continue
+		}
+		for _, rs := range byTarget[t] {
+			o, ok := r.Objects[rs.Addr]
+			if !ok {
+				o = providers.Observed{Addr: rs.Addr, Kind: rs.Kind}
+			}
+			o.Target = t
+			obs[rs.Addr] = o
+		}
+		for _, o := range r.Orphans {
+			o.Target = t
+			orphans = append(orphans, o)
+		}
+	}
+	return obs, orphans, diags
+}
+
+func sortedAddrs(in []providers.Address) []providers.Address {
+	if len(in) == 0 {
+		return nil
+	}
+	out := append([]providers.Address(nil), in...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
+	k := 0
+	for i := range out {
+		if i == 0 || out[i] != out[k-1] {
+			out[k] = out[i]
+			k++
+		}
+	}
+	return out[:k]
+}

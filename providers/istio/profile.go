@@ -1,0 +1,211 @@
+package istio
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Port is one port of a load-balancer Service.
+type Port struct {
+	Name     string
+	Port     int
+	Protocol string // "TCP" or "UDP"
+}
+
+// ILB is one internal load balancer of mesh-expansion.yaml.
+type ILB struct {
+	// Key is how configuration refers to it: cluster.control.ilb.<Key>.address.
+	Key string
+	// Name is the Service name, e.g. "istio-pilot-ilb".
+	Name string
+	// InKubeSystem places the Service in kube-system (dns-ilb) rather than
+	// the Istio namespace.
+	InKubeSystem bool
+	Ports        []Port
+	Selector     map[string]string
+}
+
+// Namespace returns the namespace the ILB's Service lives in.
+func (l ILB) Namespace(istioNamespace string) string {
+	if l.InKubeSystem {
+		return "kube-system"
+	}
+	return istioNamespace
+}
+
+// Profile describes one Istio generation.
+type Profile struct {
+	// Name is what `profile = "…"` says.
+	Name string
+	// Legacy is true for the setupMeshEx.sh era: Citadel key-and-cert
+	// secrets, the node agent, dnsmasq with ILB addresses.
+	Legacy bool
+	// ILBs in the order mesh-expansion.yaml lists them.
+	ILBs []ILB
+	// CPAuthKey is the cluster.env key carrying the control-plane auth
+	// policy: ISTIO_CP_AUTH from 1.0, CONTROL_PLANE_AUTH_POLICY before.
+	CPAuthKey string
+	// CAKey is the ILB key of the certificate authority: "citadel" from 0.8,
+	// "ca" before.
+	CAKey string
+	// Units are the systemd units meshx enables on a VM, in start order.
+	Units []string
+	// SecretPrefix names the Citadel secret of a service account: prefix+sa.
+	SecretPrefix string
+}
+
+var pilotILB08 = ILB{
+	Key: "pilot", Name: "istio-pilot-ilb",
+	Ports: []Port{
+		{Name: "https-pilot", Port: 15005, Protocol: "TCP"},
+		{Name: "http-pilot", Port: 8080, Protocol: "TCP"},
+		{Name: "grpc-pilot", Port: 15010, Protocol: "TCP"},
+		{Name: "tls-grpc-pilot", Port: 15011, Protocol: "TCP"},
+	},
+	Selector: map[string]string{"istio": "pilot"},
+}
+
+var dnsILB = ILB{
+	Key: "dns", Name: "dns-ilb", InKubeSystem: true,
+	Ports:    []Port{{Name: "dns", Port: 53, Protocol: "UDP"}},
+	Selector: map[string]string{"k8s-app": "kube-dns"},
+}
+
+var legacyUnits = []string{"dnsmasq", "istio-auth-node-agent", "istio"}
+
+var profiles = map[string]*Profile{
+	"1.0": {
+		Name: "1.0", Legacy: true, CPAuthKey: "ISTIO_CP_AUTH", CAKey: "citadel",
+		Units: legacyUnits, SecretPrefix: "istio.",
+		ILBs: []ILB{
+			pilotILB08,
+			{Key: "mixer", Name: "mixer-ilb",
+				Ports:    []Port{{Name: "grpc-mixer-mtls", Port: 15004, Protocol: "TCP"}},
+				Selector: map[string]string{"istio": "mixer", "istio-mixer-type": "telemetry"}},
+			{Key: "citadel", Name: "citadel-ilb",
+				Ports:    []Port{{Name: "grpc-citadel", Port: 8060, Protocol: "TCP"}},
+				Selector: map[string]string{"istio": "citadel"}},
+			dnsILB,
+		},
+	},
+	"0.8": {
+		Name: "0.8", Legacy: true, CPAuthKey: "CONTROL_PLANE_AUTH_POLICY", CAKey: "citadel",
+		Units: legacyUnits, SecretPrefix: "istio.",
+		ILBs: []ILB{
+			pilotILB08,
+			{Key: "mixer", Name: "mixer-ilb",
+				Ports:    []Port{{Name: "grpc-mixer-mtls", Port: 15004, Protocol: "TCP"}},
+				Selector: map[string]string{"istio": "mixer", "istio-mixer-type": "telemetry"}},
+			{Key: "citadel", Name: "citadel-ilb",
+				Ports:    []Port{{Name: "grpc-citadel", Port: 8060, Protocol: "TCP"}},
+				Selector: map[string]string{"istio": "citadel"}},
+			dnsILB,
+		},
+	},
+	"0.7": {
+		Name: "0.7", Legacy: true, CPAuthKey: "CONTROL_PLANE_AUTH_POLICY", CAKey: "ca",
+		Units: legacyUnits, SecretPrefix: "istio.",
+		ILBs: []ILB{
+			{Key: "pilot", Name: "istio-pilot-ilb",
+				Ports: []Port{
+					{Name: "https-pilot", Port: 15005, Protocol: "TCP"},
+					{Name: "http-pilot", Port: 8080, Protocol: "TCP"},
+				},
+				Selector: map[string]string{"istio": "pilot"}},
+			{Key: "mixer", Name: "mixer-ilb",
+				Ports:    []Port{{Name: "grpc-mixer-mtls", Port: 15004, Protocol: "TCP"}},
+				Selector: map[string]string{"istio": "mixer"}},
+			{Key: "ca", Name: "istio-ca-ilb",
+				Ports:    []Port{{Name: "grpc-ca", Port: 8060, Protocol: "TCP"}},
+				Selector: map[string]string{"istio": "istio-ca"}},
+			dnsILB,
+		},
+	},
+}
+
+// DefaultProfile is the profile used when configuration names none.
+const DefaultProfile = "1.0"
+
+// Lookup returns the named profile.
+func Lookup(name string) (*Profile, bool) {
+	p, ok := profiles[name]
+	return p, ok
+}
+
+// Names lists the known profile names, sorted.
+func Names() []string {
+	names := make([]string, 0, len(profiles))
+	for n := range profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ILB returns the profile's load balancer with the given key.
+func (p *Profile) ILB(key string) (ILB, bool) {
+	for _, l := range p.ILBs {
+		if l.Key == key {
+			return l, true
+		}
+	}
+	return ILB{}, false
+}
+
+// ILBKeys lists the keys configuration may use after cluster.<c>.ilb.
+func (p *Profile) ILBKeys() []string {
+	keys := make([]string, len(p.ILBs))
+	for i, l := range p.ILBs {
+		keys[i] = l.Key
+	}
+	return keys
+}
+
+// Auth policies accepted for control_plane_auth.
+const (
+	AuthMutualTLS = "MUTUAL_TLS"
+	AuthNone      = "NONE"
+)
+
+// MTLSPilotPort is the Pilot port a VM must use when control-plane auth is
+// MUTUAL_TLS (ISTIO_PILOT_PORT in sidecar.env); the sidecar's default, 8080,
+// only works with NONE.
+const MTLSPilotPort = 15005
+
+// LoadBalancerAnnotations returns the annotations that make a LoadBalancer
+// Service internal on the given cloud, or an error naming the valid clouds.
+func LoadBalancerAnnotations(cloud string) (map[string]string, error) {
+	switch cloud {
+	case "gcp":
+		return map[string]string{"cloud.google.com/load-balancer-type": "Internal"}, nil
+	case "alibaba":
+		return map[string]string{"service.beta.kubernetes.io/alicloud-loadbalancer-address-type": "intranet"}, nil
+	case "aws":
+		return map[string]string{"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}, nil
+	case "azure":
+		return map[string]string{"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}, nil
+	case "none", "":
+		return map[string]string{}, nil
+	}
+	return nil, fmt.Errorf("unknown load balancer %q: use one of %s", cloud, strings.Join(Clouds(), ", "))
+}
+
+// Clouds lists the values load_balancer accepts.
+func Clouds() []string { return []string{"gcp", "alibaba", "aws", "azure", "none"} }
+
+// PortName infers a port's name the way `istioctl register` did for a bare
+// port number (Str2NamedPort): 80 and 8080 are http, 443 https, 3306 mysql,
+// anything else its own number.
+func PortName(port int) string {
+	switch port {
+	case 80, 8080:
+		return "http"
+	case 443:
+		return "https"
+	case 3306:
+		return "mysql"
+	}
+	return strconv.Itoa(port)
+}

@@ -1,0 +1,83 @@
+package providers
+
+import "sort"
+
+// Plan is everything one plan decided: a change per instance (NoOp
+// included), ordered by the dependencies recorded on each change.
+//
+// Changes, Outputs and the identity fields are what a plan file stores and
+// what views render. Resources, Observed and Providers live only in memory:
+// the executor needs them to render real values (secrets included) and to
+// act; a saved plan gets them back by planning again and checking every
+// change's Precondition.
+type Plan struct {
+	Environment string
+	// Destroy is set for a plan that removes everything the environment owns.
+	Destroy bool
+	// Changes holds one entry per instance, sorted by address.
+	Changes []Change
+	// Outputs are the configuration's output values as known at plan time.
+	Outputs []OutputValue
+
+	Resources map[Address]*Resource `json:"-"`
+	Observed  map[Address]Observed  `json:"-"`
+	Providers map[string]Provider   `json:"-"`
+}
+
+// OutputValue is one output block's value. Value is JSON-shaped, or
+// Unknown until apply; a sensitive value is never stored, only its
+// Fingerprint.
+type OutputValue struct {
+	Name      string
+	Value     any
+	Sensitive bool
+}
+
+// Change returns the change for addr.
+func (p *Plan) Change(addr Address) (Change, bool) {
+	i := sort.Search(len(p.Changes), func(i int) bool { return !p.Changes[i].Addr.Less(addr) })
+	if i < len(p.Changes) && p.Changes[i].Addr == addr {
+		return p.Changes[i], true
+	}
+	return Change{}, false
+}
+
+// Summary counts changes the way Terraform's summary line does: a replace
+// counts as one add and one destroy.
+func (p *Plan) Summary() (add, change, destroy int) {
+	for _, c := range p.Changes {
+		switch c.Action {
+		case Create:
+			add++
+		case Update:
+			change++
+		case Delete:
+			destroy++
+		case Replace:
+			add++
+			destroy++
+		}
+	}
+	return
+}
+
+// HasChanges reports whether applying the plan would do anything.
+func (p *Plan) HasChanges() bool {
+	for _, c := range p.Changes {
+		if c.Action != NoOp {
+			return true
+		}
+	}
+	return false
+}
+
+// Drifted returns the changes whose instance was changed outside meshx.
+func (p *Plan) Drifted() []Change {
+	var out []Change
+	for _, c := range p.Changes {
+		if c.Drift {
+			out = append(out, c)
+		}
+	}
+	return out
+}
