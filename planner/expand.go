@@ -1,0 +1,472 @@
+package planner
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/meshx-dev/meshx/config"
+	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/providers/istio"
+	"github.com/meshx-dev/meshx/providers/kube"
+	"github.com/meshx-dev/meshx/providers/vm"
+)
+
+// Expansion is a configuration turned into resource instances.
+type Expansion struct {
+	Resources []providers.Resource
+	// Ranges locate the block each instance comes from.
+	Ranges map[providers.Address]hcl.Range
+
+	// known collects, from instance outputs, the apply-time values
+	// configuration expressions may reference.
+	known func(providers.Outputs) config.Known
+}
+
+// expander accumulates instances, deduplicating shared ones (namespaces).
+type expander struct {
+	cfg     *config.Config
+	profile *istio.Profile
+	control *config.Cluster
+	out     Expansion
+	seen    map[providers.Address]bool
+	// ilbs maps ILB key to its instance address on the control cluster.
+	ilbs map[string]providers.Address
+	// info is the control cluster's facts instance, when the service CIDR
+	// must be discovered.
+	info *providers.Address
+}
+
+// Expand turns cfg into the instances that realise it: the seeds'
+// mesh-expansion.yaml, generateClusterEnv, generateDnsmasq, machineCerts,
+// machineSetup, sidecar.env edits, istioctl register, generate-kubeconfig.sh
+// and create-secret.sh, as one graph.
+func Expand(cfg *config.Config) (Expansion, hcl.Diagnostics) {
+	e := &expander{cfg: cfg, seen: map[providers.Address]bool{}, ilbs: map[string]providers.Address{},
+		out: Expansion{Ranges: map[providers.Address]hcl.Range{}}}
+	var diags hcl.Diagnostics
+	p, ok := istio.Lookup(cfg.Meshx.Istio.Profile)
+	if !ok {
+		return e.out, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown Istio profile",
+			Detail: fmt.Sprintf("Profile %q is not one of %v.", cfg.Meshx.Istio.Profile, istio.Names()), Subject: &cfg.Meshx.DeclRange}}
+	}
+	e.profile = p
+	e.out.known = e.known
+	e.control = cfg.Control()
+	if e.control == nil {
+		return e.out, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No control cluster",
+			Detail: `Declare exactly one cluster with role = "control".`}}
+	}
+	diags = append(diags, e.controlCluster()...)
+	for _, c := range cfg.Clusters {
+		if !c.IsControl() {
+			e.remote(c)
+		}
+	}
+	for _, s := range cfg.Services {
+		diags = append(diags, e.service(s)...)
+	}
+	for _, v := range cfg.VMs {
+		diags = append(diags, e.vm(v)...)
+	}
+	return e.out, diags
+}
+
+func (e *expander) add(r providers.Resource, rng hcl.Range) {
+	if e.seen[r.Addr] {
+		return
+	}
+	e.seen[r.Addr] = true
+	e.out.Resources = append(e.out.Resources, r)
+	e.out.Ranges[r.Addr] = rng
+}
+
+// namespace declares (once) a namespace on a cluster and returns its address.
+func (e *expander) namespace(cluster, name string, rng hcl.Range) providers.Address {
+	r := kube.Namespace(cluster, name)
+	e.add(r, rng)
+	return r.Addr
+}
+
+// needsILBs says whether the control cluster exposes its control plane to
+// VMs: when the block asks for it or when any VM joins the mesh.
+func (e *expander) needsILBs() bool {
+	return e.control.MeshExpansion != nil || len(e.cfg.VMs) > 0
+}
+
+func (e *expander) controlCluster() hcl.Diagnostics {
+	c := e.control
+	istioNS := e.cfg.Meshx.Istio.Namespace
+	if c.ServiceCIDR == "" && len(e.cfg.VMs) > 0 {
+		r := kube.ClusterInfo(c.Name)
+		e.add(r, c.DeclRange)
+		e.info = &r.Addr
+	}
+	if !e.needsILBs() {
+		return nil
+	}
+	me := c.MeshExpansion
+	if me == nil {
+		me = &config.MeshExpansion{LoadBalancer: "none"}
+	}
+	base, err := istio.LoadBalancerAnnotations(me.LoadBalancer)
+	if err != nil {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid load balancer", Detail: err.Error(), Subject: &c.DeclRange}}
+	}
+	for k, v := range me.Annotations {
+		base[k] = v
+	}
+	istioNSAddr := e.namespace(c.Name, istioNS, c.DeclRange)
+	for _, l := range e.profile.ILBs {
+		ns := l.Namespace(istioNS)
+		var deps []providers.Address
+		if ns == istioNS {
+			deps = append(deps, istioNSAddr)
+		}
+		ports := make([]kube.Port, len(l.Ports))
+		for i, p := range l.Ports {
+			ports[i] = kube.Port{Name: p.Name, Port: int32(p.Port), Protocol: p.Protocol}
+		}
+		r := kube.LoadBalancer(c.Name, l.Name, ns, l.Name, ports, l.Selector, base, me.WaitTimeout)
+		r.DependsOn = append(r.DependsOn, deps...)
+		r.Settings.Adopt = c.Adopt
+		e.add(r, c.DeclRange)
+		e.ilbs[l.Key] = r.Addr
+	}
+	return nil
+}
+
+func (e *expander) remote(c *config.Cluster) {
+	istioNS := e.cfg.Meshx.Istio.Namespace
+	controlNS := e.namespace(e.control.Name, istioNS, e.control.DeclRange)
+	for _, r := range kube.Remote(e.control.Name, c.Name, istioNS, c.ServiceAccount, c.ClusterID, c.TokenLifetime) {
+		if r.Kind == kube.KindRemoteSecret {
+			r.DependsOn = append(r.DependsOn, controlNS)
+			r.Settings.Adopt = e.control.Adopt
+		} else {
+			r.Settings.Adopt = c.Adopt
+		}
+		e.add(r, c.DeclRange)
+	}
+}
+
+// service registers a VM service as istioctl register did, done right: a
+// selector-less Service and an Endpoints object listing every VM's mesh IP.
+func (e *expander) service(s *config.Service) hcl.Diagnostics {
+	cluster := s.Cluster
+	if cluster == "" {
+		cluster = e.control.Name
+	}
+	cl := e.cfg.Cluster(cluster)
+	adopt := cl != nil && cl.Adopt
+	ns := e.namespace(cluster, s.Namespace, s.DeclRange)
+	ports := make([]kube.Port, len(s.Ports))
+	for i, p := range s.Ports {
+		ports[i] = kube.Port{Name: p.Name, Port: int32(p.Port), Protocol: "TCP"}
+	}
+	ann := map[string]string{}
+	for k, v := range s.Annotations {
+		ann[k] = v
+	}
+	ann[kube.ServiceAccountsAnnotation] = s.ServiceAccount
+	svcAddr := providers.Address{Block: "service", Name: s.Name, Type: "service"}
+	svc := kube.Service(svcAddr, cluster, s.Namespace, s.Name, ports, s.Labels, ann)
+	svc.DependsOn = append(svc.DependsOn, ns)
+	svc.Settings.Adopt = adopt
+	e.add(svc, s.DeclRange)
+
+	ipSet := map[string]bool{}
+	var ips []string
+	for _, name := range s.VMs {
+		v := e.cfg.VM(name)
+		if v == nil || ipSet[v.MeshIP] {
+			continue
+		}
+		ipSet[v.MeshIP] = true
+		ips = append(ips, v.MeshIP)
+	}
+	sort.Strings(ips)
+	epAddr := providers.Address{Block: "service", Name: s.Name, Type: "endpoints"}
+	ep := kube.Endpoints(epAddr, cluster, s.Namespace, s.Name, ips, ports, s.Labels)
+	ep.DependsOn = append(ep.DependsOn, ns, svcAddr)
+	ep.Settings.Adopt = adopt
+	e.add(ep, s.DeclRange)
+	return nil
+}
+
+// vm declares what setupIstioVM.sh did to a machine, plus what it forgot:
+// units enabled at boot, merged sidecar.env, modes on the key.
+func (e *expander) vm(v *config.VM) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	p := e.profile
+	istioNS := e.cfg.Meshx.Istio.Namespace
+	cluster := v.Cluster
+	if cluster == "" {
+		cluster = e.control.Name
+	}
+	add := func(r providers.Resource) providers.Address {
+		e.add(r, v.DeclRange)
+		return r.Addr
+	}
+
+	dnsmasqPkg := add(vm.Package(v.Name, "dnsmasq", vm.PackageSource{Apt: "dnsmasq"}))
+	var sidecarPkg *providers.Address
+	if v.SidecarPackage != nil {
+		src := vm.PackageSource{SHA256: v.SidecarPackage.SHA256}
+		if v.SidecarPackage.IsURL() {
+			src.URL = v.SidecarPackage.Source
+		} else {
+			src.Path = v.SidecarPackage.Source
+		}
+		a := add(vm.Package(v.Name, "istio-sidecar", src))
+		sidecarPkg = &a
+	}
+	withPkg := func(deps ...providers.Address) []providers.Address {
+		if sidecarPkg != nil {
+			deps = append(deps, *sidecarPkg)
+		}
+		return deps
+	}
+
+	// cluster.env: the service CIDR the sidecar intercepts.
+	var envDeps []providers.Address
+	if e.info != nil {
+		envDeps = append(envDeps, *e.info)
+	}
+	envDeps = append(envDeps, e.ilbList()...)
+	clusterEnv := add(vm.File(v.Name, istio.ClusterEnvPath, func(in providers.Outputs) (any, error) {
+		cidr, err := e.serviceCIDR(in)
+		if err != nil || providers.IsUnknown(cidr) {
+			return cidr, err
+		}
+		extra, unknown, err := e.envMap(v.ClusterEnv, in)
+		if err != nil || unknown {
+			return providers.Unknown, err
+		}
+		return p.ClusterEnv(cidr.(string), istioNS, e.cfg.Meshx.Istio.ControlPlaneAuth, extra), nil
+	}, 0o644, istio.ProxyUser, istio.ProxyUser, false, withPkg(envDeps...)))
+
+	// kubedns: dnsmasq answers the control plane's names with ILB addresses.
+	kubedns := add(vm.File(v.Name, istio.KubednsPath, func(in providers.Outputs) (any, error) {
+		addrs := map[string]string{}
+		for key, a := range e.ilbs {
+			val, _ := in.Output(a, "address")
+			if providers.IsUnknown(val) || val == nil {
+				return providers.Unknown, nil
+			}
+			addrs[key] = fmt.Sprint(val)
+		}
+		return p.Kubedns(istioNS, addrs)
+	}, 0o644, "root", "root", false, append(e.ilbList(), dnsmasqPkg)))
+
+	// Certificates from Citadel's istio.<sa> secret.
+	secret := kube.IstioSecret(cluster, v.Namespace, v.ServiceAccount)
+	secret.DependsOn = append(secret.DependsOn, e.namespace(cluster, v.Namespace, v.DeclRange))
+	add(secret)
+	var certs []providers.Address
+	for _, cf := range istio.CertFiles(v.CertsMode == config.CertsRootOnly) {
+		name := cf.Name
+		certs = append(certs, add(vm.File(v.Name, istio.CertDir+"/"+name, func(in providers.Outputs) (any, error) {
+			val, ok := in.Output(secret.Addr, name)
+			if !ok {
+				return nil, fmt.Errorf("the istio.%s secret has no %s", v.ServiceAccount, name)
+			}
+			return val, nil
+		}, cf.Mode, istio.ProxyUser, istio.ProxyUser, cf.Sensitive, withPkg(secret.Addr))))
+	}
+
+	// sidecar.env: the keys meshx manages, merged into the packaged file.
+	var ports []int
+	var names []string
+	for _, s := range e.cfg.ServicesOn(v.Name) {
+		names = append(names, s.Name)
+		for _, pt := range s.Ports {
+			ports = append(ports, pt.Port)
+		}
+	}
+	sort.Strings(names)
+	service := ""
+	if len(names) > 0 {
+		service = names[0]
+	}
+	sidecarEnv := add(vm.EnvFile(v.Name, istio.SidecarEnvPath, func(in providers.Outputs) (map[string]any, error) {
+		extra, unknown, err := e.envMap(v.SidecarEnv, in)
+		if err != nil {
+			return nil, err
+		}
+		keys := istio.SidecarEnvKeys(ports, service, v.Namespace, extra)
+		out := make(map[string]any, len(keys))
+		for k, val := range keys {
+			out[k] = val
+		}
+		if unknown {
+			for _, k := range v.SidecarEnv.Unknown {
+				out[k] = providers.Unknown
+			}
+		}
+		return out, nil
+	}, 0o644, istio.ProxyUser, istio.ProxyUser, withPkg(e.ilbList()...)))
+
+	dhclient := add(vm.Line(v.Name, istio.DhclientPath, istio.DhclientLine))
+
+	// Units, enabled at boot and restarted only when an input changed.
+	for _, u := range p.Units {
+		var triggers []providers.Address
+		switch u {
+		case "dnsmasq":
+			triggers = []providers.Address{dnsmasqPkg, kubedns, dhclient}
+		case "istio-auth-node-agent":
+			triggers = withPkg(certs...)
+		case "istio":
+			triggers = withPkg(append([]providers.Address{clusterEnv, sidecarEnv}, certs...)...)
+		}
+		if sidecarPkg == nil && u != "dnsmasq" {
+			continue // no package, no unit file to enable
+		}
+		add(vm.Unit(v.Name, u, triggers))
+	}
+	return diags
+}
+
+// ilbList returns the ILB instance addresses in key order.
+func (e *expander) ilbList() []providers.Address {
+	keys := make([]string, 0, len(e.ilbs))
+	for k := range e.ilbs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]providers.Address, len(keys))
+	for i, k := range keys {
+		out[i] = e.ilbs[k]
+	}
+	return out
+}
+
+// serviceCIDR returns the control cluster's service CIDR: configured, or
+// discovered by the cluster-info instance.
+func (e *expander) serviceCIDR(in providers.Outputs) (any, error) {
+	if e.control.ServiceCIDR != "" {
+		return e.control.ServiceCIDR, nil
+	}
+	if e.info == nil {
+		return nil, fmt.Errorf("cluster %q has no service_cidr and none was discovered", e.control.Name)
+	}
+	v, _ := in.Output(*e.info, "service_cidr")
+	if v == nil {
+		return providers.Unknown, nil
+	}
+	return v, nil
+}
+
+// known collects the apply-time values configuration expressions may
+// reference (ILB addresses, discovered service CIDRs) from outputs.
+func (e *expander) known(in providers.Outputs) config.Known {
+	k := config.Known{ILB: map[string]map[string]config.ILBStatus{}, ServiceCIDR: map[string]string{}}
+	m := map[string]config.ILBStatus{}
+	for key, a := range e.ilbs {
+		ip, _ := in.Output(a, "ip")
+		host, _ := in.Output(a, "hostname")
+		st := config.ILBStatus{}
+		if s, ok := ip.(string); ok {
+			st.IP = s
+		}
+		if s, ok := host.(string); ok {
+			st.Hostname = s
+		}
+		if st.Address() != "" {
+			m[key] = st
+		}
+	}
+	k.ILB[e.control.Name] = m
+	if e.info != nil {
+		if v, _ := in.Output(*e.info, "service_cidr"); v != nil && !providers.IsUnknown(v) {
+			k.ServiceCIDR[e.control.Name] = fmt.Sprint(v)
+		}
+	}
+	return k
+}
+
+// envMap evaluates a KEY=value map of the configuration, re-evaluating its
+// expression when some values were unknown at load time. unknown reports
+// values still not known.
+func (e *expander) envMap(m config.EnvMap, in providers.Outputs) (map[string]string, bool, error) {
+	if len(m.Unknown) == 0 || m.Expr == nil {
+		return m.Values, false, nil
+	}
+	vals, diags := e.cfg.EvalEnv(m, e.known(in))
+	if diags.HasErrors() {
+		return nil, false, fmt.Errorf("%s", diags.Error())
+	}
+	if vals == nil {
+		return nil, true, nil
+	}
+	return vals, false, nil
+}
+
+// OutputValues evaluates the output blocks with the instance outputs known
+// so far; values that depend on unknown ones are Unknown, sensitive ones
+// only a fingerprint.
+func OutputValues(cfg *config.Config, exp Expansion, in providers.Outputs) ([]providers.OutputValue, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	known := config.Known{}
+	if exp.known != nil {
+		known = exp.known(in)
+	}
+	var out []providers.OutputValue
+	for _, o := range cfg.Outputs {
+		v, d := cfg.EvalExpr(o.Expr, known)
+		diags = append(diags, d...)
+		ov := providers.OutputValue{Name: o.Name, Sensitive: o.Sensitive}
+		switch {
+		case d.HasErrors():
+			continue
+		case !v.IsWhollyKnown():
+			ov.Value = providers.Unknown
+		case o.Sensitive:
+			b, _ := ctyjson.Marshal(v, v.Type())
+			ov.Value = providers.Fingerprint(b)
+		default:
+			ov.Value = ctyToJSON(v)
+		}
+		out = append(out, ov)
+	}
+	return out, diags
+}
+
+// ctyToJSON converts a known cty value to a JSON-shaped Go value.
+func ctyToJSON(v cty.Value) any {
+	if v.IsNull() {
+		return nil
+	}
+	t := v.Type()
+	switch {
+	case t == cty.String:
+		return v.AsString()
+	case t == cty.Bool:
+		return v.True()
+	case t == cty.Number:
+		f, _ := v.AsBigFloat().Float64()
+		if i, acc := v.AsBigFloat().Int64(); acc == 0 {
+			return i
+		}
+		return f
+	case t.IsListType() || t.IsSetType() || t.IsTupleType():
+		var out []any
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			out = append(out, ctyToJSON(e))
+		}
+		return out
+	case t.IsMapType() || t.IsObjectType():
+		out := map[string]any{}
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			out[k.AsString()] = ctyToJSON(e)
+		}
+		return out
+	}
+	return v.GoString()
+}

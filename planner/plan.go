@@ -1,0 +1,133 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/meshx-dev/meshx/config"
+	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/providers/kube"
+	"github.com/meshx-dev/meshx/providers/vm"
+)
+
+// Options tune Plan.
+type Options struct {
+	// Parallelism bounds concurrent observations (default 10).
+	Parallelism int
+	Destroy     bool
+	Targets     []providers.Address
+	// Adopt lets every instance take over existing unowned objects (the
+	// -adopt flag); blocks can also say adopt = true.
+	Adopt bool
+	// Connect builds the provider of each target; the default connects to
+	// the configured clusters and VMs.
+	Connect func(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error)
+}
+
+// Plan expands cfg, observes every target and returns the plan, with the
+// configuration's outputs as known at plan time. The returned Expansion
+// lets the caller evaluate outputs again after apply.
+func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Plan, Expansion, hcl.Diagnostics) {
+	exp, diags := Expand(cfg)
+	if diags.HasErrors() {
+		return nil, exp, diags
+	}
+	if opts.Adopt {
+		for i := range exp.Resources {
+			exp.Resources[i].Settings.Adopt = true
+		}
+	}
+	connect := opts.Connect
+	if connect == nil {
+		connect = Connect
+	}
+	provs, err := connect(ctx, cfg)
+	if err != nil {
+		return nil, exp, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot connect", Detail: err.Error()})
+	}
+	plan, d := Build(ctx, Input{
+		Environment: cfg.Meshx.Environment,
+		Resources:   exp.Resources,
+		Providers:   provs,
+		Ranges:      exp.Ranges,
+		Parallelism: opts.Parallelism,
+		Destroy:     opts.Destroy,
+		Targets:     opts.Targets,
+	})
+	diags = append(diags, d...)
+	if plan != nil && !opts.Destroy {
+		outs, d := OutputValues(cfg, exp, PlannedOutputs(plan))
+		diags = append(diags, d...)
+		plan.Outputs = outs
+	}
+	return plan, exp, diags
+}
+
+// Connect builds a provider per cluster and VM of cfg. Providers connect
+// lazily, on their first Observe.
+func Connect(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error) {
+	out := map[string]providers.Provider{}
+	for _, c := range cfg.Clusters {
+		p, err := kube.New(ctx, kube.Cluster{Name: c.Name, Kubeconfig: c.Kubeconfig, Context: c.Context})
+		if err != nil {
+			return nil, fmt.Errorf("cluster.%s: %w", c.Name, err)
+		}
+		out["cluster."+c.Name] = p
+	}
+	for _, v := range cfg.VMs {
+		out["vm."+v.Name] = vm.New(vm.Host{
+			Name:            v.Name,
+			Address:         v.Address,
+			Port:            v.SSH.Port,
+			User:            v.SSH.User,
+			PrivateKeyFile:  v.SSH.PrivateKeyFile,
+			PassphraseEnv:   "MESHX_SSH_PASSPHRASE",
+			UseAgent:        v.SSH.UseAgent,
+			KnownHostsFile:  v.SSH.KnownHostsFile,
+			TrustOnFirstUse: v.SSH.InsecureTrustOnFirstUse,
+			Bastion:         v.SSH.Bastion,
+			Sudo:            v.SSH.Sudo,
+		})
+	}
+	return out, nil
+}
+
+// PlannedOutputs answers Output from a plan: observed outputs of instances
+// that stay as they are, Unknown for the rest.
+func PlannedOutputs(p *providers.Plan) providers.Outputs { return plannedView{p} }
+
+type plannedView struct{ p *providers.Plan }
+
+func (v plannedView) Output(addr providers.Address, name string) (any, bool) {
+	c, ok := v.p.Change(addr)
+	if !ok {
+		return nil, false
+	}
+	r := v.p.Resources[addr]
+	if c.Action == providers.NoOp || (c.Action == providers.Update && r != nil && r.OutputsSurviveUpdate) {
+		if val, ok := v.p.Observed[addr].Outputs[name]; ok {
+			return val, true
+		}
+	}
+	return providers.Unknown, true
+}
+
+// AppliedOutputs answers Output from the outputs an apply produced.
+func AppliedOutputs(outs map[providers.Address]providers.Object) providers.Outputs {
+	return appliedView(outs)
+}
+
+type appliedView map[providers.Address]providers.Object
+
+func (v appliedView) Output(addr providers.Address, name string) (any, bool) {
+	o, ok := v[addr]
+	if !ok {
+		return nil, false
+	}
+	if val, ok := o[name]; ok {
+		return val, true
+	}
+	return providers.Unknown, true
+}

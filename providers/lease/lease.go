@@ -1,0 +1,326 @@
+package lease
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Info describes a holder; it is stored on the Lease as JSON.
+type Info struct {
+	ID        string    `json:"id"`
+	Who       string    `json:"who"`
+	Operation string    `json:"operation"`
+	RunURL    string    `json:"run_url,omitempty"`
+	Created   time.Time `json:"created"`
+}
+
+const infoAnnotation = "meshx.dev/lock-info"
+
+// Options configure a Lock.
+type Options struct {
+	Namespace   string
+	Environment string
+	Operation   string
+	// Duration is how long the Lease stays valid without renewal (default 30s).
+	Duration time.Duration
+	// Now is the clock (tests).
+	Now func() time.Time
+}
+
+// Lock is a held or wanted Lease.
+type Lock struct {
+	client kubernetes.Interface
+	opts   Options
+	info   Info
+
+	mu      sync.Mutex
+	stop    chan struct{}
+	stopped chan struct{}
+	lost    error
+}
+
+// HeldError says another holder has the Lease.
+type HeldError struct{ Holder Info }
+
+func (e *HeldError) Error() string {
+	h := e.Holder
+	s := fmt.Sprintf("the environment is locked by %s since %s (operation %s, lock ID %s)", h.Who, h.Created.UTC().Format(time.RFC3339), h.Operation, h.ID)
+	if h.RunURL != "" {
+		s += ", run " + h.RunURL
+	}
+	return s
+}
+
+// Name is the Lease's name for an environment.
+func Name(environment string) string { return "meshx-lock-" + environment }
+
+// New prepares a lock; Acquire takes it.
+func New(client kubernetes.Interface, o Options) *Lock {
+	if o.Duration <= 0 {
+		o.Duration = 30 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Lock{client: client, opts: o, info: Info{
+		ID: newID(), Who: whoAmI(), Operation: o.Operation, RunURL: runURL(), Created: o.Now().UTC().Truncate(time.Second),
+	}}
+}
+
+// Info returns this lock's holder record.
+func (l *Lock) Info() Info { return l.info }
+
+// Acquire takes the Lease, retrying until timeout while another live holder
+// has it; then it returns a *HeldError. A zero timeout tries once. Once held,
+// the Lease is renewed in the background until Release.
+func (l *Lock) Acquire(ctx context.Context, timeout time.Duration, waiting func(Info)) error {
+	deadline := l.opts.Now().Add(timeout)
+	announced := false
+	for {
+		err := l.tryAcquire(ctx)
+		var held *HeldError
+		if !errors.As(err, &held) {
+			if err == nil {
+				l.startRenewing()
+			}
+			return err
+		}
+		if !l.opts.Now().Before(deadline) {
+			return err
+		}
+		if waiting != nil && !announced {
+			waiting(held.Holder)
+			announced = true
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (l *Lock) tryAcquire(ctx context.Context) error {
+	leases := l.client.CoordinationV1().Leases(l.opts.Namespace)
+	name := Name(l.opts.Environment)
+	now := metav1.NewMicroTime(l.opts.Now())
+	dur := int32(l.opts.Duration / time.Second)
+	infoJSON, _ := json.Marshal(l.info)
+	cur, err := leases.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		if err := l.ensureNamespace(ctx); err != nil {
+			return err
+		}
+		lease := &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: l.opts.Namespace,
+				Labels:      map[string]string{"app.kubernetes.io/managed-by": "meshx", "meshx.dev/environment": l.opts.Environment},
+				Annotations: map[string]string{infoAnnotation: string(infoJSON)}},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: &l.info.ID, LeaseDurationSeconds: &dur, AcquireTime: &now, RenewTime: &now},
+		}
+		_, err = leases.Create(ctx, lease, metav1.CreateOptions{FieldManager: "meshx"})
+		if apierrors.IsAlreadyExists(err) {
+			return l.tryAcquire(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("lock: create lease %s/%s: %w", l.opts.Namespace, name, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("lock: read lease %s/%s: %w", l.opts.Namespace, name, err)
+	}
+	if holder := cur.Spec.HolderIdentity; holder != nil && *holder != "" && *holder != l.info.ID && !expired(cur, l.opts.Now()) {
+		return &HeldError{Holder: holderInfo(cur)}
+	}
+	cur.Spec.HolderIdentity = &l.info.ID
+	cur.Spec.LeaseDurationSeconds = &dur
+	cur.Spec.AcquireTime = &now
+	cur.Spec.RenewTime = &now
+	if cur.Annotations == nil {
+		cur.Annotations = map[string]string{}
+	}
+	cur.Annotations[infoAnnotation] = string(infoJSON)
+	_, err = leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: "meshx"})
+	if apierrors.IsConflict(err) {
+		return l.tryAcquire(ctx) // someone else moved first: look again
+	}
+	if err != nil {
+		return fmt.Errorf("lock: take lease %s/%s: %w", l.opts.Namespace, name, err)
+	}
+	return nil
+}
+
+func (l *Lock) ensureNamespace(ctx context.Context) error {
+	_, err := l.client.CoreV1().Namespaces().Get(ctx, l.opts.Namespace, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		_, err = l.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: l.opts.Namespace}}, metav1.CreateOptions{FieldManager: "meshx"})
+		if apierrors.IsAlreadyExists(err) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("lock: namespace %s: %w", l.opts.Namespace, err)
+	}
+	return nil
+}
+
+func expired(l *coordinationv1.Lease, now time.Time) bool {
+	if l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
+		return true
+	}
+	return now.After(l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second))
+}
+
+func holderInfo(l *coordinationv1.Lease) Info {
+	var i Info
+	if err := json.Unmarshal([]byte(l.Annotations[infoAnnotation]), &i); err != nil || i.ID == "" {
+		if l.Spec.HolderIdentity != nil {
+			i.ID = *l.Spec.HolderIdentity
+		}
+		i.Who = "unknown"
+	}
+	return i
+}
+
+// startRenewing renews the Lease every third of its duration until Release.
+func (l *Lock) startRenewing() {
+	l.stop, l.stopped = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(l.stopped)
+		t := time.NewTicker(l.opts.Duration / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-l.stop:
+				return
+			case <-t.C:
+				if err := l.renew(context.Background()); err != nil {
+					l.mu.Lock()
+					l.lost = err
+					l.mu.Unlock()
+				}
+			}
+		}
+	}()
+}
+
+func (l *Lock) renew(ctx context.Context) error {
+	leases := l.client.CoordinationV1().Leases(l.opts.Namespace)
+	cur, err := leases.Get(ctx, Name(l.opts.Environment), metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("lock: renew: %w", err)
+	}
+	if cur.Spec.HolderIdentity == nil || *cur.Spec.HolderIdentity != l.info.ID {
+		return fmt.Errorf("lock: lost to %s", holderInfo(cur).Who)
+	}
+	now := metav1.NewMicroTime(l.opts.Now())
+	cur.Spec.RenewTime = &now
+	_, err = leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: "meshx"})
+	return err
+}
+
+// Lost reports an error if renewing failed since Acquire.
+func (l *Lock) Lost() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lost
+}
+
+// Release stops renewing and frees the Lease if this lock still holds it.
+func (l *Lock) Release(ctx context.Context) error {
+	if l.stop != nil {
+		close(l.stop)
+		<-l.stopped
+		l.stop = nil
+	}
+	return release(ctx, l.client, l.opts.Namespace, l.opts.Environment, l.info.ID)
+}
+
+// ForceUnlock frees the Lease if its holder has the given ID, whoever that
+// is. It returns an error naming the actual holder otherwise.
+func ForceUnlock(ctx context.Context, client kubernetes.Interface, namespace, environment, id string) error {
+	return release(ctx, client, namespace, environment, id)
+}
+
+func release(ctx context.Context, client kubernetes.Interface, namespace, environment, id string) error {
+	leases := client.CoordinationV1().Leases(namespace)
+	cur, err := leases.Get(ctx, Name(environment), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("lock: environment %s is not locked", environment)
+	}
+	if err != nil {
+		return fmt.Errorf("lock: read lease: %w", err)
+	}
+	if cur.Spec.HolderIdentity == nil || *cur.Spec.HolderIdentity == "" {
+		return fmt.Errorf("lock: environment %s is not locked", environment)
+	}
+	if *cur.Spec.HolderIdentity != id {
+		return fmt.Errorf("lock: held by ID %s (%s), not %s", *cur.Spec.HolderIdentity, holderInfo(cur).Who, id)
+	}
+	empty := ""
+	cur.Spec.HolderIdentity = &empty
+	delete(cur.Annotations, infoAnnotation)
+	if _, err := leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: "meshx"}); err != nil {
+		return fmt.Errorf("lock: release: %w", err)
+	}
+	return nil
+}
+
+// Status returns the current holder, or nil when the environment is not
+// locked (or its lock expired).
+func Status(ctx context.Context, client kubernetes.Interface, namespace, environment string, now time.Time) (*Info, error) {
+	cur, err := client.CoordinationV1().Leases(namespace).Get(ctx, Name(environment), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cur.Spec.HolderIdentity == nil || *cur.Spec.HolderIdentity == "" || expired(cur, now) {
+		return nil, nil
+	}
+	i := holderInfo(cur)
+	return &i, nil
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func whoAmI() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
+}
+
+// runURL finds the CI run's address in the environment of common CI systems.
+func runURL() string {
+	if s, r, id := os.Getenv("GITHUB_SERVER_URL"), os.Getenv("GITHUB_REPOSITORY"), os.Getenv("GITHUB_RUN_ID"); s != "" && r != "" && id != "" {
+		return s + "/" + r + "/actions/runs/" + id
+	}
+	for _, k := range []string{"MESHX_RUN_URL", "CI_JOB_URL", "BUILD_URL"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
