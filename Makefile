@@ -4,7 +4,7 @@ BIN     := bin
 LAB     := $(BIN)/meshx-lab
 MESHX   := $(BIN)/meshx
 
-.PHONY: all build test unit integration demo lab-up lab-down lab-status lab-binaries fmt vet bench clean
+.PHONY: all build test unit integration demo lab-tool lab-up lab-down lab-status lab-binaries fmt vet bench clean
 
 all: build
 
@@ -27,16 +27,24 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-lab-binaries: build
+# The lab targets need only bin/meshx-lab (not the rest of the build).
+# lab-binaries builds etcd, kube-apiserver and kube-controller-manager from
+# lab/tools into ~/.cache/meshx-lab once; lab-up is idempotent; lab-down
+# removes everything lab-up made.
+lab-tool:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(LAB) ./lab/cmd/meshx-lab
+
+lab-binaries: lab-tool
 	$(LAB) build
 
-lab-up: build
+lab-up: lab-binaries
 	$(LAB) up
 
-lab-down: build
+lab-down: lab-tool
 	$(LAB) down
 
-lab-status: build
+lab-status: lab-tool
 	$(LAB) status
 
 demo: build

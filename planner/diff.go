@@ -59,6 +59,11 @@ func diffResource(r *providers.Resource, o providers.Observed, known *planOutput
 	if r.ReadOnly {
 		c.After = c.Before
 		c.Sensitive = sensBefore
+		if !o.Exists {
+			// It will exist once what it depends on is applied.
+			c.Action = providers.Read
+			c.Reason = "it does not exist yet; read during apply"
+		}
 		return c, nil
 	}
 	desired, err := r.Render(known)
@@ -120,7 +125,7 @@ func diffResource(r *providers.Resource, o providers.Observed, known *planOutput
 	if c.Action == providers.NoOp {
 		var fired []string
 		for _, t := range r.Triggers {
-			if tc, ok := changes[t]; ok && tc.Action != providers.NoOp {
+			if tc, ok := changes[t]; ok && tc.Action != providers.NoOp && tc.Action != providers.Read {
 				fired = append(fired, t.String())
 			}
 		}

@@ -88,6 +88,7 @@ func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
 			diags = append(diags, cd...)
 		}
 		c.DependsOn = sortedAddrs(r.DependsOn)
+		c.Kind, c.Target = r.Kind, r.Target
 		changes[r.Addr] = c
 		known.values[r.Addr] = plannedOutputs(r, o, c)
 	}
@@ -99,7 +100,9 @@ func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
 			continue
 		}
 		obs[o.Addr] = o
-		changes[o.Addr] = orphanChange(o)
+		c := orphanChange(o)
+		c.Kind, c.Target = o.Kind, o.Target
+		changes[o.Addr] = c
 	}
 	orderDeletes(changes, plan)
 	plan.Changes = make([]providers.Change, 0, len(changes))

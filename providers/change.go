@@ -16,12 +16,16 @@ const (
 	Replace
 	// Delete removes an instance this environment owns but no longer declares.
 	Delete
+	// Read fetches, during apply, an instance meshx only reads and that does
+	// not exist yet when planning (the Citadel secret of a namespace the
+	// same apply creates). It changes nothing and is not counted as a change.
+	Read
 )
 
-var actionNames = [...]string{"no-op", "create", "update", "replace", "delete"}
+var actionNames = [...]string{"no-op", "create", "update", "replace", "delete", "read"}
 
 // String returns the action's name as machine output spells it:
-// "no-op", "create", "update", "replace", "delete".
+// "no-op", "create", "update", "replace", "delete", "read".
 func (a Action) String() string {
 	if int(a) < len(actionNames) {
 		return actionNames[a]
@@ -59,6 +63,12 @@ type Change struct {
 	Precondition Precondition
 	// DependsOn are the instances that must be applied before this one.
 	DependsOn []Address
+	// Kind and Target copy the instance's Resource.Kind and Resource.Target
+	// (Observed.Kind and Observed.Target for an orphan), so a saved plan,
+	// which keeps no Resources, can still say what and where each instance
+	// is. Empty when the planner did not set them.
+	Kind   string
+	Target string
 }
 
 // Precondition records the observed state a change was planned against.

@@ -61,10 +61,11 @@ func (p *Plan) Summary() (add, change, destroy int) {
 	return
 }
 
-// HasChanges reports whether applying the plan would do anything.
+// HasChanges reports whether applying the plan would change anything.
+// Reads alone change nothing.
 func (p *Plan) HasChanges() bool {
 	for _, c := range p.Changes {
-		if c.Action != NoOp {
+		if c.Action != NoOp && c.Action != Read {
 			return true
 		}
 	}

@@ -1,0 +1,231 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/posener/complete"
+
+	"github.com/meshx-dev/meshx/cmd/meshx/views"
+	"github.com/meshx-dev/meshx/executor"
+	"github.com/meshx-dev/meshx/planfile"
+	"github.com/meshx-dev/meshx/planner"
+	"github.com/meshx-dev/meshx/providers"
+)
+
+func init() {
+	register("apply", func(m *Meta) Command { return &applyCommand{Meta: m} })
+	register("destroy", func(m *Meta) Command { return &applyCommand{Meta: m, destroy: true} })
+}
+
+// applyCommand makes the changes of a plan: apply, or destroy (an apply
+// of a destroy plan).
+type applyCommand struct {
+	*Meta
+	destroy bool
+}
+
+func (c *applyCommand) name() string {
+	if c.destroy {
+		return "destroy"
+	}
+	return "apply"
+}
+
+func (c *applyCommand) Synopsis() string {
+	if c.destroy {
+		return "Remove everything this environment created"
+	}
+	return "Make the changes the configuration asks for"
+}
+
+func (c *applyCommand) Help() string {
+	if c.destroy {
+		return strings.TrimSpace(`
+Usage: meshx [global options] destroy [options]
+
+  Removes everything this environment owns, in the reverse order of
+  creation: the objects meshx labelled in each cluster and the files, units
+  and packages recorded in each VM's manifest. Objects meshx did not create
+  are never touched. Asks for "yes" first.
+
+Options:
+  -auto-approve       Do not ask for approval.
+` + opFlagsHelp + lockFlagsHelp + VarFlagsHelp)
+	}
+	return strings.TrimSpace(`
+Usage: meshx [global options] apply [options] [PLANFILE]
+
+  Without PLANFILE: plans, shows the plan, asks for "yes" and applies it.
+  With PLANFILE (from "meshx plan -out"): applies exactly that plan without
+  asking, after checking that the configuration is the one it was made from
+  and that every object it would change still looks as it did then. If
+  anything moved, nothing is applied and the exit status is 4.
+
+  Changes run in dependency order, up to -parallelism at once; a failure
+  stops only what depends on it. Exit status 0 when everything applied,
+  1 on any error, 3 when another run holds the lock, 4 for a stale plan.
+
+Options:
+  -auto-approve       Do not ask for approval.
+` + opFlagsHelp + lockFlagsHelp + VarFlagsHelp)
+}
+
+func (c *applyCommand) AutocompleteArgs() complete.Predictor {
+	if c.destroy {
+		return complete.PredictNothing
+	}
+	return complete.PredictFiles("*")
+}
+
+func (c *applyCommand) AutocompleteFlags() complete.Flags {
+	var f opFlags
+	fl := f.complete(c.CompleteVarFlags())
+	fl["-auto-approve"] = complete.PredictNothing
+	return fl
+}
+
+func (c *applyCommand) Run(args []string) int {
+	var f opFlags
+	var autoApprove bool
+	fs := c.FlagSet(c.name())
+	f.register(fs)
+	fs.BoolVar(&autoApprove, "auto-approve", false, "")
+	c.VarFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return c.FlagError(err, f.json || wantsJSON(args))
+	}
+	var planPath string
+	switch {
+	case fs.NArg() == 1 && !c.destroy:
+		planPath = c.path(fs.Arg(0))
+	case fs.NArg() > 0:
+		return c.FlagError(fmt.Errorf("%s takes no arguments but a saved plan file, got %q", c.name(), strings.Join(fs.Args(), " ")), f.json)
+	}
+	o := c.newOp(f)
+	if !o.load() {
+		return ExitError
+	}
+	var saved *planfile.File
+	if planPath != "" {
+		var code int
+		if saved, code = o.readSavedPlan(planPath); code != ExitOK {
+			return code
+		}
+		o.flags.targets = nil
+		for _, t := range saved.Targets {
+			if err := o.flags.targets.Set(t); err != nil {
+				return o.fail(ExitError, "Invalid saved plan", err)
+			}
+		}
+	}
+
+	ctx, stop := o.interruptible(context.Background())
+	defer stop()
+	release, code, ok := o.takeLock(ctx, c.name())
+	if !ok {
+		return code
+	}
+	defer release()
+
+	destroy := c.destroy || (saved != nil && saved.Destroy)
+	p, exp, ok := o.plan(ctx, destroy)
+	defer closeProviders(p)
+	if !ok {
+		return ExitError
+	}
+	if saved != nil {
+		if mm := planfile.Compare(saved.Changes, p); len(mm) > 0 {
+			return o.stale(planPath, mm)
+		}
+	} else {
+		o.show(p)
+		if !p.HasChanges() {
+			o.outputs(p.Outputs)
+			return ExitOK
+		}
+		if !autoApprove {
+			q, d := "Do you want to perform these actions?", "meshx will perform the actions described above."
+			if destroy {
+				q, d = "Do you really want to destroy everything in environment "+o.cfg.Meshx.Environment+"?", "meshx will destroy all the objects this environment created. There is no undo."
+			}
+			if !o.confirm(q, d) {
+				return ExitError
+			}
+		}
+	}
+	if !p.HasChanges() {
+		if o.json == nil {
+			fmt.Fprintln(c.Stdout, views.SummaryLine(p))
+		}
+		return ExitOK
+	}
+
+	var view views.Apply = views.NewApplyText(c.Stdout, views.ApplyOptions{Color: c.Color()})
+	if o.json != nil {
+		view = o.json
+	}
+	res := executor.Apply(ctx, p, executor.Options{Parallelism: f.parallelism, Events: view.Event})
+	view.Result(res, destroy)
+	if res.Err != nil {
+		o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: c.name() + " failed", Detail: res.Err.Error() +
+			"\n\nEverything that did not depend on a failed change was applied. Fix the cause and run meshx plan to see exactly what remains."}})
+		return ExitError
+	}
+	if !destroy {
+		outs, diags := planner.OutputValues(o.cfg, exp, planner.AppliedOutputs(res.Outputs))
+		o.diagnostics(diags)
+		o.outputs(outs)
+	}
+	return ExitOK
+}
+
+// readSavedPlan reads a plan file and checks it was made from the current
+// configuration.
+func (o *op) readSavedPlan(path string) (*planfile.File, int) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, o.fail(ExitError, "Cannot read the saved plan", err)
+	}
+	defer fh.Close()
+	f, err := planfile.Read(fh)
+	if err != nil {
+		return nil, o.fail(ExitError, "Cannot read the saved plan", err)
+	}
+	if f.Environment != o.cfg.Meshx.Environment {
+		return nil, o.fail(ExitStale, "Saved plan is for another environment",
+			fmt.Errorf("%s was planned for environment %q; this configuration is %q", path, f.Environment, o.cfg.Meshx.Environment))
+	}
+	if f.ConfigDigest != configDigest(o.cfg) {
+		return nil, o.fail(ExitStale, "Saved plan does not match the configuration",
+			fmt.Errorf("the configuration files or variable values changed since %s was made, so it cannot be applied. Run meshx plan -out=%s again and review it", path, path))
+	}
+	return f, ExitOK
+}
+
+// stale reports why a saved plan no longer holds.
+func (o *op) stale(path string, mm []planfile.Mismatch) int {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s can no longer be applied: what it was planned against has changed since. Nothing was applied.\n\n", path)
+	for _, m := range mm {
+		fmt.Fprintf(&b, "  - %s\n", m)
+	}
+	b.WriteString("\nRun meshx plan -out again, review the new plan, and apply that.")
+	o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Saved plan is stale", Detail: b.String()}})
+	return ExitStale
+}
+
+// outputs prints the configuration's outputs.
+func (o *op) outputs(outs []providers.OutputValue) {
+	if len(outs) == 0 {
+		return
+	}
+	if o.json != nil {
+		o.json.Outputs(outs)
+		return
+	}
+	views.NewApplyText(o.m.Stdout, views.ApplyOptions{}).Outputs(outs)
+}

@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/posener/complete"
+
+	"github.com/meshx-dev/meshx/providers"
+)
+
+func init() {
+	register("output", func(m *Meta) Command { return &outputCommand{Meta: m} })
+}
+
+// outputCommand prints output values, read from the live systems (meshx
+// keeps no state file).
+type outputCommand struct{ *Meta }
+
+func (c *outputCommand) Synopsis() string { return "Show output values" }
+
+func (c *outputCommand) Help() string {
+	return strings.TrimSpace(`
+Usage: meshx [global options] output [options] [NAME]
+
+  Prints the configuration's output values, reading what they depend on
+  (load-balancer addresses, discovered CIDRs) from the clusters: meshx keeps
+  no state file. A value that depends on something not applied yet prints
+  as (known after apply). Sensitive values print as <sensitive>.
+
+Options:
+  -json               Print {"name": {"sensitive": bool, "value": …}}.
+  -raw                Print NAME's string value alone, for scripts.
+` + VarFlagsHelp)
+}
+
+func (c *outputCommand) AutocompleteArgs() complete.Predictor { return complete.PredictAnything }
+
+func (c *outputCommand) AutocompleteFlags() complete.Flags {
+	f := c.CompleteVarFlags()
+	f["-json"] = complete.PredictNothing
+	f["-raw"] = complete.PredictNothing
+	return f
+}
+
+func (c *outputCommand) Run(args []string) int {
+	var jsonOut, raw bool
+	fs := c.FlagSet("output")
+	fs.BoolVar(&jsonOut, "json", false, "")
+	fs.BoolVar(&raw, "raw", false, "")
+	c.VarFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return c.FlagError(err, jsonOut || wantsJSON(args))
+	}
+	if fs.NArg() > 1 || (raw && fs.NArg() != 1) {
+		return c.FlagError(fmt.Errorf("output takes at most one output NAME (and -raw needs one)"), jsonOut)
+	}
+	o := c.newOp(opFlags{parallelism: 10})
+	if !o.load() {
+		return ExitError
+	}
+	p, _, ok := o.plan(context.Background(), false)
+	defer closeProviders(p)
+	if !ok {
+		return ExitError
+	}
+	outs := p.Outputs
+	if fs.NArg() == 1 {
+		name := fs.Arg(0)
+		outs = nil
+		for _, ov := range p.Outputs {
+			if ov.Name == name {
+				outs = append(outs, ov)
+			}
+		}
+		if len(outs) == 0 {
+			fmt.Fprintf(c.Stderr, "Error: the configuration has no output named %q.\n", name)
+			return ExitError
+		}
+	}
+	display := func(ov providers.OutputValue) any {
+		switch {
+		case ov.Sensitive:
+			return "<sensitive>"
+		case providers.IsUnknown(ov.Value):
+			return "(known after apply)"
+		}
+		return ov.Value
+	}
+	switch {
+	case raw:
+		v := display(outs[0])
+		if s, ok := v.(string); ok {
+			fmt.Fprintln(c.Stdout, s)
+		} else {
+			b, _ := json.Marshal(v)
+			fmt.Fprintln(c.Stdout, string(b))
+		}
+	case jsonOut:
+		doc := map[string]any{}
+		for _, ov := range outs {
+			entry := map[string]any{"sensitive": ov.Sensitive}
+			if !ov.Sensitive && !providers.IsUnknown(ov.Value) {
+				entry["value"] = ov.Value
+			}
+			doc[ov.Name] = entry
+		}
+		c.writeJSON(doc)
+	default:
+		for _, ov := range outs {
+			b, _ := json.Marshal(display(ov))
+			fmt.Fprintf(c.Stdout, "%s = %s\n", ov.Name, b)
+		}
+	}
+	return ExitOK
+}

@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/posener/complete"
+
+	"github.com/meshx-dev/meshx/cmd/meshx/views"
+	"github.com/meshx-dev/meshx/planfile"
+)
+
+func init() {
+	register("show", func(m *Meta) Command { return &showCommand{Meta: m} })
+}
+
+// showCommand renders a saved plan.
+type showCommand struct{ *Meta }
+
+func (c *showCommand) Synopsis() string { return "Show a saved plan" }
+
+func (c *showCommand) Help() string {
+	return strings.TrimSpace(`
+Usage: meshx [global options] show [options] PLANFILE
+
+  Renders a plan saved with "meshx plan -out=PLANFILE" without touching any
+  cluster or VM. Secrets are never in the file: they show as fingerprints.
+
+Options:
+  -json               Print the plan document (format_version, resource_changes
+                      with before/after, after_unknown, *_sensitive and
+                      preconditions), modelled on Terraform's show -json.
+  -format=markdown    Print the pull-request comment body instead.
+  -no-color           Do not use terminal colours.
+`)
+}
+
+func (c *showCommand) AutocompleteArgs() complete.Predictor { return complete.PredictFiles("*") }
+
+func (c *showCommand) AutocompleteFlags() complete.Flags {
+	return complete.Flags{"-json": complete.PredictNothing, "-no-color": complete.PredictNothing, "-format": complete.PredictSet("text", "markdown")}
+}
+
+func (c *showCommand) Run(args []string) int {
+	var jsonOut bool
+	var format string
+	fs := c.FlagSet("show")
+	fs.BoolVar(&jsonOut, "json", false, "")
+	fs.StringVar(&format, "format", "text", "")
+	if err := fs.Parse(args); err != nil {
+		return c.FlagError(err, jsonOut || wantsJSON(args))
+	}
+	if fs.NArg() != 1 {
+		return c.FlagError(fmt.Errorf("show needs exactly one saved plan file"), jsonOut)
+	}
+	fh, err := os.Open(c.path(fs.Arg(0)))
+	if err != nil {
+		return c.FlagError(err, jsonOut)
+	}
+	defer fh.Close()
+	f, err := planfile.Read(fh)
+	if err != nil {
+		return c.FlagError(err, jsonOut)
+	}
+	switch {
+	case jsonOut:
+		if err := views.ShowJSON(c.Stdout, f); err != nil {
+			fmt.Fprintf(c.Stderr, "Error: %s\n", err)
+			return ExitError
+		}
+	case format == "markdown":
+		fmt.Fprint(c.Stdout, strings.Join(views.Markdown(f.Plan(), views.MarkdownOptions{}), "\n"+PartBreak+"\n"))
+	case format == "text":
+		_ = views.PlanText(c.Stdout, f.Plan(), views.PlanOptions{Color: c.Color()})
+	default:
+		return c.FlagError(fmt.Errorf("-format must be text or markdown, not %q", format), false)
+	}
+	return ExitOK
+}

@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/meshx-dev/meshx/cmd/meshx/views"
+	"github.com/posener/complete"
+)
+
+func init() {
+	register("validate", func(m *Meta) Command { return &validateCommand{Meta: m} })
+}
+
+// validateCommand checks the configuration offline.
+type validateCommand struct{ *Meta }
+
+func (c *validateCommand) Synopsis() string {
+	return "Check the configuration without touching clusters or VMs"
+}
+
+func (c *validateCommand) Help() string {
+	return strings.TrimSpace(`
+Usage: meshx [global options] validate [options]
+
+  Checks the configuration in the current directory (or -chdir=DIR): syntax,
+  types, names, references and cycles, variables and their validation rules,
+  one control cluster, non-overlapping pod and service CIDRs, VM addresses
+  outside the clusters' ranges, ports and namespaces. It reads every *.hcl
+  file of the directory, plus meshx.vars and *.auto.vars, and touches no
+  cluster and no VM.
+
+  Exit status: 0 when the configuration is valid (warnings allowed),
+  1 when it is not.
+
+Options:
+  -json               Print the result as JSON, in the shape of Terraform's
+                      "validate -json" (format_version "1.0").
+  -no-color           Do not use terminal colours.
+` + VarFlagsHelp)
+}
+
+func (c *validateCommand) AutocompleteArgs() complete.Predictor { return complete.PredictNothing }
+
+func (c *validateCommand) AutocompleteFlags() complete.Flags {
+	f := c.CompleteVarFlags()
+	f["-json"] = complete.PredictNothing
+	return f
+}
+
+func (c *validateCommand) Run(args []string) int {
+	var jsonOut bool
+	fs := c.FlagSet("validate")
+	fs.BoolVar(&jsonOut, "json", false, "")
+	c.VarFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return c.FlagError(err, jsonOut || wantsJSON(args))
+	}
+	if fs.NArg() > 0 {
+		return c.FlagError(fmt.Errorf("validate takes no arguments, but got %q; to check another directory, use meshx -chdir=%s validate", fs.Arg(0), fs.Arg(0)), jsonOut)
+	}
+	cfg, diags := c.LoadConfig()
+	if jsonOut {
+		c.writeJSON(views.NewValidateResult(diags, Sources(cfg.Files)))
+	} else {
+		c.ShowDiagnostics(diags, cfg.Files)
+		if !diags.HasErrors() {
+			if len(diags) > 0 {
+				fmt.Fprintln(c.Stdout, "Success! The configuration is valid, but there were some validation warnings as shown above.")
+			} else {
+				fmt.Fprintln(c.Stdout, "Success! The configuration is valid.")
+			}
+		}
+	}
+	if diags.HasErrors() {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	mcli "github.com/hashicorp/cli"
+	"github.com/posener/complete"
+	"github.com/posener/complete/cmd/install"
+)
+
+// complete answers a shell's completion request (COMP_LINE is set), built
+// from the registered commands and their AutocompleteFlags/Args.
+func (m *Meta) complete() bool {
+	root := complete.Command{
+		Sub: complete.Commands{},
+		GlobalFlags: complete.Flags{
+			"-chdir":   complete.PredictDirs("*"),
+			"-help":    complete.PredictNothing,
+			"-version": complete.PredictNothing,
+		},
+		Flags: complete.Flags{
+			"-install-autocomplete":   complete.PredictNothing,
+			"-uninstall-autocomplete": complete.PredictNothing,
+		},
+	}
+	for _, name := range commandNames() {
+		sub := complete.Command{}
+		if ac, ok := registry[name](m).(mcli.CommandAutocomplete); ok {
+			sub.Args = ac.AutocompleteArgs()
+			sub.Flags = ac.AutocompleteFlags()
+		}
+		root.Sub[name] = sub
+	}
+	root.Sub["help"] = complete.Command{Args: complete.PredictSet(commandNames()...)}
+	c := complete.New("meshx", root)
+	c.Out = m.Stdout
+	return c.Complete()
+}
+
+// installCompletion adds (or removes) "complete -C <meshx> meshx" to the
+// user's bash and zsh start-up files, as terraform -install-autocomplete
+// does.
+func (m *Meta) installCompletion(add bool) int {
+	var err error
+	if add {
+		err = install.Install("meshx")
+	} else {
+		err = install.Uninstall("meshx")
+	}
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "Error: %s\n", err)
+		return 1
+	}
+	if add {
+		fmt.Fprintln(m.Stdout, "Completion installed; start a new shell to use it.")
+	} else {
+		fmt.Fprintln(m.Stdout, "Completion removed.")
+	}
+	return 0
+}
+
+func init() {
+	register("completion", func(m *Meta) Command { return &completionCommand{Meta: m} })
+}
+
+// completionCommand prints the shell code enabling completion, for users
+// who prefer not to have their start-up files edited.
+type completionCommand struct{ *Meta }
+
+func (c *completionCommand) Synopsis() string { return "Print shell code enabling completion" }
+
+func (c *completionCommand) Help() string {
+	return strings.TrimSpace(`
+Usage: meshx [global options] completion bash|zsh
+
+  Prints the shell code that makes bash or zsh complete meshx's commands,
+  options and file arguments by asking meshx itself. Load it with
+
+    source <(meshx completion bash)     # in ~/.bashrc
+    source <(meshx completion zsh)      # in ~/.zshrc
+
+  or let "meshx -install-autocomplete" add it to your start-up files.
+`)
+}
+
+func (c *completionCommand) AutocompleteArgs() complete.Predictor {
+	return complete.PredictSet("bash", "zsh")
+}
+
+func (c *completionCommand) AutocompleteFlags() complete.Flags { return complete.Flags{} }
+
+func (c *completionCommand) Run(args []string) int {
+	fs := c.FlagSet("completion")
+	if err := fs.Parse(args); err != nil {
+		return c.FlagError(err, false)
+	}
+	if fs.NArg() != 1 {
+		return c.FlagError(fmt.Errorf("completion needs one argument, bash or zsh"), false)
+	}
+	bin, err := os.Executable()
+	if err == nil {
+		bin, err = filepath.Abs(bin)
+	}
+	if err != nil {
+		fmt.Fprintf(c.Stderr, "Error: finding the meshx binary: %s\n", err)
+		return 1
+	}
+	switch fs.Arg(0) {
+	case "bash":
+		fmt.Fprintf(c.Stdout, "complete -C %s meshx\n", shellQuote(bin))
+	case "zsh":
+		fmt.Fprintf(c.Stdout, "autoload -U +X bashcompinit && bashcompinit\ncomplete -o nospace -C %s meshx\n", shellQuote(bin))
+	default:
+		return c.FlagError(fmt.Errorf("unknown shell %q: use bash or zsh", fs.Arg(0)), false)
+	}
+	return 0
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

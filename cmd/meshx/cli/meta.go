@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/meshx-dev/meshx/cmd/meshx/views"
+	"github.com/meshx-dev/meshx/config"
+	"github.com/posener/complete"
+)
+
+// Meta is what every command shares: the streams, the global options and
+// the helpers for common flags and diagnostics.
+type Meta struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// WorkingDir is the configuration directory: "." or -chdir's DIR.
+	// Relative paths given to a command are relative to it.
+	WorkingDir string
+	// Env is the process environment, read for MESHX_VAR_<name> and
+	// NO_COLOR.
+	Env []string
+
+	terminal bool // Stderr is a terminal
+	noColor  bool // -no-color
+	vars     []config.VarArg
+}
+
+func newMeta(stdin io.Reader, stdout, stderr io.Writer, env []string) *Meta {
+	return &Meta{Stdin: stdin, Stdout: stdout, Stderr: stderr, WorkingDir: ".", Env: env, terminal: isTerminal(stderr)}
+}
+
+// getenv returns the value of an environment variable from m.Env.
+func (m *Meta) getenv(key string) string {
+	for i := len(m.Env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(m.Env[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// Color reports whether output may carry terminal colour codes: on a
+// terminal, unless -no-color or NO_COLOR says otherwise.
+func (m *Meta) Color() bool { return m.terminal && !m.noColor && m.getenv("NO_COLOR") == "" }
+
+// FlagSet returns a flag set for a command, with -no-color registered.
+// Parse errors are returned, not printed: pass them to FlagError.
+func (m *Meta) FlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.BoolVar(&m.noColor, "no-color", false, "")
+	return fs
+}
+
+// varArgs records -var and -var-file in command-line order.
+type varArgs struct {
+	m    *Meta
+	file bool
+}
+
+func (v varArgs) String() string { return "" }
+
+func (v varArgs) Set(s string) error {
+	if v.file {
+		v.m.vars = append(v.m.vars, config.VarArg{File: s})
+	} else {
+		v.m.vars = append(v.m.vars, config.VarArg{Assign: s})
+	}
+	return nil
+}
+
+// VarFlags adds -var 'name=value' and -var-file=FILE; both repeat, and
+// later ones win.
+func (m *Meta) VarFlags(fs *flag.FlagSet) {
+	fs.Var(varArgs{m: m}, "var", "")
+	fs.Var(varArgs{m: m, file: true}, "var-file", "")
+}
+
+// VarFlagsHelp is the help text of the flags VarFlags adds.
+const VarFlagsHelp = `  -var 'name=value'   Set a variable; repeatable. Overrides MESHX_VAR_<name>,
+                      meshx.vars and *.auto.vars.
+  -var-file=FILE      Read variables from FILE (name = value lines);
+                      repeatable. -var and -var-file apply in the order
+                      given, the last one winning.`
+
+// CompleteVarFlags are the completions of -no-color, -var and -var-file.
+func (m *Meta) CompleteVarFlags() complete.Flags {
+	return complete.Flags{
+		"-no-color": complete.PredictNothing,
+		"-var":      complete.PredictAnything,
+		"-var-file": complete.PredictFiles("*.vars"),
+	}
+}
+
+// LoadConfig loads the configuration in WorkingDir with the -var and
+// -var-file flags and the environment. The Config is never nil.
+func (m *Meta) LoadConfig() (*config.Config, hcl.Diagnostics) {
+	return config.Load(m.WorkingDir, config.LoadOptions{Vars: m.vars, Env: m.Env})
+}
+
+// ShowDiagnostics writes diags to Stderr in the human form, with source
+// snippets from files.
+func (m *Meta) ShowDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File) {
+	if len(diags) == 0 {
+		return
+	}
+	w := &diagnosticWriter{out: m.Stderr, sources: Sources(files), color: m.Color(), width: terminalWidth(m.Stderr)}
+	w.writeAll(diags)
+}
+
+// Sources returns the bytes of parsed files by name, as views wants them.
+func Sources(files map[string]*hcl.File) map[string][]byte {
+	out := make(map[string][]byte, len(files))
+	for name, f := range files {
+		if f != nil {
+			out[name] = f.Bytes
+		}
+	}
+	return out
+}
+
+// FlagError reports a command-line parse error and returns exit status 1.
+// With jsonOut it prints a validate -json style document to Stdout, so
+// machine readers get JSON even for a bad flag.
+func (m *Meta) FlagError(err error, jsonOut bool) int {
+	d := &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid command-line option",
+		Detail:   fmt.Sprintf("%s. Run the command with -help to see its options.", strings.TrimSuffix(err.Error(), ".")),
+	}
+	if jsonOut {
+		m.writeJSON(views.NewValidateResult(hcl.Diagnostics{d}, nil))
+		return 1
+	}
+	m.ShowDiagnostics(hcl.Diagnostics{d}, nil)
+	return 1
+}
+
+// wantsJSON reports whether args ask for -json, for commands that must
+// answer in JSON even when parsing the other flags fails.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		switch a {
+		case "-json", "--json", "-json=true", "--json=true":
+			return true
+		}
+	}
+	return false
+}
+
+// writeJSON writes v as indented JSON to Stdout.
+func (m *Meta) writeJSON(v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "Error: encoding JSON: %s\n", err)
+		return
+	}
+	m.Stdout.Write(append(b, '\n'))
+}

@@ -1,0 +1,174 @@
+package views
+
+import (
+	"encoding/json"
+	"math"
+	"sort"
+	"strconv"
+
+	"github.com/meshx-dev/meshx/providers"
+)
+
+// kindOf returns the resource kind of c: Change.Kind, or what the plan's
+// in-memory Resources and Observed say when the planner did not set it.
+func kindOf(p *providers.Plan, c providers.Change) string {
+	if c.Kind != "" {
+		return c.Kind
+	}
+	if p != nil {
+		if r := p.Resources[c.Addr]; r != nil {
+			return r.Kind
+		}
+		if o, ok := p.Observed[c.Addr]; ok {
+			return o.Kind
+		}
+	}
+	return ""
+}
+
+// targetOf returns the target of c, like kindOf.
+func targetOf(p *providers.Plan, c providers.Change) string {
+	if c.Target != "" {
+		return c.Target
+	}
+	if p != nil {
+		if r := p.Resources[c.Addr]; r != nil {
+			return r.Target
+		}
+		if o, ok := p.Observed[c.Addr]; ok {
+			return o.Target
+		}
+	}
+	return ""
+}
+
+// resourceName is the address without its key: block.name.type. Machine
+// output calls it the resource name, so that addr = name + ["key"] as in
+// Terraform's type.name[key].
+func resourceName(a providers.Address) string {
+	a.Key = ""
+	return a.String()
+}
+
+// resourceKey is the key of a, or nil when it has none.
+func resourceKey(a providers.Address) *string {
+	if a.Key == "" {
+		return nil
+	}
+	k := a.Key
+	return &k
+}
+
+// sensitiveToken names a value that must not be shown: its fingerprint
+// when it is one (or a Sensitive that slipped through), "known after apply"
+// for Unknown, "null" for nil, and otherwise a fingerprint of its canonical
+// JSON so that a reviewer still sees whether it changes. It never reveals
+// the value.
+func sensitiveToken(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "null"
+	case providers.Sensitive:
+		return t.Fingerprint()
+	case string:
+		if providers.IsFingerprint(t) {
+			return t
+		}
+		return providers.Fingerprint([]byte(t))
+	}
+	if providers.IsUnknown(v) {
+		return "known after apply"
+	}
+	b, err := json.Marshal(safeJSON(v, nil))
+	if err != nil {
+		return "unprintable"
+	}
+	return providers.Fingerprint(b)
+}
+
+// sensitiveValue is what machine output shows for a sensitive attribute:
+// the value itself when it is a fingerprint, nil or Unknown, and a
+// fingerprint in its place otherwise.
+func sensitiveValue(v any) any {
+	switch t := v.(type) {
+	case nil:
+		return nil
+	case string:
+		if providers.IsFingerprint(t) {
+			return t
+		}
+	}
+	if providers.IsUnknown(v) {
+		return v
+	}
+	return sensitiveToken(v)
+}
+
+// safeJSON returns a JSON-shaped copy of v in which every attribute named
+// in sensitive (top level only, as Change.Sensitive lists them) holds
+// sensitiveValue, every Sensitive leaf its fingerprint, and every Unknown
+// leaf nil. Non-finite floats, which JSON cannot carry, become strings.
+func safeJSON(v any, sensitive map[string]bool) any {
+	v = providers.Normalize(v)
+	switch t := v.(type) {
+	case providers.Sensitive:
+		return t.Fingerprint()
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			if sensitive[k] {
+				e = sensitiveValue(e)
+			}
+			out[k] = safeJSON(e, nil)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = safeJSON(e, nil)
+		}
+		return out
+	case float64:
+		if math.IsInf(t, 0) || math.IsNaN(t) {
+			return strconv.FormatFloat(t, 'g', -1, 64)
+		}
+		return t
+	case nil, string, bool, int64:
+		return t
+	}
+	if providers.IsUnknown(v) {
+		return nil
+	}
+	// Not JSON-shaped: show its type only, never its contents.
+	return "(unsupported value)"
+}
+
+// stringSet turns a list into a membership map.
+func stringSet(list []string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, s := range list {
+		m[s] = true
+	}
+	return m
+}
+
+// sortedKeys returns the keys of m, sorted.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// countDestructive returns how many changes delete or replace an instance.
+func countDestructive(p *providers.Plan) int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action == providers.Delete || c.Action == providers.Replace {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,340 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Config is one evaluated meshx environment: the blocks of every *.hcl file
+// in a directory, with variables, locals and references resolved.
+//
+// Load returns a non-nil Config even when it reports errors, so that callers
+// can render diagnostics from Files; the other fields are then incomplete
+// and must not be used.
+type Config struct {
+	// Dir is the absolute path of the configuration directory. Relative
+	// paths in the configuration (kubeconfig, keys, file()) are resolved
+	// against it; the path fields below are already absolute.
+	Dir string
+	// Files are the parsed sources (configuration and variable files), keyed
+	// by the file name used in diagnostic ranges: relative to Dir for files
+	// in it, as given for -var-file paths.
+	Files map[string]*hcl.File
+
+	Meshx     Meshx
+	Clusters  []*Cluster  // sorted by name
+	VMs       []*VM       // sorted by name
+	Services  []*Service  // sorted by name
+	Variables []*Variable // sorted by name
+	Outputs   []*Output   // sorted by name
+
+	eval *evalState
+}
+
+// Meshx is the meshx block: settings of the whole environment.
+type Meshx struct {
+	// Environment is the ownership id: it goes into the
+	// meshx.dev/environment label, the VM manifest and the lock name.
+	Environment string
+	// Adopt lets meshx take over existing objects it did not create. It is
+	// the default for every cluster's Adopt.
+	Adopt bool
+	Istio Istio
+	// DeclRange is the meshx block header; Ranges maps attribute names
+	// ("environment", "istio.profile", …) to their expressions' ranges.
+	DeclRange hcl.Range
+	Ranges    map[string]hcl.Range
+}
+
+// Istio is the meshx.istio block.
+type Istio struct {
+	// Namespace is where the control plane runs (default "istio-system").
+	Namespace string
+	// Profile selects the Istio generation's names, ports and keys: "1.0"
+	// (default), "0.8" or "0.7".
+	Profile string
+	// ControlPlaneAuth is "MUTUAL_TLS" (default) or "NONE".
+	ControlPlaneAuth string
+}
+
+// Cluster roles.
+const (
+	RoleControl = "control"
+	RoleRemote  = "remote"
+)
+
+// Cluster is a cluster block.
+type Cluster struct {
+	Name string
+	// Role is RoleControl for the one cluster running the Istio control
+	// plane, RoleRemote for the others.
+	Role string
+	// Kubeconfig is an absolute path, or "" for client-go's default loading
+	// rules (KUBECONFIG, then ~/.kube/config).
+	Kubeconfig string
+	// Context is the kubeconfig context, or "" for its current context.
+	Context string
+	// PodCIDR and ServiceCIDR are canonical CIDR strings. ServiceCIDR is
+	// "" when not set: meshx discovers it.
+	PodCIDR     string
+	ServiceCIDR string
+	PodPrefix   netip.Prefix
+	// ServicePrefix is the zero Prefix when ServiceCIDR is "".
+	ServicePrefix netip.Prefix
+	// ClusterID is the Istio cluster ID (default: the block name). For a
+	// remote it is the key of its kubeconfig in the control plane's secret.
+	ClusterID string
+	// MeshExpansion is set on the control cluster only.
+	MeshExpansion *MeshExpansion
+	// ServiceAccount is the remote's reader service account (default
+	// "istio-multi"); empty on the control cluster.
+	ServiceAccount string
+	// TokenLifetime is the lifetime of the remote's reader token; zero means
+	// a long-lived token Secret.
+	TokenLifetime time.Duration
+	// Adopt lets meshx take over existing objects on this cluster that it
+	// did not create (default: meshx.adopt).
+	Adopt bool
+
+	DeclRange hcl.Range
+	Ranges    map[string]hcl.Range
+	complete  bool
+}
+
+// IsControl reports whether c is the control cluster.
+func (c *Cluster) IsControl() bool { return c.Role == RoleControl }
+
+// MeshExpansion is the control cluster's mesh_expansion block.
+type MeshExpansion struct {
+	// LoadBalancer selects the internal-LB annotations: "gcp", "alibaba",
+	// "aws", "azure" or "none" (no annotations).
+	LoadBalancer string
+	// Annotations are added to every ILB Service, after the provider's.
+	Annotations map[string]string
+	// WaitTimeout bounds the wait for ILB addresses (default 10m).
+	WaitTimeout time.Duration
+}
+
+// Certificate modes for VM.CertsMode.
+const (
+	CertsAll      = "all"
+	CertsRootOnly = "root-only"
+)
+
+// VM is a vm block: a machine joined to the mesh over SSH.
+type VM struct {
+	Name string
+	// Address is the SSH target: an IP address or a host name.
+	Address string
+	// MeshIP is the IP the VM is registered with in Endpoints (default:
+	// Address, which must then be an IP).
+	MeshIP string
+	SSH    SSH
+	// Namespace and ServiceAccount are the VM's identity (defaults
+	// "default" and "default").
+	Namespace      string
+	ServiceAccount string
+	// SidecarPackage is nil when meshx should not install the sidecar.
+	SidecarPackage *SidecarPackage
+	// SidecarEnv are settings merged into /var/lib/istio/envoy/sidecar.env;
+	// ClusterEnv are extra settings appended to cluster.env.
+	SidecarEnv EnvMap
+	ClusterEnv EnvMap
+	// CertsMode is CertsAll (root cert, chain and key) or CertsRootOnly.
+	CertsMode string
+	// Cluster is the name of the cluster whose control plane issues the
+	// VM's identity (default: the control cluster).
+	Cluster string
+
+	DeclRange hcl.Range
+	Ranges    map[string]hcl.Range
+	complete  bool
+}
+
+// SSH is how meshx reaches a VM.
+type SSH struct {
+	User string // default "root"
+	Port int    // default 22
+	// PrivateKeyFile is an absolute path, or "" when only the agent is used.
+	PrivateKeyFile string
+	UseAgent       bool
+	// KnownHostsFile is an absolute path (default ~/.ssh/known_hosts).
+	KnownHostsFile string
+	// Bastion is "host:port" or "user@host:port", or "".
+	Bastion string
+	// Sudo runs remote commands through sudo (needed for a non-root user).
+	Sudo bool
+	// InsecureTrustOnFirstUse accepts and records an unknown host key
+	// (attribute trust_on_first_use).
+	InsecureTrustOnFirstUse bool
+}
+
+// SidecarPackage is where the istio-sidecar package comes from.
+type SidecarPackage struct {
+	// Source is an http(s) URL, or an absolute local path to upload.
+	Source string
+	// SHA256 is the lower-case hex digest; required for URLs.
+	SHA256 string
+}
+
+// IsURL reports whether the package is downloaded by the VM.
+func (p *SidecarPackage) IsURL() bool { return isURL(p.Source) }
+
+// EnvMap is a set of KEY=value settings whose values may be known only after
+// apply (for example an ILB address).
+type EnvMap struct {
+	// Values holds the settings whose values are known now.
+	Values map[string]string
+	// Unknown lists, sorted, the keys whose values are known only after
+	// apply.
+	Unknown []string
+	// Sensitive lists, sorted, the keys whose values derive from sensitive
+	// variables; plans must not show them.
+	Sensitive []string
+	// Expr is the attribute's expression, nil when the attribute is not set.
+	// Config.EvalEnv re-evaluates it with apply-time values.
+	Expr  hcl.Expression
+	Range hcl.Range
+}
+
+// Service is a service block: a Kubernetes Service backed by VMs.
+type Service struct {
+	Name string
+	// Namespace defaults to the namespace of the service's first VM.
+	Namespace string
+	// VMs are the names of the VMs serving it, in the order written.
+	VMs []string
+	// Ports are sorted by port number.
+	Ports []Port
+	// ServiceAccount goes into the alpha.istio.io/kubernetes-serviceaccounts
+	// annotation (default: the VMs' service account).
+	ServiceAccount string
+	Labels         map[string]string
+	Annotations    map[string]string
+	// Cluster is the cluster the Service and Endpoints are written to
+	// (default: the control cluster).
+	Cluster string
+	// AllowNamespaceMismatch is set when the service's namespace differs
+	// from its VMs' on purpose.
+	AllowNamespaceMismatch bool
+
+	DeclRange hcl.Range
+	Ranges    map[string]hcl.Range
+	complete  bool
+}
+
+// Port is one named service port.
+type Port struct {
+	Name  string
+	Port  int
+	Range hcl.Range
+}
+
+// Variable is a variable block with its final value.
+type Variable struct {
+	Name        string
+	Description string
+	Type        cty.Type
+	Sensitive   bool
+	// Default is the declared default, cty.NilVal when there is none.
+	Default cty.Value
+	// Value is the final value after precedence, converted to Type.
+	Value cty.Value
+	// Source says where Value came from: "default", "environment",
+	// "file meshx.vars", "-var", "-var-file prod.vars", ….
+	Source    string
+	DeclRange hcl.Range
+}
+
+// Output is an output block.
+type Output struct {
+	Name        string
+	Description string
+	Sensitive   bool
+	// Expr is the value expression; re-evaluate it with Config.EvalExpr once
+	// apply-time values are known.
+	Expr hcl.Expression
+	// Value is its value at load time; it may be (or contain) unknowns.
+	Value     cty.Value
+	DeclRange hcl.Range
+}
+
+// Known holds values learned during apply, for Config.EvalContext.
+type Known struct {
+	// ILB maps cluster name → ILB key ("pilot", "dns", …) → its address.
+	ILB map[string]map[string]ILBStatus
+	// ServiceCIDR maps cluster name → discovered service CIDR, for clusters
+	// whose service_cidr is not set.
+	ServiceCIDR map[string]string
+}
+
+// ILBStatus is a load balancer's status.loadBalancer.ingress[0].
+type ILBStatus struct {
+	IP       string
+	Hostname string
+}
+
+// Address is IP when set, else Hostname.
+func (s ILBStatus) Address() string {
+	if s.IP != "" {
+		return s.IP
+	}
+	return s.Hostname
+}
+
+// Control returns the control cluster, or nil.
+func (c *Config) Control() *Cluster {
+	for _, cl := range c.Clusters {
+		if cl.IsControl() {
+			return cl
+		}
+	}
+	return nil
+}
+
+// Cluster returns the named cluster, or nil.
+func (c *Config) Cluster(name string) *Cluster {
+	for _, cl := range c.Clusters {
+		if cl.Name == name {
+			return cl
+		}
+	}
+	return nil
+}
+
+// VM returns the named VM, or nil.
+func (c *Config) VM(name string) *VM {
+	for _, v := range c.VMs {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// Service returns the named service, or nil.
+func (c *Config) Service(name string) *Service {
+	for _, s := range c.Services {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// ServicesOn returns the services a VM serves, sorted by name.
+func (c *Config) ServicesOn(vm string) []*Service {
+	var out []*Service
+	for _, s := range c.Services {
+		for _, v := range s.VMs {
+			if v == vm {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}

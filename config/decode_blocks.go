@@ -1,0 +1,453 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/meshx-dev/meshx/providers/istio"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// evaluate decodes the nodes in dependency order. A node that references a
+// failed node is skipped: its problems show once the first one is fixed.
+func (l *loader) evaluate() {
+	for _, n := range l.order {
+		if n.failed {
+			continue
+		}
+		for dep := range n.deps {
+			if l.nodes[dep].failed {
+				n.failed = true
+			}
+		}
+		if n.failed {
+			continue
+		}
+		l.checkILBRefs(n)
+		if n.failed {
+			continue
+		}
+		switch n.kind {
+		case "meshx":
+			l.decodeMeshx(n)
+		case "local":
+			v, diags := n.attr.Expr.Value(l.scope.ctx())
+			l.diags = append(l.diags, diags...)
+			if diags.HasErrors() {
+				n.failed = true
+				continue
+			}
+			l.scope.locals[n.name] = v
+		case "cluster":
+			l.decodeCluster(n)
+		case "vm":
+			l.decodeVM(n)
+		case "service":
+			l.decodeService(n)
+		case "output":
+			l.decodeOutput(n)
+		}
+	}
+	// Failed nodes evaluate as unknown so that nothing else trips on them.
+	for _, n := range l.order {
+		if !n.failed {
+			continue
+		}
+		switch n.kind {
+		case "local":
+			l.scope.locals[n.name] = cty.DynamicVal
+		case "cluster":
+			l.scope.clusters[n.name] = cty.DynamicVal
+		case "vm":
+			l.scope.vms[n.name] = cty.DynamicVal
+		case "service":
+			l.scope.services[n.name] = cty.DynamicVal
+		}
+	}
+}
+
+// checkILBRefs checks references to cluster.<c>.ilb.<key> against the
+// profile's ILB keys, with better messages than a missing attribute gets.
+func (l *loader) checkILBRefs(n *node) {
+	for _, t := range n.traversals() {
+		if t.RootName() != "cluster" || attrStep(t, 2) != "ilb" {
+			continue
+		}
+		c := l.clusters[attrStep(t, 1)]
+		if c == nil {
+			continue
+		}
+		if !c.IsControl() {
+			l.errorf(t.SourceRange(), "No load balancers on a remote cluster",
+				"Only the control cluster has internal load balancers (ILBs), and cluster %q is a remote. Reference the control cluster's, like cluster.%s.ilb.pilot.address.",
+				c.Name, l.controlName())
+			n.failed = true
+			continue
+		}
+		key := attrStep(t, 3)
+		if key == "" && len(t) > 3 {
+			l.errorf(t.SourceRange(), "Invalid reference", "Write ILB keys with a dot, like cluster.%s.ilb.pilot.address.", c.Name)
+			n.failed = true
+			continue
+		}
+		if key == "" {
+			continue
+		}
+		keys := profileByName(l.profile).ILBKeys()
+		found := false
+		for _, k := range keys {
+			found = found || k == key
+		}
+		if !found {
+			l.errorf(t.SourceRange(), "Unknown ILB key",
+				"Istio profile %q has the ILBs %s; there is no %q%s", l.profile, quoteList(keys), key, suggest(key, keys))
+			n.failed = true
+		}
+	}
+}
+
+// controlName returns the name of a cluster decoded as control, or
+// "control".
+func (l *loader) controlName() string {
+	for _, name := range sortedKeys(l.clusters) {
+		if l.clusters[name].IsControl() {
+			return name
+		}
+	}
+	return "control"
+}
+
+var controlPlaneAuths = []string{istio.AuthMutualTLS, istio.AuthNone}
+
+func (l *loader) decodeMeshx(n *node) {
+	m := Meshx{DeclRange: n.body.block.DefRange, Ranges: map[string]hcl.Range{}}
+	d := l.decoder(n, n.body, "the meshx block", "", m.Ranges)
+	m.Environment = d.str("environment", "")
+	if d.has("environment") && m.Environment != "" {
+		l.checkName(d.rng("environment"), "environment name", m.Environment, checkDNS1123Label)
+	} else if d.has("environment") && !n.failed {
+		l.errorf(d.rng("environment"), "Invalid environment name", "The environment is empty. Name it, like environment = \"bookinfo\": it labels everything meshx owns.")
+	}
+	m.Adopt = d.boolean("adopt", false)
+	m.Istio = Istio{Namespace: "istio-system", Profile: istio.DefaultProfile, ControlPlaneAuth: istio.AuthMutualTLS}
+	if id := d.nested("istio"); id != nil {
+		m.Istio.Namespace = id.str("namespace", m.Istio.Namespace)
+		if id.has("namespace") {
+			l.checkName(id.rng("namespace"), "namespace", m.Istio.Namespace, checkDNS1123Label)
+		}
+		m.Istio.Profile = id.str("profile", m.Istio.Profile)
+		if id.has("profile") && id.oneOf("profile", m.Istio.Profile, istio.Names(), "Unknown Istio profile") {
+			l.profile = m.Istio.Profile
+		}
+		m.Istio.ControlPlaneAuth = id.str("control_plane_auth", m.Istio.ControlPlaneAuth)
+		if id.has("control_plane_auth") {
+			id.oneOf("control_plane_auth", m.Istio.ControlPlaneAuth, controlPlaneAuths, "Invalid control plane auth policy")
+		}
+	}
+	l.istioNS = m.Istio.Namespace
+	l.cfg.Meshx = m
+	l.scope.meshx = meshxObject(m)
+}
+
+func (l *loader) decodeCluster(n *node) {
+	c := &Cluster{Name: n.name, DeclRange: n.body.block.DefRange, Ranges: map[string]hcl.Range{}}
+	where := fmt.Sprintf("cluster %q", n.name)
+	d := l.decoder(n, n.body, where, "", c.Ranges)
+	c.Role = d.str("role", RoleRemote)
+	if !d.oneOf("role", c.Role, []string{RoleControl, RoleRemote}, "Invalid cluster role") {
+		c.Role = ""
+	}
+	if k := d.str("kubeconfig", ""); k != "" {
+		c.Kubeconfig = l.path(k)
+	}
+	c.Context = d.str("context", "")
+	c.PodCIDR, c.PodPrefix = d.cidr("pod_cidr")
+	c.ServiceCIDR, c.ServicePrefix = d.cidr("service_cidr")
+	c.ClusterID = d.str("cluster_id", n.name)
+	l.checkName(d.rng("cluster_id"), "cluster ID", c.ClusterID, checkDNS1123Label)
+	c.Adopt = d.boolean("adopt", l.cfg.Meshx.Adopt)
+	remoteOnly := func(name string) bool {
+		if d.has(name) && c.Role == RoleControl {
+			l.errorf(d.attr(name).NameRange, "Attribute only for remote clusters",
+				"%s is set on %s, the control cluster. It configures how the control plane reads a remote cluster; remove it here.", name, where)
+			return false
+		}
+		return true
+	}
+	if remoteOnly("service_account") && c.Role == RoleRemote {
+		c.ServiceAccount = d.str("service_account", "istio-multi")
+		l.checkName(d.rng("service_account"), "service account name", c.ServiceAccount, checkDNS1123Subdomain)
+	}
+	if remoteOnly("token_lifetime") && c.Role == RoleRemote {
+		c.TokenLifetime = d.duration("token_lifetime", 0)
+		if c.TokenLifetime != 0 && c.TokenLifetime < 10*time.Minute {
+			l.errorf(d.rng("token_lifetime"), "Token lifetime too short",
+				"The token_lifetime of %s is %s; Kubernetes issues tokens for at least 10m. Use 10m or more, or leave it unset for a long-lived token.", where, c.TokenLifetime)
+		}
+	}
+	if md := d.nested("mesh_expansion"); md != nil {
+		if c.Role == RoleRemote {
+			l.errorf(md.body.block.DefRange, "Mesh expansion on a remote cluster",
+				"The mesh_expansion block configures the control plane's internal load balancers, so it belongs on the control cluster; %s is a remote. Move it to the cluster with role = \"control\".", where)
+		} else {
+			me := &MeshExpansion{}
+			me.LoadBalancer = md.str("load_balancer", "")
+			if md.has("load_balancer") && !md.oneOf("load_balancer", me.LoadBalancer, istio.Clouds(), "Unknown load balancer kind") {
+				me.LoadBalancer = ""
+			}
+			me.Annotations = l.annotations(md, "annotations")
+			me.WaitTimeout = md.duration("wait_timeout", 10*time.Minute)
+			c.MeshExpansion = me
+		}
+	}
+	if c.Role == RoleControl && c.MeshExpansion == nil {
+		c.MeshExpansion = &MeshExpansion{LoadBalancer: "none", WaitTimeout: 10 * time.Minute}
+	}
+	c.complete = !n.failed
+	l.clusters[c.Name] = c
+	l.cfg.Clusters = append(l.cfg.Clusters, c)
+	l.scope.clusters[c.Name] = clusterObject(c, l.profile, l.istioNS, Known{})
+}
+
+// annotations decodes a map of Kubernetes annotations, checking the keys.
+func (l *loader) annotations(d *decoder, name string) map[string]string {
+	m, keys := d.stringMap(name)
+	for _, k := range sortedKeys(m) {
+		if msg := checkLabelKey(k); msg != "" {
+			l.errorf(rangeOr(keys, k, d.rng(name)), "Invalid annotation key", "%q in %s of %s is not a valid Kubernetes annotation key. %s", k, name, d.where, msg)
+		}
+	}
+	return m
+}
+
+var (
+	hostnameRe = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$`)
+	userRe     = regexp.MustCompile(`^[A-Za-z_][-A-Za-z0-9_.]*$`)
+)
+
+func (l *loader) decodeVM(n *node) {
+	v := &VM{Name: n.name, DeclRange: n.body.block.DefRange, Ranges: map[string]hcl.Range{}}
+	where := fmt.Sprintf("vm %q", n.name)
+	d := l.decoder(n, n.body, where, "", v.Ranges)
+	v.Address = d.str("address", "")
+	addrIP, addrErr := netip.ParseAddr(v.Address)
+	if d.has("address") && addrErr != nil && !hostnameRe.MatchString(v.Address) && !n.failed {
+		l.errorf(d.rng("address"), "Invalid VM address",
+			"The address of %s is %q, which is neither an IP address nor a host name. Write where SSH connects, like address = \"10.0.0.5\".", where, v.Address)
+	}
+	if d.has("mesh_ip") {
+		s := d.str("mesh_ip", "")
+		if ip, err := netip.ParseAddr(s); err == nil && ip.Zone() == "" {
+			v.MeshIP = ip.String()
+		} else if !n.failed {
+			l.errorf(d.rng("mesh_ip"), "Invalid mesh IP",
+				"The mesh_ip of %s is %q, which is not an IP address. Write the address the VM's services are reached at, like mesh_ip = \"10.0.0.5\".", where, s)
+		}
+	} else if addrErr == nil {
+		v.MeshIP = addrIP.String()
+	} else if hostnameRe.MatchString(v.Address) {
+		l.errorf(d.rng("address"), "Missing mesh IP",
+			"The address of %s is the host name %q, so meshx cannot tell which IP to register in the mesh. Add mesh_ip = \"<the VM's IP>\".", where, v.Address)
+	}
+	v.Namespace = d.str("namespace", "default")
+	l.checkName(d.rng("namespace"), "namespace", v.Namespace, checkDNS1123Label)
+	v.ServiceAccount = d.str("service_account", "default")
+	l.checkName(d.rng("service_account"), "service account name", v.ServiceAccount, checkDNS1123Subdomain)
+	v.CertsMode = d.str("certs_mode", CertsAll)
+	d.oneOf("certs_mode", v.CertsMode, []string{CertsAll, CertsRootOnly}, "Invalid certificate mode")
+	v.Cluster = d.blockRef("cluster", "cluster")
+	v.SidecarEnv = d.envMap("sidecar_env")
+	v.ClusterEnv = d.envMap("cluster_env")
+	l.decodeSSH(v, d)
+	if pd := d.nested("sidecar_package"); pd != nil && pd.nonNull("source") {
+		p := &SidecarPackage{Source: pd.str("source", "")}
+		p.SHA256 = strings.ToLower(pd.str("sha256", ""))
+		switch {
+		case p.Source == "" && !n.failed:
+			l.errorf(pd.rng("source"), "Missing sidecar package source", "The source of %s is empty. Write a URL, like \"https://…/istio-sidecar.deb\", or a local path.", pd.where)
+		case strings.Contains(p.Source, "://") && !isURL(p.Source):
+			l.errorf(pd.rng("source"), "Unsupported package source",
+				"The source of %s is %q; meshx downloads http:// and https:// URLs and uploads local paths. Use one of those.", pd.where, p.Source)
+		case isURL(p.Source) && p.SHA256 == "" && !n.failed:
+			l.errorf(pd.rng("source"), "Missing sidecar package checksum",
+				"The sidecar package of %s is downloaded from a URL, so meshx needs its SHA-256 to check what arrives. Add sha256 = \"<64 hex digits>\" (sha256sum istio-sidecar.deb).", where)
+		case p.Source != "" && !isURL(p.Source):
+			p.Source = l.path(p.Source)
+		}
+		if p.SHA256 != "" && !sha256Re.MatchString(p.SHA256) {
+			l.errorf(pd.rng("sha256"), "Invalid SHA-256 digest", "The sha256 of %s must be 64 hexadecimal digits, as sha256sum prints; it has %d characters.", pd.where, len(p.SHA256))
+		}
+		v.SidecarPackage = p
+	}
+	v.complete = !n.failed
+	l.vms[v.Name] = v
+	l.cfg.VMs = append(l.cfg.VMs, v)
+	l.scope.vms[v.Name] = vmObject(v)
+}
+
+func (l *loader) decodeSSH(v *VM, vd *decoder) {
+	s := SSH{User: "root", Port: 22, KnownHostsFile: l.path("~/.ssh/known_hosts")}
+	d := vd.nested("ssh")
+	if d == nil {
+		l.errorf(v.DeclRange, "No SSH credentials",
+			"meshx reaches %s over SSH but has no key for it. Add an ssh block with private_key_file = \"~/.ssh/id_rsa\" or use_agent = true.", vd.where)
+		v.SSH = s
+		return
+	}
+	s.User = d.str("user", s.User)
+	if !userRe.MatchString(s.User) {
+		l.errorf(d.rng("user"), "Invalid SSH user", "%q is not a user name. Write the login name, like user = \"root\".", s.User)
+	}
+	s.Port = d.port("port", 22)
+	if k := d.str("private_key_file", ""); k != "" {
+		s.PrivateKeyFile = l.path(k)
+	}
+	s.UseAgent = d.boolean("use_agent", false)
+	if k := d.str("known_hosts_file", ""); k != "" {
+		s.KnownHostsFile = l.path(k)
+	}
+	s.Bastion = d.str("bastion", "")
+	if s.Bastion != "" {
+		if msg := checkBastion(s.Bastion); msg != "" {
+			l.errorf(d.rng("bastion"), "Invalid bastion", "The bastion of %s is %q: %s Write host:port or user@host:port, like \"jump@10.0.0.2:22\".", d.where, s.Bastion, msg)
+		}
+	}
+	s.Sudo = d.boolean("sudo", false)
+	s.InsecureTrustOnFirstUse = d.boolean("trust_on_first_use", false)
+	if s.PrivateKeyFile == "" && !s.UseAgent && !*d.failed {
+		l.errorf(d.body.block.DefRange, "No SSH credentials",
+			"The ssh block of %s names no key. Add private_key_file = \"~/.ssh/id_rsa\" or use_agent = true.", vd.where)
+	}
+	if s.User != "root" && !s.Sudo && !*d.failed {
+		l.errorf(d.rng("user"), "Non-root SSH user without sudo",
+			"meshx logs in to %s as %q, but installing the sidecar, writing /etc/certs and restarting units needs root. Add sudo = true (with passwordless sudo on the VM) or log in as root.", vd.where, s.User)
+	}
+	if s.InsecureTrustOnFirstUse {
+		l.warnf(d.rng("trust_on_first_use"), "Host keys trusted on first use",
+			"meshx will accept and record %s's host key the first time it connects, so a machine impersonating it then would not be noticed. Prefer adding the key to known_hosts_file (ssh-keyscan) and removing trust_on_first_use.", vd.where)
+	}
+	v.SSH = s
+}
+
+// checkBastion returns "" for host:port, user@host:port or host, else why not.
+func checkBastion(b string) string {
+	hostport := b
+	if i := strings.LastIndexByte(b, '@'); i >= 0 {
+		if !userRe.MatchString(b[:i]) {
+			return "The user part is not a user name."
+		}
+		hostport = b[i+1:]
+	}
+	host, port := hostport, ""
+	if h, p, err := net.SplitHostPort(hostport); err == nil {
+		host, port = h, p
+	}
+	if _, err := netip.ParseAddr(host); err != nil && !hostnameRe.MatchString(host) {
+		return "The host part is neither an IP address nor a host name."
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "The port is not a number from 1 to 65535."
+		}
+	}
+	return ""
+}
+
+func (l *loader) decodeService(n *node) {
+	s := &Service{Name: n.name, DeclRange: n.body.block.DefRange, Ranges: map[string]hcl.Range{}}
+	where := fmt.Sprintf("service %q", n.name)
+	d := l.decoder(n, n.body, where, "", s.Ranges)
+	l.checkName(n.body.block.LabelRanges[0], "service name", s.Name, checkDNS1035Label)
+	names, ranges := d.blockRefs("vm", "vm")
+	seen := map[string]hcl.Range{}
+	var vms []*VM
+	for i, name := range names {
+		if prev, dup := seen[name]; dup {
+			l.errorf(ranges[i], "Duplicate VM reference", "%s lists vm.%s twice (first at %s). Remove one.", where, name, posString(prev))
+			continue
+		}
+		seen[name] = ranges[i]
+		s.VMs = append(s.VMs, name)
+		if v := l.vms[name]; v != nil {
+			vms = append(vms, v)
+		}
+	}
+	s.Namespace = d.str("namespace", "")
+	if s.Namespace == "" && len(vms) > 0 {
+		s.Namespace = vms[0].Namespace
+	}
+	if d.has("namespace") {
+		l.checkName(d.rng("namespace"), "namespace", s.Namespace, checkDNS1123Label)
+	}
+	s.Ports = l.decodePorts(d)
+	s.ServiceAccount = d.str("service_account", "")
+	if d.has("service_account") {
+		l.checkName(d.rng("service_account"), "service account name", s.ServiceAccount, checkDNS1123Subdomain)
+	} else if len(vms) > 0 {
+		s.ServiceAccount = vms[0].ServiceAccount
+		for _, v := range vms[1:] {
+			if v.ServiceAccount != s.ServiceAccount {
+				l.errorf(d.rng("vm"), "Ambiguous service account",
+					"The VMs of %s run as different service accounts (vm.%s as %q, vm.%s as %q), so meshx cannot pick the one to announce. Set service_account on the service.",
+					where, vms[0].Name, vms[0].ServiceAccount, v.Name, v.ServiceAccount)
+				break
+			}
+		}
+	}
+	var keys map[string]hcl.Range
+	s.Labels, keys = d.stringMap("labels")
+	for _, k := range sortedKeys(s.Labels) {
+		rng := rangeOr(keys, k, d.rng("labels"))
+		if msg := checkLabelKey(k); msg != "" {
+			l.errorf(rng, "Invalid label key", "%q in the labels of %s is not a valid Kubernetes label key. %s", k, where, msg)
+		} else if msg := checkLabelValue(s.Labels[k]); msg != "" {
+			l.errorf(rng, "Invalid label value", "The value %q of label %q of %s is not a valid Kubernetes label value. %s", s.Labels[k], k, where, msg)
+		}
+	}
+	s.Annotations = l.annotations(d, "annotations")
+	s.Cluster = d.blockRef("cluster", "cluster")
+	s.AllowNamespaceMismatch = d.boolean("allow_namespace_mismatch", false)
+	s.complete = !n.failed
+	l.services[s.Name] = s
+	l.cfg.Services = append(l.cfg.Services, s)
+	l.scope.services[s.Name] = serviceObject(s)
+}
+
+func (l *loader) decodeOutput(n *node) {
+	o := &Output{Name: n.name, DeclRange: n.body.block.DefRange}
+	a := n.body.attrs["value"]
+	if a != nil {
+		o.Expr = a.Expr
+		v, diags := a.Expr.Value(l.scope.ctx())
+		l.diags = append(l.diags, diags...)
+		if diags.HasErrors() {
+			n.failed = true
+			return
+		}
+		o.Value = v
+	}
+	if da := n.body.attrs["description"]; da != nil {
+		if v, ok := l.literal(da, cty.String, "a string"); ok && !v.IsNull() {
+			o.Description = v.AsString()
+		}
+	}
+	if sa := n.body.attrs["sensitive"]; sa != nil {
+		if v, ok := l.literal(sa, cty.Bool, "true or false"); ok && !v.IsNull() {
+			o.Sensitive = v.True()
+		}
+	}
+	if a != nil && o.Value.ContainsMarked() && !o.Sensitive {
+		l.errorf(a.Expr.Range(), "Output refers to sensitive values",
+			"The value of output %q derives from a sensitive variable, and would be shown in plain text. Add sensitive = true to the output block.", n.name)
+	}
+	if a != nil {
+		o.Value, _ = o.Value.UnmarkDeep()
+	}
+	l.cfg.Outputs = append(l.cfg.Outputs, o)
+}

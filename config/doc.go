@@ -1,0 +1,45 @@
+// Package config reads a meshx environment: every *.hcl file of one
+// directory, plus variable values from the environment (MESHX_VAR_<name>),
+// meshx.vars, *.auto.vars and the command line. It decodes the meshx,
+// cluster, vm, service, variable, locals and output blocks, evaluates
+// variables, locals and references between blocks, and checks the result
+// (types, names, references, cycles, CIDR overlaps, ports, namespaces, …).
+//
+// The entry point is Load, which returns a fully evaluated, typed Config and
+// hcl.Diagnostics. Every diagnostic carries a Subject range (except those about
+// command-line values, which have no source), a short Summary and a Detail that
+// says how to fix the problem. Config.Files holds the parsed sources so a
+// caller can render diagnostics with snippets.
+//
+// # Values known only after apply
+//
+// Some values exist only once meshx has applied: the addresses of the
+// internal load balancers (cluster.<c>.ilb.<key>.address, .ip, .hostname)
+// and, when a cluster's service_cidr is not set, the service CIDR meshx
+// discovers (cluster.<c>.service_cidr). Load evaluates them as cty unknown
+// values. Attributes that must be known while planning (addresses, names,
+// CIDRs, ports) are errors when they depend on such values. Three places may
+// depend on them: outputs, and the values of a vm's sidecar_env and
+// cluster_env. For those the raw hcl.Expression is kept (Output.Expr,
+// EnvMap.Expr) and the planner re-evaluates it once the values are known:
+//
+//	known := config.Known{
+//		ILB:         map[string]map[string]config.ILBStatus{"control": {"pilot": {IP: "10.0.0.5"}}},
+//		ServiceCIDR: map[string]string{"control": "10.96.0.0/12"},
+//	}
+//	v, diags := cfg.EvalExpr(out.Expr, known)            // an output
+//	env, diags := cfg.EvalEnv(vm.SidecarEnv, known)      // sidecar.env settings
+//
+// Config.EvalContext(known) returns the complete evaluation context (var,
+// local, meshx, cluster, vm, service and the functions) for other uses.
+// Locals are re-evaluated against the known values, so a local derived from
+// an ILB address becomes known too.
+//
+// # What config does not do
+//
+// It never contacts a cluster or a VM, never reads a kubeconfig or an SSH key
+// (it only resolves their paths), and never prints: rendering diagnostics is
+// the CLI's job. It reads the Istio profiles (names, ILB keys, cluster.env
+// keys) from package providers/istio to check references and settings;
+// rendering files for a profile lives there, not here.
+package config

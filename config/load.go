@@ -1,0 +1,319 @@
+package config
+
+import (
+	"cmp"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/meshx-dev/meshx/providers/istio"
+)
+
+// LoadOptions are the inputs of Load besides the directory.
+type LoadOptions struct {
+	// Vars are the -var and -var-file arguments in command-line order;
+	// later ones win.
+	Vars []VarArg
+	// Env is the process environment in os.Environ form; only MESHX_VAR_*
+	// entries are read. Nil means no environment variables.
+	Env []string
+	// HomeDir expands "~" in paths; "" means os.UserHomeDir.
+	HomeDir string
+}
+
+// VarArg is one -var or -var-file argument; exactly one field is set.
+type VarArg struct {
+	// Assign is a -var argument: "name=value".
+	Assign string
+	// File is a -var-file argument: a path, relative to the configuration
+	// directory unless absolute.
+	File string
+}
+
+// EnvVarPrefix starts the names of environment variables that set
+// variables: MESHX_VAR_<name>.
+const EnvVarPrefix = "MESHX_VAR_"
+
+// DefaultVarsFile is read automatically when present, before *.auto.vars.
+const DefaultVarsFile = "meshx.vars"
+
+// AutoVarsSuffix marks variable files read automatically, in lexical order.
+const AutoVarsSuffix = ".auto.vars"
+
+// source is one file's name (as ranges show it) and content.
+type source struct {
+	name string
+	src  []byte
+}
+
+// Load reads every *.hcl file in dir as one environment, with variable
+// values from opts, meshx.vars and *.auto.vars in dir. Precedence, lowest
+// first: variable defaults, MESHX_VAR_<name>, meshx.vars, *.auto.vars in
+// lexical order, then opts.Vars in order.
+//
+// The returned Config is never nil; when diags has errors only its Dir and
+// Files are meaningful.
+func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return &Config{Dir: abs, Files: map[string]*hcl.File{}}, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read configuration directory",
+			Detail:   fmt.Sprintf("%s. Run meshx in the directory holding your *.hcl files, or pass -chdir=DIR.", err),
+		}}
+	}
+	var files, auto []source
+	var readDiags hcl.Diagnostics
+	var autoNames []string
+	for _, e := range entries {
+		name := e.Name()
+		if ignoredFile(name) {
+			continue
+		}
+		isHCL := strings.HasSuffix(name, ".hcl")
+		isVars := name == DefaultVarsFile || strings.HasSuffix(name, AutoVarsSuffix)
+		if !isHCL && !isVars {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			readDiags = append(readDiags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read configuration file",
+				Detail:   fmt.Sprintf("%s. Check the file's permissions.", err),
+			})
+			continue
+		}
+		if isHCL {
+			files = append(files, source{name, b})
+		} else {
+			auto = append(auto, source{name, b})
+			autoNames = append(autoNames, name)
+		}
+	}
+	// meshx.vars comes before the *.auto.vars files whatever its name sorts as.
+	slices.SortStableFunc(auto, func(a, b source) int {
+		return cmp.Compare(boolInt(a.name != DefaultVarsFile), boolInt(b.name != DefaultVarsFile))
+	})
+	if len(files) == 0 && len(readDiags) == 0 {
+		return &Config{Dir: abs, Files: map[string]*hcl.File{}}, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No configuration files",
+			Detail:   fmt.Sprintf("meshx reads every *.hcl file of a directory, and %s has none. Run meshx in the directory holding your configuration, or pass -chdir=DIR.", dir),
+		}}
+	}
+	cfg, diags := load(abs, files, auto, opts)
+	return cfg, append(readDiags, diags...)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ignoredFile reports editor backups and hidden files, as Terraform does.
+func ignoredFile(name string) bool {
+	return strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") ||
+		(strings.HasPrefix(name, "#") && strings.HasSuffix(name, "#"))
+}
+
+// loader holds the state of one Load.
+type loader struct {
+	dir    string
+	home   string
+	opts   LoadOptions
+	parser *hclparse.Parser
+	diags  hcl.Diagnostics
+	cfg    *Config
+	scope  *scope
+
+	meshxBlocks []*hcl.Block
+	blocks      map[string]map[string]*hcl.Block // kind → name → block
+	localAttrs  map[string]*hcl.Attribute
+	varDecls    map[string]*varDecl
+
+	nodes    map[string]*node
+	order    []*node
+	clusters map[string]*Cluster
+	vms      map[string]*VM
+	services map[string]*Service
+	profile  string
+	istioNS  string
+	// firstFile names the first configuration file parsed, for diagnostics
+	// about something missing from all of them.
+	firstFile    string
+	syntaxErrors bool
+}
+
+func load(dir string, files, autoVars []source, opts LoadOptions) (*Config, hcl.Diagnostics) {
+	home := opts.HomeDir
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	l := &loader{
+		dir:        dir,
+		home:       home,
+		opts:       opts,
+		parser:     hclparse.NewParser(),
+		cfg:        &Config{Dir: dir},
+		blocks:     map[string]map[string]*hcl.Block{},
+		localAttrs: map[string]*hcl.Attribute{},
+		varDecls:   map[string]*varDecl{},
+		nodes:      map[string]*node{},
+		clusters:   map[string]*Cluster{},
+		vms:        map[string]*VM{},
+		services:   map[string]*Service{},
+		profile:    istio.DefaultProfile,
+		istioNS:    "istio-system",
+	}
+	l.scope = newScope(functions(dir))
+	for _, f := range files {
+		if l.parseFile(f) != nil && l.firstFile == "" {
+			l.firstFile = f.name
+		}
+	}
+	if l.syntaxErrors {
+		// Syntax errors leave bodies partial; checking them would only
+		// add noise.
+		l.cfg.Files = l.parser.Files()
+		sortDiagnostics(l.diags)
+		return l.cfg, l.diags
+	}
+	l.loadVariables(autoVars)
+	l.buildNodes()
+	l.evaluate()
+	l.validate()
+	l.cfg.Files = l.parser.Files()
+	l.cfg.eval = l.evalState()
+	sortDiagnostics(l.diags)
+	return l.cfg, l.diags
+}
+
+// parseFile parses one configuration file and sorts its top-level blocks.
+func (l *loader) parseFile(f source) *hcl.File {
+	file, diags := l.parser.ParseHCL(f.src, f.name)
+	l.diags = append(l.diags, diags...)
+	l.syntaxErrors = l.syntaxErrors || diags.HasErrors()
+	if file == nil {
+		return nil
+	}
+	content, diags := file.Body.Content(rootSchema)
+	l.diags = append(l.diags, diags...)
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "meshx":
+			if len(l.meshxBlocks) > 0 {
+				l.errorf(b.DefRange, "Duplicate meshx block",
+					"An environment has one meshx block; the first is at %s. Merge the two blocks.",
+					posString(l.meshxBlocks[0].DefRange))
+				continue
+			}
+			l.meshxBlocks = append(l.meshxBlocks, b)
+		case "locals":
+			attrs, diags := b.Body.JustAttributes()
+			l.diags = append(l.diags, diags...)
+			for _, name := range sortedAttrNames(attrs) {
+				a := attrs[name]
+				if prev, dup := l.localAttrs[name]; dup {
+					l.errorf(a.NameRange, "Duplicate local value",
+						"A local value named %q is already defined at %s. Local names must be unique across all locals blocks; rename or remove one.",
+						name, posString(prev.NameRange))
+					continue
+				}
+				l.localAttrs[name] = a
+			}
+		default:
+			name := b.Labels[0]
+			if !hclsyntax.ValidIdentifier(name) {
+				l.errorf(b.LabelRanges[0], "Invalid block name",
+					"The name %q of this %s block is not a valid identifier. Names start with a letter and contain only letters, digits, '_' and '-', so that they can be referenced as %s.<name>.",
+					name, b.Type, b.Type)
+				continue
+			}
+			m := l.blocks[b.Type]
+			if m == nil {
+				m = map[string]*hcl.Block{}
+				l.blocks[b.Type] = m
+			}
+			if prev, dup := m[name]; dup {
+				l.errorf(b.DefRange, "Duplicate "+b.Type+" block",
+					"A %s named %q is already declared at %s. Names must be unique across all files of the environment; rename or remove one.",
+					b.Type, name, posString(prev.DefRange))
+				continue
+			}
+			m[name] = b
+		}
+	}
+	return file
+}
+
+// errorf appends an error diagnostic with subject rng.
+func (l *loader) errorf(rng hcl.Range, summary, detail string, args ...any) *hcl.Diagnostic {
+	return l.diag(hcl.DiagError, rng, summary, detail, args...)
+}
+
+// warnf appends a warning diagnostic with subject rng.
+func (l *loader) warnf(rng hcl.Range, summary, detail string, args ...any) *hcl.Diagnostic {
+	return l.diag(hcl.DiagWarning, rng, summary, detail, args...)
+}
+
+func (l *loader) diag(sev hcl.DiagnosticSeverity, rng hcl.Range, summary, detail string, args ...any) *hcl.Diagnostic {
+	r := rng
+	d := &hcl.Diagnostic{Severity: sev, Summary: summary, Detail: fmt.Sprintf(detail, args...), Subject: &r}
+	l.diags = append(l.diags, d)
+	return d
+}
+
+// posString renders a range's start as file:line for details.
+func posString(r hcl.Range) string { return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// sortedAttrNames orders attributes by position, so diagnostics about
+// duplicates point at the later one.
+func sortedAttrNames(attrs hcl.Attributes) []string {
+	names := sortedKeys(attrs)
+	sort.SliceStable(names, func(i, j int) bool {
+		return attrs[names[i]].Range.Start.Byte < attrs[names[j]].Range.Start.Byte
+	})
+	return names
+}
+
+// sortDiagnostics orders diagnostics by file and position; those without a
+// subject come first, in their original order.
+func sortDiagnostics(diags hcl.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		default:
+			return a.Start.Byte < b.Start.Byte
+		}
+	})
+}

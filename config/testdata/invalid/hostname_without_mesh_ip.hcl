@@ -1,0 +1,20 @@
+meshx {
+  environment = "test"
+}
+
+cluster "control" {
+  role         = "control"
+  pod_cidr     = "10.244.0.0/16"
+  service_cidr = "10.96.0.0/12"
+  mesh_expansion {
+    load_balancer = "none"
+  }
+}
+
+
+vm "vm1" {
+  address = "vm1.example.com" # ERROR: Missing mesh IP
+  ssh {
+    use_agent = true
+  }
+}

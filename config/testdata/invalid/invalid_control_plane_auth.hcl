@@ -1,0 +1,15 @@
+meshx {
+  environment = "test"
+  istio {
+    control_plane_auth = "mTLS" # ERROR: Invalid control plane auth policy
+  }
+}
+
+cluster "control" {
+  role         = "control"
+  pod_cidr     = "10.244.0.0/16"
+  service_cidr = "10.96.0.0/12"
+  mesh_expansion {
+    load_balancer = "none"
+  }
+}

@@ -1,0 +1,20 @@
+meshx {
+  environment = "test"
+}
+
+cluster "control" {
+  role         = "control"
+  pod_cidr     = "10.244.0.0/16"
+  service_cidr = "10.96.0.0/12"
+  mesh_expansion {
+    load_balancer = "none"
+  }
+}
+
+
+cluster "remote1" {
+  pod_cidr = "10.1.0.0/16"
+  mesh_expansion { # ERROR: Mesh expansion on a remote cluster
+    load_balancer = "gcp"
+  }
+}

@@ -1,0 +1,7 @@
+meshx {
+  environment = "test"
+}
+
+cluster "control" { # ERROR: Missing required argument
+  role = "control"
+}

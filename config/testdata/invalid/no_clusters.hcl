@@ -1,0 +1,3 @@
+meshx { # ERROR: No clusters
+  environment = "test"
+}

@@ -1,0 +1,22 @@
+meshx {
+  environment = "test"
+}
+
+cluster "control" {
+  role         = "control"
+  pod_cidr     = "10.244.0.0/16"
+  service_cidr = "10.96.0.0/12"
+  mesh_expansion {
+    load_balancer = "none"
+  }
+}
+
+
+variable "token" {
+  default   = "s3cr3t"
+  sensitive = true
+}
+
+output "token" {
+  value = "Bearer ${var.token}" # ERROR: Output refers to sensitive values
+}

@@ -1,0 +1,68 @@
+# Two clusters in one mesh, as in "Hybrid orchestration of services on
+# multiple Kubernetes clusters with Istio": the Istio control plane runs in
+# control, remote1 is read through a reader service account whose kubeconfig
+# meshx stores in the control plane's secret (generate-kubeconfig.sh and
+# create-secret.sh), and details is served from remote1. Here details runs
+# on a VM and is registered in remote1, so pilot learns of it through the
+# remote secret.
+#
+# Pod and service CIDRs must be unique across the clusters (Istio 1.0); this
+# is the guide's table:
+#
+#   cluster               ContainerCIDR    ServiceCIDR
+#   istio-control-plane   172.16.0.0/16    172.19.0.0/20
+#   istio-remote1         172.20.0.0/16    172.21.0.0/20
+
+meshx {
+  environment = "multicluster"
+  istio {
+    namespace = "istio-system"
+    profile   = "1.0"
+  }
+}
+
+cluster "control" {
+  role         = "control"
+  kubeconfig   = var.control_kubeconfig
+  pod_cidr     = "172.16.0.0/16"
+  service_cidr = "172.19.0.0/20"
+  mesh_expansion {
+    load_balancer = "alibaba"
+  }
+}
+
+cluster "remote1" {
+  kubeconfig      = var.remote1_kubeconfig
+  pod_cidr        = "172.20.0.0/16"
+  service_cidr    = "172.21.0.0/20"
+  service_account = "istio-multi"
+  # cluster_id defaults to "remote1": the key of its kubeconfig in the
+  # control plane's secret (the guide's `generate-kubeconfig.sh myremote1`).
+}
+
+vm "ecs1" {
+  address   = var.vm_address
+  namespace = "bookinfo"
+  ssh {
+    private_key_file = var.ssh_private_key
+    known_hosts_file = var.known_hosts
+  }
+  sidecar_package {
+    source = var.sidecar_package_url
+    sha256 = var.sidecar_package_sha256
+  }
+}
+
+service "details" {
+  vm      = vm.ecs1
+  ports   = { http = 9080 }
+  cluster = cluster.remote1
+}
+
+output "remote1_cluster_id" {
+  value = cluster.remote1.cluster_id
+}
+
+output "pilot_ilb" {
+  value = cluster.control.ilb.pilot.address
+}

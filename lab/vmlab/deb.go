@@ -1,0 +1,341 @@
+package vmlab
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Deb is one stand-in istio-sidecar package built by the lab.
+type Deb struct {
+	Package string `json:"package"`
+	Version string `json:"version"`
+	Path    string `json:"path"`
+	URL     string `json:"url"`
+	SHA256  string `json:"sha256"`
+}
+
+// DebVersions are the stand-in package versions the lab builds, oldest
+// first: the first is what a VM installs, the second tests upgrades.
+var DebVersions = []string{"1.0.0-lab1", "1.0.1-lab1"}
+
+// debFileName is Debian's file name for an architecture-independent
+// package.
+func debFileName(pkg, version string) string {
+	return fmt.Sprintf("%s_%s_all.deb", pkg, version)
+}
+
+// sidecarFiles returns the files of the stand-in istio-sidecar package,
+// by path, with their modes. They install what istio-sidecar.deb 1.0
+// installs as far as meshx can observe (reference section 1); the
+// binaries are scripts that log what they were given and wait.
+func sidecarFiles(version string) map[string]struct {
+	mode    os.FileMode
+	content string
+} {
+	type f = struct {
+		mode    os.FileMode
+		content string
+	}
+	v := func(s string) string { return strings.ReplaceAll(s, "@VERSION@", version) }
+	stub := func(name string) f {
+		return f{0o755, v("#!/bin/sh\n# " + name + ": meshx lab stand-in shipped by istio-sidecar @VERSION@; does nothing.\n" +
+			"case \"$1\" in --version|-v|version) echo \"" + name + " version: meshx-lab/@VERSION@\";; *) echo \"" + name + ": meshx lab stand-in (istio-sidecar @VERSION@)\" >&2;; esac\nexit 0\n")}
+	}
+	return map[string]f{
+		"usr/local/bin/istio-start.sh":    {0o755, v(istioStartSh)},
+		"usr/local/bin/node_agent":        {0o755, v(nodeAgentSh)},
+		"usr/local/bin/envoy":             stub("envoy"),
+		"usr/local/bin/pilot-agent":       stub("pilot-agent"),
+		"usr/local/bin/istio-iptables.sh": stub("istio-iptables.sh"),
+		"lib/systemd/system/istio.service": {0o644, `[Unit]
+Description=istio-sidecar: The Istio sidecar
+Documentation=http://istio.io/
+
+[Service]
+ExecStart=/usr/local/bin/istio-start.sh
+Restart=always
+StartLimitInterval=0
+RestartSec=10
+
+[Install]
+WantedBy=multi-user.target
+`},
+		"lib/systemd/system/istio-auth-node-agent.service": {0o644, `[Unit]
+Description=istio-auth-node-agent: The Istio auth node agent
+Documentation=http://istio.io/
+
+[Service]
+ExecStart=/usr/local/bin/node_agent
+Restart=always
+StartLimitInterval=0
+RestartSec=10
+
+[Install]
+WantedBy=multi-user.target
+`},
+		"var/lib/istio/envoy/sidecar.env":               {0o644, sidecarEnv},
+		"var/lib/istio/envoy/envoy_bootstrap_tmpl.json": {0o644, bootstrapTmpl},
+	}
+}
+
+const istioStartSh = `#!/bin/bash
+# istio-start.sh: meshx lab stand-in shipped by istio-sidecar @VERSION@.
+# Like Istio 1.0's script it reads /var/lib/istio/envoy/sidecar.env and then
+# cluster.env (so cluster.env wins) and applies the same defaults. Instead of
+# running istio-iptables.sh and pilot-agent it writes what it loaded to
+# /var/log/istio/istio.log and waits.
+set -e
+ISTIO_SIDECAR_CONFIG=${ISTIO_SIDECAR_CONFIG:-/var/lib/istio/envoy/sidecar.env}
+ISTIO_CLUSTER_CONFIG=${ISTIO_CLUSTER_CONFIG:-/var/lib/istio/envoy/cluster.env}
+set -a
+if [[ -r ${ISTIO_SIDECAR_CONFIG} ]]; then . "${ISTIO_SIDECAR_CONFIG}"; fi
+if [[ -r ${ISTIO_CLUSTER_CONFIG} ]]; then . "${ISTIO_CLUSTER_CONFIG}"; fi
+set +a
+ISTIO_LOG_DIR=${ISTIO_LOG_DIR:-/var/log/istio}
+ISTIO_NAMESPACE=${ISTIO_NAMESPACE:-default}
+ISTIO_SERVICE=${ISTIO_SERVICE:-rawvm}
+ISTIO_SYSTEM_NAMESPACE=${ISTIO_SYSTEM_NAMESPACE:-istio-system}
+ISTIO_PILOT_PORT=${ISTIO_PILOT_PORT:-8080}
+ISTIO_SVC_IP=${ISTIO_SVC_IP:-$(hostname --ip-address)}
+POD_NAME=${POD_NAME:-$(hostname -s)}
+mkdir -p "${ISTIO_LOG_DIR}"
+{
+  echo "istio-start.sh: istio-sidecar @VERSION@ (meshx lab stand-in) started $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  for f in "${ISTIO_SIDECAR_CONFIG}" "${ISTIO_CLUSTER_CONFIG}"; do
+    if [[ -r $f ]]; then echo "loaded $f"; else echo "missing $f"; fi
+  done
+  for v in ISTIO_SERVICE_CIDR ISTIO_SYSTEM_NAMESPACE ISTIO_CP_AUTH CONTROL_PLANE_AUTH_POLICY ISTIO_PILOT_PORT \
+           ISTIO_NAMESPACE ISTIO_SERVICE ISTIO_SVC_IP ISTIO_INBOUND_PORTS ISTIO_INBOUND_INTERCEPTION_MODE POD_NAME; do
+    echo "$v=${!v}"
+  done
+  for f in /etc/certs/root-cert.pem /etc/certs/cert-chain.pem /etc/certs/key.pem; do
+    if [[ -r $f ]]; then echo "cert present $f"; else echo "cert missing $f"; fi
+  done
+  echo "would run: pilot-agent proxy --serviceCluster ${ISTIO_SERVICE} --discoveryAddress istio-pilot.${ISTIO_SYSTEM_NAMESPACE}:${ISTIO_PILOT_PORT}${ISTIO_CP_AUTH:+ --controlPlaneAuthPolicy ${ISTIO_CP_AUTH}}"
+} >> "${ISTIO_LOG_DIR}/istio.log"
+exec sleep infinity
+`
+
+const nodeAgentSh = `#!/bin/sh
+# node_agent: meshx lab stand-in shipped by istio-sidecar @VERSION@. Logs the
+# certificates it finds (as Istio 1.0's node agent reads them) and waits.
+mkdir -p /var/log/istio
+{
+  echo "node_agent: istio-sidecar @VERSION@ (meshx lab stand-in) started $(date -u +%Y-%m-%dT%H:%M:%SZ) args: $*"
+  for f in /etc/certs/root-cert.pem /etc/certs/cert-chain.pem /etc/certs/key.pem; do
+    if [ -r "$f" ]; then echo "cert present $f"; else echo "cert missing $f"; fi
+  done
+} >> /var/log/istio/node_agent.log
+while :; do sleep 3600; done
+`
+
+const sidecarEnv = `# Environment variables used to configure istio startup
+
+# Comma separated list of CIDRs used for services. If set, iptables will be run to allow istio
+# sidecar to intercept outbound calls to configured addresses. If not set, outbound istio sidecar
+# will not be used via iptables.
+# ISTIO_SERVICE_CIDR=
+
+# Name of the service exposed by the machine.
+# ISTIO_SERVICE=myservice
+
+# Comma separated list of local ports that will use Istio sidecar for inbound services.
+# If set, iptables rules will be configured to intercept inbound traffic and redirect to sidecar.
+# If not set, no rules will be enabled
+# ISTIO_INBOUND_PORTS=
+
+# List of ports to exclude from inbound interception, if ISTIO_INBOUND_PORTS is set to *
+# Port 22 is automatically excluded
+# ISTIO_INBOUND_EXCLUDE_PORTS=
+
+# Namespace of the cluster.
+# ISTIO_NAMESPACE=default
+
+# Specify the IP address used in endpoints. If not set, 'hostname --ip-address' will be used.
+# Needed if the host has multiple IP.
+# ISTIO_SVC_IP=
+
+# If istio-pilot is configured with mTLS authentication (--controlPlaneAuthPolicy MUTUAL_TLS ) you must
+# also configure the mTLS port:
+# ISTIO_PILOT_PORT=15005
+# ISTIO_CP_AUTH=MUTUAL_TLS
+
+# Fine tuning - useful if installing/building binaries instead of using the .deb file, or running
+# multiple instances.
+
+# Port used by Envoy. Defaults to 15001, used in the autogenerated config
+# ENVOY_PORT=15001
+
+# User running Envoy. For testing you can use a regular user ID - however running iptables requires
+# root or netadmin capability. The debian file creates user istio.
+# ENVOY_USER=istio-proxy
+
+# Uncomment to enable debugging
+# ISTIO_AGENT_FLAGS="--proxyLogLevel debug"
+
+# Directory for stdout redirection. The redirection is required because envoy attempts to open
+# /dev/stdout - must be a real file. Will be used for access logs. Additional config for logsaver
+# needs to be made, envoy reopens the file on SIGUSR1
+# ISTIO_LOG_DIR=/var/log/istio
+
+# Installation directory for istio binaries, customize in case you're using a binary.
+# This is likely to change - current path matches the docker layout in 0.1
+# ISTIO_BIN_BASE=/usr/local/bin
+
+# Location of istio configs.
+# ISTIO_CFG=/var/lib/istio
+
+# Interception mode: REDIRECT or TPROXY.
+# ISTIO_INBOUND_INTERCEPTION_MODE=REDIRECT
+# ISTIO_INBOUND_TPROXY_MARK=1337
+# ISTIO_INBOUND_TPROXY_ROUTE_TABLE=133
+`
+
+const bootstrapTmpl = `{
+  "node": {
+    "id": "{{ .nodeID }}",
+    "cluster": "{{ .cluster }}"
+  },
+  "admin": {
+    "access_log_path": "/dev/null",
+    "address": {"socket_address": {"address": "127.0.0.1", "port_value": {{ .config.ProxyAdminPort }}}}
+  },
+  "dynamic_resources": {
+    "lds_config": {"ads": {}},
+    "cds_config": {"ads": {}},
+    "ads_config": {"api_type": "GRPC", "grpc_services": [{"envoy_grpc": {"cluster_name": "xds-grpc"}}]}
+  }
+}
+`
+
+const postinst = `#!/bin/sh
+# istio-sidecar postinst (meshx lab stand-in of Istio 1.0's tools/deb/postinst.sh)
+set -e
+umask 022
+if ! getent passwd istio-proxy >/dev/null; then
+    if command -v useradd >/dev/null; then
+        getent group istio-proxy >/dev/null || groupadd --system istio-proxy
+        useradd --system --gid istio-proxy --home-dir /var/lib/istio istio-proxy
+    else
+        addgroup --system istio-proxy
+        adduser --system --group --home /var/lib/istio istio-proxy
+    fi
+fi
+if [ ! -e /etc/istio ]; then
+    ln -s /var/lib/istio /etc/istio
+fi
+mkdir -p /var/lib/istio/envoy /var/lib/istio/proxy /var/lib/istio/config /var/log/istio
+touch /var/lib/istio/config/mesh
+chown istio-proxy:istio-proxy /var/lib/istio/envoy /var/lib/istio/config /var/log/istio /var/lib/istio/config/mesh /var/lib/istio/proxy
+chmod o+rx /usr/local/bin/envoy /usr/local/bin/pilot-agent /usr/local/bin/node_agent
+chmod 2755 /usr/local/bin/envoy /usr/local/bin/pilot-agent
+`
+
+// buildDebs builds every version in DebVersions into dir (once: existing
+// packages are reused) and returns them with their SHA-256. urlBase is the
+// HTTP address serving dir.
+func buildDebs(ctx context.Context, dir, urlBase string) ([]Deb, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("vmlab: %w", err)
+	}
+	var debs []Deb
+	for _, ver := range DebVersions {
+		out := filepath.Join(dir, debFileName("istio-sidecar", ver))
+		if _, err := os.Stat(out); err != nil {
+			if err := buildSidecarDeb(ctx, ver, out); err != nil {
+				return nil, err
+			}
+		}
+		sum, err := fileSHA256(out)
+		if err != nil {
+			return nil, fmt.Errorf("vmlab: %w", err)
+		}
+		debs = append(debs, Deb{
+			Package: "istio-sidecar", Version: ver, Path: out, SHA256: sum,
+			URL: urlBase + "/" + filepath.Base(out),
+		})
+	}
+	return debs, nil
+}
+
+func buildSidecarDeb(ctx context.Context, version, out string) error {
+	tree, err := os.MkdirTemp(filepath.Dir(out), ".build-")
+	if err != nil {
+		return fmt.Errorf("vmlab: %w", err)
+	}
+	defer os.RemoveAll(tree)
+	write := func(rel string, mode os.FileMode, content string) error {
+		p := filepath.Join(tree, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			return err
+		}
+		return os.Chmod(p, mode)
+	}
+	size := 0
+	for rel, f := range sidecarFiles(version) {
+		if err := write(rel, f.mode, f.content); err != nil {
+			return fmt.Errorf("vmlab: build deb: %w", err)
+		}
+		size += len(f.content)
+	}
+	control := fmt.Sprintf(`Package: istio-sidecar
+Version: %s
+Architecture: all
+Maintainer: meshx lab <lab@meshx.invalid>
+Installed-Size: %d
+Depends: iproute2, iptables
+Section: net
+Priority: optional
+Homepage: https://istio.io/
+Description: Istio sidecar (meshx lab stand-in)
+ Installs what istio-sidecar.deb 1.0 installs as far as meshx can observe:
+ the istio-proxy user, /var/lib/istio, the istio and istio-auth-node-agent
+ units and their scripts. The scripts log their configuration and wait;
+ there is no Envoy.
+`, version, (size+1023)/1024)
+	for _, f := range []struct {
+		rel, content string
+		mode         os.FileMode
+	}{
+		{"DEBIAN/control", control, 0o644},
+		{"DEBIAN/conffiles", "/var/lib/istio/envoy/sidecar.env\n/var/lib/istio/envoy/envoy_bootstrap_tmpl.json\n", 0o644},
+		{"DEBIAN/postinst", postinst, 0o755},
+	} {
+		if err := write(f.rel, f.mode, f.content); err != nil {
+			return fmt.Errorf("vmlab: build deb: %w", err)
+		}
+	}
+	tmp := out + ".tmp"
+	cmd := exec.CommandContext(ctx, "dpkg-deb", "--root-owner-group", "-Zgzip", "--build", tree, tmp)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("vmlab: dpkg-deb --build %s: %w: %s", filepath.Base(out), err, strings.TrimSpace(stderr.String()))
+	}
+	return os.Rename(tmp, out)
+}
+
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,86 @@
+package svcmgr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path"
+	"time"
+)
+
+// request is what systemctl sends to the manager.
+type request struct {
+	Args []string `json:"args"`
+}
+
+// Serve answers systemctl requests on the manager's unix socket until ctx
+// is done.
+func (m *Manager) Serve(ctx context.Context) error {
+	sock := m.fs.p(m.SocketPath())
+	if err := os.MkdirAll(path.Dir(sock), 0o755); err != nil {
+		return fmt.Errorf("svcmgr: %w", err)
+	}
+	_ = os.Remove(sock)
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		return fmt.Errorf("svcmgr: %w", err)
+	}
+	go func() {
+		<-ctx.Done()
+		l.Close()
+	}()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return fmt.Errorf("svcmgr: accept: %w", err)
+		}
+		go m.serveConn(c)
+	}
+}
+
+func (m *Manager) serveConn(c net.Conn) {
+	defer c.Close()
+	var req request
+	if err := json.NewDecoder(c).Decode(&req); err != nil {
+		return
+	}
+	_ = json.NewEncoder(c).Encode(m.Command(req.Args))
+}
+
+// Client is the systemctl command: it sends args to the manager listening
+// on socket and prints the answer. It returns the exit code.
+func Client(socket string, args []string, stdout, stderr io.Writer) int {
+	c, err := net.Dial("unix", socket)
+	if err != nil {
+		fmt.Fprintln(stderr, "System has not been booted with systemd as init system (PID 1). Can't operate.")
+		fmt.Fprintln(stderr, "Failed to connect to bus: Host is down")
+		return 1
+	}
+	defer c.Close()
+	if err := json.NewEncoder(c).Encode(request{Args: args}); err != nil {
+		fmt.Fprintf(stderr, "Failed to connect to bus: %v\n", err)
+		return 1
+	}
+	var res Response
+	if err := json.NewDecoder(c).Decode(&res); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = errors.New("connection closed by the service manager")
+		}
+		fmt.Fprintf(stderr, "Failed to read the service manager's answer: %v\n", err)
+		return 1
+	}
+	io.WriteString(stdout, res.Stdout)
+	io.WriteString(stderr, res.Stderr)
+	return res.Code
+}

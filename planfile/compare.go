@@ -1,0 +1,115 @@
+package planfile
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/meshx-dev/meshx/providers"
+)
+
+// Mismatch is one reason a saved plan no longer holds for an instance.
+type Mismatch struct {
+	Addr providers.Address
+	// Reason says what changed since the plan, e.g. "precondition
+	// changed: was digest 1a2b… exists=true, now digest 3c4d… exists=true"
+	// or "action differs: update → no-op".
+	Reason string
+}
+
+func (m Mismatch) String() string { return m.Addr.String() + ": " + m.Reason }
+
+// Compare checks a saved plan's changes against a fresh plan of the same
+// configuration and returns, sorted by address, every instance for which
+// applying the saved plan would no longer do what was reviewed:
+//
+//   - a saved change whose instance is no longer planned at all;
+//   - a saved change whose precondition no longer holds (the live object
+//     changed since the plan: Precondition.Holds);
+//   - a saved change whose action differs from the fresh one;
+//   - a fresh change that does something the saved plan did not plan.
+//
+// A saved no-op that is still a no-op is never a mismatch, even if the
+// live object moved: applying the saved plan does nothing to it. An empty
+// result means the saved plan can be applied as reviewed.
+func Compare(saved []providers.Change, fresh *providers.Plan) []Mismatch {
+	var out []Mismatch
+	inSaved := make(map[providers.Address]bool, len(saved))
+	for _, s := range saved {
+		inSaved[s.Addr] = true
+		f, ok := fresh.Change(s.Addr)
+		if !ok {
+			if s.Action != providers.NoOp {
+				out = append(out, Mismatch{s.Addr, "no longer planned"})
+			}
+			continue
+		}
+		if s.Action == providers.NoOp && f.Action == providers.NoOp {
+			continue
+		}
+		var why []string
+		if !s.Precondition.Holds(f.Precondition) {
+			why = append(why, "precondition changed: was "+describe(s.Precondition)+", now "+describe(f.Precondition)+detailChanges(s.Precondition, f.Precondition))
+		}
+		if s.Action != f.Action {
+			why = append(why, fmt.Sprintf("action differs: %s → %s", s.Action, f.Action))
+		}
+		if len(why) > 0 {
+			out = append(out, Mismatch{s.Addr, strings.Join(why, "; ")})
+		}
+	}
+	for _, f := range fresh.Changes {
+		if !inSaved[f.Addr] && f.Action != providers.NoOp {
+			out = append(out, Mismatch{f.Addr, fmt.Sprintf("new change not in saved plan (%s)", f.Action)})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Addr.Less(out[j].Addr) })
+	return out
+}
+
+// describe renders a precondition briefly: "digest 1a2b3c4d5e6f
+// exists=true", or "exists=false".
+func describe(p providers.Precondition) string {
+	if !p.Exists && p.Digest == "" {
+		return "exists=false"
+	}
+	d := p.Digest
+	if len(d) > 12 {
+		d = d[:12]
+	}
+	return fmt.Sprintf("digest %s exists=%t", d, p.Exists)
+}
+
+// detailChanges lists the provider facts that changed, such as
+// " (resourceVersion 123 → 456)", so the user sees what moved.
+func detailChanges(was, now providers.Precondition) string {
+	keys := map[string]bool{}
+	for k := range was.Details {
+		keys[k] = true
+	}
+	for k := range now.Details {
+		keys[k] = true
+	}
+	var names []string
+	for k := range keys {
+		if was.Details[k] != now.Details[k] {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s %s → %s", k, orNone(was.Details[k]), orNone(now.Details[k]))
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

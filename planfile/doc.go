@@ -1,0 +1,21 @@
+// Package planfile reads and writes saved plans (`meshx plan -out=FILE`)
+// and tells whether a saved plan still matches a fresh one.
+//
+// A plan file is versioned JSON (gzip-compressed input is also read). It
+// holds the plan's identity (meshx version, creation time, environment,
+// digest of configuration and variables, destroy mode, targets), every
+// planned change with its redacted Before/After values and the observed
+// precondition it was planned against, and the output values known at plan
+// time. Addresses are stored in their String form and Unknown leaves as the
+// marker object {"__meshx_unknown": true}; both read back as they were.
+//
+// It holds no secret. Change values are fingerprints by construction, and
+// Write refuses a plan in which any value is still a providers.Sensitive,
+// so a secret that escaped redaction upstream fails loudly instead of
+// reaching the disk. A sensitive variable's value is never stored.
+//
+// The package does not plan and does not apply. A saved plan cannot be
+// applied by itself: the executor needs each instance's Render and
+// provider, so the CLI plans again and uses Compare to refuse the saved
+// plan when anything it was made against has changed.
+package planfile

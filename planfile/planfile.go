@@ -1,0 +1,372 @@
+package planfile
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/meshx-dev/meshx/providers"
+)
+
+// FormatVersion is the major version of the file format this package
+// writes and reads. Adding fields keeps it; anything an older reader would
+// misread bumps it.
+const FormatVersion = 1
+
+// File is a saved plan.
+type File struct {
+	// FormatVersion is the format's major version; Write always writes
+	// the current one and Read sets it.
+	FormatVersion int
+	MeshxVersion  string
+	CreatedAt     time.Time
+	Environment   string
+	// ConfigDigest is a sha256 over the configuration files and variable
+	// values, computed by the CLI, so apply can tell the configuration
+	// changed since the plan.
+	ConfigDigest string
+	Destroy      bool
+	// Targets are the -target addresses the plan was limited to.
+	Targets []string
+	// Variables records the input variables: names, and values of the
+	// non-sensitive ones.
+	Variables []Variable
+	// Changes are sorted by address.
+	Changes []providers.Change
+	Outputs []providers.OutputValue
+}
+
+// Variable is one input variable as a plan file records it.
+type Variable struct {
+	Name      string
+	Sensitive bool
+	// Value is JSON-shaped. It is stored only when Sensitive is false.
+	Value any
+}
+
+// FromPlan starts a File from p: environment, destroy mode, changes and
+// outputs. Each change's Kind and Target are filled from p's Resources or
+// Observed when the planner left them empty. The caller sets MeshxVersion,
+// CreatedAt, ConfigDigest, Targets and Variables.
+func FromPlan(p *providers.Plan) *File {
+	f := &File{
+		FormatVersion: FormatVersion,
+		Environment:   p.Environment,
+		Destroy:       p.Destroy,
+		Changes:       make([]providers.Change, len(p.Changes)),
+		Outputs:       append([]providers.OutputValue(nil), p.Outputs...),
+	}
+	for i, c := range p.Changes {
+		if r := p.Resources[c.Addr]; r != nil {
+			c.Kind = cmpOr(c.Kind, r.Kind)
+			c.Target = cmpOr(c.Target, r.Target)
+		} else if o, ok := p.Observed[c.Addr]; ok {
+			c.Kind = cmpOr(c.Kind, o.Kind)
+			c.Target = cmpOr(c.Target, o.Target)
+		}
+		f.Changes[i] = c
+	}
+	return f
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Plan returns the plan the file holds, for rendering. It has no
+// Resources, Observed or Providers, so it cannot be executed.
+func (f *File) Plan() *providers.Plan {
+	return &providers.Plan{
+		Environment: f.Environment,
+		Destroy:     f.Destroy,
+		Changes:     f.Changes,
+		Outputs:     f.Outputs,
+	}
+}
+
+// On-disk shapes. Field names are the format's own and never follow Go
+// renames.
+type fileJSON struct {
+	FormatVersion int            `json:"format_version"`
+	MeshxVersion  string         `json:"meshx_version"`
+	CreatedAt     time.Time      `json:"created_at"`
+	Environment   string         `json:"environment"`
+	ConfigDigest  string         `json:"config_digest"`
+	Destroy       bool           `json:"destroy"`
+	Targets       []string       `json:"targets"`
+	Variables     []variableJSON `json:"variables"`
+	Changes       []changeJSON   `json:"changes"`
+	Outputs       []outputJSON   `json:"outputs"`
+}
+
+type variableJSON struct {
+	Name      string `json:"name"`
+	Sensitive bool   `json:"sensitive"`
+	Value     any    `json:"value,omitempty"`
+}
+
+type changeJSON struct {
+	Address      string                 `json:"address"`
+	Action       string                 `json:"action"`
+	Kind         string                 `json:"kind,omitempty"`
+	Target       string                 `json:"target,omitempty"`
+	Before       any                    `json:"before"`
+	After        any                    `json:"after"`
+	Sensitive    []string               `json:"sensitive,omitempty"`
+	Reason       string                 `json:"reason,omitempty"`
+	Drift        bool                   `json:"drift,omitempty"`
+	Adopt        bool                   `json:"adopt,omitempty"`
+	Precondition providers.Precondition `json:"precondition"`
+	DependsOn    []string               `json:"depends_on,omitempty"`
+}
+
+type outputJSON struct {
+	Name      string `json:"name"`
+	Sensitive bool   `json:"sensitive"`
+	Value     any    `json:"value"`
+}
+
+// Write encodes f. It fails, writing nothing, when any value in the plan
+// is a providers.Sensitive: plans hold fingerprints, never secrets. A
+// sensitive output whose value is not a fingerprint is stored as the
+// fingerprint of its JSON form; a sensitive variable's value is dropped.
+func Write(w io.Writer, f *File) error {
+	out := fileJSON{
+		FormatVersion: FormatVersion,
+		MeshxVersion:  f.MeshxVersion,
+		CreatedAt:     f.CreatedAt,
+		Environment:   f.Environment,
+		ConfigDigest:  f.ConfigDigest,
+		Destroy:       f.Destroy,
+		Targets:       nonNil(f.Targets),
+		Variables:     []variableJSON{},
+		Changes:       make([]changeJSON, 0, len(f.Changes)),
+		Outputs:       []outputJSON{},
+	}
+	for _, v := range f.Variables {
+		vj := variableJSON{Name: v.Name, Sensitive: v.Sensitive}
+		if !v.Sensitive {
+			enc, err := encodeValue(v.Value, "var."+v.Name)
+			if err != nil {
+				return fmt.Errorf("write plan: %w", err)
+			}
+			vj.Value = enc
+		}
+		out.Variables = append(out.Variables, vj)
+	}
+	for _, c := range f.Changes {
+		addr := c.Addr.String()
+		cj := changeJSON{
+			Address:      addr,
+			Action:       c.Action.String(),
+			Kind:         c.Kind,
+			Target:       c.Target,
+			Sensitive:    c.Sensitive,
+			Reason:       c.Reason,
+			Drift:        c.Drift,
+			Adopt:        c.Adopt,
+			Precondition: c.Precondition,
+		}
+		var err error
+		if cj.Before, err = encodeObject(c.Before, addr+": before"); err != nil {
+			return fmt.Errorf("write plan: %w", err)
+		}
+		if cj.After, err = encodeObject(c.After, addr+": after"); err != nil {
+			return fmt.Errorf("write plan: %w", err)
+		}
+		for _, d := range c.DependsOn {
+			cj.DependsOn = append(cj.DependsOn, d.String())
+		}
+		out.Changes = append(out.Changes, cj)
+	}
+	for _, o := range f.Outputs {
+		value := o.Value
+		if o.Sensitive {
+			value = outputFingerprint(value)
+		}
+		enc, err := encodeValue(value, "output."+o.Name)
+		if err != nil {
+			return fmt.Errorf("write plan: %w", err)
+		}
+		out.Outputs = append(out.Outputs, outputJSON{Name: o.Name, Sensitive: o.Sensitive, Value: enc})
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	b = append(b, '\n')
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	return nil
+}
+
+// outputFingerprint keeps a sensitive output's fingerprint, Unknown or
+// nil, and replaces anything else by a fingerprint of its JSON form.
+func outputFingerprint(v any) any {
+	switch t := v.(type) {
+	case nil:
+		return nil
+	case string:
+		if providers.IsFingerprint(t) {
+			return t
+		}
+		return providers.Fingerprint([]byte(t))
+	case providers.Sensitive:
+		return t.Fingerprint()
+	}
+	if providers.IsUnknown(v) {
+		return v
+	}
+	// Sensitive marshals as its fingerprint and Unknown as null, so this
+	// cannot reveal a secret nested inside.
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return providers.Fingerprint(b)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// gzipMagic starts every gzip stream.
+var gzipMagic = []byte{0x1f, 0x8b}
+
+// Read decodes a plan file written by Write, plain or gzip-compressed. It
+// rejects a file of another major format version with an error that says
+// which meshx wrote it.
+func Read(r io.Reader) (*File, error) {
+	br := bufio.NewReader(r)
+	if head, _ := br.Peek(2); bytes.Equal(head, gzipMagic) {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("read plan: %w", err)
+		}
+		defer zr.Close()
+		r = zr
+	} else {
+		r = br
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read plan: %w", err)
+	}
+	var probe struct {
+		FormatVersion *int   `json:"format_version"`
+		MeshxVersion  string `json:"meshx_version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil || probe.FormatVersion == nil {
+		return nil, errors.New("read plan: not a meshx plan file")
+	}
+	if v := *probe.FormatVersion; v != FormatVersion {
+		return nil, fmt.Errorf("read plan: format version %d (written by meshx %s) is not supported: this meshx reads version %d; run meshx plan again with this meshx",
+			v, probe.MeshxVersion, FormatVersion)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var in fileJSON
+	if err := dec.Decode(&in); err != nil {
+		return nil, fmt.Errorf("read plan: %w", err)
+	}
+	f := &File{
+		FormatVersion: in.FormatVersion,
+		MeshxVersion:  in.MeshxVersion,
+		CreatedAt:     in.CreatedAt,
+		Environment:   in.Environment,
+		ConfigDigest:  in.ConfigDigest,
+		Destroy:       in.Destroy,
+	}
+	if len(in.Targets) > 0 {
+		f.Targets = in.Targets
+	}
+	for _, v := range in.Variables {
+		fv := Variable{Name: v.Name, Sensitive: v.Sensitive}
+		if !v.Sensitive { // a sensitive value has no business in a plan file
+			if fv.Value, err = decodeValue(v.Value, "var."+v.Name); err != nil {
+				return nil, fmt.Errorf("read plan: %w", err)
+			}
+		}
+		f.Variables = append(f.Variables, fv)
+	}
+	seen := map[providers.Address]bool{}
+	for i, cj := range in.Changes {
+		c, err := decodeChange(cj)
+		if err != nil {
+			return nil, fmt.Errorf("read plan: change %d: %w", i+1, err)
+		}
+		if seen[c.Addr] {
+			return nil, fmt.Errorf("read plan: %s: planned twice", c.Addr)
+		}
+		seen[c.Addr] = true
+		f.Changes = append(f.Changes, c)
+	}
+	sort.SliceStable(f.Changes, func(i, j int) bool { return f.Changes[i].Addr.Less(f.Changes[j].Addr) })
+	for _, o := range in.Outputs {
+		val, err := decodeValue(o.Value, "output."+o.Name)
+		if err != nil {
+			return nil, fmt.Errorf("read plan: %w", err)
+		}
+		if o.Sensitive {
+			val = outputFingerprint(val)
+		}
+		f.Outputs = append(f.Outputs, providers.OutputValue{Name: o.Name, Sensitive: o.Sensitive, Value: val})
+	}
+	return f, nil
+}
+
+func decodeChange(cj changeJSON) (providers.Change, error) {
+	addr, err := providers.ParseAddress(cj.Address)
+	if err != nil {
+		return providers.Change{}, err
+	}
+	c := providers.Change{
+		Addr:         addr,
+		Kind:         cj.Kind,
+		Target:       cj.Target,
+		Sensitive:    cj.Sensitive,
+		Reason:       cj.Reason,
+		Drift:        cj.Drift,
+		Adopt:        cj.Adopt,
+		Precondition: cj.Precondition,
+	}
+	if c.Action, err = parseAction(cj.Action); err != nil {
+		return c, fmt.Errorf("%s: %w", addr, err)
+	}
+	if c.Before, err = decodeObject(cj.Before, addr.String()+": before"); err != nil {
+		return c, err
+	}
+	if c.After, err = decodeObject(cj.After, addr.String()+": after"); err != nil {
+		return c, err
+	}
+	for _, d := range cj.DependsOn {
+		da, err := providers.ParseAddress(d)
+		if err != nil {
+			return c, fmt.Errorf("%s: depends_on: %w", addr, err)
+		}
+		c.DependsOn = append(c.DependsOn, da)
+	}
+	return c, nil
+}
+
+func parseAction(s string) (providers.Action, error) {
+	for a := providers.NoOp; a <= providers.Delete; a++ {
+		if a.String() == s {
+			return a, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown action %q", s)
+}

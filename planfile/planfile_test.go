@@ -1,0 +1,207 @@
+package planfile
+
+import (
+	"bytes"
+	"compress/gzip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/meshx-dev/meshx/providers"
+)
+
+func mustAddr(t testing.TB, s string) providers.Address {
+	t.Helper()
+	a, err := providers.ParseAddress(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// sample is a saved plan with every kind of value the format must keep.
+func sample(t testing.TB) *File {
+	lb := mustAddr(t, `cluster.control.ilb["istio-pilot-ilb"]`)
+	file := mustAddr(t, `vm.ecs1.file["/etc/dnsmasq.d/kubedns"]`)
+	unit := mustAddr(t, `vm.ecs1.unit["istio"]`)
+	return &File{
+		FormatVersion: FormatVersion,
+		MeshxVersion:  "0.3.0",
+		CreatedAt:     time.Date(2026, 8, 22, 10, 0, 0, 123456789, time.UTC),
+		Environment:   "bookinfo",
+		ConfigDigest:  "sha256:5e0c77",
+		Targets:       []string{"vm.ecs1"},
+		Variables: []Variable{
+			{Name: "vm_ip", Value: "10.0.0.5"},
+			{Name: "ports", Value: []any{int64(9080), int64(9443)}},
+			{Name: "ssh_key", Sensitive: true},
+		},
+		Changes: []providers.Change{
+			{
+				Addr: lb, Action: providers.Update, Kind: "kube_service", Target: "cluster.control",
+				Before: providers.Object{"address": "10.0.0.20", "ports": []any{map[string]any{"port": int64(15011)}}, "weight": 2.0, "ratio": 0.25},
+				After:  providers.Object{"address": providers.Unknown, "ports": []any{map[string]any{"port": int64(15012)}}, "weight": 3.0, "ratio": 1e-7, "nothing": nil},
+				Reason: "", Drift: true, Adopt: true,
+				Precondition: providers.Precondition{Exists: true, Digest: "abc", Details: map[string]string{"resourceVersion": "812"}},
+			},
+			{
+				Addr: file, Action: providers.Create, Kind: "vm_file", Target: "vm.ecs1",
+				After: providers.Object{
+					"content":   "server=/svc.cluster.local/" + "10.0.0.10\n",
+					"key":       providers.Fingerprint([]byte("k")),
+					"tricky":    map[string]any{"__meshx_unknown": true, "plain": "v"},
+					"lookalike": map[string]any{"__meshx_map": map[string]any{"a": "b"}},
+					"empty":     map[string]any{},
+					"list":      []any{},
+				},
+				Sensitive: []string{"key"},
+				DependsOn: []providers.Address{lb},
+			},
+			{
+				Addr: unit, Action: providers.Delete, Kind: "vm_unit", Target: "vm.ecs1", Reason: "not in configuration",
+				Before: providers.Object{"active": true}, DependsOn: []providers.Address{file, lb},
+				Precondition: providers.Precondition{Exists: true, Digest: "def"},
+			},
+		},
+		Outputs: []providers.OutputValue{
+			{Name: "pilot", Value: providers.Unknown},
+			{Name: "token", Value: providers.Fingerprint([]byte("t")), Sensitive: true},
+			{Name: "n", Value: int64(3)},
+		},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, compress := range []bool{false, true} {
+		want := sample(t)
+		var buf bytes.Buffer
+		if err := Write(&buf, want); err != nil {
+			t.Fatal(err)
+		}
+		data := buf.Bytes()
+		if compress {
+			var z bytes.Buffer
+			zw := gzip.NewWriter(&z)
+			zw.Write(data)
+			zw.Close()
+			data = z.Bytes()
+		}
+		got, err := Read(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// cmp compares times with Equal and Unknown (an empty struct) by type.
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("gzip=%v: round trip (-want +got):\n%s", compress, diff)
+		}
+		if !providers.IsUnknown(got.Changes[0].After["address"]) {
+			t.Errorf("Unknown did not round-trip: %#v", got.Changes[0].After["address"])
+		}
+		if _, ok := got.Changes[0].Before["weight"].(float64); !ok {
+			t.Errorf("2.0 read back as %T, want float64", got.Changes[0].Before["weight"])
+		}
+	}
+}
+
+func TestWriteDropsSensitiveVariableValues(t *testing.T) {
+	f := sample(t)
+	f.Variables = append(f.Variables, Variable{Name: "password", Sensitive: true, Value: "hunter2-password"})
+	f.Outputs = append(f.Outputs, providers.OutputValue{Name: "raw", Value: "raw-output-secret", Sensitive: true})
+	var buf bytes.Buffer
+	if err := Write(&buf, f); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"hunter2-password", "raw-output-secret"} {
+		if strings.Contains(buf.String(), s) {
+			t.Errorf("plan file contains %q", s)
+		}
+	}
+	got, err := Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := got.Outputs[len(got.Outputs)-1].Value; v != providers.Fingerprint([]byte("raw-output-secret")) {
+		t.Errorf("sensitive output stored as %v, want its fingerprint", v)
+	}
+}
+
+// TestWriteRefusesSecrets places a real secret, wrapped in
+// providers.Sensitive, in every place a value can hide and checks that
+// Write fails, writes nothing, and does not quote the secret in its error.
+func TestWriteRefusesSecrets(t *testing.T) {
+	secret := []byte("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretsecret\n-----END RSA PRIVATE KEY-----\n")
+	s := providers.NewSensitive(secret)
+	for _, tc := range []struct {
+		name string
+		mod  func(f *File)
+		want string
+	}{
+		{"top-level after", func(f *File) { f.Changes[1].After["content"] = s }, `vm.ecs1.file["/etc/dnsmasq.d/kubedns"]: after.content holds a secret`},
+		{"nested before", func(f *File) { f.Changes[0].Before["ports"] = []any{map[string]any{"tls": s}} }, `before.ports[0].tls holds a secret`},
+		{"in an Object value", func(f *File) { f.Changes[2].Before["o"] = providers.Object{"k": s} }, `before.o.k holds a secret`},
+		{"output", func(f *File) { f.Outputs[2].Value = map[string]any{"x": s} }, `output.n.x holds a secret`},
+		{"variable", func(f *File) { f.Variables[0].Value = s }, `var.vm_ip holds a secret`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := sample(t)
+			tc.mod(f)
+			var buf bytes.Buffer
+			err := Write(&buf, f)
+			if err == nil {
+				t.Fatal("Write succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+			if buf.Len() != 0 {
+				t.Errorf("Write wrote %d bytes before failing", buf.Len())
+			}
+			if strings.Contains(err.Error(), "MIIE") {
+				t.Errorf("error leaks the secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestReadRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name, data, want string
+	}{
+		{"future major version", `{"format_version": 2, "meshx_version": "1.4.0", "changes": "a shape v1 cannot read"}`,
+			"format version 2 (written by meshx 1.4.0) is not supported: this meshx reads version 1"},
+		{"not a plan", `{"hello": "world"}`, "not a meshx plan file"},
+		{"not JSON", "PK\x03\x04 zip", "not a meshx plan file"},
+		{"bad address", `{"format_version": 1, "changes": [{"address": "nope", "action": "create"}]}`, `change 1: address "nope"`},
+		{"bad action", `{"format_version": 1, "changes": [{"address": "vm.a.file[\"/x\"]", "action": "explode"}]}`, `unknown action "explode"`},
+		{"duplicate", `{"format_version": 1, "changes": [{"address": "vm.a.unit[\"u\"]", "action": "create"}, {"address": "vm.a.unit[\"u\"]", "action": "delete"}]}`, "planned twice"},
+		{"stray marker", `{"format_version": 1, "changes": [{"address": "vm.a.unit[\"u\"]", "action": "create", "after": {"x": {"__meshx_unknown": true, "y": 1}}}]}`, "unexpected marker key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Read(strings.NewReader(tc.data))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Read error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFromPlanFillsKindAndTarget(t *testing.T) {
+	a := mustAddr(t, `vm.ecs1.unit["istio"]`)
+	o := mustAddr(t, `vm.old.file["/x"]`)
+	p := &providers.Plan{
+		Environment: "e",
+		Changes:     []providers.Change{{Addr: a, Action: providers.Create}, {Addr: o, Action: providers.Delete}},
+		Resources:   map[providers.Address]*providers.Resource{a: {Addr: a, Kind: "vm_unit", Target: "vm.ecs1"}},
+		Observed:    map[providers.Address]providers.Observed{o: {Addr: o, Kind: "vm_file", Target: "vm.old"}},
+	}
+	f := FromPlan(p)
+	got := [][2]string{{f.Changes[0].Kind, f.Changes[0].Target}, {f.Changes[1].Kind, f.Changes[1].Target}}
+	if diff := cmp.Diff([][2]string{{"vm_unit", "vm.ecs1"}, {"vm_file", "vm.old"}}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if p.Changes[0].Kind != "" {
+		t.Error("FromPlan must not modify the plan")
+	}
+}

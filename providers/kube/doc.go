@@ -1,0 +1,151 @@
+// Package kube observes and changes what meshx manages on one Kubernetes
+// cluster, over client-go with server-side apply (field manager "meshx").
+//
+// The planner decides WHAT each cluster needs and builds it with the
+// functions Namespace, LoadBalancer, ClusterInfo, Service, Endpoints,
+// Reader, RemoteSecret and IstioSecret; a Provider (one per cluster, from
+// New) implements providers.Provider.
+//
+// # Kinds, addresses, attributes and outputs
+//
+//	kind                 address (builder)                        attributes of the Object
+//	kube_namespace       cluster.C.namespace["NAME"]              name
+//	kube_load_balancer   cluster.C.ilb["KEY"]                     namespace, name, type, ports, selector, annotations
+//	kube_cluster_info    cluster.C.info              (read-only)  server, service_cidr
+//	kube_service         chosen by the planner                    namespace, name, ports, labels, annotations
+//	kube_endpoints       chosen by the planner                    namespace, name, subsets, labels
+//	kube_reader          cluster.C.reader                         namespace, service_account, cluster_role, rules, binding, token
+//	kube_remote_secret   cluster.REMOTE.secret (target: control)  namespace, name, labels, annotations, data_keys, server, ca, token, kubeconfig
+//	kube_istio_secret    cluster.C.istio_secret["NS/SA"] (read-only) namespace, name
+//
+// Value shapes: ports is a list of {name, port, protocol} sorted by port then
+// protocol; labels, annotations and selector are string maps (never nil);
+// subsets is a list of {addresses: [ip…], ports: [{name, port, protocol}…]}
+// (one subset with every port, addresses deduplicated and sorted, no
+// subset when there is no address); rules is a list of {api_groups,
+// resources, verbs}; binding is {name, role, subjects: ["NS/SA"]}; token is
+// {source: "secret"|"request", lifetime: Go duration, ready: bool}.
+//
+// Outputs:
+//
+//	kube_load_balancer  address (ip, else hostname), ip, hostname
+//	kube_cluster_info   server (API server URL from the kubeconfig), service_cidr
+//	kube_reader         server, ca (PEM), token (providers.Sensitive; with
+//	                    TokenRequest tokens, a fingerprint string between
+//	                    rotations: see below)
+//	kube_istio_secret   root-cert.pem, cert-chain.pem (strings), key.pem (Sensitive)
+//
+// Observe returns outputs whenever they exist live (an ILB that already has
+// an address), so dependants are known at plan time; outputs an update
+// would replace (a token due for rotation) are left out, which is why ILBs
+// and readers set Resource.OutputsSurviveUpdate.
+//
+// Read-only kinds (kube_cluster_info, kube_istio_secret; see ReadOnly) are
+// reported Owned. kube_cluster_info always exists; when the service CIDR
+// cannot be discovered, Observe fails the whole target with an error asking
+// for service_cidr in the cluster block. kube_istio_secret reports
+// Exists=false (and no outputs) until Citadel has created the secret; the
+// executor should then call Apply, which waits for it.
+//
+// # Ownership, orphans and drift (no state file)
+//
+// Every object meshx writes carries the labels app.kubernetes.io/managed-by=
+// meshx and meshx.dev/environment=ENV and the annotations meshx.dev/address
+// (the instance address), meshx.dev/kind and meshx.dev/applied-digest (the
+// providers.Digest of the desired Object last applied). Observe lists
+// objects with the two labels over every kind this package manages
+// (namespaces, services, endpoints, secrets, service accounts, cluster
+// roles and cluster role bindings); those whose address was not requested
+// are returned as ObserveResponse.Orphans (one per address: a reader's
+// parts form one orphan). The planner must therefore send every resource of
+// a target in ONE ObserveRequest. An owned object that a requested
+// instance names (same kind, namespace and name) is never an orphan, even
+// under an old address. Deletes check, on the live object, that it still
+// carries this environment's labels, and delete by UID.
+//
+// An object that exists but lacks this environment's labels is reported
+// with Owned=false and Owner naming who has it: `meshx environment "X"`,
+// `helm (app.kubernetes.io/managed-by)`, `field manager "kubectl-create"`
+// or "unmanaged". Apply refuses to touch it unless Settings.Adopt is set.
+// A namespace is different (Resource.UseExisting): an existing namespace
+// someone else created is used as it is and never labelled or deleted;
+// meshx only ever deletes a namespace it created itself, and even then
+// refuses while it holds pods, services or config maps meshx does not own.
+//
+// Observed.Object is a projection of the live objects onto exactly the
+// attributes Render produces. Labels and annotations are projected onto the
+// keys meshx's field manager owns plus the keys the configuration sets, so
+// keys other managers added (cloud controllers annotate Services) are not a
+// difference, while a value someone else changed is. Lists meshx declares
+// whole (a Service's ports, Endpoints subsets, a role's rules) are
+// projected whole: a port someone added or renumbered shows in the plan.
+// Server-defaulted fields (clusterIP, nodePort, targetPort,
+// sessionAffinity…) are never part of an Object, so a plan right after an
+// apply is empty. Observed.Drift is set when the projection's digest no
+// longer matches meshx.dev/applied-digest (a token nearing expiry is not
+// drift).
+//
+// Writes are server-side applies with field manager "meshx"; a conflict
+// with another manager fails with the managers and fields named and is
+// forced only with Settings.ForceConflicts. Repairing drift made by
+// another manager (kubectl edit) therefore conflicts by design: the user
+// sees the drift in the plan and forces it. A Service port another manager
+// owns that the configuration does not declare cannot be removed by an
+// apply at all; Apply refuses naming it, and with ForceConflicts removes it
+// with a JSON patch guarded by the resourceVersion.
+//
+// # Why Endpoints, not EndpointSlices
+//
+// A registered VM service is a selector-less Service plus a v1 Endpoints
+// object, as istioctl register made: Istio 1.0's Pilot reads Endpoints, and
+// kube-controller-manager's EndpointSlice mirroring controller copies the
+// Endpoints of selector-less Services into EndpointSlices, which current
+// istiod reads; one object serves both (a lab test checks the mirror). The
+// API server's deprecation warning for v1 Endpoints is not logged.
+//
+// # Remote clusters and tokens
+//
+// Reader creates, in the remote, the ServiceAccount (default istio-multi)
+// in the Istio namespace, ClusterRole istio-reader (get/list/watch on
+// nodes, pods, services, endpoints) and ClusterRoleBinding named after the
+// service account; the namespace itself is a separate Namespace instance
+// the Reader depends on (the planner must declare it, see Remote). The
+// ClusterRole's name is fixed, so one environment owns the reader of a
+// remote cluster; another environment's plan stops on it as on any object
+// it does not own. Tokens:
+//
+//   - tokenLifetime 0 (default): a long-lived Secret "SA-token" of type
+//     kubernetes.io/service-account-token that the token controller fills;
+//     its token never expires and is revoked by deleting the reader.
+//   - tokenLifetime > 0: a TokenRequest token. Its bytes are kept nowhere
+//     but in the control cluster's secret; the reader records the expiry,
+//     lifetime and token fingerprint as annotations on the service account.
+//     Observe reports token.ready=false once the token is within a third of
+//     its lifetime of expiring (or was never minted), so the plan rotates
+//     it; otherwise the reader outputs the token's fingerprint, which
+//     compares equal to the live token in the control secret, so plans do
+//     not churn. RemoteSecret's Apply reuses the live token when it only
+//     has the fingerprint; if the control secret lost it (deleted by hand),
+//     it mints a new one through the remote cluster's Provider (providers
+//     of one process find each other by cluster name).
+//
+// RemoteSecret writes, in the control cluster's Istio namespace, the Secret
+// named after the cluster ID, data key = cluster ID, value = a kubeconfig
+// whose cluster, context and user are all named after the cluster ID
+// (certificate-authority-data, server, token, current-context), label
+// istio/multiCluster=true and annotation networking.istio.io/cluster=ID
+// (plus meshx.dev/token-expires when the token carries an expiry). Its
+// "kubeconfig" attribute is the fingerprint of that kubeconfig with the
+// token replaced by the token's fingerprint, so it is known at plan time
+// without the token and still changes when anything in the file does.
+//
+// Token, key and kubeconfig bytes never appear in an Object (only as
+// providers.Sensitive), an output string, an error or a log line.
+//
+// # What it does not do
+//
+// It does not decide which instances a cluster needs, compute internal-LB
+// annotations or Istio ports (package providers/istio and the planner do),
+// install Istio, or validate that a server URL is reachable from the
+// control plane.
+package kube

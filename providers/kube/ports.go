@@ -1,0 +1,132 @@
+package kube
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// wellKnownPortNames is istioctl register's portsToName: the name a bare
+// port number gets.
+var wellKnownPortNames = map[int32]string{80: "http", 443: "https", 3306: "mysql", 8080: "http"}
+
+// PortName returns the name istioctl register gave a bare port: a
+// well-known protocol name (80, 8080 → http; 443 → https; 3306 → mysql),
+// otherwise the number itself.
+func PortName(port int32) string {
+	if n, ok := wellKnownPortNames[port]; ok {
+		return n
+	}
+	return strconv.Itoa(int(port))
+}
+
+// ParsePort parses istioctl register's port syntax, "[name:]port", with an
+// optional "/UDP" (or "/TCP", "/SCTP") suffix. A bare port is named with
+// PortName.
+func ParsePort(s string) (Port, error) {
+	var p Port
+	rest := s
+	if i := strings.LastIndexByte(rest, '/'); i >= 0 {
+		p.Protocol = strings.ToUpper(rest[i+1:])
+		rest = rest[:i]
+	}
+	num := rest
+	if i := strings.IndexByte(rest, ':'); i >= 0 {
+		p.Name, num = rest[:i], rest[i+1:]
+		if p.Name == "" {
+			return Port{}, fmt.Errorf("port %q: empty name before ':'", s)
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 32)
+	if err != nil || n < 1 || n > 65535 {
+		return Port{}, fmt.Errorf("port %q: want [name:]number with 1 ≤ number ≤ 65535", s)
+	}
+	p.Port = int32(n)
+	if p.Name == "" {
+		p.Name = PortName(p.Port)
+	}
+	return normalizePort(p, s)
+}
+
+func normalizePort(p Port, what string) (Port, error) {
+	switch p.Protocol = strings.ToUpper(p.Protocol); p.Protocol {
+	case "":
+		p.Protocol = "TCP"
+	case "TCP", "UDP", "SCTP":
+	default:
+		return Port{}, fmt.Errorf("port %s: protocol %q is not TCP, UDP or SCTP", what, p.Protocol)
+	}
+	if p.Port < 1 || p.Port > 65535 {
+		return Port{}, fmt.Errorf("port %s: number %d is out of range 1-65535", what, p.Port)
+	}
+	if p.Name != "" {
+		if errs := validation.IsDNS1123Label(p.Name); len(errs) > 0 {
+			return Port{}, fmt.Errorf("port %s: name %q: %s", what, p.Name, strings.Join(errs, "; "))
+		}
+	}
+	return p, nil
+}
+
+// normalizePorts defaults protocols to TCP, validates names, numbers and
+// uniqueness as the API server would, and sorts by port then protocol so
+// that rendered and observed lists compare equal whatever order the
+// configuration used.
+func normalizePorts(ports []Port) ([]Port, error) {
+	if len(ports) == 0 {
+		return nil, fmt.Errorf("at least one port is required")
+	}
+	out := make([]Port, 0, len(ports))
+	names := map[string]bool{}
+	keys := map[portKey]bool{}
+	for _, p := range ports {
+		what := p.Name
+		if what == "" {
+			what = strconv.Itoa(int(p.Port))
+		}
+		n, err := normalizePort(p, what)
+		if err != nil {
+			return nil, err
+		}
+		if n.Name == "" && len(ports) > 1 {
+			return nil, fmt.Errorf("port %d: every port needs a name when there are several", n.Port)
+		}
+		if n.Name != "" && names[n.Name] {
+			return nil, fmt.Errorf("port name %q is used twice", n.Name)
+		}
+		k := portKey{n.Port, n.Protocol}
+		if keys[k] {
+			return nil, fmt.Errorf("port %d/%s is declared twice", n.Port, n.Protocol)
+		}
+		names[n.Name], keys[k] = true, true
+		out = append(out, n)
+	}
+	sortPorts(out)
+	return out, nil
+}
+
+// portKey identifies a Service port as the API server's list-map does.
+type portKey struct {
+	port     int32
+	protocol string
+}
+
+func sortPorts(ps []Port) {
+	sort.Slice(ps, func(i, j int) bool {
+		if ps[i].Port != ps[j].Port {
+			return ps[i].Port < ps[j].Port
+		}
+		return ps[i].Protocol < ps[j].Protocol
+	})
+}
+
+// portsValue is the attribute form of ports.
+func portsValue(ps []Port) []any {
+	out := make([]any, len(ps))
+	for i, p := range ps {
+		out[i] = map[string]any{"name": p.Name, "port": int64(p.Port), "protocol": p.Protocol}
+	}
+	return out
+}

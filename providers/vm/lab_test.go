@@ -1,0 +1,431 @@
+package vm
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/meshx-dev/meshx/lab"
+	"github.com/meshx-dev/meshx/providers"
+)
+
+// labVMs is the number of VMs of this package's lab instance;
+// MESHX_VMPROV_VMS raises it for the parallel benchmark.
+func labVMs() int {
+	if n, err := strconv.Atoi(os.Getenv("MESHX_VMPROV_VMS")); err == nil && n > 0 {
+		return n
+	}
+	return 2
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(lab.RunTests(m, lab.Options{Name: "vmprov", VMs: labVMs()}))
+}
+
+// labHost is how meshx reaches a lab VM.
+func labHost(l *lab.Lab, v lab.VM) Host {
+	return Host{
+		Name: v.Name, Address: v.Address, Port: v.SSHPort, User: v.User,
+		PrivateKeyFile: l.SSHPrivateKey, KnownHostsFile: l.KnownHosts, Timeout: 30 * time.Second,
+	}
+}
+
+func labProvider(t testing.TB, l *lab.Lab, h Host) *Provider {
+	p := New(h)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// vmShell runs a shell command as root inside a VM over a plain SSH
+// session of its own, independent of the provider under test, and returns
+// its output.
+func vmShell(t testing.TB, l *lab.Lab, v lab.VM, script string) string {
+	t.Helper()
+	keyPEM, err := os.ReadFile(l.SSHPrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(keyPEM)
+	if err != nil {
+		t.Fatal("cannot parse the lab key")
+	}
+	hk, err := knownhosts.New(l.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ssh.Dial("tcp", net.JoinHostPort(v.Address, strconv.Itoa(v.SSHPort)), &ssh.ClientConfig{
+		User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: hk, Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var stderr bytes.Buffer
+	s.Stderr = &stderr
+	out, err := s.Output("sh -c " + quote(script))
+	if err != nil {
+		t.Fatalf("in %s: %s: %v: %s", v.Name, script, err, stderr.String())
+	}
+	return string(out)
+}
+
+func mainPID(t testing.TB, l *lab.Lab, v lab.VM, unit string) string {
+	t.Helper()
+	return strings.TrimSpace(vmShell(t, l, v, "systemctl show -p MainPID --value "+quote(unit)))
+}
+
+const (
+	labClusterEnv = "/var/lib/istio/envoy/cluster.env"
+	labSidecarEnv = "/var/lib/istio/envoy/sidecar.env"
+	labKubedns    = "/etc/dnsmasq.d/kubedns"
+	labDhclient   = "/etc/dhcp/dhclient.conf"
+	labDhcpLine   = "prepend domain-name-servers 127.0.0.1;"
+)
+
+// vmResources is what the planner declares for one VM: 2 packages, 5
+// files, sidecar.env, the dhclient line and 3 units.
+func vmResources(vmName string, sidecar PackageSource, clusterEnv, kubedns, key string) []providers.Resource {
+	pkg := Package(vmName, "istio-sidecar", sidecar)
+	dnsmasq := Package(vmName, "dnsmasq", PackageSource{Apt: "dnsmasq"})
+	withPkg := []providers.Address{pkg.Addr}
+	ce := File(vmName, labClusterEnv, text(clusterEnv), 0o644, "istio-proxy", "istio-proxy", false, withPkg)
+	kd := File(vmName, labKubedns, text(kubedns), 0o644, "root", "root", false, []providers.Address{dnsmasq.Addr})
+	root := File(vmName, "/etc/certs/root-cert.pem", text("ROOT CERT\n"), 0o644, "istio-proxy", "istio-proxy", false, withPkg)
+	chain := File(vmName, "/etc/certs/cert-chain.pem", text("CERT CHAIN\n"), 0o644, "istio-proxy", "istio-proxy", false, withPkg)
+	kp := File(vmName, "/etc/certs/key.pem", func(providers.Outputs) (any, error) {
+		return providers.NewSensitive([]byte(key)), nil
+	}, 0o600, "istio-proxy", "istio-proxy", true, withPkg)
+	se := EnvFile(vmName, labSidecarEnv, func(providers.Outputs) (map[string]any, error) {
+		return map[string]any{"ISTIO_SERVICE": "details", "ISTIO_INBOUND_PORTS": "9080", "ISTIO_NAMESPACE": "bookinfo"}, nil
+	}, 0o644, "istio-proxy", "istio-proxy", withPkg)
+	dh := Line(vmName, labDhclient, labDhcpLine)
+	return []providers.Resource{
+		dnsmasq, pkg, ce, kd, root, chain, kp, se, dh,
+		Unit(vmName, "dnsmasq", []providers.Address{dnsmasq.Addr, kd.Addr, dh.Addr}),
+		Unit(vmName, "istio-auth-node-agent", []providers.Address{pkg.Addr, root.Addr, chain.Addr, kp.Addr}),
+		Unit(vmName, "istio", []providers.Address{pkg.Addr, ce.Addr, se.Addr, root.Addr, chain.Addr, kp.Addr}),
+	}
+}
+
+func kubednsText(ip string) string {
+	return fmt.Sprintf("server=/svc.cluster.local/%s\naddress=/istio-pilot/%s\naddress=/istio-pilot.istio-system/%s\n", ip, ip, ip)
+}
+
+func TestLabVMLifecycle(t *testing.T) {
+	l := lab.Get(t)
+	v := l.VMs[0]
+	if l.SidecarURL == "" || l.SidecarSHA256 == "" {
+		t.Fatal("the lab serves no sidecar .deb")
+	}
+	p := labProvider(t, l, labHost(l, v))
+	ctx := testContext(t)
+	const env = "bookinfo"
+	src := PackageSource{URL: l.SidecarURL, SHA256: l.SidecarSHA256}
+	const key = "-----BEGIN EC PRIVATE KEY-----\nLAB-SECRET\n-----END EC PRIVATE KEY-----\n"
+	ce1 := "ISTIO_SERVICE_CIDR=10.100.0.0/20\nISTIO_SYSTEM_NAMESPACE=istio-system\nISTIO_CP_AUTH=MUTUAL_TLS\n"
+	rs := vmResources(v.Name, src, ce1, kubednsText(l.BridgeIP), key)
+	hadDnsmasq := strings.Contains(vmShell(t, l, v, "dpkg-query -W -f '${Status}' dnsmasq 2>/dev/null || true"), " installed")
+	dnsmasqEnabled := vmShell(t, l, v, "systemctl is-enabled dnsmasq 2>/dev/null || true")
+
+	// Hand-made sidecar.env lines must survive; the package ships the file
+	// as a conffile, so add them after the first apply.
+	first := converge(t, ctx, p, env, rs)
+	for _, a := range []providers.Address{rs[1].Addr, rs[2].Addr, rs[6].Addr, rs[9].Addr, rs[10].Addr, rs[11].Addr} {
+		if first[a] != providers.Create && first[a] != providers.Update {
+			t.Errorf("first apply: %s is %s, want a create", a, first[a])
+		}
+	}
+
+	t.Run("installed from the URL, files exact", func(t *testing.T) {
+		got := vmShell(t, l, v, "dpkg-query -W -f '${Status}' istio-sidecar; echo; "+
+			"stat -c '%n %a %U %G' "+shellJoin([]string{labClusterEnv, labKubedns, "/etc/certs/root-cert.pem", "/etc/certs/cert-chain.pem", "/etc/certs/key.pem"})+"; "+
+			"cat "+labClusterEnv+"; grep -c -F -x "+quote(labDhcpLine)+" "+labDhclient)
+		want := "install ok installed\n" +
+			labClusterEnv + " 644 istio-proxy istio-proxy\n" +
+			labKubedns + " 644 root root\n" +
+			"/etc/certs/root-cert.pem 644 istio-proxy istio-proxy\n" +
+			"/etc/certs/cert-chain.pem 644 istio-proxy istio-proxy\n" +
+			"/etc/certs/key.pem 600 istio-proxy istio-proxy\n" +
+			ce1 + "1\n"
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("VM state (-want +got):\n%s", diff)
+		}
+		if key != vmShell(t, l, v, "cat /etc/certs/key.pem") {
+			t.Fatal("key.pem content differs")
+		}
+	})
+
+	t.Run("units enabled and active", func(t *testing.T) {
+		for _, u := range []string{"dnsmasq", "istio-auth-node-agent", "istio"} {
+			got := vmShell(t, l, v, "systemctl is-enabled "+u+"; systemctl is-active "+u+" || true")
+			if got != "enabled\nactive\n" {
+				t.Errorf("%s: %q, want enabled and active", u, got)
+			}
+		}
+	})
+
+	pids := map[string]string{}
+	for _, u := range []string{"dnsmasq", "istio-auth-node-agent", "istio"} {
+		pids[u] = mainPID(t, l, v, u)
+	}
+
+	t.Run("observe is one round trip and in sync", func(t *testing.T) {
+		before := p.Stats()
+		resp := p.Observe(ctx, providers.ObserveRequest{Environment: env, Resources: rs})
+		if resp.Err != nil {
+			t.Fatal(resp.Err)
+		}
+		after := p.Stats()
+		if after.Sessions-before.Sessions != 1 || after.Connects != 1 {
+			t.Fatalf("observe: %d sessions, %d connects in total; want 1 session, 1 connection", after.Sessions-before.Sessions, after.Connects)
+		}
+		if got := resp.Objects[rs[6].Addr].Object["content"]; got != providers.Fingerprint([]byte(key)) {
+			t.Fatalf("key.pem observed as %v, want its fingerprint", got)
+		}
+		if strings.Contains(fmt.Sprintf("%v %#v", resp, resp), "LAB-SECRET") {
+			t.Fatal("the observation contains the key")
+		}
+		if got := countActions(converge(t, ctx, p, env, rs)); got[providers.NoOp] != len(rs) {
+			t.Fatalf("second apply: %v, want %d no-ops", got, len(rs))
+		}
+		for u, pid := range pids {
+			if now := mainPID(t, l, v, u); now != pid {
+				t.Errorf("%s restarted (%s → %s) by an apply that changed nothing", u, pid, now)
+			}
+		}
+	})
+
+	t.Run("sidecar.env merge keeps hand-made lines", func(t *testing.T) {
+		vmShell(t, l, v, "printf '%s\\n' '# my note' 'MY_KEY=mine' >> "+labSidecarEnv)
+		orig := vmShell(t, l, v, "cat "+labSidecarEnv)
+		vmShell(t, l, v, "sed -i 's/^ISTIO_SERVICE=.*/ISTIO_SERVICE=hand-edited/' "+labSidecarEnv)
+		resp := p.Observe(ctx, providers.ObserveRequest{Environment: env, Resources: rs})
+		if o := resp.Objects[rs[7].Addr]; !o.Drift || o.Object["ISTIO_SERVICE"] != "hand-edited" {
+			t.Fatalf("sidecar.env: drift %v ISTIO_SERVICE %v; want drift", o.Drift, o.Object["ISTIO_SERVICE"])
+		}
+		converge(t, ctx, p, env, rs)
+		if got := vmShell(t, l, v, "cat "+labSidecarEnv); got != orig {
+			t.Fatalf("sidecar.env after apply (-want +got):\n%s", cmp.Diff(orig, got))
+		}
+		if now := mainPID(t, l, v, "istio"); now == pids["istio"] {
+			t.Error("istio was not restarted after its sidecar.env changed")
+		}
+		pids["istio"] = mainPID(t, l, v, "istio")
+	})
+
+	t.Run("restart only what a change triggers", func(t *testing.T) {
+		ce2 := strings.Replace(ce1, "10.100.0.0/20", "10.100.0.0/16", 1)
+		rs = vmResources(v.Name, src, ce2, kubednsText(l.BridgeIP), key)
+		actions := converge(t, ctx, p, env, rs)
+		if actions[rs[11].Addr] != providers.Update || actions[rs[9].Addr] != providers.NoOp || actions[rs[10].Addr] != providers.NoOp {
+			t.Fatalf("actions %v: want istio updated, the others no-op", actions)
+		}
+		if now := mainPID(t, l, v, "istio"); now == pids["istio"] {
+			t.Error("istio kept its PID after cluster.env changed")
+		}
+		for _, u := range []string{"dnsmasq", "istio-auth-node-agent"} {
+			if now := mainPID(t, l, v, u); now != pids[u] {
+				t.Errorf("%s restarted (%s → %s) though none of its inputs changed", u, pids[u], now)
+			}
+		}
+	})
+
+	t.Run("drift of kubedns is repaired and restarts dnsmasq", func(t *testing.T) {
+		vmShell(t, l, v, "echo 'address=/evil/10.0.0.1' > "+labKubedns)
+		resp := p.Observe(ctx, providers.ObserveRequest{Environment: env, Resources: rs})
+		if o := resp.Objects[rs[3].Addr]; !o.Drift {
+			t.Fatal("a hand-edited kubedns is not drift")
+		}
+		before := mainPID(t, l, v, "dnsmasq")
+		converge(t, ctx, p, env, rs)
+		if got := vmShell(t, l, v, "cat "+labKubedns); got != kubednsText(l.BridgeIP) {
+			t.Fatalf("kubedns = %q", got)
+		}
+		if mainPID(t, l, v, "dnsmasq") == before {
+			t.Error("dnsmasq was not restarted after kubedns changed")
+		}
+	})
+
+	t.Run("a unit stopped by hand is started, not restarted twice", func(t *testing.T) {
+		vmShell(t, l, v, "systemctl stop istio-auth-node-agent")
+		actions := converge(t, ctx, p, env, rs)
+		if actions[rs[10].Addr] != providers.Update {
+			t.Fatalf("actions %v: want istio-auth-node-agent updated", actions)
+		}
+		if got := vmShell(t, l, v, "systemctl is-active istio-auth-node-agent || true"); got != "active\n" {
+			t.Fatalf("istio-auth-node-agent is %q", got)
+		}
+	})
+
+	t.Run("files dropped from configuration are deleted", func(t *testing.T) {
+		var fewer []providers.Resource
+		for _, r := range rs {
+			if r.Addr.Key != "/etc/certs/cert-chain.pem" {
+				fewer = append(fewer, r)
+			}
+		}
+		resp := p.Observe(ctx, providers.ObserveRequest{Environment: env, Resources: fewer})
+		if len(resp.Orphans) != 1 || resp.Orphans[0].Addr.Key != "/etc/certs/cert-chain.pem" {
+			t.Fatalf("orphans %v, want cert-chain.pem", resp.Orphans)
+		}
+		converge(t, ctx, p, env, fewer)
+		if got := vmShell(t, l, v, "test -e /etc/certs/cert-chain.pem && echo present || echo absent"); got != "absent\n" {
+			t.Fatalf("cert-chain.pem is %s after its delete", got)
+		}
+		rs = fewer
+	})
+
+	t.Run("manifest is root-only", func(t *testing.T) {
+		got := vmShell(t, l, v, "stat -c '%a %U' /var/lib/meshx /var/lib/meshx/"+env+".json")
+		if got != "700 root\n600 root\n" {
+			t.Fatalf("manifest modes: %q", got)
+		}
+	})
+
+	t.Run("destroy undoes exactly what meshx did", func(t *testing.T) {
+		destroy(t, ctx, p, env, rs)
+		got := vmShell(t, l, v, "dpkg-query -W -f '${Status}' istio-sidecar 2>/dev/null | grep -q ' installed' && echo sidecar-installed || echo sidecar-removed; "+
+			"dpkg-query -W -f '${Status}' dnsmasq 2>/dev/null | grep -q ' installed' && echo dnsmasq-installed || echo dnsmasq-removed; "+
+			"for f in "+shellJoin([]string{labClusterEnv, labKubedns, "/etc/certs/key.pem", "/var/lib/meshx/" + env + ".json"})+"; do test -e \"$f\" && echo \"$f left\"; done; "+
+			"cat "+labDhclient+" 2>/dev/null | grep -c -F -x "+quote(labDhcpLine)+" || true; "+
+			"systemctl is-enabled dnsmasq 2>/dev/null || true")
+		wantDnsmasq := "dnsmasq-removed"
+		if hadDnsmasq {
+			wantDnsmasq = "dnsmasq-installed" // meshx did not install it, so it stays
+		}
+		want := "sidecar-removed\n" + wantDnsmasq + "\n0\n"
+		if hadDnsmasq {
+			want += dnsmasqEnabled // as it was before meshx
+		}
+		if got != want {
+			t.Fatalf("after destroy (-want +got):\n%s", cmp.Diff(want, got))
+		}
+	})
+}
+
+func TestLabDebFromPathAndSudo(t *testing.T) {
+	l := lab.Get(t)
+	if len(l.VMs) < 2 {
+		t.Fatal("want two VMs")
+	}
+	v := l.VMs[1]
+	if l.SidecarDeb == "" {
+		t.Fatal("the lab has no sidecar .deb file")
+	}
+	h := labHost(l, v)
+	h.User, h.Sudo = "meshx", true
+	p := labProvider(t, l, h)
+	ctx := testContext(t)
+	const env = "pathdeb"
+	pkg := Package(v.Name, "istio-sidecar", PackageSource{Path: l.SidecarDeb, SHA256: l.SidecarSHA256})
+	want, err := pkg.Render(fixedOutputs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := File(v.Name, labClusterEnv, text("ISTIO_SERVICE_CIDR=10.0.0.0/8\n"), 0o640, "istio-proxy", "istio-proxy", false, []providers.Address{pkg.Addr})
+	rs := []providers.Resource{pkg, file}
+
+	if got := vmShell(t, l, v, "id -un; sudo -n id -un"); got != "root\nroot\n" {
+		t.Fatalf("lab sudo: %q", got)
+	}
+	actions := converge(t, ctx, p, env, rs)
+	if actions[pkg.Addr] != providers.Create {
+		t.Fatalf("actions %v, want the package created", actions)
+	}
+	got := vmShell(t, l, v, "dpkg-query -W -f '${Version}' istio-sidecar; echo; stat -c '%a %U' "+labClusterEnv)
+	if wantOut := fmt.Sprintf("%s\n640 istio-proxy\n", want["version"]); got != wantOut {
+		t.Fatalf("as meshx with sudo (-want +got):\n%s", cmp.Diff(wantOut, got))
+	}
+	if got := countActions(converge(t, ctx, p, env, rs)); got[providers.NoOp] != 2 {
+		t.Fatalf("second apply %v, want no-ops", got)
+	}
+
+	// The same version is never reinstalled: Apply reports no change.
+	desired, _ := pkg.Render(fixedOutputs{})
+	ar := p.Apply(ctx, providers.ApplyRequest{Environment: env, Resource: &pkg, Desired: desired,
+		Change: providers.Change{Addr: pkg.Addr, Action: providers.Update}})
+	if ar.Err != nil || ar.Changed {
+		t.Fatalf("reapplying the installed version: changed %v err %v, want no change", ar.Changed, ar.Err)
+	}
+
+	// Without sudo, user meshx cannot write there: a clear remote error.
+	h.Sudo = false
+	noSudo := labProvider(t, l, h)
+	bad := File(v.Name, "/etc/meshx-nosudo.conf", text("x\n"), 0o644, "root", "root", false, nil)
+	desired, _ = bad.Render(fixedOutputs{})
+	ar = noSudo.Apply(ctx, providers.ApplyRequest{Environment: env, Resource: &bad, Desired: desired,
+		Change: providers.Change{Addr: bad.Addr, Action: providers.Create}})
+	if ar.Err == nil || !strings.Contains(ar.Err.Error(), "exited with status") {
+		t.Fatalf("without sudo: err = %v, want the failed command and its status", ar.Err)
+	}
+
+	destroy(t, ctx, p, env, rs)
+	if got := vmShell(t, l, v, "dpkg-query -W -f '${Status}' istio-sidecar 2>/dev/null | grep -q ' installed' && echo installed || echo removed"); got != "removed\n" {
+		t.Fatalf("after destroy the package is %s", got)
+	}
+}
+
+// BenchmarkObserveTypicalVM observes one lab VM with 10 resources of the
+// usual kinds plus 2 packages and 3 units, over a warm connection.
+func BenchmarkObserveTypicalVM(b *testing.B) {
+	l := lab.Get(b)
+	v := l.VMs[0]
+	p := labProvider(b, l, labHost(l, v))
+	rs := benchResources(v.Name, l)
+	ctx := context.Background()
+	if resp := p.Observe(ctx, providers.ObserveRequest{Environment: "bench", Resources: rs}); resp.Err != nil {
+		b.Fatal(resp.Err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if resp := p.Observe(ctx, providers.ObserveRequest{Environment: "bench", Resources: rs}); resp.Err != nil {
+			b.Fatal(resp.Err)
+		}
+	}
+}
+
+// BenchmarkObserveAllVMsParallel observes every lab VM at once, each over
+// its own (new) connection, as a plan does: run with MESHX_VMPROV_VMS=50.
+func BenchmarkObserveAllVMsParallel(b *testing.B) {
+	l := lab.Get(b)
+	b.ReportMetric(float64(len(l.VMs)), "vms")
+	ctx := context.Background()
+	for b.Loop() {
+		errs := make(chan error, len(l.VMs))
+		for _, v := range l.VMs {
+			go func() {
+				p := New(labHost(l, v))
+				defer p.Close()
+				errs <- p.Observe(ctx, providers.ObserveRequest{Environment: "bench", Resources: benchResources(v.Name, l)}).Err
+			}()
+		}
+		for range l.VMs {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func benchResources(vmName string, l *lab.Lab) []providers.Resource {
+	rs := vmResources(vmName, PackageSource{URL: l.SidecarURL, SHA256: l.SidecarSHA256}, "ISTIO_SERVICE_CIDR=10.0.0.0/8\n", kubednsText("10.0.0.1"), "k")
+	for i := 0; i < 3; i++ {
+		rs = append(rs, File(vmName, fmt.Sprintf("/etc/meshx-bench-%d.conf", i), text("x\n"), 0o644, "root", "root", false, nil))
+	}
+	return rs
+}

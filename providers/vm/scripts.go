@@ -1,0 +1,370 @@
+package vm
+
+// The remote side of the provider: fixed POSIX sh scripts, run as
+// `sh -c '<script>' <name> '<arg>'...`. Every value reaches a script as a
+// quoted positional parameter and is used only inside double quotes, so
+// nothing meshx sends is parsed by the shell. Content travels on stdin.
+
+// script is one remote script; name is its $0 and how errors show it.
+type script struct{ name, body string }
+
+const prelude = `set -eu
+LC_ALL=C
+export LC_ALL
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+export PATH
+tab=$(printf '\t')
+`
+
+// observeScript reads everything Observe needs in one session, with a
+// fixed number of processes for all files (one stat, one sha256sum) plus
+// one or two per text file, package and unit.
+//
+// Arguments: the environment, the manifest directory, a string of 0/1
+// flags (one per file: send its text), then operations "l PATH LINE",
+// "p PACKAGE", "u UNIT", then "--files" and the file paths. Operation i is
+// r<i> and manifest entry n is m<n> in the output, one record per line:
+//
+//	L id -|0|1|?                file missing, line absent, present, error
+//	P id STATUS<TAB>VERSION | P id -
+//	U id ENABLED ACTIVE         systemctl is-enabled / is-active ("none")
+//	M BASE64 | M -              this environment's manifest
+//	K id TYPE NAME              a manifest entry, observed as id (a file
+//	                            entry's path joins the files)
+//	X ENV TYPE NAME             an entry of another environment's manifest
+//	#S, then stat lines         RAWMODE MODE USER GROUP UID GID SIZE PATH
+//	C BASE64 PATH               up to 65537 bytes of a regular file
+//	#H, then sha256sum lines    SHA256, two spaces, PATH (regular files)
+//	Z                           end
+//
+// Paths never hold a newline or a backslash, so stat and sha256sum print
+// them verbatim.
+var observeScript = script{name: "meshx-observe", body: prelude + `set +e
+oifs=$IFS
+env=$1 dir=$2 want=$3
+shift 3
+man=$dir/$env.json
+nl='
+'
+oline() {
+	if [ ! -e "$2" ]; then echo "L $1 -"; return; fi
+	grep -Fxq -e "$3" -- "$2" 2>/dev/null
+	case $? in
+	0) echo "L $1 1" ;;
+	1) echo "L $1 0" ;;
+	*) echo "L $1 ?" ;;
+	esac
+}
+opkg() {
+	s=$(dpkg-query -W -f '${Status}\t${Version}' "$2" 2>/dev/null </dev/null) || s=-
+	printf 'P %s %s\n' "$1" "${s:--}"
+}
+ounit() {
+	ue=$(systemctl is-enabled "$2" 2>/dev/null </dev/null)
+	ua=$(systemctl is-active "$2" 2>/dev/null </dev/null)
+	ue=${ue%%"$nl"*}
+	ua=${ua%%"$nl"*}
+	printf 'U %s %s %s\n' "$1" "${ue:-none}" "${ua:-none}"
+}
+i=0
+while [ $# -gt 0 ] && [ "$1" != --files ]; do
+	case $1 in
+	l) oline "r$i" "$2" "$3"; shift 3 ;;
+	p) opkg "r$i" "$2"; shift 2 ;;
+	u) ounit "r$i" "$2"; shift 2 ;;
+	*) echo "meshx-observe: bad operation $1" >&2; exit 2 ;;
+	esac
+	i=$((i+1))
+done
+[ $# -gt 0 ] && shift
+if [ -f "$man" ]; then
+	printf 'M '
+	base64 -w 0 < "$man"
+	echo
+else
+	echo "M -"
+fi
+n=0
+for f in "$dir"/*.json; do
+	[ -f "$f" ] || continue
+	e=${f##*/}
+	e=${e%.json}
+	set -f
+	list=$(sed -n 's/^{"type":"\([a-z]*\)","key":"[^"\\]*","name":"\([^"\\]*\)".*/\1 \2/p' "$f")
+	IFS=$nl
+	for l in $list; do
+		IFS=$oifs
+		t=${l%% *}
+		k=${l#* }
+		if [ "$f" != "$man" ]; then
+			printf 'X %s %s %s\n' "$e" "$t" "$k"
+			continue
+		fi
+		n=$((n+1))
+		printf 'K m%s %s %s\n' "$n" "$t" "$k"
+		case $t in
+		file|env|line) set -- "$@" "$k"; want="${want}0" ;;
+		package) opkg "m$n" "$k" ;;
+		unit) ounit "m$n" "$k" ;;
+		esac
+	done
+	IFS=$oifs
+	set +f
+done
+set -f
+echo '#S'
+[ $# -gt 0 ] && stat -c '%f %a %U %G %u %g %s %n' -- "$@" 2>/dev/null
+# Keep only regular files (never read a FIFO or a device), sending the
+# text of those flagged.
+for p in "$@"; do
+	shift
+	w=${want%"${want#?}"}
+	want=${want#?}
+	if [ -f "$p" ] && [ ! -L "$p" ]; then
+		set -- "$@" "$p"
+		if [ "$w" = 1 ]; then
+			printf 'C '
+			head -c 65537 -- "$p" | base64 -w 0
+			printf ' %s\n' "$p"
+		fi
+	fi
+done
+echo '#H'
+[ $# -gt 0 ] && sha256sum -- "$@" 2>/dev/null
+echo Z
+`}
+
+// writeScript writes stdin to a file atomically.
+//
+// Arguments: PATH MODE OWNER GROUP SHA256 DIRMODE. The content goes to a
+// temp file in the same directory; unless its sha256 is the one given (a
+// connection cut mid-write leaves it short), it is discarded and the file
+// is untouched. Then fsync, chown, chmod, rename, fsync of the directory.
+// Prints "unchanged" when the file already had this content, mode and
+// owner, else "written EXISTED" (0 or 1).
+var writeScript = script{name: "meshx-write", body: prelude + `p=$1 mode=$2 owner=$3 group=$4 sum=$5 dmode=$6
+d=${p%/*}
+[ -n "$d" ] || d=/
+if [ -L "$p" ]; then echo "meshx: $p is a symbolic link; meshx does not write through or over links" >&2; exit 3; fi
+if [ -e "$p" ] && [ ! -f "$p" ]; then echo "meshx: $p exists and is not a regular file" >&2; exit 3; fi
+existed=0
+if [ -e "$p" ]; then existed=1; fi
+[ -d "$d" ] || mkdir -p -m "$dmode" -- "$d"
+t=$(mktemp "$d/.meshx-tmp.XXXXXXXX")
+trap 'rm -f -- "$t"' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 141' PIPE
+cat > "$t"
+got=$(sha256sum < "$t")
+got=${got%% *}
+if [ "$got" != "$sum" ]; then
+	echo "meshx: the content for $p arrived incomplete (sha256 $got, want $sum); the file was not changed" >&2
+	exit 4
+fi
+if [ "$existed" = 1 ]; then
+	cur=$(sha256sum < "$p")
+	cur=${cur%% *}
+	set -- $(stat -c '%a %U %G %u %g' -- "$p")
+	if [ "$cur" = "$sum" ] && [ "$((0$1))" -eq "$(($mode))" ] &&
+		{ [ "$2" = "$owner" ] || [ "$4" = "$owner" ]; } &&
+		{ [ "$3" = "$group" ] || [ "$5" = "$group" ]; }; then
+		echo unchanged
+		exit 0
+	fi
+fi
+sync -- "$t" 2>/dev/null || sync
+chown -- "$owner:$group" "$t"
+chmod -- "$mode" "$t"
+mv -f -T -- "$t" "$p"
+trap - EXIT
+sync -- "$d" 2>/dev/null || true
+echo "written $existed"
+`}
+
+// readScript prints "y" and the file, or "n" when it does not exist.
+var readScript = script{name: "meshx-read", body: prelude + `p=$1
+if [ -L "$p" ]; then echo "meshx: $p is a symbolic link; meshx does not write through or over links" >&2; exit 3; fi
+if [ -f "$p" ]; then
+	printf y
+	cat -- "$p"
+elif [ -e "$p" ]; then
+	echo "meshx: $p exists and is not a regular file" >&2
+	exit 3
+else
+	printf n
+fi
+`}
+
+// removeScript removes a regular file (never a link or a directory), and
+// then its directory when RMDIR is 1 and it is empty.
+var removeScript = script{name: "meshx-remove", body: prelude + `p=$1 rmdir=$2
+if [ -L "$p" ]; then echo "link"; exit 0; fi
+if [ -f "$p" ]; then
+	rm -f -- "$p"
+	echo removed
+elif [ -e "$p" ]; then
+	echo "meshx: $p is not a regular file; left in place" >&2
+	exit 3
+else
+	echo absent
+fi
+if [ "$rmdir" = 1 ]; then rmdir -- "${p%/*}" 2>/dev/null || true; fi
+`}
+
+// lineAddScript appends LINE to PATH unless an identical line is there,
+// atomically, keeping the file's mode and owner. Prints "present" or
+// "appended EXISTED".
+var lineAddScript = script{name: "meshx-line-add", body: prelude + `p=$1 line=$2
+d=${p%/*}
+[ -n "$d" ] || d=/
+if [ -L "$p" ]; then echo "meshx: $p is a symbolic link; meshx does not write through or over links" >&2; exit 3; fi
+existed=0
+if [ -e "$p" ]; then
+	if [ ! -f "$p" ]; then echo "meshx: $p exists and is not a regular file" >&2; exit 3; fi
+	existed=1
+	if grep -Fxq -e "$line" -- "$p"; then echo present; exit 0; fi
+fi
+[ -d "$d" ] || mkdir -p -- "$d"
+t=$(mktemp "$d/.meshx-tmp.XXXXXXXX")
+trap 'rm -f -- "$t"' EXIT
+if [ "$existed" = 1 ]; then
+	cp -p -- "$p" "$t"
+	if [ -s "$t" ] && [ -n "$(tail -c 1 -- "$t")" ]; then echo >> "$t"; fi
+else
+	chmod 0644 "$t"
+fi
+printf '%s\n' "$line" >> "$t"
+sync -- "$t" 2>/dev/null || sync
+mv -f -T -- "$t" "$p"
+trap - EXIT
+echo "appended $existed"
+`}
+
+// lineRemoveScript removes every line equal to LINE, atomically; with
+// RMEMPTY 1 it removes the file when nothing else is left. Prints
+// "absent", "removed" or "removed-file".
+var lineRemoveScript = script{name: "meshx-line-remove", body: prelude + `p=$1 line=$2 rmempty=$3
+d=${p%/*}
+[ -n "$d" ] || d=/
+if [ -L "$p" ] || [ ! -f "$p" ]; then echo absent; exit 0; fi
+if ! grep -Fxq -e "$line" -- "$p"; then echo absent; exit 0; fi
+t=$(mktemp "$d/.meshx-tmp.XXXXXXXX")
+trap 'rm -f -- "$t"' EXIT
+cp -p -- "$p" "$t"
+grep -Fvx -e "$line" -- "$p" > "$t" || [ $? -eq 1 ]
+if [ "$rmempty" = 1 ] && [ ! -s "$t" ]; then
+	rm -f -- "$p"
+	echo removed-file
+	exit 0
+fi
+sync -- "$t" 2>/dev/null || sync
+mv -f -T -- "$t" "$p"
+trap - EXIT
+echo removed
+`}
+
+// debInstall is shared by the .deb scripts: install file $1 as package $2
+// (labelled $3 in messages) unless that version is installed. Prints
+// "unchanged VERSION" or "installed VERSION PREVIOUS" (PREVIOUS "-" when
+// none was installed).
+const debInstall = `debinstall() {
+	command -v dpkg-deb >/dev/null 2>&1 || { echo "meshx: dpkg-deb is not installed on the VM" >&2; exit 5; }
+	pkg=$(dpkg-deb -f "$1" Package)
+	ver=$(dpkg-deb -f "$1" Version)
+	if [ "$pkg" != "$2" ]; then echo "meshx: $3 contains package $pkg, not $2" >&2; exit 4; fi
+	cur=$(dpkg-query -W -f '${Status}\t${Version}' "$2" 2>/dev/null </dev/null) || cur=
+	iv=
+	case $cur in *" installed$tab"*) iv=${cur#*"$tab"} ;; esac
+	if [ "$iv" = "$ver" ]; then echo "unchanged $ver"; exit 0; fi
+	DEBIAN_FRONTEND=noninteractive dpkg -i "$1" </dev/null >&2
+	# The package ships unit files without a postinst that reloads them.
+	if command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload </dev/null >&2 || true; fi
+	echo "installed $ver ${iv:--}"
+}
+`
+
+// debUploadScript installs the .deb on stdin. Arguments: NAME SHA256 LABEL.
+var debUploadScript = script{name: "meshx-deb-upload", body: prelude + debInstall + `name=$1 sum=$2 label=$3
+t=$(mktemp "${TMPDIR:-/tmp}/meshx-deb.XXXXXXXX")
+trap 'rm -f -- "$t"' EXIT
+trap 'exit 129' HUP
+trap 'exit 143' TERM
+cat > "$t"
+got=$(sha256sum < "$t")
+got=${got%% *}
+if [ "$got" != "$sum" ]; then echo "meshx: $label arrived incomplete or changed (sha256 $got, want $sum); not installed" >&2; exit 4; fi
+debinstall "$t" "$name" "$label"
+`}
+
+// debURLScript downloads and installs a .deb. Arguments: NAME URL SHA256.
+var debURLScript = script{name: "meshx-deb-url", body: prelude + debInstall + `name=$1 url=$2 sum=$3
+command -v curl >/dev/null 2>&1 || { echo "meshx: curl is not installed on the VM; it is needed to download $url" >&2; exit 5; }
+t=$(mktemp "${TMPDIR:-/tmp}/meshx-deb.XXXXXXXX")
+trap 'rm -f -- "$t"' EXIT
+trap 'exit 129' HUP
+trap 'exit 143' TERM
+curl -fsSL --retry 3 --connect-timeout 30 -o "$t" "$url" </dev/null
+got=$(sha256sum < "$t")
+got=${got%% *}
+if [ "$got" != "$sum" ]; then echo "meshx: $url has sha256 $got, want $sum; not installed" >&2; exit 4; fi
+debinstall "$t" "$name" "$url"
+`}
+
+// aptScript installs an apt package unless installed. Argument: NAME.
+var aptScript = script{name: "meshx-apt", body: prelude + `name=$1
+cur=$(dpkg-query -W -f '${Status}\t${Version}' "$name" 2>/dev/null </dev/null) || cur=
+case $cur in *" installed$tab"*) echo "unchanged ${cur#*"$tab"}"; exit 0 ;; esac
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get install -y --no-install-recommends "$name" </dev/null >&2; then
+	apt-get update </dev/null >&2
+	apt-get install -y --no-install-recommends "$name" </dev/null >&2
+fi
+echo "installed $(dpkg-query -W -f '${Version}' "$name" </dev/null) -"
+`}
+
+// packageRemoveScript removes an installed package. Argument: NAME.
+var packageRemoveScript = script{name: "meshx-package-remove", body: prelude + `name=$1
+cur=$(dpkg-query -W -f '${Status}\t${Version}' "$name" 2>/dev/null </dev/null) || cur=
+case $cur in *" installed$tab"*) ;; *) echo absent; exit 0 ;; esac
+DEBIAN_FRONTEND=noninteractive dpkg -r "$name" </dev/null >&2
+echo removed
+`}
+
+// enabledStates are the is-enabled answers that need no `systemctl enable`
+// (a static unit cannot be enabled; it is started by what needs it), as a
+// sh case pattern.
+const enabledStates = "enabled|enabled-runtime|static|alias|indirect|generated|transient"
+
+// unitScript enables a unit, restarts it when RESTART is 1 and it is
+// active, and starts it when it is not active. Prints
+// "was ENABLED ACTIVE [enabled] [started|restarted]".
+var unitScript = script{name: "meshx-unit", body: prelude + `u=$1 restart=$2
+e=$(systemctl is-enabled "$u" 2>/dev/null </dev/null | head -n 1) || true
+a=$(systemctl is-active "$u" 2>/dev/null </dev/null | head -n 1) || true
+did=
+case $e in
+` + enabledStates + `) ;;
+*) systemctl enable "$u" </dev/null >&2; did="$did enabled" ;;
+esac
+if [ "$a" != active ]; then
+	systemctl start "$u" </dev/null >&2
+	did="$did started"
+elif [ "$restart" = 1 ]; then
+	systemctl restart "$u" </dev/null >&2
+	did="$did restarted"
+fi
+echo "was ${e:-none} ${a:-none}$did"
+`}
+
+// unitRemoveScript undoes what meshx did to a unit: stops it when STOP is
+// 1, disables it when DISABLE is 1.
+var unitRemoveScript = script{name: "meshx-unit-remove", body: prelude + `u=$1 stop=$2 disable=$3
+e=$(systemctl is-enabled "$u" 2>/dev/null </dev/null | head -n 1) || true
+a=$(systemctl is-active "$u" 2>/dev/null </dev/null | head -n 1) || true
+if [ -z "$e" ] || [ "$e" = not-found ]; then echo absent; exit 0; fi
+if [ "$stop" = 1 ] && [ "$a" = active ]; then systemctl stop "$u" </dev/null >&2; fi
+if [ "$disable" = 1 ] && [ "$e" = enabled ]; then systemctl disable "$u" </dev/null >&2; fi
+echo done
+`}
