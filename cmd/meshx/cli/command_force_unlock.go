@@ -31,7 +31,7 @@ Usage: meshx [global options] force-unlock LOCK_ID
 }
 
 func (c *forceUnlockCommand) AutocompleteArgs() complete.Predictor { return complete.PredictNothing }
-func (c *forceUnlockCommand) AutocompleteFlags() complete.Flags   { return c.CompleteVarFlags() }
+func (c *forceUnlockCommand) AutocompleteFlags() complete.Flags    { return c.CompleteVarFlags() }
 
 func (c *forceUnlockCommand) Run(args []string) int {
 	fs := c.FlagSet("force-unlock")

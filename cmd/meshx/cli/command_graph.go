@@ -33,7 +33,7 @@ Options:
 }
 
 func (c *graphCommand) AutocompleteArgs() complete.Predictor { return complete.PredictNothing }
-func (c *graphCommand) AutocompleteFlags() complete.Flags   { return c.CompleteVarFlags() }
+func (c *graphCommand) AutocompleteFlags() complete.Flags    { return c.CompleteVarFlags() }
 
 func (c *graphCommand) Run(args []string) int {
 	fs := c.FlagSet("graph")
