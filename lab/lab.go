@@ -25,16 +25,16 @@ type Lab struct {
 	VMs         []VM
 	BridgeIP    string // the host's address on the VM bridge ("" without VMs)
 
-	SSHPrivateKey  string // file; the key logs in as VM.User on every VM
-	KnownHosts     string // file with every VM's host key
-	SidecarDeb     string // file: the stand-in istio-sidecar.deb
-	SidecarURL     string // where VMs can download it
-	SidecarSHA256  string
-	Debs           []Deb  // every sidecar version built, oldest first (upgrade tests)
-	SudoUser       string // a non-root VM user with passwordless sudo
-	IstioRootCert  string // file: the root every istio.<sa> secret chains to
-	ExamplesVars   string // file: HCL variables for examples/
-	KubernetesVers string // KubernetesVersion the clusters run
+	SSHPrivateKey     string // file; the key logs in as VM.User on every VM
+	KnownHosts        string // file with every VM's host key
+	SidecarDeb        string // file: the stand-in istio-sidecar.deb
+	SidecarURL        string // where VMs can download it
+	SidecarSHA256     string
+	Debs              []Deb  // every sidecar version built, oldest first (upgrade tests)
+	SudoUser          string // a non-root VM user with passwordless sudo
+	IstioRootCert     string // file: the root every istio.<sa> secret chains to
+	ExamplesVars      string // file: HCL variables for examples/
+	KubernetesVersion string // KubernetesVersion the clusters run
 }
 
 // Cluster is one cluster of a lab.
@@ -102,7 +102,7 @@ func labJSON(dir string) string { return filepath.Join(dir, "lab.json") }
 
 func (l *Lab) save() error {
 	f := labFile{
-		Version: 1, Name: l.Name, Dir: l.Dir, KubernetesVersion: l.KubernetesVers,
+		Version: 1, Name: l.Name, Dir: l.Dir, KubernetesVersion: l.KubernetesVersion,
 		SubnetIndex: l.SubnetIndex, Subnet: l.Subnet, BridgeIP: l.BridgeIP,
 		SSHPrivateKey: l.SSHPrivateKey, KnownHosts: l.KnownHosts,
 		IstioRootCert: l.IstioRootCert, ExamplesVars: l.ExamplesVars,
@@ -139,7 +139,7 @@ func Load(dir string) (*Lab, error) {
 		return nil, fmt.Errorf("%s: version %d, want 1", labJSON(dir), f.Version)
 	}
 	l := &Lab{
-		Name: f.Name, Dir: f.Dir, KubernetesVers: f.KubernetesVersion, SubnetIndex: f.SubnetIndex, Subnet: f.Subnet,
+		Name: f.Name, Dir: f.Dir, KubernetesVersion: f.KubernetesVersion, SubnetIndex: f.SubnetIndex, Subnet: f.Subnet,
 		BridgeIP: f.BridgeIP, SSHPrivateKey: f.SSHPrivateKey, KnownHosts: f.KnownHosts,
 		IstioRootCert: f.IstioRootCert, ExamplesVars: f.ExamplesVars,
 	}

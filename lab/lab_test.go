@@ -514,3 +514,35 @@ func writeTemp(t *testing.T, name, content string) string {
 	}
 	return p
 }
+
+func TestVMPassThroughs(t *testing.T) {
+	l := lab.Get(t)
+	ctx := context.Background()
+	vm := l.VMs[0]
+	out, _, err := l.VMExec(ctx, vm.Name, "hostname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(out); got != vm.Hostname {
+		t.Errorf("VMExec hostname = %q, want %q", got, vm.Hostname)
+	}
+	if _, _, err := l.VMExec(ctx, "no-such-vm", "true"); err == nil {
+		t.Error("VMExec on a missing VM succeeded")
+	}
+	addr := net.JoinHostPort(vm.Address, strconv.Itoa(vm.SSHPort))
+	if err := l.StopSSHD(ctx, vm.Name); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Error("sshd still accepts connections after StopSSHD")
+	}
+	if err := l.StartSSHD(ctx, vm.Name); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("sshd does not accept connections after StartSSHD: %v", err)
+	}
+	c.Close()
+}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -114,7 +116,7 @@ func up(ctx context.Context, o Options, fresh bool) (*Lab, error) {
 		return nil, fmt.Errorf("lab %s: %w", o.Name, err)
 	}
 	subnet := Subnet(idx)
-	l := &Lab{Name: o.Name, Dir: o.Dir, SubnetIndex: idx, Subnet: subnet.String(), KubernetesVers: KubernetesVersion}
+	l := &Lab{Name: o.Name, Dir: o.Dir, SubnetIndex: idx, Subnet: subnet.String(), KubernetesVersion: KubernetesVersion}
 
 	caDir := filepath.Join(o.Dir, "istio-ca")
 	if err := os.MkdirAll(caDir, 0o700); err != nil {
@@ -285,7 +287,7 @@ func down(ctx context.Context, dir string, log io.Writer, removeDir bool) error 
 
 // ProcessStatus is one recorded process of a lab.
 type ProcessStatus struct {
-	Owner string // cluster name, or "vms"
+	Owner string // cluster or VM name
 	proc.Record
 	Alive bool
 }
@@ -309,6 +311,14 @@ func Status(opts Options) (*Lab, []ProcessStatus, error) {
 		for _, r := range recs {
 			out = append(out, ProcessStatus{Owner: c.Name, Record: r, Alive: r.Alive()})
 		}
+	}
+	// A VM counts as running when its sshd accepts connections.
+	for _, v := range l.VMs {
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort(v.Address, strconv.Itoa(v.SSHPort)), time.Second)
+		if err == nil {
+			conn.Close()
+		}
+		out = append(out, ProcessStatus{Owner: v.Name, Record: proc.Record{Name: "vm (sshd)", PID: v.PID}, Alive: err == nil})
 	}
 	return l, out, nil
 }

@@ -45,6 +45,14 @@ func TestUpIsIdempotentAndDownLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Up: %v", err)
 	}
+	// Two instances side by side share nothing they could collide on.
+	pkg := lab.Get(t)
+	if l.SubnetIndex == pkg.SubnetIndex || l.Dir == pkg.Dir {
+		t.Errorf("instances %s and %s share subnet %d or dir %s", l.Name, pkg.Name, l.SubnetIndex, l.Dir)
+	}
+	if l.VMs[0].NetNS == pkg.VMs[0].NetNS || l.Clusters[0].Server == pkg.Clusters[0].Server {
+		t.Errorf("instances share netns %s or server %s", l.VMs[0].NetNS, l.Clusters[0].Server)
+	}
 	_, procs, err := lab.Status(o)
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,9 @@ type Options struct {
 	// Adopt lets every instance take over existing unowned objects (the
 	// -adopt flag); blocks can also say adopt = true.
 	Adopt bool
+	// Force lets server-side apply take fields other managers own
+	// (-force-conflicts).
+	Force bool
 	// Connect builds the provider of each target; the default connects to
 	// the configured clusters and VMs.
 	Connect func(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error)
@@ -34,9 +37,12 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 	if diags.HasErrors() {
 		return nil, exp, diags
 	}
-	if opts.Adopt {
-		for i := range exp.Resources {
+	for i := range exp.Resources {
+		if opts.Adopt {
 			exp.Resources[i].Settings.Adopt = true
+		}
+		if opts.Force {
+			exp.Resources[i].Settings.ForceConflicts = true
 		}
 	}
 	connect := opts.Connect

@@ -195,6 +195,8 @@ func TestLab(t *testing.T) {
 						if got := sshRun(t, c, "sudo -n id -un"); got != "root" {
 							t.Errorf("%s: sudo -n id -un = %q", vm.Name, got)
 						}
+					} else if os.Getenv("MESHX_LAB_REQUIRED") == "1" {
+						t.Errorf("sudo is not installed on the host, so not in the VMs: add it to scripts/install-deps.sh")
 					} else {
 						t.Logf("sudo is not installed on the host (so not in the VMs): skipping the sudo check")
 					}
@@ -436,7 +438,9 @@ func TestLab(t *testing.T) {
 		if err := StopSSHD(ctx, o.Dir, "vm1"); err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("%v stopped", time.Now())
 		st2, err := Up(ctx, o)
+		t.Logf("%v up2", time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -451,7 +455,9 @@ func TestLab(t *testing.T) {
 		// A VM whose PID 1 died comes back on its own disk, like a reboot.
 		syscall.Kill(vm2.PID, syscall.SIGKILL)
 		eventually(t, "vm2 to die", func() bool { return !(procRef{PID: vm2.PID, Start: refOf(vm2.PID).Start}).alive() })
+		t.Logf("%v dead", time.Now())
 		st3, err := Up(ctx, o)
+		t.Logf("%v up3", time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -53,8 +53,15 @@ func vmInit(cfgPath string) error {
 	os.Setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 	os.Setenv("LANG", "C.UTF-8")
 	// PID 1 gets only the signals it handles; SIGKILL from the host (Down)
-	// ends the VM, and with it every process in it.
-	signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGUSR1, syscall.SIGUSR2)
+	// ends the VM, and with it every process in it. Catch (not ignore) the
+	// rest: an ignored signal would stay ignored in every service started.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGUSR1, syscall.SIGUSR2)
+	go func() {
+		for s := range sigs {
+			logger.Printf("ignoring %v", s)
+		}
+	}()
 	m, err := svcmgr.New(svcmgr.Config{Root: "/", Hostname: c.Name, Logf: logger.Printf})
 	if err != nil {
 		return err

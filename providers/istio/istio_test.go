@@ -55,7 +55,8 @@ address=/istio-ca.istio-system/10.150.0.9
 func TestClusterEnvKeyPerProfile(t *testing.T) {
 	for _, tc := range []struct{ profile, want string }{
 		{"1.0", "ISTIO_SERVICE_CIDR=172.19.0.0/20\nISTIO_SYSTEM_NAMESPACE=istio-system\nISTIO_CP_AUTH=MUTUAL_TLS\nX=1\n"},
-		{"0.8", "ISTIO_SERVICE_CIDR=172.19.0.0/20\nISTIO_SYSTEM_NAMESPACE=istio-system\nCONTROL_PLANE_AUTH_POLICY=MUTUAL_TLS\nX=1\n"},
+		// 0.8's sidecar read only ISTIO_CP_AUTH: both keys are written.
+		{"0.8", "ISTIO_SERVICE_CIDR=172.19.0.0/20\nISTIO_SYSTEM_NAMESPACE=istio-system\nCONTROL_PLANE_AUTH_POLICY=MUTUAL_TLS\nISTIO_CP_AUTH=MUTUAL_TLS\nX=1\n"},
 	} {
 		p, _ := Lookup(tc.profile)
 		got := p.ClusterEnv("172.19.0.0/20", "istio-system", "MUTUAL_TLS", map[string]string{"X": "1", "ISTIO_CP_AUTH": "ignored"})

@@ -47,6 +47,11 @@ type Profile struct {
 	// CPAuthKey is the cluster.env key carrying the control-plane auth
 	// policy: ISTIO_CP_AUTH from 1.0, CONTROL_PLANE_AUTH_POLICY before.
 	CPAuthKey string
+	// CPAuthAlso are further keys given the same value. 0.8's
+	// setupMeshEx.sh wrote only CONTROL_PLANE_AUTH_POLICY while its
+	// istio-start.sh read only ISTIO_CP_AUTH, so the policy was silently
+	// ignored; meshx writes both.
+	CPAuthAlso []string
 	// CAKey is the ILB key of the certificate authority: "citadel" from 0.8,
 	// "ca" before.
 	CAKey string
@@ -91,7 +96,7 @@ var profiles = map[string]*Profile{
 		},
 	},
 	"0.8": {
-		Name: "0.8", Legacy: true, CPAuthKey: "CONTROL_PLANE_AUTH_POLICY", CAKey: "citadel",
+		Name: "0.8", Legacy: true, CPAuthKey: "CONTROL_PLANE_AUTH_POLICY", CPAuthAlso: []string{"ISTIO_CP_AUTH"}, CAKey: "citadel",
 		Units: legacyUnits, SecretPrefix: "istio.",
 		ILBs: []ILB{
 			pilotILB08,

@@ -47,7 +47,12 @@ func (p *Profile) ClusterEnv(serviceCIDR, istioNamespace, cpAuth string, extra m
 	fmt.Fprintf(&b, "ISTIO_SERVICE_CIDR=%s\n", serviceCIDR)
 	fmt.Fprintf(&b, "ISTIO_SYSTEM_NAMESPACE=%s\n", istioNamespace)
 	fmt.Fprintf(&b, "%s=%s\n", p.CPAuthKey, cpAuth)
-	writeSorted(&b, extra, map[string]bool{"ISTIO_SERVICE_CIDR": true, "ISTIO_SYSTEM_NAMESPACE": true, p.CPAuthKey: true})
+	skip := map[string]bool{"ISTIO_SERVICE_CIDR": true, "ISTIO_SYSTEM_NAMESPACE": true, p.CPAuthKey: true}
+	for _, k := range p.CPAuthAlso {
+		fmt.Fprintf(&b, "%s=%s\n", k, cpAuth)
+		skip[k] = true
+	}
+	writeSorted(&b, extra, skip)
 	return b.String()
 }
 

@@ -118,7 +118,19 @@ func (a *applier) wrote(before, after metav1.Object) {
 }
 
 func (a *applier) opts() metav1.ApplyOptions {
-	return metav1.ApplyOptions{FieldManager: FieldManager, Force: a.req.Resource != nil && a.req.Resource.Settings.ForceConflicts}
+	return metav1.ApplyOptions{FieldManager: FieldManager, Force: a.force()}
+}
+
+// force says whether conflicts with other field managers are overridden:
+// when asked (-force-conflicts), or when the change repairs drift on an
+// object this environment owns. The plan showed that drift and its repair,
+// and approving the plan is asking for the repair; fields meshx never
+// applied on a drift-free object still conflict.
+func (a *applier) force() bool {
+	if a.req.Change.Drift && a.req.Observed.Owned {
+		return true
+	}
+	return a.req.Resource != nil && a.req.Resource.Settings.ForceConflicts
 }
 
 func (a *applier) applyNamespace(ctx context.Context, s *spec) error {
@@ -189,8 +201,8 @@ func (a *applier) dropForeignPorts(ctx context.Context, id ref, live metav1.Obje
 	if len(idx) == 0 {
 		return nil
 	}
-	if !a.req.Resource.Settings.ForceConflicts {
-		return fmt.Errorf("%s has ports the configuration does not declare, owned by other field managers: %s. Set force_conflicts to remove them, or remove them by hand",
+	if !a.force() {
+		return fmt.Errorf("%s has ports the configuration does not declare, owned by other field managers: %s. Run apply with -force-conflicts to remove them, or remove them by hand",
 			id.human(), strings.Join(desc, "; "))
 	}
 	ops := []map[string]any{{"op": "test", "path": "/metadata/resourceVersion", "value": svc.ResourceVersion}}

@@ -87,9 +87,10 @@
 //
 // Writes are server-side applies with field manager "meshx"; a conflict
 // with another manager fails with the managers and fields named and is
-// forced only with Settings.ForceConflicts. Repairing drift made by
-// another manager (kubectl edit) therefore conflicts by design: the user
-// sees the drift in the plan and forces it. A Service port another manager
+// forced only with Settings.ForceConflicts (-force-conflicts), or when the
+// change repairs drift on an object this environment owns: the plan showed
+// the drift and its repair, and approving it takes meshx's fields back from
+// whoever edited them (kubectl edit). A Service port another manager
 // owns that the configuration does not declare cannot be removed by an
 // apply at all; Apply refuses naming it, and with ForceConflicts removes it
 // with a JSON patch guarded by the resourceVersion.

@@ -427,6 +427,12 @@ func (o *observation) orphans(requested map[string]bool) []providers.Observed {
 			if o.claimed[id] || (a != "" && requested[a]) {
 				continue
 			}
+			if !meshxFields(m).found {
+				// Carries the labels but meshx never wrote it: a controller
+				// copied them (the endpoints controller copies a Service's
+				// labels to its Endpoints). Not meshx's to delete.
+				continue
+			}
 			kind := m.GetAnnotations()[AnnotationKind]
 			if _, err := providers.ParseAddress(a); err != nil || !knownKind(kind) {
 				// Labelled by hand or by another version: delete it as a

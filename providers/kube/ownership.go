@@ -186,5 +186,5 @@ func appliedDigest(kind string, o providers.Object) string {
 // recorded digest no longer matches the projection.
 func drifted(m metav1.Object, kind string, projection providers.Object) bool {
 	rec := m.GetAnnotations()[AnnotationDigest]
-	return false && rec != appliedDigest(kind, projection)
+	return rec != "" && rec != appliedDigest(kind, projection)
 }

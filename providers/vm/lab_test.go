@@ -1,10 +1,8 @@
 package vm
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -12,8 +10,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/meshx-dev/meshx/lab"
 	"github.com/meshx-dev/meshx/providers"
@@ -46,42 +42,25 @@ func labProvider(t testing.TB, l *lab.Lab, h Host) *Provider {
 	return p
 }
 
-// vmShell runs a shell command as root inside a VM over a plain SSH
-// session of its own, independent of the provider under test, and returns
+// vmShell runs a shell script as root inside a VM through the lab's
+// VMExec (nsenter), independent of the provider under test, and returns
 // its output.
 func vmShell(t testing.TB, l *lab.Lab, v lab.VM, script string) string {
 	t.Helper()
-	keyPEM, err := os.ReadFile(l.SSHPrivateKey)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, _, err := l.VMExec(ctx, v.Name, "sh", "-c", script)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("in %s: %v", v.Name, err)
 	}
-	signer, err := ssh.ParsePrivateKey(keyPEM)
-	if err != nil {
-		t.Fatal("cannot parse the lab key")
-	}
-	hk, err := knownhosts.New(l.KnownHosts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := ssh.Dial("tcp", net.JoinHostPort(v.Address, strconv.Itoa(v.SSHPort)), &ssh.ClientConfig{
-		User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: hk, Timeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var stderr bytes.Buffer
-	s.Stderr = &stderr
-	out, err := s.Output("sh -c " + quote(script))
-	if err != nil {
-		t.Fatalf("in %s: %s: %v: %s", v.Name, script, err, stderr.String())
-	}
-	return string(out)
+	return out
+}
+
+// labContext bounds one lab test; the machine may be loaded.
+func labContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 func mainPID(t testing.TB, l *lab.Lab, v lab.VM, unit string) string {
@@ -133,7 +112,7 @@ func TestLabVMLifecycle(t *testing.T) {
 		t.Fatal("the lab serves no sidecar .deb")
 	}
 	p := labProvider(t, l, labHost(l, v))
-	ctx := testContext(t)
+	ctx := labContext(t)
 	const env = "bookinfo"
 	src := PackageSource{URL: l.SidecarURL, SHA256: l.SidecarSHA256}
 	const key = "-----BEGIN EC PRIVATE KEY-----\nLAB-SECRET\n-----END EC PRIVATE KEY-----\n"
@@ -318,66 +297,118 @@ func TestLabVMLifecycle(t *testing.T) {
 	})
 }
 
-func TestLabDebFromPathAndSudo(t *testing.T) {
+func TestLabDebFromPathAndUpgrade(t *testing.T) {
 	l := lab.Get(t)
-	if len(l.VMs) < 2 {
-		t.Fatal("want two VMs")
+	if len(l.VMs) < 2 || len(l.Debs) < 2 {
+		t.Fatalf("want two VMs and two sidecar versions, have %d and %d", len(l.VMs), len(l.Debs))
 	}
 	v := l.VMs[1]
-	if l.SidecarDeb == "" {
-		t.Fatal("the lab has no sidecar .deb file")
-	}
-	h := labHost(l, v)
-	h.User, h.Sudo = "meshx", true
-	p := labProvider(t, l, h)
-	ctx := testContext(t)
+	p := labProvider(t, l, labHost(l, v))
+	ctx := labContext(t)
 	const env = "pathdeb"
-	pkg := Package(v.Name, "istio-sidecar", PackageSource{Path: l.SidecarDeb, SHA256: l.SidecarSHA256})
-	want, err := pkg.Render(fixedOutputs{})
-	if err != nil {
-		t.Fatal(err)
+	resources := func(d lab.Deb) []providers.Resource {
+		pkg := Package(v.Name, "istio-sidecar", PackageSource{Path: d.Path, SHA256: d.SHA256})
+		return []providers.Resource{pkg,
+			File(v.Name, labClusterEnv, text("ISTIO_SERVICE_CIDR=10.0.0.0/8\n"), 0o640, "istio-proxy", "istio-proxy", false, []providers.Address{pkg.Addr})}
 	}
-	file := File(v.Name, labClusterEnv, text("ISTIO_SERVICE_CIDR=10.0.0.0/8\n"), 0o640, "istio-proxy", "istio-proxy", false, []providers.Address{pkg.Addr})
-	rs := []providers.Resource{pkg, file}
-
-	if got := vmShell(t, l, v, "id -un; sudo -n id -un"); got != "root\nroot\n" {
-		t.Fatalf("lab sudo: %q", got)
+	version := func() string {
+		return vmShell(t, l, v, "dpkg-query -W -f '${Version}' istio-sidecar")
 	}
-	actions := converge(t, ctx, p, env, rs)
-	if actions[pkg.Addr] != providers.Create {
+	rs := resources(l.Debs[0])
+	if actions := converge(t, ctx, p, env, rs); actions[rs[0].Addr] != providers.Create {
 		t.Fatalf("actions %v, want the package created", actions)
 	}
-	got := vmShell(t, l, v, "dpkg-query -W -f '${Version}' istio-sidecar; echo; stat -c '%a %U' "+labClusterEnv)
-	if wantOut := fmt.Sprintf("%s\n640 istio-proxy\n", want["version"]); got != wantOut {
-		t.Fatalf("as meshx with sudo (-want +got):\n%s", cmp.Diff(wantOut, got))
+	if got := version(); got != l.Debs[0].Version {
+		t.Fatalf("installed %q, want %q", got, l.Debs[0].Version)
+	}
+	if got := vmShell(t, l, v, "stat -c '%a %U' "+labClusterEnv); got != "640 istio-proxy\n" {
+		t.Fatalf("cluster.env: %q", got)
 	}
 	if got := countActions(converge(t, ctx, p, env, rs)); got[providers.NoOp] != 2 {
 		t.Fatalf("second apply %v, want no-ops", got)
 	}
 
 	// The same version is never reinstalled: Apply reports no change.
-	desired, _ := pkg.Render(fixedOutputs{})
-	ar := p.Apply(ctx, providers.ApplyRequest{Environment: env, Resource: &pkg, Desired: desired,
-		Change: providers.Change{Addr: pkg.Addr, Action: providers.Update}})
+	desired, _ := rs[0].Render(fixedOutputs{})
+	ar := p.Apply(ctx, providers.ApplyRequest{Environment: env, Resource: &rs[0], Desired: desired,
+		Change: providers.Change{Addr: rs[0].Addr, Action: providers.Update}})
 	if ar.Err != nil || ar.Changed {
 		t.Fatalf("reapplying the installed version: changed %v err %v, want no change", ar.Changed, ar.Err)
 	}
 
-	// Without sudo, user meshx cannot write there: a clear remote error.
-	h.Sudo = false
-	noSudo := labProvider(t, l, h)
-	bad := File(v.Name, "/etc/meshx-nosudo.conf", text("x\n"), 0o644, "root", "root", false, nil)
+	// A newer .deb is an update that installs it.
+	rs = resources(l.Debs[1])
+	if actions := converge(t, ctx, p, env, rs); actions[rs[0].Addr] != providers.Update {
+		t.Fatalf("actions %v, want the package updated", actions)
+	}
+	if got := version(); got != l.Debs[1].Version {
+		t.Fatalf("after upgrade %q, want %q", got, l.Debs[1].Version)
+	}
+
+	// A .deb whose sha256 is not the configured one is refused.
+	bad := Package(v.Name, "istio-sidecar", PackageSource{Path: l.Debs[0].Path, SHA256: l.Debs[1].SHA256})
 	desired, _ = bad.Render(fixedOutputs{})
-	ar = noSudo.Apply(ctx, providers.ApplyRequest{Environment: env, Resource: &bad, Desired: desired,
-		Change: providers.Change{Addr: bad.Addr, Action: providers.Create}})
-	if ar.Err == nil || !strings.Contains(ar.Err.Error(), "exited with status") {
-		t.Fatalf("without sudo: err = %v, want the failed command and its status", ar.Err)
+	ar = p.Apply(ctx, providers.ApplyRequest{Environment: env, Resource: &bad, Desired: desired,
+		Change: providers.Change{Addr: bad.Addr, Action: providers.Update}})
+	if ar.Err == nil || !strings.Contains(ar.Err.Error(), "not installed") {
+		t.Fatalf("wrong sha256: err = %v", ar.Err)
 	}
 
 	destroy(t, ctx, p, env, rs)
 	if got := vmShell(t, l, v, "dpkg-query -W -f '${Status}' istio-sidecar 2>/dev/null | grep -q ' installed' && echo installed || echo removed"); got != "removed\n" {
 		t.Fatalf("after destroy the package is %s", got)
 	}
+}
+
+func TestLabURLChecksSHA256(t *testing.T) {
+	l := lab.Get(t)
+	v := l.VMs[1]
+	p := labProvider(t, l, labHost(l, v))
+	ctx := labContext(t)
+	bad := Package(v.Name, "istio-sidecar", PackageSource{URL: l.Debs[0].URL, SHA256: l.Debs[1].SHA256})
+	desired, _ := bad.Render(fixedOutputs{})
+	ar := p.Apply(ctx, providers.ApplyRequest{Environment: "badsum", Resource: &bad, Desired: desired,
+		Change: providers.Change{Addr: bad.Addr, Action: providers.Create}})
+	if ar.Err == nil || !strings.Contains(ar.Err.Error(), "want "+l.Debs[1].SHA256+"; not installed") {
+		t.Fatalf("err = %v, want a sha256 mismatch", ar.Err)
+	}
+	if got := vmShell(t, l, v, "ls /tmp | grep -c meshx-deb || true"); got != "0\n" {
+		t.Fatalf("downloads left in /tmp: %s", got)
+	}
+}
+
+func TestLabSudo(t *testing.T) {
+	l := lab.Get(t)
+	v := l.VMs[1]
+	if l.SudoUser == "" {
+		t.Fatal("the lab has no sudo user")
+	}
+	if _, _, err := l.VMExec(context.Background(), v.Name, "sh", "-c", "command -v sudo"); err != nil {
+		// The VMs' packages are the host's, and this host has no sudo.
+		t.Skip("sudo is not installed in the lab VMs (nor on this host)")
+	}
+	h := labHost(l, v)
+	h.User, h.Sudo = l.SudoUser, true
+	p := labProvider(t, l, h)
+	ctx := labContext(t)
+	rs := []providers.Resource{
+		File(v.Name, "/etc/meshx-sudo.conf", text("x\n"), 0o600, "root", "root", false, nil),
+		Line(v.Name, labDhclient, labDhcpLine),
+	}
+	converge(t, ctx, p, "sudo", rs)
+	if got := vmShell(t, l, v, "stat -c '%a %U' /etc/meshx-sudo.conf /var/lib/meshx/sudo.json"); got != "600 root\n600 root\n" {
+		t.Fatalf("as %s with sudo: %q", l.SudoUser, got)
+	}
+	if got := countActions(converge(t, ctx, p, "sudo", rs)); got[providers.NoOp] != 2 {
+		t.Fatalf("second apply %v", got)
+	}
+	h.Sudo = false
+	noSudo := labProvider(t, l, h)
+	resp := noSudo.Observe(ctx, providers.ObserveRequest{Environment: "sudo", Resources: rs})
+	if resp.Err == nil {
+		t.Fatal("observing root's manifest without sudo succeeded")
+	}
+	destroy(t, ctx, p, "sudo", rs)
 }
 
 // BenchmarkObserveTypicalVM observes one lab VM with 10 resources of the

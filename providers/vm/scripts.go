@@ -44,6 +44,10 @@ oifs=$IFS
 env=$1 dir=$2 want=$3
 shift 3
 man=$dir/$env.json
+if [ -e "$dir" ] && { [ ! -r "$dir" ] || [ ! -x "$dir" ]; }; then
+	echo "meshx: cannot read $dir as $(id -un): connect as root or use sudo" >&2
+	exit 3
+fi
 nl='
 '
 oline() {

@@ -36,6 +36,7 @@ type opFlags struct {
 	parallelism int
 	targets     targetList
 	adopt       bool
+	force       bool
 	lock        bool
 	lockTimeout time.Duration
 	input       bool
@@ -47,6 +48,7 @@ func (o *opFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.parallelism, "parallelism", 10, "")
 	fs.Var(&o.targets, "target", "")
 	fs.BoolVar(&o.adopt, "adopt", false, "")
+	fs.BoolVar(&o.force, "force-conflicts", false, "")
 	fs.BoolVar(&o.lock, "lock", true, "")
 	fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "")
 	fs.BoolVar(&o.input, "input", true, "")
@@ -61,6 +63,9 @@ const opFlagsHelp = `  -json               Print newline-delimited JSON events (
                       repeatable.
   -adopt              Let meshx take over existing objects it did not create
                       (like adopt = true on every block).
+  -force-conflicts    Take fields of meshx's objects that other field
+                      managers own (server-side apply --force-conflicts).
+                      Repairing drift the plan shows needs no flag.
   -show-order         Also print the changes in numbered waves, the order
                       they run in.
   -no-color           Do not use terminal colours (also NO_COLOR).
@@ -73,7 +78,7 @@ const lockFlagsHelp = `  -lock=false         Do not take the environment's lock 
 `
 
 func (o *opFlags) complete(f complete.Flags) complete.Flags {
-	for _, n := range []string{"-json", "-adopt", "-show-order", "-lock", "-input"} {
+	for _, n := range []string{"-json", "-adopt", "-force-conflicts", "-show-order", "-lock", "-input"} {
 		f[n] = complete.PredictNothing
 	}
 	for _, n := range []string{"-parallelism", "-target", "-lock-timeout"} {
@@ -149,6 +154,7 @@ func (o *op) plan(ctx context.Context, destroy bool) (*providers.Plan, planner.E
 		Destroy:     destroy,
 		Targets:     o.flags.targets,
 		Adopt:       o.flags.adopt,
+		Force:       o.flags.force,
 	})
 	o.diagnostics(diags)
 	return p, exp, p != nil && !diags.HasErrors()

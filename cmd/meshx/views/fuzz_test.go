@@ -1,9 +1,6 @@
 package views
 
 import (
-	"fmt"
-	"os"
-	"time"
 	"bytes"
 	"io"
 	"testing"
@@ -20,13 +17,6 @@ func FuzzRenderers(f *testing.F) {
 	}
 	f.Add(buf.Bytes(), uint16(3000))
 	f.Fuzz(func(t *testing.T, data []byte, limit uint16) {
-		start := time.Now()
-		defer func() {
-			if d := time.Since(start); d > 500*time.Millisecond {
-				os.WriteFile(fmt.Sprintf("/tmp/slow-%d", time.Now().UnixNano()), data, 0o644)
-				fmt.Fprintln(os.Stderr, "SLOW", d, limit, len(data))
-			}
-		}()
 		pf, err := planfile.Read(bytes.NewReader(data))
 		if err != nil {
 			return

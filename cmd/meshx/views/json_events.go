@@ -125,14 +125,6 @@ func streamAction(a providers.Action) string {
 	return a.String()
 }
 
-var planVerb = map[providers.Action]string{
-	providers.NoOp:    "no-op",
-	providers.Create:  "create",
-	providers.Update:  "update",
-	providers.Replace: "replace",
-	providers.Delete:  "delete",
-}
-
 // Plan writes a resource_drift message per drifted instance, a
 // planned_change per change that does something, and the change_summary.
 // It also remembers p, so later apply events name each instance's kind and
@@ -154,7 +146,7 @@ func (v *JSON) Plan(p *providers.Plan) {
 		} else if c.Adopt {
 			reason = "adopting an existing object"
 		}
-		v.emit("info", "planned_change", c.Addr.String()+": Plan to "+planVerb[c.Action], map[string]any{
+		v.emit("info", "planned_change", c.Addr.String()+": Plan to "+c.Action.String(), map[string]any{
 			"change": map[string]any{"resource": v.resource(c.Addr, c), "action": streamAction(c.Action), "reason": reason},
 		})
 	}

@@ -101,13 +101,15 @@ var htmlText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Repla
 // markerSafe keeps an environment name from ending the HTML comment.
 func markerSafe(s string) string {
 	var b strings.Builder
+	var prev rune
 	for _, r := range s {
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-' && !strings.HasSuffix(b.String(), "-"):
-			b.WriteRune(r)
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-' && prev != '-':
 		default:
-			b.WriteByte('_')
+			r = '_'
 		}
+		b.WriteRune(r)
+		prev = r
 	}
 	return b.String()
 }

@@ -186,16 +186,15 @@ func changeLines(p *providers.Plan, c providers.Change) []line {
 
 	before, after := normalizeObject(c.Before), normalizeObject(c.After)
 	sensitive := stringSet(c.Sensitive)
-	var d valueDiff
 	var body []line
 	var hidden int
 	switch c.Action {
 	case providers.Create:
-		body, hidden = d.objectDiff(attrIndent, nil, after, false, sensitive, false)
+		body, hidden = objectDiff(attrIndent, nil, after, false, sensitive, false)
 	case providers.Delete:
-		body, hidden = d.objectDiff(attrIndent, before, nil, false, sensitive, false)
+		body, hidden = objectDiff(attrIndent, before, nil, false, sensitive, false)
 	default:
-		body, hidden = d.objectDiff(attrIndent, before, after, true, sensitive, false)
+		body, hidden = objectDiff(attrIndent, before, after, true, sensitive, false)
 	}
 	lines = append(lines, body...)
 	if hidden > 0 {

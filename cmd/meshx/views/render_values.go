@@ -102,9 +102,6 @@ func colorMark(mark string, color bool) string {
 	return b.String()
 }
 
-// valueDiff renders the attribute-level diff of values.
-type valueDiff struct{}
-
 // childIndent is how far nested entries sit right of their parent.
 const childIndent = 4
 
@@ -113,7 +110,7 @@ const childIndent = 4
 // set, keys only in before are counted as hidden rather than deleted: at
 // the top level of an update they are attributes meshx does not manage.
 // sensitive names keys whose values are shown only as fingerprints.
-func (d valueDiff) objectDiff(indent int, before, after map[string]any, hideRemoved bool, sensitive map[string]bool, quoteKeys bool) (lines []line, hidden int) {
+func objectDiff(indent int, before, after map[string]any, hideRemoved bool, sensitive map[string]bool, quoteKeys bool) (lines []line, hidden int) {
 	type entry struct {
 		key           string
 		kind          string // mark: + - ~
@@ -170,11 +167,11 @@ func (d valueDiff) objectDiff(indent int, before, after map[string]any, hideRemo
 		}
 		switch e.kind {
 		case markCreate:
-			lines = append(lines, d.value(indent, markCreate, prefix, e.after, "")...)
+			lines = append(lines, wholeValue(indent, markCreate, prefix, e.after, "")...)
 		case markDelete:
-			lines = append(lines, d.value(indent, markDelete, prefix, e.before, " -> null")...)
+			lines = append(lines, wholeValue(indent, markDelete, prefix, e.before, " -> null")...)
 		default:
-			lines = append(lines, d.change(indent, prefix, e.before, e.after, "")...)
+			lines = append(lines, changedValue(indent, prefix, e.before, e.after, "")...)
 		}
 	}
 	return lines, hidden
@@ -202,9 +199,9 @@ func hiddenLine(indent int, n int, noun string) line {
 	return line{indent, "", fmt.Sprintf("# (%d unchanged %s hidden)", n, noun)}
 }
 
-// change renders one value that differs, at indent, after prefix
+// changedValue renders one value that differs, at indent, after prefix
 // ("name = "), with suffix on its last line ("," in a list).
-func (d valueDiff) change(indent int, prefix string, before, after any, suffix string) []line {
+func changedValue(indent int, prefix string, before, after any, suffix string) []line {
 	bm, bIsMap := before.(map[string]any)
 	am, aIsMap := after.(map[string]any)
 	bl, bIsList := before.([]any)
@@ -213,14 +210,14 @@ func (d valueDiff) change(indent int, prefix string, before, after any, suffix s
 	as, aIsString := after.(string)
 	switch {
 	case bIsMap && aIsMap:
-		inner, hidden := d.objectDiff(indent+childIndent, bm, am, false, nil, true)
+		inner, hidden := objectDiff(indent+childIndent, bm, am, false, nil, true)
 		lines := append([]line{{indent, markUpdate, prefix + "{"}}, inner...)
 		if hidden > 0 {
 			lines = append(lines, hiddenLine(indent+childIndent, hidden, "element"))
 		}
 		return append(lines, line{indent, "", "}" + suffix})
 	case bIsList && aIsList:
-		lines := append([]line{{indent, markUpdate, prefix + "["}}, d.listDiff(indent+childIndent, bl, al)...)
+		lines := append([]line{{indent, markUpdate, prefix + "["}}, listDiff(indent+childIndent, bl, al)...)
 		return append(lines, line{indent, "", "]" + suffix})
 	case bIsString && aIsString && (strings.Contains(bs, "\n") || strings.Contains(as, "\n")):
 		lines := []line{{indent, markUpdate, prefix + "<<-EOT"}}
@@ -238,12 +235,12 @@ func (d valueDiff) change(indent int, prefix string, before, after any, suffix s
 		}
 		return append(lines, line{indent, "", "EOT" + suffix})
 	case providers.IsUnknown(after):
-		return d.value(indent, markUpdate, prefix, before, " -> (known after apply)"+suffix)
+		return wholeValue(indent, markUpdate, prefix, before, " -> (known after apply)"+suffix)
 	case isMultiLine(before) || isMultiLine(after):
 		// The value changes shape (a string becomes a map): show the old
 		// value going and the new one coming.
-		lines := d.value(indent, markDelete, prefix, before, " -> null"+suffix)
-		return append(lines, d.value(indent, markCreate, prefix, after, suffix)...)
+		lines := wholeValue(indent, markDelete, prefix, before, " -> null"+suffix)
+		return append(lines, wholeValue(indent, markCreate, prefix, after, suffix)...)
 	}
 	return []line{{indent, markUpdate, prefix + inline(before) + " -> " + inline(after) + suffix}}
 }
@@ -251,7 +248,7 @@ func (d valueDiff) change(indent int, prefix string, before, after any, suffix s
 // listDiff renders the elements of two lists that differ: equal runs are
 // hidden in place; a removed and an added map at the same position show
 // as one updated map.
-func (d valueDiff) listDiff(indent int, before, after []any) []line {
+func listDiff(indent int, before, after []any) []line {
 	es := shortestEdit(len(before), len(after), func(i, j int) bool { return providers.Equal(before[i], after[j]) })
 	var lines []line
 	for i := 0; i < len(es); {
@@ -282,22 +279,22 @@ func (d valueDiff) listDiff(indent int, before, after []any) []line {
 			paired++
 		}
 		for k := 0; k < paired; k++ {
-			lines = append(lines, d.change(indent, "", dels[k], ins[k], ",")...)
+			lines = append(lines, changedValue(indent, "", dels[k], ins[k], ",")...)
 		}
 		for _, v := range dels[paired:] {
-			lines = append(lines, d.value(indent, markDelete, "", v, ",")...)
+			lines = append(lines, wholeValue(indent, markDelete, "", v, ",")...)
 		}
 		for _, v := range ins[paired:] {
-			lines = append(lines, d.value(indent, markCreate, "", v, ",")...)
+			lines = append(lines, wholeValue(indent, markCreate, "", v, ",")...)
 		}
 	}
 	return lines
 }
 
-// value renders a whole value being created, deleted or kept, at indent
+// wholeValue renders a whole value being created, deleted or kept, at indent
 // after prefix, with suffix on its last line. Nested entries carry the
 // same mark; a multi-line string becomes a heredoc.
-func (d valueDiff) value(indent int, mark, prefix string, v any, suffix string) []line {
+func wholeValue(indent int, mark, prefix string, v any, suffix string) []line {
 	switch t := v.(type) {
 	case map[string]any:
 		if len(t) == 0 {
@@ -310,7 +307,7 @@ func (d valueDiff) value(indent int, mark, prefix string, v any, suffix string) 
 		}
 		for _, k := range sortedKeys(t) {
 			name := mapKey(k)
-			lines = append(lines, d.value(indent+childIndent, mark, name+strings.Repeat(" ", width-len(name))+" = ", t[k], "")...)
+			lines = append(lines, wholeValue(indent+childIndent, mark, name+strings.Repeat(" ", width-len(name))+" = ", t[k], "")...)
 		}
 		return append(lines, line{indent, "", "}" + suffix})
 	case []any:
@@ -319,7 +316,7 @@ func (d valueDiff) value(indent int, mark, prefix string, v any, suffix string) 
 		}
 		lines := []line{{indent, mark, prefix + "["}}
 		for _, e := range t {
-			lines = append(lines, d.value(indent+childIndent, mark, "", e, ",")...)
+			lines = append(lines, wholeValue(indent+childIndent, mark, "", e, ",")...)
 		}
 		return append(lines, line{indent, "", "]" + suffix})
 	case string:
