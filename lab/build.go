@@ -44,8 +44,8 @@ func CacheRoot() string {
 // BinDir is where Build puts the binaries of KubernetesVersion.
 func BinDir() string { return filepath.Join(CacheRoot(), "k8s-"+KubernetesVersion) }
 
-// stampFile records the tools module (go.mod and go.sum) the binaries in
-// BinDir were built from; a different module means a rebuild.
+// stampFile records what the binaries in BinDir were built from (see
+// toolsStamp); anything different means a rebuild.
 func stampFile(bin string) string { return filepath.Join(bin, "built-from") }
 
 // MissingBinaries returns the binaries absent from bin.
@@ -68,7 +68,13 @@ func Build(ctx context.Context, w io.Writer) (string, error) {
 		return "", err
 	}
 	tools := filepath.Join(root, "lab", "tools")
-	stamp, err := toolsStamp(tools)
+	ldflags := "-s -w" +
+		" -X k8s.io/component-base/version.gitVersion=" + KubernetesVersion +
+		" -X k8s.io/component-base/version.gitMajor=" + strings.Split(strings.TrimPrefix(KubernetesVersion, "v"), ".")[0] +
+		" -X k8s.io/component-base/version.gitMinor=" + strings.Split(KubernetesVersion, ".")[1] +
+		" -X k8s.io/component-base/version.gitTreeState=clean"
+	env := []string{"GOWORK=off", "GOFLAGS=-mod=readonly", "CGO_ENABLED=0"}
+	stamp, err := toolsStamp(tools, strings.Join(env, " ")+" -trimpath -ldflags "+ldflags)
 	if err != nil {
 		return "", err
 	}
@@ -90,22 +96,35 @@ func Build(ctx context.Context, w io.Writer) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	ldflags := "-s -w" +
-		" -X k8s.io/component-base/version.gitVersion=" + KubernetesVersion +
-		" -X k8s.io/component-base/version.gitMajor=" + strings.Split(strings.TrimPrefix(KubernetesVersion, "v"), ".")[0] +
-		" -X k8s.io/component-base/version.gitMinor=" + strings.Split(KubernetesVersion, ".")[1] +
-		" -X k8s.io/component-base/version.gitTreeState=clean"
+	// One go build for all three: packages compile in parallel and are
+	// shared; each main package links into tmp under its default name.
+	start := time.Now()
+	args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", tmp + string(filepath.Separator)}
 	for _, b := range Binaries {
-		start := time.Now()
-		fmt.Fprintf(w, "building %s (%s) into %s\n", b, buildTargets[b], bin)
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", filepath.Join(tmp, b), buildTargets[b])
-		cmd.Dir = tools
-		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly", "CGO_ENABLED=0")
-		cmd.Stdout, cmd.Stderr = w, w
-		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("build %s: %w", b, err)
+		args = append(args, buildTargets[b])
+	}
+	fmt.Fprintf(w, "building %s from %s into %s (several minutes the first time)\n", strings.Join(Binaries, ", "), tools, bin)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = tools
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build lab binaries: %w", err)
+	}
+	fmt.Fprintf(w, "built in %s\n", time.Since(start).Round(time.Second))
+	// go names a main package after its import path's last element,
+	// skipping a major version suffix: go.etcd.io/etcd/server/v3 is "server".
+	for _, b := range Binaries {
+		el := strings.Split(buildTargets[b], "/")
+		name := el[len(el)-1]
+		if len(el) > 1 && strings.HasPrefix(name, "v") && strings.Trim(name[1:], "0123456789") == "" {
+			name = el[len(el)-2]
 		}
-		fmt.Fprintf(w, "built %s in %s\n", b, time.Since(start).Round(time.Second))
+		if name != b {
+			if err := os.Rename(filepath.Join(tmp, name), filepath.Join(tmp, b)); err != nil {
+				return "", err
+			}
+		}
 	}
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return "", err
@@ -118,8 +137,12 @@ func Build(ctx context.Context, w io.Writer) (string, error) {
 	return bin, os.WriteFile(stampFile(bin), []byte(stamp), 0o644)
 }
 
-func toolsStamp(tools string) (string, error) {
+// toolsStamp identifies a build: the tools module's go.mod and go.sum and
+// the recipe (environment and flags). A new Go release alone does not
+// rebuild.
+func toolsStamp(tools, recipe string) (string, error) {
 	h := sha256.New()
+	h.Write([]byte(recipe + "\x00"))
 	for _, f := range []string{"go.mod", "go.sum"} {
 		b, err := os.ReadFile(filepath.Join(tools, f))
 		if err != nil {

@@ -8,6 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
 )
 
 // TestBookinfoOnVM is the seeds' single-VM flow: details (9080) and
@@ -17,27 +19,27 @@ import (
 // dropping a service restarts istio but not dnsmasq, and that destroy
 // leaves nothing.
 func TestBookinfoOnVM(t *testing.T) {
-	w := newWorld(t, "bookinfo")
+	w := e2etest.New(t, "bookinfo")
 	w.VMs = []string{"vm1"}
-	w.Services = []svc{
+	w.Services = []e2etest.Svc{
 		{Name: "details", VMs: []string{"vm1"}, Ports: map[string]int{"http": 9080}},
 		{Name: "mysqldb", VMs: []string{"vm1"}, Ports: map[string]int{"mysql": 3306}},
 	}
-	w.write()
-	w.destroyOnCleanup()
+	w.Write()
+	w.DestroyOnCleanup()
 
-	plan := w.must(2, "plan", "-detailed-exitcode", "-no-color")
-	if !strings.Contains(plan.stdout, `vm.vm1.file["/etc/dnsmasq.d/kubedns"] will be created`) ||
-		!strings.Contains(plan.stdout, "(known after apply)") {
-		t.Fatalf("first plan lacks the kubedns file or unknown values:\n%s", plan.stdout)
+	plan := w.Must(2, "plan", "-detailed-exitcode", "-no-color")
+	if !strings.Contains(plan.Stdout, `vm.vm1.file["/etc/dnsmasq.d/kubedns"] will be created`) ||
+		!strings.Contains(plan.Stdout, "(known after apply)") {
+		t.Fatalf("first plan lacks the kubedns file or unknown values:\n%s", plan.Stdout)
 	}
-	apply := w.must(0, "apply", "-auto-approve", "-no-color")
-	if !strings.Contains(apply.stdout, "Apply complete!") {
+	apply := w.Must(0, "apply", "-auto-approve", "-no-color")
+	if !strings.Contains(apply.Stdout, "Apply complete!") {
 		t.Fatalf("apply: %s", apply)
 	}
 
-	cs := w.client("control")
-	c := ctx(t)
+	cs := w.Client("control")
+	c := e2etest.Ctx(t)
 
 	// The mesh-expansion load balancers, with their addresses.
 	addr := map[string]string{}
@@ -50,7 +52,7 @@ func TestBookinfoOnVM(t *testing.T) {
 		{"istio-system", "citadel-ilb", []int32{8060}},
 		{"kube-system", "dns-ilb", []int32{53}},
 	} {
-		s, err := cs.CoreV1().Services(want.ns).Get(c, want.name, get)
+		s, err := cs.CoreV1().Services(want.ns).Get(c, want.name, e2etest.Get)
 		if err != nil {
 			t.Fatalf("%s/%s: %v", want.ns, want.name, err)
 		}
@@ -74,9 +76,9 @@ func TestBookinfoOnVM(t *testing.T) {
 	}
 
 	// istioctl register, done right: selector-less Services and Endpoints.
-	vmIP := w.lab.VM("vm1").Address
+	vmIP := w.Lab.VM("vm1").Address
 	for name, port := range map[string]int32{"details": 9080, "mysqldb": 3306} {
-		s, err := cs.CoreV1().Services("bookinfo").Get(c, name, get)
+		s, err := cs.CoreV1().Services("bookinfo").Get(c, name, e2etest.Get)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +86,7 @@ func TestBookinfoOnVM(t *testing.T) {
 			s.Annotations["alpha.istio.io/kubernetes-serviceaccounts"] != "default" {
 			t.Errorf("service %s = %+v", name, s.Spec)
 		}
-		ep, err := cs.CoreV1().Endpoints("bookinfo").Get(c, name, get)
+		ep, err := cs.CoreV1().Endpoints("bookinfo").Get(c, name, e2etest.Get)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +97,7 @@ func TestBookinfoOnVM(t *testing.T) {
 
 	// The VM: files with exact content, modes and owners.
 	stat := func(path string) string {
-		return strings.TrimSpace(w.vmExec("vm1", "stat", "-c", "%a %U %G", path))
+		return strings.TrimSpace(w.VMExec("vm1", "stat", "-c", "%a %U %G", path))
 	}
 	wantKubedns := "server=/svc.cluster.local/" + addr["dns-ilb"] + "\n" +
 		"address=/istio-policy/" + addr["mixer-ilb"] + "\n" +
@@ -108,11 +110,11 @@ func TestBookinfoOnVM(t *testing.T) {
 		"address=/istio-pilot.istio-system/" + addr["istio-pilot-ilb"] + "\n" +
 		"address=/istio-citadel.istio-system/" + addr["citadel-ilb"] + "\n" +
 		"address=/istio-ca.istio-system/" + addr["citadel-ilb"] + "\n"
-	if diff := cmp.Diff(wantKubedns, w.vmExec("vm1", "cat", "/etc/dnsmasq.d/kubedns")); diff != "" {
+	if diff := cmp.Diff(wantKubedns, w.VMExec("vm1", "cat", "/etc/dnsmasq.d/kubedns")); diff != "" {
 		t.Errorf("kubedns (-want +got):\n%s", diff)
 	}
-	wantEnv := "ISTIO_SERVICE_CIDR=" + w.lab.ControlCluster().ServiceCIDR + "\nISTIO_SYSTEM_NAMESPACE=istio-system\nISTIO_CP_AUTH=MUTUAL_TLS\n"
-	if diff := cmp.Diff(wantEnv, w.vmExec("vm1", "cat", "/var/lib/istio/envoy/cluster.env")); diff != "" {
+	wantEnv := "ISTIO_SERVICE_CIDR=" + w.Lab.ControlCluster().ServiceCIDR + "\nISTIO_SYSTEM_NAMESPACE=istio-system\nISTIO_CP_AUTH=MUTUAL_TLS\n"
+	if diff := cmp.Diff(wantEnv, w.VMExec("vm1", "cat", "/var/lib/istio/envoy/cluster.env")); diff != "" {
 		t.Errorf("cluster.env (-want +got):\n%s", diff)
 	}
 	for path, want := range map[string]string{
@@ -126,14 +128,14 @@ func TestBookinfoOnVM(t *testing.T) {
 			t.Errorf("%s: mode/owner %q, want %q", path, got, want)
 		}
 	}
-	secret, err := cs.CoreV1().Secrets("bookinfo").Get(c, "istio.default", get)
+	secret, err := cs.CoreV1().Secrets("bookinfo").Get(c, "istio.default", e2etest.Get)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := w.vmExec("vm1", "cat", "/etc/certs/key.pem"); got != string(secret.Data["key.pem"]) {
+	if got := w.VMExec("vm1", "cat", "/etc/certs/key.pem"); got != string(secret.Data["key.pem"]) {
 		t.Error("key.pem on the VM differs from the istio.default secret")
 	}
-	sidecar := w.vmExec("vm1", "cat", "/var/lib/istio/envoy/sidecar.env")
+	sidecar := w.VMExec("vm1", "cat", "/var/lib/istio/envoy/sidecar.env")
 	for _, line := range []string{"ISTIO_INBOUND_PORTS=3306,9080", "ISTIO_NAMESPACE=bookinfo", "ISTIO_SERVICE=details", "ISTIO_PILOT_PORT=15005"} {
 		if !strings.Contains(sidecar, "\n"+line+"\n") {
 			t.Errorf("sidecar.env lacks %q:\n%s", line, sidecar)
@@ -142,67 +144,67 @@ func TestBookinfoOnVM(t *testing.T) {
 	if !strings.Contains(sidecar, "# ") {
 		t.Errorf("sidecar.env lost the package's comments:\n%s", sidecar)
 	}
-	if n := strings.Count(w.vmExec("vm1", "cat", "/etc/dhcp/dhclient.conf"), "prepend domain-name-servers 127.0.0.1;"); n != 1 {
+	if n := strings.Count(w.VMExec("vm1", "cat", "/etc/dhcp/dhclient.conf"), "prepend domain-name-servers 127.0.0.1;"); n != 1 {
 		t.Errorf("dhclient.conf has the dnsmasq line %d times", n)
 	}
-	if v := strings.TrimSpace(w.vmExec("vm1", "dpkg-query", "-W", "-f", "${Version}", "istio-sidecar")); v != "1.0.0-lab1" {
+	if v := strings.TrimSpace(w.VMExec("vm1", "dpkg-query", "-W", "-f", "${Version}", "istio-sidecar")); v != "1.0.0-lab1" {
 		t.Errorf("istio-sidecar version %q", v)
 	}
 	for _, u := range []string{"dnsmasq", "istio", "istio-auth-node-agent"} {
-		if got := strings.TrimSpace(w.vmExec("vm1", "systemctl", "is-enabled", u)); got != "enabled" {
+		if got := strings.TrimSpace(w.VMExec("vm1", "systemctl", "is-enabled", u)); got != "enabled" {
 			t.Errorf("%s is %s, want enabled", u, got)
 		}
-		if got := strings.TrimSpace(w.vmExec("vm1", "systemctl", "is-active", u)); got != "active" {
+		if got := strings.TrimSpace(w.VMExec("vm1", "systemctl", "is-active", u)); got != "active" {
 			t.Errorf("%s is %s, want active", u, got)
 		}
 	}
 	// Inside the VM, its own dnsmasq answers with the pilot ILB address.
-	if got := w.vmExec("vm1", "host", "-t", "A", "istio-pilot.istio-system"); !strings.Contains(got, "has address "+addr["istio-pilot-ilb"]) {
+	if got := w.VMExec("vm1", "host", "-t", "A", "istio-pilot.istio-system"); !strings.Contains(got, "has address "+addr["istio-pilot-ilb"]) {
 		t.Errorf("host istio-pilot.istio-system in the VM: %q, want %s", got, addr["istio-pilot-ilb"])
 	}
-	if !strings.Contains(apply.stdout, `pilot_ilb = "`+addr["istio-pilot-ilb"]+`"`) {
-		t.Errorf("apply did not print the pilot_ilb output:\n%s", apply.stdout)
+	if !strings.Contains(apply.Stdout, `pilot_ilb = "`+addr["istio-pilot-ilb"]+`"`) {
+		t.Errorf("apply did not print the pilot_ilb output:\n%s", apply.Stdout)
 	}
 
 	// A second plan is empty.
-	w.must(0, "plan", "-detailed-exitcode", "-no-color")
+	w.Must(0, "plan", "-detailed-exitcode", "-no-color")
 
 	t.Run("drift is shown and reverted", func(t *testing.T) {
-		s, err := cs.CoreV1().Services("istio-system").Get(c, "istio-pilot-ilb", get)
+		s, err := cs.CoreV1().Services("istio-system").Get(c, "istio-pilot-ilb", e2etest.Get)
 		if err != nil {
 			t.Fatal(err)
 		}
 		s.Spec.Ports[0].Port = 15999
-		if _, err := cs.CoreV1().Services("istio-system").Update(c, s, updateOpts); err != nil {
+		if _, err := cs.CoreV1().Services("istio-system").Update(c, s, e2etest.Update); err != nil {
 			t.Fatal(err)
 		}
-		w.vmExec("vm1", "sh", "-c", "echo 'address=/evil/6.6.6.6' >> /etc/dnsmasq.d/kubedns && echo 'MY_OWN_SETTING=kept' >> /var/lib/istio/envoy/sidecar.env")
-		p := w.must(2, "plan", "-detailed-exitcode", "-no-color")
+		w.VMExec("vm1", "sh", "-c", "echo 'address=/evil/6.6.6.6' >> /etc/dnsmasq.d/kubedns && echo 'MY_OWN_SETTING=kept' >> /var/lib/istio/envoy/sidecar.env")
+		p := w.Must(2, "plan", "-detailed-exitcode", "-no-color")
 		for _, want := range []string{"changed outside", `cluster.control.ilb["istio-pilot-ilb"]`, `vm.vm1.file["/etc/dnsmasq.d/kubedns"]`, "15999", "- address=/evil/6.6.6.6"} {
-			if !strings.Contains(p.stdout, want) {
-				t.Errorf("drift plan lacks %q:\n%s", want, p.stdout)
+			if !strings.Contains(p.Stdout, want) {
+				t.Errorf("drift plan lacks %q:\n%s", want, p.Stdout)
 			}
 		}
-		if strings.Contains(p.stdout, "MY_OWN_SETTING") {
-			t.Errorf("a key meshx does not manage shows in the plan:\n%s", p.stdout)
+		if strings.Contains(p.Stdout, "MY_OWN_SETTING") {
+			t.Errorf("a key meshx does not manage shows in the plan:\n%s", p.Stdout)
 		}
-		w.must(0, "apply", "-auto-approve", "-no-color")
-		s, _ = cs.CoreV1().Services("istio-system").Get(c, "istio-pilot-ilb", get)
+		w.Must(0, "apply", "-auto-approve", "-no-color")
+		s, _ = cs.CoreV1().Services("istio-system").Get(c, "istio-pilot-ilb", e2etest.Get)
 		if s.Spec.Ports[0].Port == 15999 {
 			t.Error("apply did not restore the ILB port")
 		}
-		if got := w.vmExec("vm1", "cat", "/etc/dnsmasq.d/kubedns"); got != wantKubedns {
+		if got := w.VMExec("vm1", "cat", "/etc/dnsmasq.d/kubedns"); got != wantKubedns {
 			t.Errorf("apply did not restore kubedns:\n%s", got)
 		}
-		if got := w.vmExec("vm1", "cat", "/var/lib/istio/envoy/sidecar.env"); !strings.Contains(got, "MY_OWN_SETTING=kept") {
+		if got := w.VMExec("vm1", "cat", "/var/lib/istio/envoy/sidecar.env"); !strings.Contains(got, "MY_OWN_SETTING=kept") {
 			t.Errorf("a hand-added sidecar.env key did not survive apply:\n%s", got)
 		}
-		w.must(0, "plan", "-detailed-exitcode", "-no-color")
+		w.Must(0, "plan", "-detailed-exitcode", "-no-color")
 	})
 
 	t.Run("removing a service", func(t *testing.T) {
 		pid := func(unit string) string {
-			out := w.vmExec("vm1", "systemctl", "status", unit)
+			out := w.VMExec("vm1", "systemctl", "status", unit)
 			m := regexp.MustCompile(`Main PID: (\d+)`).FindStringSubmatch(out)
 			if m == nil {
 				t.Fatalf("no Main PID in status of %s:\n%s", unit, out)
@@ -211,28 +213,28 @@ func TestBookinfoOnVM(t *testing.T) {
 		}
 		istioBefore, dnsmasqBefore := pid("istio"), pid("dnsmasq")
 		w.Services = w.Services[:1] // drop mysqldb
-		w.write()
-		p := w.must(2, "plan", "-detailed-exitcode", "-no-color")
+		w.Write()
+		p := w.Must(2, "plan", "-detailed-exitcode", "-no-color")
 		for _, want := range []string{
 			"service.mysqldb.service will be destroyed", "service.mysqldb.endpoints will be destroyed",
 			`vm.vm1.env["/var/lib/istio/envoy/sidecar.env"] will be updated in-place`, `vm.vm1.unit["istio"] will be updated in-place`,
 			"Plan: 0 to add, 2 to change, 2 to destroy.",
 		} {
-			if !strings.Contains(p.stdout, want) {
-				t.Errorf("plan lacks %q:\n%s", want, p.stdout)
+			if !strings.Contains(p.Stdout, want) {
+				t.Errorf("plan lacks %q:\n%s", want, p.Stdout)
 			}
 		}
-		if strings.Contains(p.stdout, `unit["dnsmasq"]`) {
-			t.Errorf("dnsmasq would restart:\n%s", p.stdout)
+		if strings.Contains(p.Stdout, `unit["dnsmasq"]`) {
+			t.Errorf("dnsmasq would restart:\n%s", p.Stdout)
 		}
-		w.must(0, "apply", "-auto-approve", "-no-color")
-		if _, err := cs.CoreV1().Services("bookinfo").Get(c, "mysqldb", get); !apierrors.IsNotFound(err) {
+		w.Must(0, "apply", "-auto-approve", "-no-color")
+		if _, err := cs.CoreV1().Services("bookinfo").Get(c, "mysqldb", e2etest.Get); !apierrors.IsNotFound(err) {
 			t.Errorf("mysqldb Service still there: %v", err)
 		}
-		if _, err := cs.CoreV1().Endpoints("bookinfo").Get(c, "mysqldb", get); !apierrors.IsNotFound(err) {
+		if _, err := cs.CoreV1().Endpoints("bookinfo").Get(c, "mysqldb", e2etest.Get); !apierrors.IsNotFound(err) {
 			t.Errorf("mysqldb Endpoints still there: %v", err)
 		}
-		if got := w.vmExec("vm1", "cat", "/var/lib/istio/envoy/sidecar.env"); !strings.Contains(got, "\nISTIO_INBOUND_PORTS=9080\n") {
+		if got := w.VMExec("vm1", "cat", "/var/lib/istio/envoy/sidecar.env"); !strings.Contains(got, "\nISTIO_INBOUND_PORTS=9080\n") {
 			t.Errorf("ISTIO_INBOUND_PORTS not updated:\n%s", got)
 		}
 		if pid("istio") == istioBefore {
@@ -241,18 +243,18 @@ func TestBookinfoOnVM(t *testing.T) {
 		if pid("dnsmasq") != dnsmasqBefore {
 			t.Error("dnsmasq was restarted")
 		}
-		w.must(0, "plan", "-detailed-exitcode", "-no-color")
+		w.Must(0, "plan", "-detailed-exitcode", "-no-color")
 	})
 
 	t.Run("destroy", func(t *testing.T) {
-		w.must(0, "destroy", "-auto-approve", "-no-color")
-		if _, err := cs.CoreV1().Services("istio-system").Get(c, "istio-pilot-ilb", get); !apierrors.IsNotFound(err) {
+		w.Must(0, "destroy", "-auto-approve", "-no-color")
+		if _, err := cs.CoreV1().Services("istio-system").Get(c, "istio-pilot-ilb", e2etest.Get); !apierrors.IsNotFound(err) {
 			t.Errorf("istio-pilot-ilb still there: %v", err)
 		}
-		if out := w.vmExec("vm1", "sh", "-c", "ls /var/lib/istio/envoy/cluster.env /etc/dnsmasq.d/kubedns /etc/certs/key.pem 2>&1 || true"); !strings.Contains(out, "No such file") || strings.Contains(out, "cluster.env\n") {
+		if out := w.VMExec("vm1", "sh", "-c", "ls /var/lib/istio/envoy/cluster.env /etc/dnsmasq.d/kubedns /etc/certs/key.pem 2>&1 || true"); !strings.Contains(out, "No such file") || strings.Contains(out, "cluster.env\n") {
 			t.Errorf("destroy left managed files:\n%s", out)
 		}
-		w.must(0, "destroy", "-auto-approve", "-no-color") // nothing left: a no-op
+		w.Must(0, "destroy", "-auto-approve", "-no-color") // nothing left: a no-op
 	})
 }
 

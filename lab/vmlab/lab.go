@@ -92,6 +92,7 @@ type record struct {
 type vmRecord struct {
 	Name    string  `json:"name"`
 	Index   int     `json:"index"`
+	Subnet  int     `json:"subnet"` // SubnetIndex of the lab
 	Address string  `json:"address"`
 	NetNS   string  `json:"netns"`
 	Veth    string  `json:"veth"`
@@ -229,7 +230,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	for i := len(rec.VMs) + 1; i <= o.Count; i++ {
 		name := "vm" + strconv.Itoa(i)
 		v := &vmRecord{
-			Name: name, Index: i, Address: hostAddr(o.SubnetIndex, vmHost(i)),
+			Name: name, Index: i, Subnet: o.SubnetIndex, Address: hostAddr(o.SubnetIndex, vmHost(i)),
 			NetNS: o.Prefix + "-" + name, Veth: fmt.Sprintf("%sv%d", o.Prefix, i),
 			Dir: filepath.Join(dir, name),
 		}
@@ -413,7 +414,7 @@ func bootVM(ctx context.Context, rec *record, v *vmRecord, bin, dir string, clie
 	if err := configureNet(ctx, v); err != nil {
 		return err
 	}
-	cfg := initConfig{Name: v.Name, RootDir: root, HideDir: dir, Bin: bin, Boot: []string{"ssh.service"}}
+	cfg := initConfig{Name: v.Name, RootDir: root, HideDir: dir, Bin: bin, Boot: bootUnits(upper)}
 	b, _ := json.Marshal(cfg)
 	cfgPath := filepath.Join(v.Dir, "init.json")
 	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
@@ -443,6 +444,24 @@ func bootVM(ctx context.Context, rec *record, v *vmRecord, bin, dir string, clie
 		return fmt.Errorf("vmlab: %w", err)
 	}
 	return nil
+}
+
+// bootUnits returns what a VM starts at boot: sshd, and the units enabled
+// inside the VM since it was created (multi-user.target.wants links in its
+// upper layer), as systemd would. Units the host itself has enabled are not
+// started: the VMs would all run the host's services.
+func bootUnits(upper string) []string {
+	units := []string{"ssh.service"}
+	ents, err := os.ReadDir(filepath.Join(upper, "etc/systemd/system/multi-user.target.wants"))
+	if err != nil {
+		return units
+	}
+	for _, e := range ents {
+		if e.Type()&os.ModeSymlink != 0 && e.Name() != "ssh.service" && e.Name() != "sshd.service" {
+			units = append(units, e.Name())
+		}
+	}
+	return units
 }
 
 const hostPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -581,6 +600,54 @@ func tail(file string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// Reboot restarts VM name of the lab in dir on its own disk: every process
+// in it ends, /run and /tmp start empty, and at boot sshd and the units
+// enabled inside the VM start. It returns when sshd answers again.
+func Reboot(ctx context.Context, dir, name string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("vmlab: %w", err)
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	rec, err := readRecord(dir)
+	if err != nil {
+		return err
+	}
+	if rec == nil || rec.State == nil {
+		return fmt.Errorf("vmlab: no lab in %s", dir)
+	}
+	var v *vmRecord
+	for _, r := range rec.VMs {
+		if r.Name == name {
+			v = r
+		}
+	}
+	if v == nil {
+		return fmt.Errorf("vmlab: no VM %q in %s", name, dir)
+	}
+	if err := teardownVM(ctx, v); err != nil {
+		return err
+	}
+	bin := filepath.Join(dir, "bin", selfName)
+	if err := startVMs(ctx, rec, []*vmRecord{v}, bin, dir, keyPair{}); err != nil {
+		writeRecord(dir, rec)
+		return err
+	}
+	for i := range rec.State.VMs {
+		if rec.State.VMs[i].Name == name {
+			rec.State.VMs[i].PID = v.Init.PID
+		}
+	}
+	if err := writeRecord(dir, rec); err != nil {
+		return err
+	}
+	return waitVMSSH(ctx, v, 60*time.Second)
 }
 
 // teardownVM stops a VM and removes its mounts and network, keeping its

@@ -438,9 +438,7 @@ func TestLab(t *testing.T) {
 		if err := StopSSHD(ctx, o.Dir, "vm1"); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%v stopped", time.Now())
 		st2, err := Up(ctx, o)
-		t.Logf("%v up2", time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -455,9 +453,7 @@ func TestLab(t *testing.T) {
 		// A VM whose PID 1 died comes back on its own disk, like a reboot.
 		syscall.Kill(vm2.PID, syscall.SIGKILL)
 		eventually(t, "vm2 to die", func() bool { return !(procRef{PID: vm2.PID, Start: refOf(vm2.PID).Start}).alive() })
-		t.Logf("%v dead", time.Now())
 		st3, err := Up(ctx, o)
-		t.Logf("%v up3", time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -473,6 +469,19 @@ func TestLab(t *testing.T) {
 			t.Fatalf("ssh to rebooted vm2: %v", err)
 		}
 		c.Close()
+		// Reboot: units enabled inside the VM start at boot, /tmp is new.
+		sh(t, nvm2, "systemctl enable labtest && touch /tmp/before-reboot /var/tmp/before-reboot")
+		if err := Reboot(ctx, o.Dir, "vm2"); err != nil {
+			t.Fatal(err)
+		}
+		st4, _ := Load(o.Dir)
+		rvm2 := st4.VMs[1]
+		if rvm2.PID == nvm2.PID {
+			t.Error("Reboot did not restart vm2")
+		}
+		if got := sh(t, rvm2, "systemctl is-active labtest ssh; ls /tmp /var/tmp | grep -c before-reboot"); got != "active\nactive\n1\n" {
+			t.Errorf("after reboot: is-active labtest ssh, files:\n%s", got)
+		}
 		if _, err := Up(ctx, Options{Prefix: o.Prefix + "x", Dir: o.Dir, Count: 2, SubnetIndex: o.SubnetIndex}); err == nil {
 			t.Error("Up with another prefix on the same dir succeeded")
 		}

@@ -134,13 +134,21 @@ func createNets(ctx context.Context, bridge string, vms []*vmRecord) error {
 	var b strings.Builder
 	for _, v := range vms {
 		fmt.Fprintf(&b, "netns add %s\n", v.NetNS)
-		fmt.Fprintf(&b, "link add name %s type veth peer name eth0 netns %s\n", v.Veth, v.NetNS)
+		// Fixed MAC addresses: a VM restarted on its disk keeps its MAC, so
+		// the host's neighbour cache stays right.
+		fmt.Fprintf(&b, "link add name %s address %s type veth peer name eth0 address %s netns %s\n", v.Veth, mac(0x79, v), mac(0x78, v), v.NetNS)
 		fmt.Fprintf(&b, "link set %s master %s up\n", v.Veth, bridge)
 	}
 	if _, err := run(ctx, b.String(), "ip", "-batch", "-"); err != nil {
 		return fmt.Errorf("vmlab: create VM networks: %w", err)
 	}
 	return nil
+}
+
+// mac returns a locally administered MAC address for a VM: 02:6d:<kind>:
+// <subnet index>:00:<VM index>.
+func mac(kind byte, v *vmRecord) string {
+	return fmt.Sprintf("02:6d:%02x:%02x:%02x:%02x", kind, v.Subnet, v.Index>>8, v.Index&0xff)
 }
 
 // configureNet gives a VM its address; it has no route beyond the subnet.

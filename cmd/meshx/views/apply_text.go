@@ -52,6 +52,7 @@ var actionVerbs = map[providers.Action]verbs{
 	providers.Replace: {"Replacing", "Replacement complete"},
 	providers.Delete:  {"Destroying", "Destruction complete"},
 	providers.NoOp:    {"Reading", "Read complete"},
+	providers.Read:    {"Reading", "Read complete"},
 }
 
 // progressText is the line of a Started, Progress or Completed event.

@@ -205,6 +205,7 @@ func (v *JSON) Event(e executor.Event) {
 
 var erroredNoun = map[providers.Action]string{
 	providers.NoOp:    "Read",
+	providers.Read:    "Read",
 	providers.Create:  "Creation",
 	providers.Update:  "Modifications",
 	providers.Replace: "Replacement",

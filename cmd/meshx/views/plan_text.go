@@ -115,6 +115,7 @@ func legend(p *providers.Plan) []line {
 		{providers.Update, line{2, markUpdate, "update in-place"}},
 		{providers.Delete, line{2, markDelete, "destroy"}},
 		{providers.Replace, line{0, markReplace, "destroy and then create replacement"}},
+		{providers.Read, line{1, markRead, "read (data resources)"}},
 	} {
 		if present[e.a] {
 			out = append(out, e.l)
@@ -135,6 +136,8 @@ func headerMark(a providers.Action) (int, string) {
 		return 2, markDelete
 	case providers.Replace:
 		return 0, markReplace
+	case providers.Read:
+		return 1, markRead
 	}
 	return 2, ""
 }
@@ -150,6 +153,8 @@ func actionPhrase(a providers.Action) string {
 		return "will be destroyed"
 	case providers.Replace:
 		return "must be replaced"
+	case providers.Read:
+		return "will be read during apply"
 	}
 	return "has no changes"
 }

@@ -16,6 +16,7 @@ const (
 	markUpdate  = "~"
 	markDelete  = "-"
 	markReplace = "-/+"
+	markRead    = "<="
 )
 
 // line is one line of a rendered resource diff. Keeping the marker apart

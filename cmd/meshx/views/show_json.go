@@ -79,6 +79,8 @@ func planActions(a providers.Action) []string {
 		return []string{"delete", "create"}
 	case providers.Delete:
 		return []string{"delete"}
+	case providers.Read:
+		return []string{"read"}
 	}
 	return []string{"no-op"}
 }

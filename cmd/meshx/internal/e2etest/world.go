@@ -1,0 +1,199 @@
+// Package e2etest runs meshx's own CLI in-process against the lab: real
+// kube-apiservers and real sshd VMs. Test packages under cmd/meshx use it;
+// each starts its own lab instance in TestMain with lab.RunTests.
+//
+// Tests in one package run one after another (the mesh-expansion load
+// balancers are cluster-wide names one environment owns at a time), and
+// each destroys what it applied.
+package e2etest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/meshx-dev/meshx/cmd/meshx/cli"
+	"github.com/meshx-dev/meshx/lab"
+)
+
+// World is one meshx configuration directory wired to the lab.
+type World struct {
+	T   *testing.T
+	Lab *lab.Lab
+	Dir string
+	// Env is the environment name; Namespace the VM services' namespace.
+	Env, Namespace string
+	// VMs are the lab VMs the configuration declares, by lab name.
+	VMs []string
+	// Services maps a service name to its VM names and ports.
+	Services []Svc
+	// Extra is appended verbatim to the configuration.
+	Extra string
+	// KnownHosts overrides the lab's known_hosts file.
+	KnownHosts string
+	// WaitTimeout is the mesh_expansion wait_timeout.
+	WaitTimeout string
+}
+
+type Svc struct {
+	Name  string
+	VMs   []string
+	Ports map[string]int
+}
+
+const configTemplate = `
+meshx {
+  environment = "{{.Env}}"
+  istio {
+    namespace = "istio-system"
+    profile   = "1.0"
+  }
+}
+
+cluster "control" {
+  role       = "control"
+  kubeconfig = "{{.Lab.ControlCluster.Kubeconfig}}"
+  pod_cidr   = "{{.Lab.ControlCluster.PodCIDR}}"
+  mesh_expansion {
+    load_balancer = "gcp"
+    wait_timeout  = "{{.WaitTimeout}}"
+  }
+}
+{{range .VMList}}
+vm "{{.Name}}" {
+  address   = "{{.Address}}"
+  namespace = "{{$.Namespace}}"
+  ssh {
+    private_key_file = "{{$.Lab.SSHPrivateKey}}"
+    known_hosts_file = "{{$.KnownHostsFile}}"
+  }
+  sidecar_package {
+    source = "{{$.Lab.SidecarURL}}"
+    sha256 = "{{$.Lab.SidecarSHA256}}"
+  }
+}
+{{end}}
+{{range .Services}}
+service "{{.Name}}" {
+  namespace = "{{$.Namespace}}"
+  vm        = [{{range $i, $v := .VMs}}{{if $i}}, {{end}}vm.{{$v}}{{end}}]
+  ports     = { {{range $k, $p := .Ports}}{{$k}} = {{$p}}, {{end}} }
+}
+{{end}}
+output "pilot_ilb" {
+  value = cluster.control.ilb.pilot.address
+}
+{{.Extra}}
+`
+
+// New makes a configuration directory for environment env; the
+// caller fills VMs and Services and calls write.
+func New(t *testing.T, env string) *World {
+	t.Helper()
+	l := lab.Get(t)
+	return &World{T: t, Lab: l, Dir: t.TempDir(), Env: env, Namespace: env, WaitTimeout: "2m"}
+}
+
+// Write renders the configuration into the directory.
+func (w *World) Write() {
+	w.T.Helper()
+	type vmRow struct{ Name, Address string }
+	var vms []vmRow
+	for _, n := range w.VMs {
+		v := w.Lab.VM(n)
+		if v == nil {
+			w.T.Fatalf("lab has no VM %s", n)
+		}
+		vms = append(vms, vmRow{n, v.Address})
+	}
+	kh := w.KnownHosts
+	if kh == "" {
+		kh = w.Lab.KnownHosts
+	}
+	var b bytes.Buffer
+	err := template.Must(template.New("cfg").Parse(configTemplate)).Execute(&b, map[string]any{
+		"Env": w.Env, "Namespace": w.Namespace, "Lab": w.Lab, "VMList": vms, "Services": w.Services,
+		"KnownHostsFile": kh, "WaitTimeout": w.WaitTimeout, "Extra": w.Extra,
+	})
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(w.Dir, "main.hcl"), b.Bytes(), 0o644); err != nil {
+		w.T.Fatal(err)
+	}
+}
+
+// Result is one meshx run.
+type Result struct {
+	Code           int
+	Stdout, Stderr string
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("exit %d\n--- stdout\n%s\n--- stderr\n%s", r.Code, r.Stdout, r.Stderr)
+}
+
+// Meshx runs the CLI in the world's directory.
+func (w *World) Meshx(args ...string) Result {
+	w.T.Helper()
+	var out, errb bytes.Buffer
+	code := cli.Run(append([]string{"-chdir=" + w.Dir}, args...), strings.NewReader(""), &out, &errb)
+	return Result{code, out.String(), errb.String()}
+}
+
+// Must runs meshx and fails the test unless it exits with want.
+func (w *World) Must(want int, args ...string) Result {
+	w.T.Helper()
+	r := w.Meshx(args...)
+	if r.Code != want {
+		w.T.Fatalf("meshx %s: want exit %d, got %s", strings.Join(args, " "), want, r)
+	}
+	return r
+}
+
+// DestroyOnCleanup removes what the world applied when the test ends, so
+// the next test finds the cluster-wide load balancers free.
+func (w *World) DestroyOnCleanup() {
+	w.T.Cleanup(func() {
+		if r := w.Meshx("destroy", "-auto-approve", "-no-color"); r.Code != 0 {
+			w.T.Errorf("cleanup destroy: %s", r)
+		}
+	})
+}
+
+func (w *World) Client(cluster string) kubernetes.Interface {
+	return w.Lab.Clientset(w.T, cluster)
+}
+
+// VMExec runs a command inside a lab VM.
+func (w *World) VMExec(vm string, argv ...string) string {
+	w.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, errOut, err := w.Lab.VMExec(ctx, vm, argv...)
+	if err != nil {
+		w.T.Fatalf("%s: %v: %v\n%s", vm, argv, err, errOut)
+	}
+	return out
+}
+
+// Ctx is a short context for client-go calls.
+func Ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// Get and Update are empty client-go options.
+var Get = metav1.GetOptions{}
+
+var Update = metav1.UpdateOptions{}
