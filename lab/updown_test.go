@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/meshx-dev/meshx/lab"
 )
 
@@ -57,8 +58,13 @@ func TestUpIsIdempotentAndDownLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(procs) != 4 {
-		t.Errorf("%d cluster processes recorded, want etcd, kube-apiserver, kube-controller-manager, lab-controller", len(procs))
+	var names []string
+	for _, p := range procs {
+		names = append(names, p.Owner+"/"+p.Name)
+	}
+	want := []string{"solo/etcd", "solo/kube-apiserver", "solo/kube-controller-manager", "solo/lab-controller", "vm1/vm (sshd)"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("recorded processes (-want +got):\n%s", diff)
 	}
 	for _, p := range procs {
 		if !p.Alive {

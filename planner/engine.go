@@ -68,8 +68,13 @@ func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
 			failedTarget[string(t)] = true
 		}
 	}
+	// Instances on a target that could not be observed are left out, and
+	// so is everything that depends on one: applying it would take the
+	// unobserved instance as already in place.
+	left := map[providers.Address]bool{}
 	for _, r := range order {
-		if failedTarget[r.Target] {
+		if failedTarget[r.Target] || dependsOnAny(r.DependsOn, left) {
+			left[r.Addr] = true
 			continue
 		}
 		o := obs[r.Addr]
@@ -116,6 +121,31 @@ func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
 // targetFailure marks a diagnostic about a whole target that could not be
 // observed; its instances are left out of the plan.
 type targetFailure string
+
+// TargetFailures returns the targets diags say could not be observed (their
+// instances, and those depending on them, are not in the plan), and whether
+// those are the only errors: then the plan of the other targets is sound
+// and may be applied.
+func TargetFailures(diags hcl.Diagnostics) (targets []string, only bool) {
+	only = true
+	for _, d := range diags {
+		if t, ok := d.Extra.(targetFailure); ok {
+			targets = append(targets, string(t))
+		} else if d.Severity == hcl.DiagError {
+			only = false
+		}
+	}
+	return targets, only
+}
+
+func dependsOnAny(deps []providers.Address, set map[providers.Address]bool) bool {
+	for _, d := range deps {
+		if set[d] {
+			return true
+		}
+	}
+	return false
+}
 
 func internalDiag(msg string) *hcl.Diagnostic {
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid plan", Detail: msg}

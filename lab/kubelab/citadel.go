@@ -90,6 +90,9 @@ func (c *controller) syncServiceAccount(ctx context.Context, key string) error {
 		if apierrors.IsAlreadyExists(err) {
 			return nil // the informer brings it; it is checked then
 		}
+		if apierrors.IsNotFound(err) || apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			return nil // the namespace is going; so is the ServiceAccount
+		}
 		if err == nil {
 			c.log.Printf("secret %s/%s%s: issued %s", ns, SecretPrefix, name, SPIFFEID(ns, name))
 		}

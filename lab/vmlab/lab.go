@@ -86,6 +86,7 @@ type record struct {
 	Account     account     `json:"account"`
 	VMs         []*vmRecord `json:"vms"`
 	HTTP        procRef     `json:"http"`
+	Disk        string      `json:"disk,omitempty"` // tmpfs for upper layers when Dir is on overlayfs
 	State       *State      `json:"state,omitempty"`
 }
 
@@ -243,6 +244,14 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		return nil, err
 	}
 
+	if rec.Disk == "" {
+		if rec.Disk, err = diskFor(dir); err != nil {
+			return nil, err
+		}
+		if err := writeRecord(dir, rec); err != nil {
+			return nil, err
+		}
+	}
 	bin, err := installSelf(filepath.Join(dir, "bin"))
 	if err != nil {
 		return nil, err
@@ -281,8 +290,13 @@ func Up(ctx context.Context, o Options) (*State, error) {
 				keep = append(keep, v)
 				continue
 			}
-			if err := os.RemoveAll(v.Dir); err != nil {
-				errs = append(errs, fmt.Errorf("vmlab: %w", err))
+			for _, d := range []string{v.Dir, filepath.Join(rec.Disk, v.Name)} {
+				if rec.Disk == "" && d != v.Dir {
+					continue
+				}
+				if err := os.RemoveAll(d); err != nil {
+					errs = append(errs, fmt.Errorf("vmlab: %w", err))
+				}
 			}
 		case v.Init.alive():
 			keep = append(keep, v)
@@ -378,7 +392,14 @@ func startVMs(ctx context.Context, rec *record, vms []*vmRecord, bin, dir string
 // bootVM prepares a VM's disk (first boot only), mounts it, configures its
 // network and starts its PID 1.
 func bootVM(ctx context.Context, rec *record, v *vmRecord, bin, dir string, clientKey keyPair) error {
-	upper, work, root := filepath.Join(v.Dir, "upper"), filepath.Join(v.Dir, "work"), v.root()
+	disk := v.Dir
+	if rec.Disk != "" {
+		disk = filepath.Join(rec.Disk, v.Name)
+	}
+	upper, work, root := filepath.Join(disk, "upper"), filepath.Join(disk, "work"), v.root()
+	if err := os.MkdirAll(disk, 0o755); err != nil {
+		return fmt.Errorf("vmlab: %w", err)
+	}
 	if _, err := os.Stat(upper); errors.Is(err, os.ErrNotExist) {
 		hk, err := newKeyPair("root@" + v.Name)
 		if err != nil {
@@ -690,18 +711,20 @@ func Down(ctx context.Context, dir string) error {
 	}
 	var errs []error
 	if rec != nil {
+		refs := []procRef{rec.HTTP}
 		for _, v := range rec.VMs {
-			if err := v.Init.kill(10 * time.Second); err != nil {
+			refs = append(refs, v.Init)
+		}
+		if err := killAll(refs, 10*time.Second); err != nil {
+			errs = append(errs, fmt.Errorf("vmlab: %w", err))
+		}
+		for _, v := range rec.VMs {
+			if err := unmountAll(v.root()); err != nil {
 				errs = append(errs, fmt.Errorf("vmlab: %s: %w", v.Name, err))
 			}
 		}
-		if err := rec.HTTP.kill(10 * time.Second); err != nil {
-			errs = append(errs, fmt.Errorf("vmlab: http server: %w", err))
-		}
-		for _, v := range rec.VMs {
-			if err := teardownVM(ctx, v); err != nil {
-				errs = append(errs, err)
-			}
+		if err := deleteNets(ctx, rec.VMs); err != nil {
+			errs = append(errs, err)
 		}
 		if linkExists(rec.Bridge) {
 			if _, err := run(ctx, "", "ip", "link", "del", rec.Bridge); err != nil && linkExists(rec.Bridge) {

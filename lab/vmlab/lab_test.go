@@ -191,6 +191,10 @@ func TestLab(t *testing.T) {
 					t.Errorf("%s@%s: /etc/hostname, id -un = %q", user, vm.Name, got)
 				}
 				if user == st.SudoUser {
+					// Like systemd without polkit: queries work, changes need root.
+					if got := sshRun(t, c, "systemctl is-active ssh; systemctl restart ssh 2>&1; echo $?"); got != "active\nFailed to restart ssh.service: Interactive authentication required.\nSee system logs and 'systemctl status' for details.\n4" {
+						t.Errorf("%s: systemctl as %s:\n%s", vm.Name, user, got)
+					}
 					if _, err := exec.LookPath("sudo"); err == nil {
 						if got := sshRun(t, c, "sudo -n id -un"); got != "root" {
 							t.Errorf("%s: sudo -n id -un = %q", vm.Name, got)
@@ -547,6 +551,52 @@ func TestDownLeavesNothing(t *testing.T) {
 	}
 	if err := Down(ctx, o.Dir); err != nil {
 		t.Errorf("second Down: %v", err)
+	}
+}
+
+// TestDirOnOverlay runs a lab whose directory is on overlayfs, as in a
+// container: the VMs' upper layers then live on a tmpfs.
+func TestDirOnOverlay(t *testing.T) {
+	requireLab(t)
+	base := t.TempDir()
+	for _, d := range []string{"lower", "upper", "work", "merged"} {
+		os.Mkdir(filepath.Join(base, d), 0o755)
+	}
+	merged := filepath.Join(base, "merged")
+	opts := fmt.Sprintf("lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work", base, base, base)
+	if out, err := exec.Command("mount", "-t", "overlay", "overlay", "-o", opts, merged).CombinedOutput(); err != nil {
+		t.Fatalf("mount: %v: %s", err, out)
+	}
+	defer exec.Command("umount", merged).Run()
+	ctx := context.Background()
+	idx, release, err := ReserveSubnet(ctx, 150, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	o := Options{Prefix: fmt.Sprintf("vt%d", idx), Dir: filepath.Join(merged, "vms"), Count: 1, SubnetIndex: idx}
+	st, err := Up(ctx, o)
+	if err != nil {
+		Down(ctx, o.Dir)
+		t.Fatal(err)
+	}
+	c, err := dial(st, st.VMs[0], "root")
+	if err != nil {
+		t.Error(err)
+	} else {
+		if got := sshRun(t, c, "echo hi > /etc/x && cat /etc/x"); got != "hi" {
+			t.Errorf("write in VM: %q", got)
+		}
+		c.Close()
+	}
+	if !isMountPoint(filepath.Join(o.Dir, "disk")) {
+		t.Error("no tmpfs disk under a Dir on overlayfs")
+	}
+	if err := Down(ctx, o.Dir); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := mountsUnder(merged); len(ms) != 1 {
+		t.Errorf("mounts left under %s: %v", merged, ms)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,4 +91,27 @@ func mountOverlay(upper, work, root string) error {
 		return fmt.Errorf("mount overlay on %s: %w", root, err)
 	}
 	return nil
+}
+
+// diskFor returns where VMs' upper layers go: "" for Dir itself, or a
+// tmpfs mounted at Dir/disk when Dir is on overlayfs (a container's root),
+// which cannot hold an overlay's upper layer.
+func diskFor(dir string) (string, error) {
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err != nil {
+		return "", fmt.Errorf("vmlab: %w", err)
+	}
+	if fs.Type != unix.OVERLAYFS_SUPER_MAGIC {
+		return "", nil
+	}
+	disk := filepath.Join(dir, "disk")
+	if err := os.MkdirAll(disk, 0o755); err != nil {
+		return "", fmt.Errorf("vmlab: %w", err)
+	}
+	if !isMountPoint(disk) {
+		if err := unix.Mount("tmpfs", disk, "tmpfs", 0, "mode=755"); err != nil {
+			return "", fmt.Errorf("vmlab: %s is on overlayfs, and mounting a tmpfs for the VMs' disks failed: %w", dir, err)
+		}
+	}
+	return disk, nil
 }

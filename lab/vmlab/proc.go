@@ -1,6 +1,7 @@
 package vmlab
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -70,4 +71,21 @@ func (r procRef) kill(timeout time.Duration) error {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return nil
+}
+
+// killAll sends SIGKILL to every recorded process still alive, then waits
+// for all of them.
+func killAll(refs []procRef, timeout time.Duration) error {
+	for _, r := range refs {
+		if r.alive() {
+			_ = syscall.Kill(r.PID, syscall.SIGKILL)
+		}
+	}
+	var errs []error
+	for _, r := range refs {
+		if err := r.kill(timeout); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

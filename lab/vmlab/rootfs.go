@@ -234,6 +234,11 @@ func prepareUpper(upper string, f vmFiles) error {
 			w.whiteout(k)
 		}
 	}
+	// A container build's policy-rc.d (exit 101) would stop maintainer
+	// scripts from starting services; real VMs have none.
+	if _, err := os.Lstat("/usr/sbin/policy-rc.d"); err == nil {
+		w.whiteout("/usr/sbin/policy-rc.d")
+	}
 
 	w.file("/etc/hostname", f.name+"\n", 0o644, 0, 0)
 	w.file("/etc/hosts", fmt.Sprintf("127.0.0.1\tlocalhost\n%s\t%s\n\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n", f.address, f.name), 0o644, 0, 0)

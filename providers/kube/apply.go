@@ -139,6 +139,12 @@ func (a *applier) applyNamespace(ctx context.Context, s *spec) error {
 	if err != nil {
 		return fmt.Errorf("get %s: %w", id.human(), err)
 	}
+	if live != nil && live.GetDeletionTimestamp() != nil {
+		if err := a.waitGone(ctx, id); err != nil {
+			return err
+		}
+		live = nil
+	}
 	if live != nil && !ownedBy(live, a.env()) && !a.req.Resource.Settings.Adopt {
 		// An existing namespace is used as it is (Resource.UseExisting).
 		return nil
@@ -456,8 +462,44 @@ func (a *applier) deleteObserved(ctx context.Context) error {
 			return fmt.Errorf("delete %s: %w", r.human(), err)
 		}
 		a.changed = true
+		if r.res == resNamespaces {
+			// Deletion of a namespace only starts here; wait for it to end
+			// so a following apply can create it again.
+			if err := a.waitGone(ctx, r); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// namespaceTermination bounds the wait for a namespace to be deleted.
+const namespaceTermination = 3 * time.Minute
+
+// waitGone waits for a terminating object to disappear.
+func (a *applier) waitGone(ctx context.Context, r ref) error {
+	deadline := time.Now().Add(namespaceTermination)
+	for {
+		live, err := a.p.get(ctx, r)
+		if err != nil {
+			return fmt.Errorf("get %s: %w", r.human(), err)
+		}
+		if live == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s is still terminating after %s; check what holds it with kubectl get %s %s -o yaml (finalizers, remaining objects)",
+				r.human(), namespaceTermination, r.res, r.name)
+		}
+		if a.req.Progress != nil {
+			a.req.Progress("waiting for " + r.human() + " to finish terminating")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // checkNamespaceDeletable refuses to delete a namespace meshx created

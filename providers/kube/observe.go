@@ -197,7 +197,9 @@ func (o *observation) lookup(ctx context.Context, ids []ref) error {
 
 // single builds the Observed of an instance made of one object.
 func (o *observation) single(addr providers.Address, kind string, res string, m metav1.Object, project func(metav1.Object) providers.Object) providers.Observed {
-	if m == nil {
+	if m == nil || m.GetDeletionTimestamp() != nil {
+		// Gone, or going: a terminating namespace takes nothing new, so
+		// plan it as missing; Apply waits for it to finish first.
 		return providers.Observed{}
 	}
 	obs := providers.Observed{

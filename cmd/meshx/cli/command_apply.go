@@ -71,7 +71,13 @@ Usage: meshx [global options] apply [options] [PLANFILE]
 
 Options:
   -auto-approve       Do not ask for approval.
-` + opFlagsHelp + lockFlagsHelp + VarFlagsHelp)
+` + opFlagsHelp + lockFlagsHelp + VarFlagsHelp + `
+
+Environment:
+  MESHX_LOCK_TTL=DUR  How long the lock outlives a run that died without
+                      releasing it (default 30s; at least 1s). Meant for
+                      tests and unusual setups: a run that cannot renew its
+                      lock within a third of DUR loses it.`)
 }
 
 func (c *applyCommand) AutocompleteArgs() complete.Predictor {
@@ -132,9 +138,21 @@ func (c *applyCommand) Run(args []string) int {
 	defer release()
 
 	destroy := c.destroy || (saved != nil && saved.Destroy)
-	p, exp, ok := o.plan(ctx, destroy)
+	// Targets that could not be observed are reported and left out; the
+	// rest is applied, and the run still exits 1. A saved plan is applied
+	// whole or not at all.
+	p, exp, unobserved, ok := o.planPartial(ctx, destroy)
 	defer closeProviders(p)
-	if !ok {
+	if !ok || (saved != nil && len(unobserved) > 0) {
+		return ExitError
+	}
+	incomplete := func() int {
+		if len(unobserved) == 0 {
+			return ExitOK
+		}
+		o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: c.name() + " incomplete",
+			Detail: fmt.Sprintf("Nothing was planned or changed on %s, which could not be observed (see above); everything else was %s. Fix the connection and run meshx %s again.",
+				strings.Join(unobserved, ", "), map[bool]string{false: "applied", true: "destroyed"}[destroy], c.name())}})
 		return ExitError
 	}
 	if saved != nil {
@@ -145,7 +163,7 @@ func (c *applyCommand) Run(args []string) int {
 		o.show(p)
 		if !p.HasChanges() {
 			o.outputs(p.Outputs)
-			return ExitOK
+			return incomplete()
 		}
 		if !autoApprove {
 			q, d := "Do you want to perform these actions?", "meshx will perform the actions described above."
@@ -161,7 +179,7 @@ func (c *applyCommand) Run(args []string) int {
 		if o.json == nil {
 			fmt.Fprintln(c.Stdout, views.SummaryLine(p))
 		}
-		return ExitOK
+		return incomplete()
 	}
 
 	var view views.Apply = views.NewApplyText(c.Stdout, views.ApplyOptions{Color: c.Color()})
@@ -180,7 +198,7 @@ func (c *applyCommand) Run(args []string) int {
 		o.diagnostics(diags)
 		o.outputs(outs)
 	}
-	return ExitOK
+	return incomplete()
 }
 
 // readSavedPlan reads a plan file and checks it was made from the current

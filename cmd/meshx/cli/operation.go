@@ -160,6 +160,26 @@ func (o *op) plan(ctx context.Context, destroy bool) (*providers.Plan, planner.E
 	return p, exp, p != nil && !diags.HasErrors()
 }
 
+// planPartial is plan for apply and destroy: when the only errors are
+// targets that could not be observed (an unreachable VM), the plan of the
+// other targets still holds; it is returned with the failed targets, so
+// one VM does not hold up the rest.
+func (o *op) planPartial(ctx context.Context, destroy bool) (*providers.Plan, planner.Expansion, []string, bool) {
+	p, exp, diags := planner.Plan(ctx, o.cfg, planner.Options{
+		Parallelism: o.flags.parallelism,
+		Destroy:     destroy,
+		Targets:     o.flags.targets,
+		Adopt:       o.flags.adopt,
+		Force:       o.flags.force,
+	})
+	o.diagnostics(diags)
+	failed, only := planner.TargetFailures(diags)
+	if p == nil || !only {
+		return p, exp, nil, false
+	}
+	return p, exp, failed, true
+}
+
 // show renders a plan for people or machines.
 func (o *op) show(p *providers.Plan) {
 	if o.json != nil {
@@ -239,6 +259,27 @@ func controlClient(cfg *config.Config) (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(rc)
 }
 
+// LockTTLEnv names the environment variable that sets how long the lock
+// outlives a holder that stopped renewing it (default 30s): for tests and
+// unusual setups.
+const LockTTLEnv = "MESHX_LOCK_TTL"
+
+// lockTTL reads LockTTLEnv; zero means the lease package's default.
+func lockTTL() (time.Duration, error) {
+	v := os.Getenv(LockTTLEnv)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: %w", LockTTLEnv, v, err)
+	}
+	if d < time.Second {
+		return 0, fmt.Errorf("%s=%q: the lock lives whole seconds; use at least 1s", LockTTLEnv, v)
+	}
+	return d, nil
+}
+
 // takeLock acquires the environment's lock unless -lock=false. It returns
 // a release func, or an exit status when the lock could not be had.
 func (o *op) takeLock(ctx context.Context, operation string) (func(), int, bool) {
@@ -249,7 +290,11 @@ func (o *op) takeLock(ctx context.Context, operation string) (func(), int, bool)
 	if err != nil {
 		return nil, o.fail(ExitError, "Cannot take the lock", err), false
 	}
-	l := lease.New(client, lease.Options{Namespace: o.cfg.Meshx.Istio.Namespace, Environment: o.cfg.Meshx.Environment, Operation: operation})
+	ttl, err := lockTTL()
+	if err != nil {
+		return nil, o.fail(ExitError, "Invalid "+LockTTLEnv, err), false
+	}
+	l := lease.New(client, lease.Options{Namespace: o.cfg.Meshx.Istio.Namespace, Environment: o.cfg.Meshx.Environment, Operation: operation, Duration: ttl})
 	err = l.Acquire(ctx, o.flags.lockTimeout, func(h lease.Info) {
 		if o.json == nil {
 			fmt.Fprintf(o.m.Stderr, "Waiting up to %s for the lock held by %s (lock ID %s)...\n", o.flags.lockTimeout, h.Who, h.ID)

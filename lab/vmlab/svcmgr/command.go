@@ -37,14 +37,26 @@ type cmdOpts struct {
 	lines                           int
 }
 
-// Command runs one systemctl command line (without "systemctl").
-func (m *Manager) Command(args []string) Response {
+// Command runs one systemctl command line (without "systemctl") as root.
+func (m *Manager) Command(args []string) Response { return m.CommandAs(0, args) }
+
+// CommandAs runs a systemctl command line for the user uid: like systemd
+// without a polkit agent, only root may change anything.
+func (m *Manager) CommandAs(uid int, args []string) Response {
 	var out, errb bytes.Buffer
-	code := m.command(args, &out, &errb)
+	code := m.command(uid, args, &out, &errb)
 	return Response{Stdout: out.String(), Stderr: errb.String(), Code: code}
 }
 
-func (m *Manager) command(args []string, out, errw *bytes.Buffer) int {
+// mutating lists the verbs that need root.
+var mutating = map[string]bool{
+	"start": true, "stop": true, "restart": true, "try-restart": true, "condrestart": true, "reload": true,
+	"reload-or-restart": true, "try-reload-or-restart": true, "force-reload": true, "reload-or-try-restart": true,
+	"enable": true, "disable": true, "reenable": true, "mask": true, "unmask": true,
+	"daemon-reload": true, "daemon-reexec": true, "reset-failed": true, "kill": true,
+}
+
+func (m *Manager) command(uid int, args []string, out, errw *bytes.Buffer) int {
 	o := cmdOpts{signal: syscall.SIGTERM, killWhom: "all", lines: 10}
 	var words []string
 	for i := 0; i < len(args); i++ {
@@ -131,6 +143,14 @@ func (m *Manager) command(args []string, out, errw *bytes.Buffer) int {
 		words = []string{"list-units"}
 	}
 	verb, names := words[0], words[1:]
+	if uid != 0 && mutating[verb] {
+		what := verb
+		if len(names) > 0 {
+			what += " " + normalizeName(names[0])
+		}
+		fmt.Fprintf(errw, "Failed to %s: Interactive authentication required.\nSee system logs and 'systemctl status' for details.\n", what)
+		return codeNoSuchUnit
+	}
 	needUnits := func() bool {
 		if len(names) == 0 {
 			fmt.Fprintln(errw, "Too few arguments.")

@@ -335,6 +335,12 @@ func TestClientServer(t *testing.T) {
 	if code := Client(sock, []string{"is-active", "s"}, &out, &errb); code != 0 || out.String() != "active\n" {
 		t.Fatalf("is-active: %d %q", code, out.String())
 	}
+	if r := m.CommandAs(1000, []string{"stop", "s"}); r.Code != 4 || !strings.Contains(r.Stderr, "Interactive authentication required") {
+		t.Errorf("stop as uid 1000: %+v", r)
+	}
+	if r := m.CommandAs(1000, []string{"is-active", "s"}); r.Code != 0 {
+		t.Errorf("is-active as uid 1000: %+v", r)
+	}
 	if code := Client(filepath.Join(root, "nope.sock"), []string{"status"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "not been booted with systemd") {
 		t.Fatalf("without a manager: %d %q", code, errb.String())
 	}

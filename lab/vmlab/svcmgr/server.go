@@ -10,6 +10,8 @@ import (
 	"os"
 	"path"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // request is what systemctl sends to the manager.
@@ -27,6 +29,10 @@ func (m *Manager) Serve(ctx context.Context) error {
 	_ = os.Remove(sock)
 	l, err := net.Listen("unix", sock)
 	if err != nil {
+		return fmt.Errorf("svcmgr: %w", err)
+	}
+	// Anyone may ask; the manager checks the caller's uid per command.
+	if err := os.Chmod(sock, 0o666); err != nil {
 		return fmt.Errorf("svcmgr: %w", err)
 	}
 	go func() {
@@ -51,11 +57,21 @@ func (m *Manager) Serve(ctx context.Context) error {
 
 func (m *Manager) serveConn(c net.Conn) {
 	defer c.Close()
+	uid := -1
+	if uc, ok := c.(*net.UnixConn); ok {
+		if raw, err := uc.SyscallConn(); err == nil {
+			raw.Control(func(fd uintptr) {
+				if cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
+					uid = int(cred.Uid)
+				}
+			})
+		}
+	}
 	var req request
 	if err := json.NewDecoder(c).Decode(&req); err != nil {
 		return
 	}
-	_ = json.NewEncoder(c).Encode(m.Command(req.Args))
+	_ = json.NewEncoder(c).Encode(m.CommandAs(uid, req.Args))
 }
 
 // Client is the systemctl command: it sends args to the manager listening

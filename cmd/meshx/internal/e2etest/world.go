@@ -197,3 +197,34 @@ func Ctx(t *testing.T) context.Context {
 var Get = metav1.GetOptions{}
 
 var Update = metav1.UpdateOptions{}
+
+// Render returns the configuration Write would write, without a test:
+// benchmarks build a World with a nil T and write it themselves.
+func (w *World) Render() ([]byte, error) {
+	type vmRow struct{ Name, Address string }
+	var vms []vmRow
+	for _, n := range w.VMs {
+		v := w.Lab.VM(n)
+		if v == nil {
+			return nil, fmt.Errorf("lab has no VM %s", n)
+		}
+		vms = append(vms, vmRow{n, v.Address})
+	}
+	kh := w.KnownHosts
+	if kh == "" {
+		kh = w.Lab.KnownHosts
+	}
+	var b bytes.Buffer
+	err := template.Must(template.New("cfg").Parse(configTemplate)).Execute(&b, map[string]any{
+		"Env": w.Env, "Namespace": w.Namespace, "Lab": w.Lab, "VMList": vms, "Services": w.Services,
+		"KnownHostsFile": kh, "WaitTimeout": w.WaitTimeout, "Extra": w.Extra,
+	})
+	return b.Bytes(), err
+}
+
+// RunMeshx runs the CLI in dir without a test (for benchmarks).
+func RunMeshx(dir string, args ...string) Result {
+	var out, errb bytes.Buffer
+	code := cli.Run(append([]string{"-chdir=" + dir}, args...), strings.NewReader(""), &out, &errb)
+	return Result{code, out.String(), errb.String()}
+}

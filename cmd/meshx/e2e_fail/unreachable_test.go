@@ -1,0 +1,93 @@
+package e2e_fail
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
+)
+
+// TestUnreachableVM: one of two VMs refuses SSH. Apply fails naming it and
+// saying it could not connect, but everything else (the other VM, every
+// Kubernetes object) is applied; once the VM is back, the plan holds only
+// its instances and a second apply finishes.
+func TestUnreachableVM(t *testing.T) {
+	w := e2etest.New(t, "unreachable")
+	w.VMs = []string{"vm1", "vm2"}
+	w.Services = []e2etest.Svc{
+		{Name: "details", VMs: []string{"vm1"}, Ports: map[string]int{"http": 9080}},
+		{Name: "mysqldb", VMs: []string{"vm2"}, Ports: map[string]int{"mysql": 3306}},
+	}
+	w.Write()
+	w.DestroyOnCleanup()
+	ctx := labCtx(t)
+	if err := w.Lab.StopSSHD(ctx, "vm2"); err != nil {
+		t.Fatal(err)
+	}
+	sshdUp := false
+	t.Cleanup(func() { // before destroy
+		if !sshdUp {
+			if err := w.Lab.StartSSHD(labCtx(t), "vm2"); err != nil {
+				t.Errorf("start sshd on vm2: %v", err)
+			}
+		}
+	})
+
+	r := w.Must(1, "apply", "-auto-approve", "-no-color")
+	vm2 := w.Lab.VM("vm2").Address
+	wantContains(t, "apply", all(r), "Cannot observe vm.vm2", "connect to "+vm2, "connection refused")
+	if strings.Contains(all(r), "Cannot observe vm.vm1") {
+		t.Errorf("vm1 reported as failed:\n%s", r)
+	}
+
+	// Everything but vm2 was applied.
+	cs, c := w.Client("control"), e2etest.Ctx(t)
+	for _, n := range [][2]string{{"istio-system", "istio-pilot-ilb"}, {"istio-system", "mixer-ilb"}, {"istio-system", "citadel-ilb"}, {"kube-system", "dns-ilb"}} {
+		s, err := cs.CoreV1().Services(n[0]).Get(c, n[1], e2etest.Get)
+		if err != nil {
+			t.Errorf("%s/%s: %v", n[0], n[1], err)
+		} else if len(s.Status.LoadBalancer.Ingress) == 0 {
+			t.Errorf("%s/%s has no address", n[0], n[1])
+		}
+	}
+	for name, vm := range map[string]string{"details": "vm1", "mysqldb": "vm2"} {
+		if _, err := cs.CoreV1().Services(w.Namespace).Get(c, name, e2etest.Get); err != nil {
+			t.Errorf("Service %s: %v", name, err)
+		}
+		ep, err := cs.CoreV1().Endpoints(w.Namespace).Get(c, name, e2etest.Get)
+		if err != nil {
+			t.Errorf("Endpoints %s: %v", name, err)
+		} else if ip := w.Lab.VM(vm).Address; len(ep.Subsets) != 1 || len(ep.Subsets[0].Addresses) != 1 || ep.Subsets[0].Addresses[0].IP != ip {
+			t.Errorf("Endpoints %s = %+v, want %s", name, ep.Subsets, ip)
+		}
+	}
+	for _, p := range []string{"/etc/dnsmasq.d/kubedns", "/var/lib/istio/envoy/cluster.env", "/etc/certs/key.pem"} {
+		w.VMExec("vm1", "test", "-s", p) // fails the test when missing or empty
+	}
+	if got := w.VMExec("vm1", "cat", "/var/lib/istio/envoy/sidecar.env"); !strings.Contains(got, "\nISTIO_INBOUND_PORTS=9080\n") {
+		t.Errorf("vm1 sidecar.env:\n%s", got)
+	}
+	vmPathsAbsent(t, w, "vm2", "/etc/dnsmasq.d/kubedns", "/var/lib/istio/envoy/cluster.env", "/var/lib/meshx/unreachable.json")
+
+	// vm2 is back: only its instances remain.
+	if err := w.Lab.StartSSHD(ctx, "vm2"); err != nil {
+		t.Fatal(err)
+	}
+	sshdUp = true
+	p := w.Must(2, "plan", "-detailed-exitcode", "-no-color")
+	addrs := plannedAddrs(p.Stdout)
+	if len(addrs) == 0 {
+		t.Fatalf("plan lists no changes:\n%s", p.Stdout)
+	}
+	for _, a := range addrs {
+		if !strings.HasPrefix(a, "vm.vm2.") {
+			t.Errorf("plan changes %s, which does not belong to vm2:\n%s", a, p.Stdout)
+		}
+	}
+	wantContains(t, "plan", strings.Join(addrs, "\n"), `vm.vm2.file["/etc/dnsmasq.d/kubedns"]`, `vm.vm2.package["istio-sidecar"]`)
+	w.Must(0, "apply", "-auto-approve", "-no-color")
+	if got := w.VMExec("vm2", "cat", "/var/lib/istio/envoy/sidecar.env"); !strings.Contains(got, "\nISTIO_INBOUND_PORTS=3306\n") {
+		t.Errorf("vm2 sidecar.env:\n%s", got)
+	}
+	w.Must(0, "plan", "-detailed-exitcode", "-no-color")
+}

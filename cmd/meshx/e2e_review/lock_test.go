@@ -1,0 +1,166 @@
+package e2e_review
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
+	"github.com/meshx-dev/meshx/lab"
+	"github.com/meshx-dev/meshx/providers/lease"
+)
+
+// TestLockHeldByAnotherRun: while another run (the test, through the
+// lease package) holds the environment's lock, apply exits 3 naming it;
+// with -lock-timeout it waits for the release and proceeds; force-unlock
+// refuses a wrong ID, naming the holder, and frees the right one.
+func TestLockHeldByAnotherRun(t *testing.T) {
+	w := newWorld(t, "locked")
+	cs := w.Client("control")
+	other := lease.New(cs, lease.Options{Namespace: "istio-system", Environment: w.Env, Operation: "test"})
+	if err := other.Acquire(e2etest.Ctx(t), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Release(context.Background()) })
+	holder := other.Info()
+
+	r := w.Must(3, "apply", "-auto-approve", "-no-color")
+	mustContain(t, "locked apply stderr", r.Stderr, "Error acquiring the lock", holder.Who, holder.ID, "operation test", "meshx force-unlock "+holder.ID)
+	if _, err := cs.CoreV1().Namespaces().Get(e2etest.Ctx(t), w.Namespace, e2etest.Get); !apierrors.IsNotFound(err) {
+		t.Errorf("a locked apply created namespace %s (get: %v)", w.Namespace, err)
+	}
+
+	released := make(chan error, 1)
+	go func() {
+		time.Sleep(2 * time.Second)
+		released <- other.Release(context.Background())
+	}()
+	r = w.Must(0, "apply", "-auto-approve", "-no-color", "-lock-timeout=30s")
+	mustContain(t, "waiting apply", r.Stderr, "Waiting up to 30s for the lock held by "+holder.Who+" (lock ID "+holder.ID+")")
+	mustContain(t, "waiting apply", r.Stdout, "Apply complete!")
+	if err := <-released; err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	if l := getLease(t, w); l == nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != "" {
+		t.Errorf("apply did not release its lock: %+v", l)
+	}
+
+	t.Run("force-unlock", func(t *testing.T) {
+		stuck := lease.New(cs, lease.Options{Namespace: "istio-system", Environment: w.Env, Operation: "test"})
+		if err := stuck.Acquire(e2etest.Ctx(t), 0, nil); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = stuck.Release(context.Background()) })
+		id := stuck.Info().ID
+
+		r := w.Must(1, "force-unlock", "0123456789abcdef")
+		mustContain(t, "wrong-ID force-unlock", r.Stderr, id, stuck.Info().Who)
+		if h, err := lease.Status(e2etest.Ctx(t), cs, "istio-system", w.Env, time.Now()); err != nil || h == nil || h.ID != id {
+			t.Fatalf("a wrong ID released the lock: %+v %v", h, err)
+		}
+		r = w.Must(0, "force-unlock", id)
+		mustContain(t, "force-unlock", r.Stdout, "unlocked environment "+w.Env)
+		if h, err := lease.Status(e2etest.Ctx(t), cs, "istio-system", w.Env, time.Now()); err != nil || h != nil {
+			t.Fatalf("force-unlock left the lock held: %+v %v", h, err)
+		}
+		w.Must(0, "plan", "-detailed-exitcode", "-no-color")
+		w.Must(0, "apply", "-auto-approve", "-no-color")
+	})
+}
+
+// TestLockOfKilledRun: a meshx process SIGKILLed in the middle of an apply
+// leaves its Lease behind; the next apply with -lock-timeout waits for it
+// to expire (MESHX_LOCK_TTL shortens that) and completes the work.
+func TestLockOfKilledRun(t *testing.T) {
+	w := newWorld(t, "killed")
+	bin := buildMeshx(t)
+
+	ctx := e2etest.Ctx(t)
+	if err := w.Lab.SetLBMode(ctx, "control", "never"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := w.Lab.SetLBMode(c, "control", "ip"); err != nil {
+			t.Errorf("restore lb mode: %v", err)
+		}
+	})
+
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "-chdir="+w.Dir, "apply", "-auto-approve", "-no-color")
+	cmd.Env = append(os.Environ(), "MESHX_LOCK_TTL=10s")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	killed := false
+	t.Cleanup(func() {
+		if !killed {
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			<-exited
+		}
+	})
+
+	var id string
+	waitFor(t, "the subprocess takes the lock", time.Minute, func() bool {
+		if l := getLease(t, w); l != nil && l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" {
+			id = *l.Spec.HolderIdentity
+			return true
+		}
+		return false
+	})
+	// Kill it in the middle of the apply: once it is waiting for the load
+	// balancers' addresses.
+	cs := w.Client("control")
+	waitFor(t, "the subprocess creates istio-pilot-ilb", time.Minute, func() bool {
+		_, err := cs.CoreV1().Services("istio-system").Get(e2etest.Ctx(t), "istio-pilot-ilb", e2etest.Get)
+		return err == nil
+	})
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed = true
+	if err := <-exited; err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("subprocess was not killed: %v\n%s", err, out.String())
+	}
+	if h, err := lease.Status(ctx, cs, "istio-system", w.Env, time.Now()); err != nil || h == nil || h.ID != id {
+		t.Fatalf("the killed run's lock is not held right after the kill: %+v %v", h, err)
+	}
+
+	if err := w.Lab.SetLBMode(ctx, "control", "ip"); err != nil {
+		t.Fatal(err)
+	}
+	r := w.Must(0, "apply", "-auto-approve", "-no-color", "-lock-timeout=90s")
+	mustContain(t, "apply after the kill", r.Stderr, "Waiting up to 1m30s for the lock held by", "(lock ID "+id+")")
+	mustContain(t, "apply after the kill", r.Stdout, "Apply complete!")
+	w.Must(0, "plan", "-detailed-exitcode", "-no-color")
+}
+
+// buildMeshx builds the meshx binary into a temporary directory.
+func buildMeshx(t *testing.T) string {
+	t.Helper()
+	root, err := lab.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "meshx")
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/meshx")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
