@@ -271,6 +271,11 @@ func down(ctx context.Context, dir string, log io.Writer, removeDir bool) error 
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
+		// The shared parent of temporary instances goes with the last one
+		// (Remove fails, harmlessly, while another instance lives there).
+		if parent := filepath.Dir(dir); parent == filepath.Join(os.TempDir(), "meshx-lab") {
+			os.Remove(parent)
+		}
 	} else {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {

@@ -30,8 +30,11 @@ func (m Mismatch) String() string { return m.Addr.String() + ": " + m.Reason }
 //   - a fresh change that does something the saved plan did not plan.
 //
 // A saved no-op that is still a no-op is never a mismatch, even if the
-// live object moved: applying the saved plan does nothing to it. An empty
-// result means the saved plan can be applied as reviewed.
+// live object moved: applying the saved plan does nothing to it. Read (a
+// deferred read of an object meshx never writes) changes nothing either,
+// so it counts as a no-op here: a read that became a no-op (Citadel made
+// the secret since) or the reverse is not a mismatch. An empty result
+// means the saved plan can be applied as reviewed.
 func Compare(saved []providers.Change, fresh *providers.Plan) []Mismatch {
 	var out []Mismatch
 	inSaved := make(map[providers.Address]bool, len(saved))
@@ -39,12 +42,12 @@ func Compare(saved []providers.Change, fresh *providers.Plan) []Mismatch {
 		inSaved[s.Addr] = true
 		f, ok := fresh.Change(s.Addr)
 		if !ok {
-			if s.Action != providers.NoOp {
+			if changes(s.Action) {
 				out = append(out, Mismatch{s.Addr, "no longer planned"})
 			}
 			continue
 		}
-		if s.Action == providers.NoOp && f.Action == providers.NoOp {
+		if !changes(s.Action) && !changes(f.Action) {
 			continue
 		}
 		var why []string
@@ -59,12 +62,17 @@ func Compare(saved []providers.Change, fresh *providers.Plan) []Mismatch {
 		}
 	}
 	for _, f := range fresh.Changes {
-		if !inSaved[f.Addr] && f.Action != providers.NoOp {
+		if !inSaved[f.Addr] && changes(f.Action) {
 			out = append(out, Mismatch{f.Addr, fmt.Sprintf("new change not in saved plan (%s)", f.Action)})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Addr.Less(out[j].Addr) })
 	return out
+}
+
+// changes reports whether this action changes anything.
+func changes(a providers.Action) bool {
+	return a != providers.NoOp && a != providers.Read
 }
 
 // describe renders a precondition briefly: "digest 1a2b3c4d5e6f

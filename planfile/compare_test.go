@@ -41,6 +41,10 @@ func TestCompare(t *testing.T) {
 			[]string{`cluster.control.ilb["d"]: new change not in saved plan (create)`}},
 		{"saved no-op now changes", []providers.Change{ch(b, providers.NoOp, was)}, []providers.Change{ch(b, providers.Update, was)},
 			[]string{`vm.ecs1.file["/b"]: action differs: no-op → update`}},
+		{"a read changes nothing", []providers.Change{ch(b, providers.Read, absent), ch(c, providers.Read, absent)},
+			[]providers.Change{ch(b, providers.NoOp, was), ch(c, providers.Read, absent), ch(d, providers.Read, absent)}, nil},
+		{"saved read now changes", []providers.Change{ch(b, providers.Read, absent)}, []providers.Change{ch(b, providers.Update, was)},
+			[]string{`vm.ecs1.file["/b"]: precondition changed: was exists=false, now digest 111111111111 exists=true (resourceVersion (none) → 10); action differs: read → update`}},
 		{"sorted by address", []providers.Change{ch(c, providers.Delete, was), ch(a, providers.Update, was)}, []providers.Change{ch(d, providers.Create, absent)},
 			[]string{`cluster.control.ilb["d"]: new change not in saved plan (create)`, `vm.ecs1.file["/a"]: no longer planned`, `vm.ecs1.unit["c"]: no longer planned`}},
 	} {

@@ -363,7 +363,7 @@ func decodeChange(cj changeJSON) (providers.Change, error) {
 }
 
 func parseAction(s string) (providers.Action, error) {
-	for a := providers.NoOp; a <= providers.Delete; a++ {
+	for a := providers.NoOp; a <= providers.Read; a++ {
 		if a.String() == s {
 			return a, nil
 		}

@@ -76,6 +76,12 @@ func sample(t testing.TB) *File {
 func TestRoundTrip(t *testing.T) {
 	for _, compress := range []bool{false, true} {
 		want := sample(t)
+		// A deferred read (sorted between the ILB and the VM file).
+		read := providers.Change{
+			Addr: mustAddr(t, `cluster.control.istio_secret["bookinfo/default"]`), Action: providers.Read, Kind: "kube_istio_secret",
+			Target: "cluster.control", After: providers.Object{"namespace": "bookinfo", "name": "istio.default"},
+		}
+		want.Changes = append(want.Changes[:1], append([]providers.Change{read}, want.Changes[1:]...)...)
 		var buf bytes.Buffer
 		if err := Write(&buf, want); err != nil {
 			t.Fatal(err)

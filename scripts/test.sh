@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # The test command behind `make test` and .ci/run: unit tests, testscript CLI
-# tests, a short fuzz run over the loader, and the integration tests on the
-# lab (real kube-apiserver/etcd, real sshd VMs). Integration packages start
-# their own isolated lab instances through package lab.
+# tests, short fuzz runs, and the integration tests on the lab (real
+# kube-apiserver/etcd, real sshd VMs, real dnsmasq). Each integration package
+# starts its own isolated lab instance through package lab and removes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export MESHX_LAB_REQUIRED=${CI:+1}   # in CI nothing may skip for want of root or the lab
-echo "== building lab binaries (cached after the first run)"
+# In CI nothing may skip for want of root or the lab.
+if [ -n "${CI:-}" ]; then export MESHX_LAB_REQUIRED=1; fi
+
+echo "== building the lab's Kubernetes binaries (cached after the first run)"
 ./bin/meshx-lab build
-echo "== go test"
-go test -count=1 -timeout 45m ./...
+
+echo "== go test ./..."
+go test -count=1 -timeout 40m ./...
+
+echo "== fuzzing briefly (run counts, not time: the machine may be loaded)"
+go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 2000x ./config
+go test -run '^$' -fuzz '^FuzzRead$' -fuzztime 2000x ./planfile
+go test -run '^$' -fuzz '^FuzzRenderers$' -fuzztime 2000x ./cmd/meshx/views
+go test -run '^$' -fuzz '^FuzzMergeEnv$' -fuzztime 2000x ./providers/vm

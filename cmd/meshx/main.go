@@ -1,5 +1,3 @@
-// Command meshx makes Istio mesh expansion declarative. See package
-// github.com/meshx-dev/meshx/cmd/meshx/cli for the commands.
 package main
 
 import (

@@ -6,8 +6,9 @@
 # on a VM and is registered in remote1, so pilot learns of it through the
 # remote secret.
 #
-# Pod and service CIDRs must be unique across the clusters (Istio 1.0); this
-# is the guide's table:
+# Pod and service CIDRs must be unique across the clusters (Istio 1.0); the
+# variables default to the guide's table (set them to your clusters' real
+# ranges: the VM's sidecar intercepts the control cluster's service CIDR):
 #
 #   cluster               ContainerCIDR    ServiceCIDR
 #   istio-control-plane   172.16.0.0/16    172.19.0.0/20
@@ -24,8 +25,8 @@ meshx {
 cluster "control" {
   role         = "control"
   kubeconfig   = var.control_kubeconfig
-  pod_cidr     = "172.16.0.0/16"
-  service_cidr = "172.19.0.0/20"
+  pod_cidr     = var.control_pod_cidr
+  service_cidr = var.control_service_cidr
   mesh_expansion {
     load_balancer = "alibaba"
   }
@@ -33,8 +34,8 @@ cluster "control" {
 
 cluster "remote1" {
   kubeconfig      = var.remote1_kubeconfig
-  pod_cidr        = "172.20.0.0/16"
-  service_cidr    = "172.21.0.0/20"
+  pod_cidr        = var.remote1_pod_cidr
+  service_cidr    = var.remote1_service_cidr
   service_account = "istio-multi"
   # cluster_id defaults to "remote1": the key of its kubeconfig in the
   # control plane's secret (the guide's `generate-kubeconfig.sh myremote1`).

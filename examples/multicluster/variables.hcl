@@ -14,6 +14,30 @@ variable "remote1_kubeconfig" {
   description = "Kubeconfig of cluster remote1, with rights to create the reader service account and its RBAC."
 }
 
+variable "control_pod_cidr" {
+  type        = string
+  default     = "172.16.0.0/16"
+  description = "Pod CIDR of cluster control (the guide's istio-control-plane)."
+}
+
+variable "control_service_cidr" {
+  type        = string
+  default     = "172.19.0.0/20"
+  description = "Service CIDR of cluster control: the VM's sidecar sends this range through the mesh."
+}
+
+variable "remote1_pod_cidr" {
+  type        = string
+  default     = "172.20.0.0/16"
+  description = "Pod CIDR of cluster remote1 (the guide's istio-remote1)."
+}
+
+variable "remote1_service_cidr" {
+  type        = string
+  default     = "172.21.0.0/20"
+  description = "Service CIDR of cluster remote1."
+}
+
 variable "vm_address" {
   type        = string
   description = "IPv4 address of the VM (the ECS instance) that runs details; meshx connects to it over SSH and registers it in the mesh."

@@ -351,6 +351,11 @@ func TestLab(t *testing.T) {
 		if _, err := os.Lstat(link); !os.IsNotExist(err) {
 			t.Errorf("wants link after disable: %v", err)
 		}
+		// Debian links runlevel, reboot, ... to systemctl; the stand-in must
+		// answer them itself (never run the test binary's tests in the VM).
+		if got := vmExec(t, vm2, "runlevel"); got != "N 3\n" {
+			t.Errorf("runlevel: %q", got)
+		}
 		// ssh runs from Debian's unit; dnsmasq is installed (host packages).
 		if got := vmExec(t, vm2, "systemctl", "is-active", "ssh"); got != "active\n" {
 			t.Errorf("ssh: %q", got)

@@ -16,14 +16,35 @@ const selfName = "meshx-vmlab"
 
 // The copy dispatches on the name it is run as, before anything else of the
 // program runs: any program that imports vmlab (the meshx-lab CLI, test
-// binaries) can therefore bring VMs up.
+// binaries) can therefore bring VMs up. The copy never runs the program's
+// own main: in a VM it is reached under every name Debian links to
+// systemctl (runlevel, reboot, ...), and a test binary must not run its
+// tests there.
 func init() {
-	switch filepath.Base(os.Args[0]) {
-	case "systemctl":
-		os.Exit(svcmgr.Client(svcmgr.DefaultRunDir+"/manager.sock", os.Args[1:], os.Stdout, os.Stderr))
-	case selfName:
-		os.Exit(selfMain(os.Args[1:]))
+	exe, err := os.Executable()
+	if err != nil || filepath.Base(exe) != selfName {
+		if filepath.Base(os.Args[0]) != selfName {
+			return
+		}
 	}
+	os.Exit(dispatch(filepath.Base(os.Args[0]), os.Args[1:]))
+}
+
+func dispatch(name string, args []string) int {
+	switch name {
+	case selfName:
+		return selfMain(args)
+	case "systemctl":
+		return svcmgr.Client(svcmgr.DefaultRunDir+"/manager.sock", args, os.Stdout, os.Stderr)
+	case "runlevel":
+		fmt.Println("N 3") // multi-user.target
+		return 0
+	case "halt", "poweroff", "reboot", "shutdown", "telinit", "init":
+		fmt.Fprintf(os.Stderr, "%s: not available in a meshx lab VM (the lab reboots VMs: vmlab.Reboot)\n", name)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "%s: %s is the meshx lab's %s and does not implement %q\n", name, selfName, "systemctl", name)
+	return 1
 }
 
 func selfMain(args []string) int {

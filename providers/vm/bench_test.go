@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/meshx-dev/meshx/providers"
 )
@@ -51,7 +52,9 @@ func BenchmarkObserveLocal50Parallel(b *testing.B) {
 		errs := make(chan error, 50)
 		for i := 0; i < 50; i++ {
 			go func() {
-				p := New(s.host("bench"))
+				h := s.host("bench")
+				h.Timeout = 2 * time.Minute // 50 observers share this machine's CPUs
+				p := New(h)
 				p.stateDir = warm.stateDir
 				defer p.Close()
 				errs <- p.Observe(ctx, providers.ObserveRequest{Environment: "bench", Resources: localFiles(b, "bench", dir, 10)}).Err

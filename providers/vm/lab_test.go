@@ -440,7 +440,9 @@ func BenchmarkObserveAllVMsParallel(b *testing.B) {
 		errs := make(chan error, len(l.VMs))
 		for _, v := range l.VMs {
 			go func() {
-				p := New(labHost(l, v))
+				h := labHost(l, v)
+				h.Timeout = 2 * time.Minute // the VMs share this machine's CPUs
+				p := New(h)
 				defer p.Close()
 				errs <- p.Observe(ctx, providers.ObserveRequest{Environment: "bench", Resources: benchResources(v.Name, l)}).Err
 			}()

@@ -56,7 +56,7 @@ func (u unitStat) isEnabled() bool {
 type observation struct {
 	files    map[string]*fileStat // by path
 	lines    map[string]string
-	packages map[string]pkgStat
+	packages map[string]pkgStat // by name
 	units    map[string]unitStat
 	manifest []byte // nil when there is none
 	// entries maps a manifest id (m<n>) to its type and name.
@@ -149,12 +149,14 @@ func parseObservation(out []byte) (*observation, error) {
 			id, v, _ := strings.Cut(rest, " ")
 			o.lines[id] = v
 		case "P":
-			id, v, _ := strings.Cut(rest, " ")
-			status, version, _ := strings.Cut(v, "\t")
-			o.packages[id] = pkgStat{
-				installed: strings.HasSuffix(status, " installed"),
-				version:   version,
-				status:    status,
+			f := strings.Split(rest, "\t")
+			if len(f) != 3 {
+				return nil, fmt.Errorf("bad record %q", line)
+			}
+			ps := pkgStat{installed: strings.HasSuffix(f[1], " installed"), version: f[2], status: f[1]}
+			// With several architectures, the installed one counts.
+			if prev, ok := o.packages[f[0]]; !ok || !prev.installed {
+				o.packages[f[0]] = ps
 			}
 		case "U":
 			f := strings.Fields(rest)
@@ -409,10 +411,7 @@ func (p *Provider) observed(it observeItem, id string, obs *observation, m *mani
 		o.Object = providers.Object{"path": s.path, "line": s.line, "present": o.Exists}
 		o.Drift = e != nil && !e.Preexisting && !o.Exists
 	case *packageSpec:
-		ps, ok := obs.packages[id]
-		if !ok {
-			return o, errors.New("no record")
-		}
+		ps := obs.packages[s.name]
 		o.Exists = ps.installed
 		if !ps.installed {
 			o.Drift = e != nil && !e.Preexisting
@@ -529,7 +528,8 @@ func (p *Provider) orphan(e *entry, id string, obs *observation) providers.Obser
 		}
 	case TypePackage:
 		o.Object = providers.Object{"name": e.Name, "version": e.Version}
-		if ps, ok := obs.packages[id]; ok {
+		if id != "" {
+			ps := obs.packages[e.Name]
 			o.Exists = ps.installed
 			o.Object["version"] = ps.version
 		}

@@ -26,7 +26,7 @@ tab=$(printf '\t')
 // r<i> and manifest entry n is m<n> in the output, one record per line:
 //
 //	L id -|0|1|?                file missing, line absent, present, error
-//	P id STATUS<TAB>VERSION | P id -
+//	P NAME<TAB>STATUS<TAB>VERSION  installed or known packages only
 //	U id ENABLED ACTIVE         systemctl is-enabled / is-active ("none")
 //	M BASE64 | M -              this environment's manifest
 //	K id TYPE NAME              a manifest entry, observed as id (a file
@@ -59,10 +59,6 @@ oline() {
 	*) echo "L $1 ?" ;;
 	esac
 }
-opkg() {
-	s=$(dpkg-query -W -f '${Status}\t${Version}' "$2" 2>/dev/null </dev/null) || s=-
-	printf 'P %s %s\n' "$1" "${s:--}"
-}
 ounit() {
 	ue=$(systemctl is-enabled "$2" 2>/dev/null </dev/null)
 	ua=$(systemctl is-active "$2" 2>/dev/null </dev/null)
@@ -71,10 +67,11 @@ ounit() {
 	printf 'U %s %s %s\n' "$1" "${ue:-none}" "${ua:-none}"
 }
 i=0
+pkgs=
 while [ $# -gt 0 ] && [ "$1" != --files ]; do
 	case $1 in
 	l) oline "r$i" "$2" "$3"; shift 3 ;;
-	p) opkg "r$i" "$2"; shift 2 ;;
+	p) pkgs="$pkgs $2"; shift 2 ;;
 	u) ounit "r$i" "$2"; shift 2 ;;
 	*) echo "meshx-observe: bad operation $1" >&2; exit 2 ;;
 	esac
@@ -108,7 +105,7 @@ for f in "$dir"/*.json; do
 		printf 'K m%s %s %s\n' "$n" "$t" "$k"
 		case $t in
 		file|env|line) set -- "$@" "$k"; want="${want}0" ;;
-		package) opkg "m$n" "$k" ;;
+		package) pkgs="$pkgs $k" ;;
 		unit) ounit "m$n" "$k" ;;
 		esac
 	done
@@ -116,6 +113,9 @@ for f in "$dir"/*.json; do
 	set +f
 done
 set -f
+# Package names are validated ([a-z0-9+.-]): safe unquoted, and one
+# dpkg-query answers for all.
+[ -n "$pkgs" ] && dpkg-query -W -f 'P ${Package}\t${Status}\t${Version}\n' $pkgs 2>/dev/null </dev/null
 echo '#S'
 [ $# -gt 0 ] && stat -c '%f %a %U %G %u %g %s %n' -- "$@" 2>/dev/null
 # Keep only regular files (never read a FIFO or a device), sending the

@@ -150,9 +150,13 @@ func (c *applyCommand) Run(args []string) int {
 		if len(unobserved) == 0 {
 			return ExitOK
 		}
+		done := "applied"
+		if destroy {
+			done = "destroyed"
+		}
 		o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: c.name() + " incomplete",
 			Detail: fmt.Sprintf("Nothing was planned or changed on %s, which could not be observed (see above); everything else was %s. Fix the connection and run meshx %s again.",
-				strings.Join(unobserved, ", "), map[bool]string{false: "applied", true: "destroyed"}[destroy], c.name())}})
+				strings.Join(unobserved, ", "), done, c.name())}})
 		return ExitError
 	}
 	if saved != nil {

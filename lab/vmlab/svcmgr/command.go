@@ -546,7 +546,10 @@ func ago(t time.Time) string {
 
 func (m *Manager) status(names []string, o cmdOpts, out, errw *bytes.Buffer) int {
 	if len(names) == 0 {
-		fmt.Fprintf(out, "● %s\n    State: running\n    Units: %d loaded (meshx lab stand-in for systemd)\n", m.host, len(m.units))
+		m.mu.Lock()
+		n := len(m.units)
+		m.mu.Unlock()
+		fmt.Fprintf(out, "● %s\n    State: running\n    Units: %d loaded (meshx lab stand-in for systemd)\n", m.host, n)
 		return codeOK
 	}
 	code := codeOK
