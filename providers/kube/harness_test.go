@@ -264,3 +264,21 @@ func waitFor(t testing.TB, what string, timeout time.Duration, f func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// applyDriftRepair applies s as the planner hands over a change that
+// repairs drift the plan showed: Change.Drift set.
+func (w *world) applyDriftRepair(s step) providers.ApplyResponse {
+	w.t.Helper()
+	r := s.r
+	desired, err := r.Render(w)
+	if err != nil {
+		w.t.Fatalf("render %s: %v", r.Addr, err)
+	}
+	return w.provs[r.Target].Apply(context.Background(), providers.ApplyRequest{
+		Environment: w.env,
+		Resource:    &r,
+		Change:      providers.Change{Addr: r.Addr, Action: s.action, Drift: true},
+		Desired:     desired,
+		Observed:    s.obs,
+	})
+}

@@ -255,16 +255,16 @@ func TestDriftAfterHandEdit(t *testing.T) {
 	if steps[2].obs.Drift || steps[2].action != providers.NoOp {
 		t.Errorf("untouched Endpoints: drift=%v action=%s", steps[2].obs.Drift, steps[2].action)
 	}
-	// Repair: the renumbered port is kubectl-edit's, so server-side apply
-	// cannot remove it; without force_conflicts meshx says so.
+	// The renumbered port is kubectl-edit's, so server-side apply cannot
+	// remove it: a change that is not a reviewed drift repair says so.
 	resp := w.applyOne(s)
-	if resp.Err == nil || !strings.Contains(resp.Err.Error(), `9081/TCP "http" (field manager "kubectl-edit")`) || !strings.Contains(resp.Err.Error(), "force_conflicts") {
+	if resp.Err == nil || !strings.Contains(resp.Err.Error(), `9081/TCP "http" (field manager "kubectl-edit")`) || !strings.Contains(resp.Err.Error(), "-force-conflicts") {
 		t.Fatalf("repairing a renumbered port without force: err = %v", resp.Err)
 	}
-	forcedSvc := s
-	forcedSvc.r.Settings.ForceConflicts = true
-	if resp := w.applyOne(forcedSvc); resp.Err != nil {
-		t.Fatal(resp.Err)
+	// The planner marks the change as repairing drift (the plan showed it):
+	// applying it takes meshx's fields back without -force-conflicts.
+	if resp := w.applyDriftRepair(s); resp.Err != nil {
+		t.Fatalf("reviewed drift repair: %v", resp.Err)
 	}
 	assertNoChanges(t, w, rs)
 

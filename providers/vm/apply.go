@@ -83,7 +83,10 @@ func sha256Hex(b []byte) string {
 // writeFile writes content to path atomically. It reports whether the
 // file existed and whether anything changed.
 func (p *Provider) writeFile(ctx context.Context, path string, content []byte, mode, owner, group string, dirMode string) (existed, changed bool, err error) {
-	out, err := p.runScript(ctx, applyTimeout(ctx), writeScript, bytes.NewReader(content), path, mode, owner, group, sha256Hex(content), dirMode)
+	args := []string{path, mode, owner, group, sha256Hex(content), dirMode}
+	shown := append([]string(nil), args...)
+	shown[4] = providers.Fingerprint(content) // the full hash of a secret never shows
+	out, err := p.runScriptShown(ctx, applyTimeout(ctx), writeScript, bytes.NewReader(content), shown, args...)
 	if err != nil {
 		return false, false, err
 	}
@@ -201,7 +204,7 @@ func (p *Provider) applyFile(ctx context.Context, req providers.ApplyRequest, s 
 		e.SHA256, e.Mode, e.Owner, e.Group, e.Sensitive = sum, mode, s.owner, s.group, s.sensitive
 		putEntry(m, e)
 	})
-	return providers.ApplyResponse{Outputs: providers.Object{"sha256": sum}, Changed: changed, Err: err}
+	return providers.ApplyResponse{Outputs: fileOutputs(sum, s.sensitive), Changed: changed, Err: err}
 }
 
 func (p *Provider) applyEnv(ctx context.Context, req providers.ApplyRequest, s *envSpec) providers.ApplyResponse {

@@ -48,9 +48,10 @@ type Host struct {
 	// Sudo runs every command meshx sends through `sudo -n` when User is
 	// not root (passwordless sudo is required).
 	Sudo bool
-	// Timeout bounds connecting (each attempt) and each Observe; default
-	// 30s. Apply is bounded by the resource's Settings.WaitTimeout, default
-	// 10 minutes (package installs download).
+	// Timeout bounds each connection attempt (TCP, handshake,
+	// authentication) and the remote command of each Observe and Exec;
+	// default 30s. Each command of an Apply is bounded by the resource's
+	// Settings.WaitTimeout, default 10 minutes (package installs download).
 	Timeout time.Duration
 	// Passphrase returns the passphrase of an encrypted key when
 	// PassphraseEnv gives none. Nil means: prompt on the terminal when

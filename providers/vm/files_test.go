@@ -111,8 +111,10 @@ func TestFilesLifecycle(t *testing.T) {
 		}
 	}
 	dump, _ := json.Marshal(resp.Objects)
-	if bytes.Contains(dump, []byte("TOP-SECRET")) || strings.Contains(fmt.Sprintf("%#v", resp), "TOP-SECRET") {
-		t.Fatal("the observation contains the secret")
+	for _, leak := range []string{"TOP-SECRET", sha256Hex([]byte(secret))} {
+		if bytes.Contains(dump, []byte(leak)) || strings.Contains(fmt.Sprintf("%#v", resp), leak) {
+			t.Fatalf("the observation contains %.12s…", leak)
+		}
 	}
 	if got := countActions(converge(t, ctx, p, env, resources(v1, true))); got[providers.NoOp] != 4 {
 		t.Fatalf("second apply: %v, want 4 no-ops", got)

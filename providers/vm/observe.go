@@ -471,9 +471,18 @@ func fileObject(o *providers.Observed, f *fileStat, sensitive bool, owner, group
 		content = string(f.content)
 	}
 	o.Object = providers.Object{"content": content, "mode": f.mode, "owner": user, "group": grp}
-	o.Outputs = providers.Object{"sha256": f.sha256}
-	o.Details = map[string]string{"sha256": f.sha256}
+	o.Outputs = fileOutputs(f.sha256, sensitive)
+	o.Details = map[string]string{"sha256": o.Outputs["sha256"].(string)}
 	return nil
+}
+
+// fileOutputs are a file's outputs: its sha256, or for a secret only its
+// fingerprint (outputs and precondition details are shown and stored).
+func fileOutputs(sum string, sensitive bool) providers.Object {
+	if sensitive {
+		return providers.Object{"sha256": providers.FingerprintPrefix + sum[:12]}
+	}
+	return providers.Object{"sha256": sum}
 }
 
 func fileDrift(e *entry, f *fileStat) bool {

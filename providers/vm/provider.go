@@ -139,7 +139,45 @@ func (p *Provider) getClient(ctx context.Context) (*ssh.Client, error) {
 	}
 	p.connects.Add(1)
 	p.client = c
+	go p.keepalive(c)
 	return c, nil
+}
+
+// keepaliveInterval spaces the keepalive requests on an idle connection.
+const keepaliveInterval = 30 * time.Second
+
+// keepalive pings the server while c is open and drops c when it stops
+// answering (a NAT that forgot the connection while the user read the
+// plan), so the next command redials instead of hanging.
+func (p *Provider) keepalive(c *ssh.Client) {
+	done := make(chan struct{})
+	go func() { c.Wait(); close(done) }()
+	t := time.NewTicker(keepaliveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		answered := make(chan error, 1)
+		go func() {
+			_, _, err := c.SendRequest("keepalive@openssh.com", true, nil)
+			answered <- err
+		}()
+		select {
+		case err := <-answered:
+			if err == nil {
+				continue
+			}
+		case <-done:
+			return
+		case <-time.After(keepaliveInterval / 2):
+		}
+		p.logf("connection to %s stopped answering; it will be reopened", p.addr)
+		p.dropClient(c)
+		return
+	}
 }
 
 // dropClient forgets a connection that broke, so the next call redials.
@@ -271,8 +309,14 @@ func (l *limitedBuffer) Write(b []byte) (int, error) {
 // runScript runs one of this package's scripts with sh -c, its arguments
 // quoted.
 func (p *Provider) runScript(ctx context.Context, timeout time.Duration, sc script, stdin io.Reader, args ...string) ([]byte, error) {
+	return p.runScriptShown(ctx, timeout, sc, stdin, args, args...)
+}
+
+// runScriptShown is runScript with the arguments errors show, for when
+// one of them must not appear in full (the sha256 of a secret).
+func (p *Provider) runScriptShown(ctx context.Context, timeout time.Duration, sc script, stdin io.Reader, shown []string, args ...string) ([]byte, error) {
 	cmd := "sh -c " + quote(sc.body) + " " + quote(sc.name) + " " + shellJoin(args)
-	return p.run(ctx, timeout, sc.name+" "+shellJoin(args), cmd, stdin)
+	return p.run(ctx, timeout, sc.name+" "+shellJoin(shown), cmd, stdin)
 }
 
 // Exec runs argv on the VM (as root when Host.Sudo is set), each argument

@@ -164,7 +164,7 @@ cat > "$t"
 got=$(sha256sum < "$t")
 got=${got%% *}
 if [ "$got" != "$sum" ]; then
-	echo "meshx: the content for $p arrived incomplete (sha256 $got, want $sum); the file was not changed" >&2
+	echo "meshx: the content for $p arrived incomplete or altered; the file was not changed" >&2
 	exit 4
 fi
 if [ "$existed" = 1 ]; then

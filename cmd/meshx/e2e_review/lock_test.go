@@ -116,6 +116,9 @@ func TestLockOfKilledRun(t *testing.T) {
 	waitFor(t, "the subprocess takes the lock", time.Minute, func() bool {
 		if l := getLease(t, w); l != nil && l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" {
 			id = *l.Spec.HolderIdentity
+			if d := l.Spec.LeaseDurationSeconds; d == nil || *d != 10 {
+				t.Errorf("the lease lasts %v s, want MESHX_LOCK_TTL's 10", d)
+			}
 			return true
 		}
 		return false

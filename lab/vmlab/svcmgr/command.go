@@ -299,7 +299,9 @@ func (m *Manager) jobs(verb string, names []string, o cmdOpts, errw *bytes.Buffe
 			})
 		}
 		if o.noBlock {
+			m.bg.Add(1)
 			go func() {
+				defer m.bg.Done()
 				if err := run(); err != nil {
 					m.logf("%s %s: %v", verb, u.name, err)
 				}

@@ -45,6 +45,8 @@ type Manager struct {
 
 	mu    sync.Mutex
 	units map[string]*unit
+
+	bg sync.WaitGroup // clean-ups after a main process ended
 }
 
 // unit is the runtime state of one unit.
@@ -131,6 +133,9 @@ var (
 	sharedProcs = newProcs()
 	reaperOnce  sync.Once
 )
+
+// Wait waits for the clean-ups that follow the end of main processes.
+func (m *Manager) Wait() { m.bg.Wait() }
 
 // Run makes sure children are being reaped and blocks until ctx is done.
 func (m *Manager) Run(ctx context.Context) {
@@ -645,9 +650,11 @@ func resultOf(err error) string {
 	return "exit-code"
 }
 
+// setSub moves a start job to its next phase, unless the main process
+// ended meanwhile (mainExited has settled the state then).
 func (m *Manager) setSub(u *unit, gen int, sub string) {
 	m.mu.Lock()
-	if u.gen == gen && u.active == "activating" {
+	if u.gen == gen && u.active == "activating" && u.sub != "auto-restart" {
 		u.sub = sub
 	}
 	m.mu.Unlock()
@@ -705,7 +712,9 @@ func (m *Manager) mainExited(u *unit, gen, pid int, st exitStatus) {
 	sessions := append([]int(nil), u.sessions...)
 	result := u.result
 	m.mu.Unlock()
+	m.bg.Add(1)
 	go func() {
+		defer m.bg.Done()
 		m.journal(u.name, "Main process exited, %s", st)
 		if !clean {
 			m.journal(u.name, "Failed with result '%s'.", result)

@@ -46,6 +46,7 @@ func newTestManager(t *testing.T, files map[string]string) (*Manager, string) {
 		for _, n := range names {
 			m.Command([]string{"stop", n})
 		}
+		m.Wait()
 		cancel()
 	})
 	return m, root
