@@ -68,8 +68,12 @@ func vmInit(cfgPath string) error {
 	}
 	ctx := context.Background()
 	go m.Run(ctx)
+	l, err := m.Listen()
+	if err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- m.Serve(ctx) }()
+	go func() { errc <- m.Serve(ctx, l) }()
 	m.Boot(c.Boot...)
 	logger.Printf("up")
 	return <-errc

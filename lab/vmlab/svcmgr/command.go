@@ -299,13 +299,13 @@ func (m *Manager) jobs(verb string, names []string, o cmdOpts, errw *bytes.Buffe
 			})
 		}
 		if o.noBlock {
-			m.bg.Add(1)
-			go func() {
-				defer m.bg.Done()
+			m.mu.Lock()
+			m.background(func() {
 				if err := run(); err != nil {
 					m.logf("%s %s: %v", verb, u.name, err)
 				}
-			}()
+			})
+			m.mu.Unlock()
 			continue
 		}
 		if err := run(); err != nil {

@@ -46,7 +46,8 @@ type Manager struct {
 	mu    sync.Mutex
 	units map[string]*unit
 
-	bg sync.WaitGroup // clean-ups after a main process ended
+	bgN    int        // running clean-ups after main processes ended; guarded by mu
+	bgDone *sync.Cond // signalled when bgN drops to 0
 }
 
 // unit is the runtime state of one unit.
@@ -117,6 +118,7 @@ func New(c Config) (*Manager, error) {
 		procs:  sharedProcs,
 		units:  map[string]*unit{},
 	}
+	m.bgDone = sync.NewCond(&m.mu)
 	if err := os.MkdirAll(m.fs.p(path.Join(m.runDir, "log")), 0o755); err != nil {
 		return nil, fmt.Errorf("svcmgr: %w", err)
 	}
@@ -134,8 +136,30 @@ var (
 	reaperOnce  sync.Once
 )
 
-// Wait waits for the clean-ups that follow the end of main processes.
-func (m *Manager) Wait() { m.bg.Wait() }
+// Wait waits for the background work (clean-ups after main processes
+// ended, --no-block jobs) started so far.
+func (m *Manager) Wait() {
+	m.mu.Lock()
+	for m.bgN > 0 {
+		m.bgDone.Wait()
+	}
+	m.mu.Unlock()
+}
+
+// background runs f in a goroutine counted by Wait. Caller holds m.mu.
+func (m *Manager) background(f func()) {
+	m.bgN++
+	go func() {
+		defer func() {
+			m.mu.Lock()
+			if m.bgN--; m.bgN == 0 {
+				m.bgDone.Broadcast()
+			}
+			m.mu.Unlock()
+		}()
+		f()
+	}()
+}
 
 // Run makes sure children are being reaped and blocks until ctx is done.
 func (m *Manager) Run(ctx context.Context) {
@@ -711,10 +735,7 @@ func (m *Manager) mainExited(u *unit, gen, pid int, st exitStatus) {
 	}
 	sessions := append([]int(nil), u.sessions...)
 	result := u.result
-	m.mu.Unlock()
-	m.bg.Add(1)
-	go func() {
-		defer m.bg.Done()
+	m.background(func() {
 		m.journal(u.name, "Main process exited, %s", st)
 		if !clean {
 			m.journal(u.name, "Failed with result '%s'.", result)
@@ -724,7 +745,8 @@ func (m *Manager) mainExited(u *unit, gen, pid int, st exitStatus) {
 		if !restart {
 			m.removeRuntimeDirs(svc)
 		}
-	}()
+	})
+	m.mu.Unlock()
 }
 
 func restartWanted(svc *service, st exitStatus, clean bool) bool {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,7 +31,23 @@ func newTestManager(t *testing.T, files map[string]string) (*Manager, string) {
 	t.Helper()
 	root := t.TempDir()
 	writeFiles(t, root, files)
-	m, err := New(Config{Root: root, Hostname: "test", Logf: t.Logf})
+	// The manager may log after the test has ended; keep its log and
+	// show it if the test failed.
+	var logMu sync.Mutex
+	var logs strings.Builder
+	t.Cleanup(func() {
+		logMu.Lock()
+		defer logMu.Unlock()
+		if t.Failed() {
+			t.Logf("manager log:\n%s", logs.String())
+		}
+	})
+	logf := func(format string, args ...any) {
+		logMu.Lock()
+		fmt.Fprintf(&logs, format+"\n", args...)
+		logMu.Unlock()
+	}
+	m, err := New(Config{Root: root, Hostname: "test", Logf: logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +285,13 @@ func TestDaemonReloadNeeded(t *testing.T) {
 	})
 	unitFile := filepath.Join(root, "lib/systemd/system/v.service")
 	cmdline := func() string {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, m, "v")))
+		pid := mainPID(t, m, "v")
+		var b []byte
+		// The kernel fills in cmdline just after exec returns to the parent.
+		eventually(t, "the main process's cmdline", func() bool {
+			b, _ = os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			return len(b) > 0
+		})
 		return strings.ReplaceAll(string(b), "\x00", " ")
 	}
 	want(t, m, 0, nil, "start", "v")
@@ -325,9 +348,12 @@ func TestClientServer(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go m.Serve(ctx)
+	l, err := m.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go m.Serve(ctx, l)
 	sock := filepath.Join(root, m.SocketPath())
-	eventually(t, "socket", func() bool { _, err := os.Stat(sock); return err == nil })
 	var out, errb strings.Builder
 	if code := Client(sock, []string{"start", "s"}, &out, &errb); code != 0 {
 		t.Fatalf("start: %d %s", code, errb.String())

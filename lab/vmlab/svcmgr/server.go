@@ -19,22 +19,27 @@ type request struct {
 	Args []string `json:"args"`
 }
 
-// Serve answers systemctl requests on the manager's unix socket until ctx
-// is done.
-func (m *Manager) Serve(ctx context.Context) error {
+// Listen opens the manager's unix socket; anyone may connect, and the
+// manager checks the caller's uid per command.
+func (m *Manager) Listen() (net.Listener, error) {
 	sock := m.fs.p(m.SocketPath())
 	if err := os.MkdirAll(path.Dir(sock), 0o755); err != nil {
-		return fmt.Errorf("svcmgr: %w", err)
+		return nil, fmt.Errorf("svcmgr: %w", err)
 	}
 	_ = os.Remove(sock)
 	l, err := net.Listen("unix", sock)
 	if err != nil {
-		return fmt.Errorf("svcmgr: %w", err)
+		return nil, fmt.Errorf("svcmgr: %w", err)
 	}
-	// Anyone may ask; the manager checks the caller's uid per command.
 	if err := os.Chmod(sock, 0o666); err != nil {
-		return fmt.Errorf("svcmgr: %w", err)
+		l.Close()
+		return nil, fmt.Errorf("svcmgr: %w", err)
 	}
+	return l, nil
+}
+
+// Serve answers systemctl requests on l until ctx is done.
+func (m *Manager) Serve(ctx context.Context, l net.Listener) error {
 	go func() {
 		<-ctx.Done()
 		l.Close()
