@@ -78,36 +78,32 @@ var dnsILB = ILB{
 	Selector: map[string]string{"k8s-app": "kube-dns"},
 }
 
+// ilbs08 is mesh-expansion.yaml from 0.8 to the last 1.x: mixer-ilb points
+// at istio-telemetry only ("until we are able to support both"), and the CA
+// is citadel-ilb.
+var ilbs08 = []ILB{
+	pilotILB08,
+	{Key: "mixer", Name: "mixer-ilb",
+		Ports:    []Port{{Name: "grpc-mixer-mtls", Port: 15004, Protocol: "TCP"}},
+		Selector: map[string]string{"istio": "mixer", "istio-mixer-type": "telemetry"}},
+	{Key: "citadel", Name: "citadel-ilb",
+		Ports:    []Port{{Name: "grpc-citadel", Port: 8060, Protocol: "TCP"}},
+		Selector: map[string]string{"istio": "citadel"}},
+	dnsILB,
+}
+
 var legacyUnits = []string{"dnsmasq", "istio-auth-node-agent", "istio"}
 
 var profiles = map[string]*Profile{
 	"1.0": {
 		Name: "1.0", Legacy: true, CPAuthKey: "ISTIO_CP_AUTH", CAKey: "citadel",
 		Units: legacyUnits, SecretPrefix: "istio.",
-		ILBs: []ILB{
-			pilotILB08,
-			{Key: "mixer", Name: "mixer-ilb",
-				Ports:    []Port{{Name: "grpc-mixer-mtls", Port: 15004, Protocol: "TCP"}},
-				Selector: map[string]string{"istio": "mixer", "istio-mixer-type": "telemetry"}},
-			{Key: "citadel", Name: "citadel-ilb",
-				Ports:    []Port{{Name: "grpc-citadel", Port: 8060, Protocol: "TCP"}},
-				Selector: map[string]string{"istio": "citadel"}},
-			dnsILB,
-		},
+		ILBs: ilbs08,
 	},
 	"0.8": {
 		Name: "0.8", Legacy: true, CPAuthKey: "CONTROL_PLANE_AUTH_POLICY", CPAuthAlso: []string{"ISTIO_CP_AUTH"}, CAKey: "citadel",
 		Units: legacyUnits, SecretPrefix: "istio.",
-		ILBs: []ILB{
-			pilotILB08,
-			{Key: "mixer", Name: "mixer-ilb",
-				Ports:    []Port{{Name: "grpc-mixer-mtls", Port: 15004, Protocol: "TCP"}},
-				Selector: map[string]string{"istio": "mixer", "istio-mixer-type": "telemetry"}},
-			{Key: "citadel", Name: "citadel-ilb",
-				Ports:    []Port{{Name: "grpc-citadel", Port: 8060, Protocol: "TCP"}},
-				Selector: map[string]string{"istio": "citadel"}},
-			dnsILB,
-		},
+		ILBs: ilbs08,
 	},
 	"0.7": {
 		Name: "0.7", Legacy: true, CPAuthKey: "CONTROL_PLANE_AUTH_POLICY", CAKey: "ca",
