@@ -70,6 +70,9 @@ type Result struct {
 	Err error
 	// Interrupted is set when the context was cancelled before the end.
 	Interrupted bool
+	// LeftOut names targets the plan could not observe and so left out of
+	// the run; the caller sets it, so views can say the run is incomplete.
+	LeftOut []string
 }
 
 type node struct {

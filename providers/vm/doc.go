@@ -17,7 +17,11 @@
 //     is retried with backoff on network errors only (never on
 //     authentication or host-key failures) and bounded by Host.Timeout.
 //   - Observe costs one SSH session: a POSIX sh script reads hashes, modes,
-//     owners, package versions, unit states and the manifest at once.
+//     owners, package versions, unit states and the manifest at once (one
+//     stat and one sha256sum for all files, one dpkg-query for all
+//     packages). Provider.Stats counts connections and sessions.
+//   - An idle connection is kept alive and redialled when it stopped
+//     answering; a command is never retried once it started.
 //   - Nothing is interpolated into a shell unquoted. Paths, unit, package,
 //     user and key names are validated (no control characters, no double
 //     quotes or backslashes in paths) and every argument is single-quoted.
@@ -26,10 +30,16 @@
 //     sha256 checked against what was sent (a cut connection leaves a short
 //     file, which is discarded), fsync, chown, chmod, rename.
 //   - The bytes of a sensitive file are never read back: Observe returns its
-//     providers.Fingerprint. A non-sensitive file's text comes back (up to
-//     64 KiB of UTF-8) so a plan can show a diff; larger or binary files
-//     come back as a fingerprint and their desired content is carried as
+//     providers.Fingerprint, and its outputs, precondition details and
+//     error messages carry only that fingerprint, never the full sha256. A
+//     non-sensitive file's text comes back (up to 64 KiB of UTF-8) so a
+//     plan can show a diff; larger or binary files come back as a
+//     fingerprint and their desired content is carried as
 //     providers.Sensitive so both compare by fingerprint.
+//   - After installing a .deb, systemctl daemon-reload runs (the sidecar
+//     package ships unit files without reloading them); units are enabled
+//     unless is-enabled already says enabled, static, alias, indirect or
+//     generated.
 //
 // The manifest /var/lib/meshx/<environment>.json (root only, 0600) records
 // every instance an environment manages, with what meshx last applied and

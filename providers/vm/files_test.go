@@ -525,3 +525,51 @@ func TestAtomicWriteSurvivesACutConnection(t *testing.T) {
 		t.Errorf("connects = %d, want 2 (one redial after the cut)", n)
 	}
 }
+
+func TestConcurrentApplies(t *testing.T) {
+	s := startSSHD(t)
+	p := s.provider(t, s.host("ecs1"))
+	ctx := testContext(t)
+	dir := t.TempDir()
+	var rs []providers.Resource
+	for i := 0; i < 24; i++ {
+		rs = append(rs, File("ecs1", filepath.Join(dir, fmt.Sprintf("f%02d", i)), text(fmt.Sprintf("%d\n", i)), 0o644, "root", "root", i%2 == 0, nil))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(rs))
+	for i := range rs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			desired, err := rs[i].Render(fixedOutputs{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			errs <- p.Apply(ctx, providers.ApplyRequest{Environment: "conc", Resource: &rs[i], Desired: desired,
+				Change: providers.Change{Addr: rs[i].Addr, Action: providers.Create}}).Err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := p.Stats().Connects; n != 1 {
+		t.Errorf("connects = %d, want 1 shared connection", n)
+	}
+	// A fresh provider sees every file owned: no manifest update was lost.
+	fresh := s.provider(t, s.host("ecs1"))
+	fresh.stateDir = p.stateDir
+	resp := fresh.Observe(ctx, providers.ObserveRequest{Environment: "conc", Resources: rs})
+	if resp.Err != nil {
+		t.Fatal(resp.Err)
+	}
+	for _, r := range rs {
+		if o := resp.Objects[r.Addr]; !o.Exists || !o.Owned || o.Drift {
+			t.Errorf("%s: exists %v owned %v drift %v", r.Addr, o.Exists, o.Owned, o.Drift)
+		}
+	}
+}

@@ -110,7 +110,9 @@ func modeString(mode uint32) string { return fmt.Sprintf("%04o", mode) }
 // when sensitive is set or the text is over 64 KiB or not UTF-8), mode
 // ("0644"), owner and group. Observe returns the live content as text for a
 // non-sensitive file and as its providers.Fingerprint otherwise, so the two
-// compare with providers.Equal. deps are the instances content reads.
+// compare with providers.Equal. content returning a providers.Sensitive for
+// a file not declared sensitive is an error. deps are the instances content
+// reads. The parent directory is created (0755) when missing.
 func File(vm, path string, content FileContent, mode uint32, owner, group string, sensitive bool, deps []providers.Address) providers.Resource {
 	s := &fileSpec{path: path, content: content, mode: mode, owner: owner, group: group, sensitive: sensitive}
 	s.err = firstErr(validatePath(path), validateMode(mode), validateAccount("owner", owner), validateAccount("group", group))
@@ -147,6 +149,11 @@ func File(vm, path string, content FileContent, mode uint32, owner, group string
 func fileValue(v any, sensitive bool) (any, error) {
 	switch t := v.(type) {
 	case providers.Sensitive:
+		if !sensitive {
+			// Observe would read such a file back as text and never find
+			// it equal; and a secret must not be shown as a diff.
+			return nil, errors.New("the value is sensitive but the file is not declared sensitive")
+		}
 		return t, nil
 	case string:
 		if sensitive || len(t) > maxTextContent || !utf8.ValidString(t) {

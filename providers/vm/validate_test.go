@@ -112,7 +112,7 @@ func TestFileContentIsSensitiveWhenItCannotBeDiffed(t *testing.T) {
 	}{
 		{"small text", "a=b\n", false, false},
 		{"secret", "key", true, true},
-		{"already sensitive", providers.NewSensitive([]byte("x")), false, true},
+		{"sensitive value of a sensitive file", providers.NewSensitive([]byte("x")), true, true},
 		{"over 64 KiB", strings.Repeat("x", maxTextContent+1), false, true},
 		{"exactly 64 KiB", strings.Repeat("x", maxTextContent), false, false},
 		{"binary", "\xff\xfe", false, true},
@@ -131,7 +131,11 @@ func TestFileContentIsSensitiveWhenItCannotBeDiffed(t *testing.T) {
 			}
 		})
 	}
-	r := File("ecs1", "/etc/x", func(providers.Outputs) (any, error) { return providers.Unknown, nil }, 0o644, "root", "root", true, nil)
+	r := File("ecs1", "/etc/x", func(providers.Outputs) (any, error) { return providers.NewSensitive([]byte("k")), nil }, 0o644, "root", "root", false, nil)
+	if _, err := r.Render(fixedOutputs{}); err == nil || !strings.Contains(err.Error(), "not declared sensitive") {
+		t.Fatalf("a secret for a non-sensitive file: err = %v", err)
+	}
+	r = File("ecs1", "/etc/x", func(providers.Outputs) (any, error) { return providers.Unknown, nil }, 0o644, "root", "root", true, nil)
 	if o, _ := r.Render(fixedOutputs{}); !providers.IsUnknown(o["content"]) {
 		t.Fatalf("unknown content rendered as %v", o["content"])
 	}

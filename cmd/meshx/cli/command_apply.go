@@ -191,6 +191,7 @@ func (c *applyCommand) Run(args []string) int {
 		view = o.json
 	}
 	res := executor.Apply(ctx, p, executor.Options{Parallelism: f.parallelism, Events: view.Event})
+	res.LeftOut = unobserved
 	view.Result(res, destroy)
 	if res.Err != nil {
 		o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: c.name() + " failed", Detail: res.Err.Error() +

@@ -39,6 +39,9 @@ func TestUnreachableVM(t *testing.T) {
 	if strings.Contains(all(r), "Cannot observe vm.vm1") {
 		t.Errorf("vm1 reported as failed:\n%s", r)
 	}
+	if !strings.Contains(r.Stdout, "Apply incomplete! ") || !strings.Contains(r.Stdout, "nothing done on vm.vm2") || strings.Contains(r.Stdout, "Apply complete!") {
+		t.Errorf("the result line must say the apply is incomplete:\n%s", r.Stdout)
+	}
 
 	// Everything but vm2 was applied.
 	cs, c := w.Client("control"), e2etest.Ctx(t)

@@ -130,6 +130,8 @@ func ResultLine(res executor.Result, destroy bool) string {
 		op = "Destroy"
 	}
 	switch {
+	case res.Err == nil && !res.Interrupted && len(res.LeftOut) > 0:
+		return fmt.Sprintf("%s incomplete! %s; nothing done on %s.", op, counts, strings.Join(res.LeftOut, ", "))
 	case res.Err == nil && !res.Interrupted:
 		return op + " complete! " + counts + "."
 	case len(res.Failed) == 0:
