@@ -67,3 +67,15 @@ output "remote1_cluster_id" {
 output "pilot_ilb" {
   value = cluster.control.ilb.pilot.address
 }
+
+# The values the guide's generate-control-plane-conn-info.sh printed for the
+# istio-remote chart. The guide read pod IPs, which change whenever a pod
+# restarts (istio/istio#4822); the internal load balancers' addresses do not.
+output "istio_remote_values" {
+  description = "global.* values for the istio-remote chart in remote1."
+  value = {
+    remotePilotAddress     = cluster.control.ilb.pilot.address
+    remotePolicyAddress    = cluster.control.ilb.mixer.address
+    remoteTelemetryAddress = cluster.control.ilb.mixer.address
+  }
+}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -115,6 +117,21 @@ func TestFilesLifecycle(t *testing.T) {
 		if bytes.Contains(dump, []byte(leak)) || strings.Contains(fmt.Sprintf("%#v", resp), leak) {
 			t.Fatalf("the observation contains %.12s…", leak)
 		}
+	}
+	// The secret's bytes never even leave the VM.
+	items, err := p.planObserve(resources(v1, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := p.runScript(ctx, time.Minute, observeScript, nil, p.observeArgs(env, items)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(base64.StdEncoding.EncodeToString([]byte(secret)))) || bytes.Contains(raw, []byte("TOP-SECRET")) {
+		t.Fatal("the observe script sent the secret's bytes")
+	}
+	if !bytes.Contains(raw, []byte(base64.StdEncoding.EncodeToString([]byte(v1)))) {
+		t.Fatal("the observe script did not send cluster.env's text (the check above proves nothing)")
 	}
 	if got := countActions(converge(t, ctx, p, env, resources(v1, true))); got[providers.NoOp] != 4 {
 		t.Fatalf("second apply: %v, want 4 no-ops", got)
@@ -510,6 +527,21 @@ func TestAtomicWriteSurvivesACutConnection(t *testing.T) {
 	}
 	if c, _ := statFile(t, path); c != old {
 		t.Fatalf("file after a cut write = %.60q, want the old content", c)
+	}
+
+	// A stream that ends early while the connection lives on (the
+	// sender failed) is refused by the sha256 check.
+	half := huge[:len(huge)/2]
+	_, err = p.runScript(ctx, time.Minute, writeScript, bytes.NewReader(half), path, "0644", "root", "root", sha256Hex(huge), "0755")
+	var ce *CommandError
+	if !errors.As(err, &ce) || ce.Status != 4 || !strings.Contains(ce.Stderr, "arrived incomplete") {
+		t.Fatalf("short stream: err = %v, want the incomplete-content refusal", err)
+	}
+	if c, _ := statFile(t, path); c != old {
+		t.Fatalf("file after a short stream = %.60q, want the old content", c)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".meshx-tmp.*")); len(left) > 0 {
+		t.Fatalf("temp files left after a short stream: %q", left)
 	}
 
 	// The provider reconnects and the write goes through.

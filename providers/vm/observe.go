@@ -263,6 +263,21 @@ func (p *Provider) planObserve(rs []providers.Resource) ([]observeItem, error) {
 	return items, nil
 }
 
+// observeArgs are the observe script's arguments for items.
+func (p *Provider) observeArgs(env string, items []observeItem) []string {
+	var ops, files []string
+	var want strings.Builder
+	for _, it := range items {
+		ops = append(ops, it.op...)
+		if it.op == nil {
+			files = append(files, it.path)
+			want.WriteString(map[bool]string{false: "0", true: "1"}[it.text])
+		}
+	}
+	args := append([]string{env, p.stateDir, want.String()}, ops...)
+	return append(append(args, "--files"), files...)
+}
+
 // Observe reads every requested instance, the manifest and the orphans
 // in one SSH session.
 func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) providers.ObserveResponse {
@@ -274,18 +289,7 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) pr
 	if err != nil {
 		return fail(err)
 	}
-	var ops, files []string
-	var want strings.Builder
-	for _, it := range items {
-		ops = append(ops, it.op...)
-		if it.op == nil {
-			files = append(files, it.path)
-			want.WriteString(map[bool]string{false: "0", true: "1"}[it.text])
-		}
-	}
-	args := append([]string{req.Environment, p.stateDir, want.String()}, ops...)
-	args = append(append(args, "--files"), files...)
-	out, err := p.runScript(ctx, p.timeout, observeScript, nil, args...)
+	out, err := p.runScript(ctx, p.timeout, observeScript, nil, p.observeArgs(req.Environment, items)...)
 	if err != nil {
 		return fail(fmt.Errorf("vm.%s: observe: %w", p.host.Name, err))
 	}

@@ -58,7 +58,7 @@ func TestMulticlusterExample(t *testing.T) {
 	})
 
 	apply := run(0, "apply", "-auto-approve")
-	wantContains(t, "apply", apply.Stdout, "Apply complete!", `remote1_cluster_id = "remote1"`, `pilot_ilb = "`)
+	wantContains(t, "apply", apply.Stdout, "Apply complete!", `remote1_cluster_id = "remote1"`, `pilot_ilb = "`, `remotePilotAddress`, `remoteTelemetryAddress`)
 
 	cs, rcs, c := w.Client("control"), w.Client("remote1"), e2etest.Ctx(t)
 

@@ -1,0 +1,74 @@
+package executor
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/meshx-dev/meshx/providers"
+)
+
+// gateProvider blocks Apply of one instance until released, so a test can
+// interrupt a run while that step is in flight.
+type gateProvider struct {
+	mu       sync.Mutex
+	started  chan struct{}
+	release  chan struct{}
+	gated    providers.Address
+	finished []providers.Address
+}
+
+func (g *gateProvider) Observe(context.Context, providers.ObserveRequest) providers.ObserveResponse {
+	return providers.ObserveResponse{}
+}
+
+func (g *gateProvider) Apply(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
+	if req.Change.Addr == g.gated {
+		close(g.started)
+		<-g.release
+		if ctx.Err() != nil {
+			return providers.ApplyResponse{Err: ctx.Err()} // a running step must not see the cancel
+		}
+	}
+	g.mu.Lock()
+	g.finished = append(g.finished, req.Change.Addr)
+	g.mu.Unlock()
+	return providers.ApplyResponse{Changed: true}
+}
+
+func (g *gateProvider) Close() error { return nil }
+
+func TestInterruptLetsRunningStepsFinish(t *testing.T) {
+	first := providers.Address{Block: "vm", Name: "a", Type: "file", Key: "/first"}
+	second := providers.Address{Block: "vm", Name: "a", Type: "unit", Key: "after"}
+	g := &gateProvider{started: make(chan struct{}), release: make(chan struct{}), gated: first}
+	render := func(providers.Outputs) (providers.Object, error) { return providers.Object{}, nil }
+	plan := &providers.Plan{
+		Changes: []providers.Change{
+			{Addr: first, Action: providers.Create},
+			{Addr: second, Action: providers.Create, DependsOn: []providers.Address{first}},
+		},
+		Resources: map[providers.Address]*providers.Resource{
+			first:  {Addr: first, Target: "vm.a", Render: render},
+			second: {Addr: second, Target: "vm.a", Render: render, DependsOn: []providers.Address{first}},
+		},
+		Providers: map[string]providers.Provider{"vm.a": g},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan Result)
+	go func() { done <- Apply(ctx, plan, Options{}) }()
+	<-g.started
+	cancel() // SIGINT while the first step runs
+	close(g.release)
+	res := <-done
+
+	if len(g.finished) != 1 || g.finished[0] != first {
+		t.Errorf("finished %v, want only the step that was running", g.finished)
+	}
+	if !res.Interrupted || res.Err == nil {
+		t.Errorf("result = %+v, want interrupted with an error", res)
+	}
+	if len(res.Skipped) != 1 || res.Skipped[0] != second || res.Added != 1 {
+		t.Errorf("skipped %v added %d, want the dependent step skipped and one added", res.Skipped, res.Added)
+	}
+}
