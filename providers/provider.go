@@ -13,7 +13,7 @@ type Resource struct {
 	// that handles it: "cluster.control", "vm.ecs1".
 	Target string
 	// Kind tells the provider what the instance is, e.g. "kube_service",
-	// "kube_endpoints", "kube_namespace", "vm_file", "vm_env_file",
+	// "kube_endpoints", "kube_namespace", "vm_file", "vm_env",
 	// "vm_line", "vm_package", "vm_unit". Each provider documents its kinds
 	// and the attributes of their Objects.
 	Kind string
