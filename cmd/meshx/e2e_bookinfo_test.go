@@ -33,6 +33,15 @@ func TestBookinfoOnVM(t *testing.T) {
 		!strings.Contains(plan.Stdout, "(known after apply)") {
 		t.Fatalf("first plan lacks the kubedns file or unknown values:\n%s", plan.Stdout)
 	}
+	// Without -auto-approve and with no terminal to answer on, apply
+	// refuses rather than prompting, and changes nothing.
+	refused := w.Must(1, "apply", "-no-color")
+	if !strings.Contains(refused.Stderr, "Approval needed") || strings.Contains(refused.Stdout, "Creating...") {
+		t.Fatalf("apply without approval: %s", refused)
+	}
+	if _, err := w.Client("control").CoreV1().Services("bookinfo").Get(e2etest.Ctx(t), "details", e2etest.Get); !apierrors.IsNotFound(err) {
+		t.Fatalf("apply without approval created the details Service: %v", err)
+	}
 	apply := w.Must(0, "apply", "-auto-approve", "-no-color")
 	if !strings.Contains(apply.Stdout, "Apply complete!") {
 		t.Fatalf("apply: %s", apply)

@@ -186,7 +186,7 @@ func (c *applyCommand) Run(args []string) int {
 		return incomplete()
 	}
 
-	var view views.Apply = views.NewApplyText(c.Stdout, views.ApplyOptions{Color: c.Color()})
+	var view views.Apply = views.NewApplyText(c.Stdout, views.ApplyOptions{Color: c.ColorStdout()})
 	if o.json != nil {
 		view = o.json
 	}

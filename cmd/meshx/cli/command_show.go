@@ -72,7 +72,7 @@ func (c *showCommand) Run(args []string) int {
 	case format == "markdown":
 		fmt.Fprint(c.Stdout, strings.Join(views.Markdown(f.Plan(), views.MarkdownOptions{}), "\n"+PartBreak+"\n"))
 	case format == "text":
-		_ = views.PlanText(c.Stdout, f.Plan(), views.PlanOptions{Color: c.Color()})
+		_ = views.PlanText(c.Stdout, f.Plan(), views.PlanOptions{Color: c.ColorStdout()})
 	default:
 		return c.FlagError(fmt.Errorf("-format must be text or markdown, not %q", format), false)
 	}

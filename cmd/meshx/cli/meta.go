@@ -27,12 +27,15 @@ type Meta struct {
 	Env []string
 
 	terminal bool // Stderr is a terminal
-	noColor  bool // -no-color
-	vars     []config.VarArg
+	// stdoutTerminal is whether Stdout is a terminal: colour on Stdout and
+	// prompts need it.
+	stdoutTerminal bool
+	noColor        bool // -no-color
+	vars           []config.VarArg
 }
 
 func newMeta(stdin io.Reader, stdout, stderr io.Writer, env []string) *Meta {
-	return &Meta{Stdin: stdin, Stdout: stdout, Stderr: stderr, WorkingDir: ".", Env: env, terminal: isTerminal(stderr)}
+	return &Meta{Stdin: stdin, Stdout: stdout, Stderr: stderr, WorkingDir: ".", Env: env, terminal: isTerminal(stderr), stdoutTerminal: isTerminal(stdout)}
 }
 
 // getenv returns the value of an environment variable from m.Env.
@@ -48,6 +51,12 @@ func (m *Meta) getenv(key string) string {
 // Color reports whether output may carry terminal colour codes: on a
 // terminal, unless -no-color or NO_COLOR says otherwise.
 func (m *Meta) Color() bool { return m.terminal && !m.noColor && m.getenv("NO_COLOR") == "" }
+
+// ColorStdout is Color for what goes to Stdout: a plan piped to a file or a
+// CI log carries no escape codes.
+func (m *Meta) ColorStdout() bool {
+	return m.stdoutTerminal && !m.noColor && m.getenv("NO_COLOR") == ""
+}
 
 // FlagSet returns a flag set for a command, with -no-color registered.
 // Parse errors are returned, not printed: pass them to FlagError.

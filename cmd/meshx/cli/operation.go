@@ -186,7 +186,7 @@ func (o *op) show(p *providers.Plan) {
 		o.json.Plan(p)
 		return
 	}
-	_ = views.PlanText(o.m.Stdout, p, views.PlanOptions{Color: o.m.Color(), Order: o.flags.order})
+	_ = views.PlanText(o.m.Stdout, p, views.PlanOptions{Color: o.m.ColorStdout(), Order: o.flags.order})
 }
 
 // closeProviders releases connections.
@@ -317,11 +317,17 @@ func (o *op) takeLock(ctx context.Context, operation string) (func(), int, bool)
 	}, 0, true
 }
 
-// confirm asks for "yes". -input=false (or -json) answers no.
+// confirm asks for "yes". It never prompts where nobody can answer: with
+// -input=false, -json, or when stdout is not a terminal (CI logs, pipes),
+// it fails instead.
 func (o *op) confirm(question, detail string) bool {
-	if !o.flags.input || o.json != nil {
+	if !o.flags.input || o.json != nil || !o.m.stdoutTerminal {
+		why := "prompts are off (-input=false or -json)"
+		if o.flags.input && o.json == nil {
+			why = "its output is not a terminal, so nobody could answer a prompt"
+		}
 		o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Approval needed",
-			Detail: "This run needs approval but prompts are off (-input=false or -json). Pass -auto-approve, or apply a saved plan file."}})
+			Detail: "This run needs approval but " + why + ". Nothing was changed. Pass -auto-approve, or apply a saved plan file."}})
 		return false
 	}
 	fmt.Fprintf(o.m.Stdout, "\n%s\n  %s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question, detail)
