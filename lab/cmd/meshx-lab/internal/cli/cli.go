@@ -1,5 +1,3 @@
-// Package cli is meshx-lab's command line: flag parsing and output around
-// package lab, behind a testable Run.
 package cli
 
 import (
