@@ -4,7 +4,7 @@ BIN     := bin
 LAB     := $(BIN)/meshx-lab
 MESHX   := $(BIN)/meshx
 
-.PHONY: all build test unit integration demo lab-tool lab-up lab-down lab-status lab-binaries fmt vet bench clean
+.PHONY: all build deps test unit integration demo lab-tool lab-up lab-down lab-status lab-binaries fmt vet bench clean
 
 all: build
 
@@ -13,10 +13,14 @@ build:
 	$(GO) build -o $(MESHX) ./cmd/meshx
 	$(GO) build -o $(LAB) ./lab/cmd/meshx-lab
 
-# The whole suite: vet, unit tests, CLI scripts, a short fuzz run, and the
-# integration tests on the lab (brought up once, shared by all packages).
-test: build vet
+# The whole suite: vet, unit tests, CLI scripts, short fuzz runs, and the
+# end-to-end tests on the lab (each package starts its own lab instance).
+test: deps build vet
 	./scripts/test.sh
+
+# Debian packages the lab needs (sshd, dnsmasq, sudo, …); quick when present.
+deps:
+	./scripts/install-deps.sh
 
 unit:
 	$(GO) test ./...

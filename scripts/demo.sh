@@ -13,7 +13,7 @@ run()  { printf '%s$ %s%s\n' "$B" "$*" "$N"; "$@"; }
 [ "$(id -u)" = 0 ] || fail "the lab needs root (network namespaces, mounts); run: sudo make demo"
 
 say "Installing what the lab needs (Debian packages), once"
-./scripts/install-deps.sh
+make -s deps
 
 say "Building the lab's Kubernetes binaries (cached after the first run) and starting the lab"
 ./bin/meshx-lab build
