@@ -309,7 +309,10 @@ func renderRemoteSecret(s *spec, in providers.Outputs) (providers.Object, error)
 			if err != nil {
 				return nil, err
 			}
-			kubeconfig = providers.Fingerprint(b)
+			// Sensitive, though it holds only the token's fingerprint: the
+			// plan then marks it "(sensitive value, sha256:…)" like the
+			// token, and its fingerprint is the one Observe reports.
+			kubeconfig = providers.NewSensitive(b)
 		}
 	}
 	return providers.Object{
