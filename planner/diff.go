@@ -123,6 +123,15 @@ func diffResource(r *providers.Resource, o providers.Observed, known *planOutput
 		}
 	}
 	if c.Action == providers.NoOp {
+		for _, name := range r.ReadyOutputs {
+			if v, ok := o.Outputs[name]; !ok || v == nil || v == "" {
+				c.Action = providers.Update
+				c.Reason = fmt.Sprintf("not ready: it has no %s yet, and apply waits for one", name)
+				break
+			}
+		}
+	}
+	if c.Action == providers.NoOp {
 		var fired []string
 		for _, t := range r.Triggers {
 			if tc, ok := changes[t]; ok && tc.Action != providers.NoOp && tc.Action != providers.Read {

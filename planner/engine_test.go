@@ -154,6 +154,41 @@ func TestPlanApplyReplan(t *testing.T) {
 	}
 }
 
+// An instance that exists and matches but is not ready (a load balancer
+// still without an address, left by an interrupted apply) is planned as an
+// update so apply waits for it; its dependants are known after apply.
+func TestNotReadyInstanceIsWaitedFor(t *testing.T) {
+	var applied []string
+	c, v := newMem(&applied), newMem(&applied)
+	provs := map[string]providers.Provider{"cluster.c": c, "vm.v": v}
+	lb := addr(`cluster.c.ilb["7"]`)
+	c.objs[lb] = providers.Object{"port": 53}
+	c.owned[lb] = true // created, but never got its address
+	res := world("")
+	res[0].ReadyOutputs = []string{"address"}
+	plan, diags := Build(context.Background(), Input{Environment: "e", Resources: res, Providers: provs})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	lc, _ := plan.Change(lb)
+	if lc.Action != providers.Update || !strings.Contains(lc.Reason, "no address yet") {
+		t.Fatalf("not-ready lb planned %s (%q), want an update that waits", lc.Action, lc.Reason)
+	}
+	if fc, _ := plan.Change(addr(`vm.v.file["/etc/kubedns"]`)); !providers.IsUnknown(fc.After["content"]) {
+		t.Errorf("file content = %v, want unknown until the lb has an address", fc.After["content"])
+	}
+	if r := executor.Apply(context.Background(), plan, executor.Options{}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if got := v.objs[addr(`vm.v.file["/etc/kubedns"]`)]["content"]; got != "server=10.0.0.7" {
+		t.Errorf("file rendered at apply = %v", got)
+	}
+	plan, _ = Build(context.Background(), Input{Environment: "e", Resources: res, Providers: provs})
+	if plan.HasChanges() {
+		t.Errorf("replan after the lb got its address: %v", actions(plan))
+	}
+}
+
 func TestFailureKeepsIndependentBranches(t *testing.T) {
 	var applied []string
 	c, v := newMem(&applied), newMem(&applied)

@@ -32,6 +32,12 @@ type Resource struct {
 	// ForceNew lists attributes whose change cannot be made in place; a
 	// difference there plans Replace.
 	ForceNew []string
+	// ReadyOutputs are outputs the instance must have to be complete (a
+	// load balancer's "address"). An instance that exists and matches its
+	// configuration but lacks one is planned as an Update, so that apply
+	// waits for it, instead of a no-op whose dependants could never be
+	// rendered.
+	ReadyOutputs []string
 	// OutputsSurviveUpdate says an in-place Update keeps the outputs the
 	// instance has now (a load balancer keeps its address when a port
 	// changes), so dependants can be planned with known values.

@@ -351,11 +351,18 @@ func (o *op) interruptible(parent context.Context) (context.Context, func()) {
 		select {
 		case s := <-ch:
 			if o.json == nil {
-				fmt.Fprintf(o.m.Stderr, "\nReceived %s: letting running changes finish, starting no new ones...\n", s)
+				fmt.Fprintf(o.m.Stderr, "\nReceived %s: letting running changes finish, starting no new ones (interrupt again to exit at once)...\n", s)
 			}
 			cancel()
 		case <-ctx.Done():
+			return
 		}
+		// A running step may be a long wait (a load balancer's address):
+		// a second interrupt exits now, as Terraform does. The lock is not
+		// released; it expires by itself.
+		<-ch
+		fmt.Fprintln(o.m.Stderr, "Two interrupts received: exiting at once. The environment's lock expires by itself; run meshx plan to see what remains.")
+		os.Exit(ExitError)
 	}()
 	return ctx, func() { signal.Stop(ch); cancel() }
 }
