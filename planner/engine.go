@@ -104,10 +104,19 @@ func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
 		if _, declared := byAddr[o.Addr]; declared {
 			continue
 		}
+		// With -target only the targeted instances were observed, so every
+		// other owned instance comes back as an orphan: delete only those a
+		// target names.
+		if len(in.Targets) > 0 && !targeted(in.Targets, o.Addr) {
+			continue
+		}
 		obs[o.Addr] = o
 		c := orphanChange(o)
 		c.Kind, c.Target = o.Kind, o.Target
 		changes[o.Addr] = c
+	}
+	if len(in.Targets) > 0 && len(failedTarget) == 0 {
+		diags = append(diags, unmatchedTargets(in.Targets, changes)...)
 	}
 	orderDeletes(changes, plan)
 	plan.Changes = make([]providers.Change, 0, len(changes))
@@ -136,6 +145,33 @@ func TargetFailures(diags hcl.Diagnostics) (targets []string, only bool) {
 		}
 	}
 	return targets, only
+}
+
+// targetsUndeclared reports whether some target names no declared
+// instance: it may name one removed from configuration.
+func targetsUndeclared(targets []providers.Address, all []providers.Resource) bool {
+	for _, t := range targets {
+		found := false
+		for _, r := range all {
+			if t.Contains(r.Addr) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return true
+		}
+	}
+	return false
+}
+
+func targeted(targets []providers.Address, a providers.Address) bool {
+	for _, t := range targets {
+		if t.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func dependsOnAny(deps []providers.Address, set map[providers.Address]bool) bool {
@@ -172,21 +208,11 @@ func selectTargets(all []providers.Resource, targets []providers.Address) ([]pro
 			visit(d)
 		}
 	}
-	var diags hcl.Diagnostics
 	for _, t := range targets {
-		matched := false
 		for _, r := range all {
 			if t.Contains(r.Addr) {
-				matched = true
 				visit(r.Addr)
 			}
-		}
-		if !matched {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Target matches nothing",
-				Detail:   fmt.Sprintf("-target=%s names no instance of this configuration. Run `meshx plan` without -target to see the addresses.", t),
-			})
 		}
 	}
 	var out []providers.Resource
@@ -195,7 +221,30 @@ func selectTargets(all []providers.Resource, targets []providers.Address) ([]pro
 			out = append(out, r)
 		}
 	}
-	return out, diags
+	return out, nil
+}
+
+// unmatchedTargets reports targets that name neither a declared instance
+// nor an owned one removed from configuration.
+func unmatchedTargets(targets []providers.Address, changes map[providers.Address]providers.Change) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, t := range targets {
+		matched := false
+		for a := range changes {
+			if t.Contains(a) {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Target matches nothing",
+				Detail:   fmt.Sprintf("-target=%s names no instance of this configuration and nothing this environment owns. Run `meshx plan` without -target to see the addresses.", t),
+			})
+		}
+	}
+	return diags
 }
 
 // topoOrder returns the instances so that each comes after everything it
@@ -253,10 +302,13 @@ func observeAll(ctx context.Context, in Input, res []providers.Resource) (map[pr
 		byTarget[r.Target] = append(byTarget[r.Target], r)
 	}
 	// Targets with providers but no declared instances are observed too,
-	// so instances removed from configuration are found and deleted.
-	for t := range in.Providers {
-		if _, ok := byTarget[t]; !ok {
-			byTarget[t] = nil
+	// so instances removed from configuration are found and deleted;
+	// with -target, only when a target may name such an instance.
+	if len(in.Targets) == 0 || targetsUndeclared(in.Targets, in.Resources) {
+		for t := range in.Providers {
+			if _, ok := byTarget[t]; !ok {
+				byTarget[t] = nil
+			}
 		}
 	}
 	targets := make([]string, 0, len(byTarget))

@@ -286,6 +286,26 @@ func TestCycleAndTargets(t *testing.T) {
 	if got := len(plan.Changes); got != 2 {
 		t.Errorf("-target kept %d instances, want the file and the lb it depends on", got)
 	}
+	// Instances outside the targets are not observed, so providers report
+	// them as orphans: -target must never plan them as deletes.
+	full, _ := Build(context.Background(), Input{Resources: world(""), Providers: provs})
+	if r := executor.Apply(context.Background(), full, executor.Options{}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	plan, diags = Build(context.Background(), Input{Resources: world(""), Providers: provs, Targets: []providers.Address{addr(`vm.v.unit["dnsmasq"]`)}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, c := range plan.Changes {
+		if c.Action == providers.Delete {
+			t.Errorf("-target planned a delete of %s", c.Addr)
+		}
+	}
+	// A target naming an instance removed from configuration deletes it.
+	plan, _ = Build(context.Background(), Input{Resources: world("")[:2], Providers: provs, Targets: []providers.Address{addr(`vm.v.unit["dnsmasq"]`)}})
+	if c, ok := plan.Change(addr(`vm.v.unit["dnsmasq"]`)); !ok || c.Action != providers.Delete {
+		t.Errorf("targeted orphan: %+v, want a delete", c)
+	}
 	_, diags = Build(context.Background(), Input{Resources: world(""), Providers: provs, Targets: []providers.Address{addr("vm.nope")}})
 	if !diags.HasErrors() {
 		t.Error("a target matching nothing must fail")

@@ -175,8 +175,11 @@ func TestBookinfoOnVM(t *testing.T) {
 		t.Errorf("apply did not print the pilot_ilb output:\n%s", apply.Stdout)
 	}
 
-	// A second plan is empty.
+	// A second plan is empty, and so are targeted ones: what -target leaves
+	// out is not observed, and must never be planned as a delete.
 	w.Must(0, "plan", "-detailed-exitcode", "-no-color")
+	w.Must(0, "plan", "-detailed-exitcode", "-no-color", "-target=service.details.service")
+	w.Must(0, "plan", "-detailed-exitcode", "-no-color", "-target=vm.vm1")
 
 	t.Run("drift is shown and reverted", func(t *testing.T) {
 		s, err := cs.CoreV1().Services("istio-system").Get(c, "istio-pilot-ilb", e2etest.Get)

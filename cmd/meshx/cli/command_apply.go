@@ -63,7 +63,10 @@ Usage: meshx [global options] apply [options] [PLANFILE]
   With PLANFILE (from "meshx plan -out"): applies exactly that plan without
   asking, after checking that the configuration is the one it was made from
   and that every object it would change still looks as it did then. If
-  anything moved, nothing is applied and the exit status is 4.
+  anything moved, nothing is applied and the exit status is 4. Pass the
+  same -var and -var-file options as to the plan: the file keeps no secret
+  values, so meshx evaluates the configuration again and checks that it and
+  the variables are exactly what was planned.
 
   Changes run in dependency order, up to -parallelism at once; a failure
   stops only what depends on it. Exit status 0 when everything applied,
