@@ -34,7 +34,7 @@ type Input struct {
 // planned so one unreachable VM does not hide the rest.
 func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	res, d := selectTargets(in.Resources, in.Targets)
+	res, d := selectTargets(in.Resources, in.Targets, in.Destroy)
 	diags = append(diags, d...)
 	byAddr := make(map[providers.Address]*providers.Resource, len(res))
 	for i := range res {
@@ -45,7 +45,11 @@ func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
 		}
 		byAddr[r.Addr] = r
 	}
-	order, err := topoOrder(res, byAddr)
+	declared := make(map[providers.Address]bool, len(in.Resources))
+	for _, r := range in.Resources {
+		declared[r.Addr] = true
+	}
+	order, err := topoOrder(res, byAddr, declared)
 	if err != nil {
 		return nil, append(diags, internalDiag(err.Error()))
 	}
@@ -188,14 +192,22 @@ func internalDiag(msg string) *hcl.Diagnostic {
 }
 
 // selectTargets keeps the instances named by targets and, transitively,
-// everything they depend on.
-func selectTargets(all []providers.Resource, targets []providers.Address) ([]providers.Resource, hcl.Diagnostics) {
+// everything they depend on; for destroy, everything that depends on them
+// instead (removing a VM must not remove the load balancers it uses, and
+// removing a namespace removes what is in it first).
+func selectTargets(all []providers.Resource, targets []providers.Address, destroy bool) ([]providers.Resource, hcl.Diagnostics) {
 	if len(targets) == 0 {
 		return all, nil
 	}
-	byAddr := map[providers.Address]providers.Resource{}
+	next := map[providers.Address][]providers.Address{}
 	for _, r := range all {
-		byAddr[r.Addr] = r
+		if destroy {
+			for _, d := range r.DependsOn {
+				next[d] = append(next[d], r.Addr)
+			}
+		} else {
+			next[r.Addr] = r.DependsOn
+		}
 	}
 	keep := map[providers.Address]bool{}
 	var visit func(a providers.Address)
@@ -204,7 +216,7 @@ func selectTargets(all []providers.Resource, targets []providers.Address) ([]pro
 			return
 		}
 		keep[a] = true
-		for _, d := range byAddr[a].DependsOn {
+		for _, d := range next[a] {
 			visit(d)
 		}
 	}
@@ -249,13 +261,18 @@ func unmatchedTargets(targets []providers.Address, changes map[providers.Address
 
 // topoOrder returns the instances so that each comes after everything it
 // depends on, ties broken by address so the order is deterministic.
-func topoOrder(res []providers.Resource, byAddr map[providers.Address]*providers.Resource) ([]*providers.Resource, error) {
+// A dependency outside res (left out by -target) is not waited for; one the
+// configuration does not declare at all is an error.
+func topoOrder(res []providers.Resource, byAddr map[providers.Address]*providers.Resource, declared map[providers.Address]bool) ([]*providers.Resource, error) {
 	indeg := map[providers.Address]int{}
 	users := map[providers.Address][]providers.Address{}
 	for _, r := range res {
 		indeg[r.Addr] += 0
 		for _, d := range r.DependsOn {
 			if _, ok := byAddr[d]; !ok {
+				if declared[d] {
+					continue
+				}
 				return nil, fmt.Errorf("%s depends on %s, which the configuration does not declare", r.Addr, d)
 			}
 			indeg[r.Addr]++

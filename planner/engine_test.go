@@ -301,6 +301,13 @@ func TestCycleAndTargets(t *testing.T) {
 			t.Errorf("-target planned a delete of %s", c.Addr)
 		}
 	}
+	// Destroy with -target removes the target and what depends on it, never
+	// what it depends on.
+	plan, _ = Build(context.Background(), Input{Resources: world(""), Providers: provs, Destroy: true, Targets: []providers.Address{addr(`vm.v.file["/etc/kubedns"]`)}})
+	want := map[string]string{`vm.v.file["/etc/kubedns"]`: "delete", `vm.v.unit["dnsmasq"]`: "delete"}
+	if diff := cmp.Diff(want, actions(plan)); diff != "" {
+		t.Errorf("destroy -target (-want +got):\n%s", diff)
+	}
 	// A target naming an instance removed from configuration deletes it.
 	plan, _ = Build(context.Background(), Input{Resources: world("")[:2], Providers: provs, Targets: []providers.Address{addr(`vm.v.unit["dnsmasq"]`)}})
 	if c, ok := plan.Change(addr(`vm.v.unit["dnsmasq"]`)); !ok || c.Action != providers.Delete {
