@@ -78,3 +78,10 @@ func (l *Lab) StopSSHD(ctx context.Context, name string) error {
 func (l *Lab) StartSSHD(ctx context.Context, name string) error {
 	return vmlab.StartSSHD(ctx, vmDir(l.Dir), name)
 }
+
+// RebootVM restarts the VM called name on its own disk: every process in
+// it ends, and at boot sshd and the units enabled inside the VM start. It
+// returns when sshd answers again.
+func (l *Lab) RebootVM(ctx context.Context, name string) error {
+	return vmlab.Reboot(ctx, vmDir(l.Dir), name)
+}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -180,6 +182,25 @@ func TestBookinfoOnVM(t *testing.T) {
 	w.Must(0, "plan", "-detailed-exitcode", "-no-color")
 	w.Must(0, "plan", "-detailed-exitcode", "-no-color", "-target=service.details.service")
 	w.Must(0, "plan", "-detailed-exitcode", "-no-color", "-target=vm.vm1")
+
+	t.Run("the VM stays in the mesh across a reboot", func(t *testing.T) {
+		// setupIstioVM.sh only started the units, so a rebooted VM left the
+		// mesh; meshx enables them.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := w.Lab.RebootVM(ctx, "vm1"); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{"dnsmasq", "istio", "istio-auth-node-agent"} {
+			if got := strings.TrimSpace(w.VMExec("vm1", "systemctl", "is-active", u)); got != "active" {
+				t.Errorf("after reboot %s is %s, want active", u, got)
+			}
+		}
+		if got := w.VMExec("vm1", "host", "-t", "A", "istio-pilot.istio-system"); !strings.Contains(got, "has address "+addr["istio-pilot-ilb"]) {
+			t.Errorf("after reboot, host istio-pilot.istio-system: %q", got)
+		}
+		w.Must(0, "plan", "-detailed-exitcode", "-no-color")
+	})
 
 	t.Run("drift is shown and reverted", func(t *testing.T) {
 		s, err := cs.CoreV1().Services("istio-system").Get(c, "istio-pilot-ilb", e2etest.Get)

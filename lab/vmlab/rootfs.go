@@ -234,6 +234,17 @@ func prepareUpper(upper string, f vmFiles) error {
 			w.whiteout(k)
 		}
 	}
+	// A new VM has only sshd enabled. The host's own enabled services
+	// (dnsmasq, a database, …) would otherwise show as enabled inside the
+	// VM while its boot does not start them, and what is enabled must be
+	// what starts at boot.
+	if links, err := filepath.Glob("/etc/systemd/system/multi-user.target.wants/*"); err == nil {
+		for _, l := range links {
+			if b := filepath.Base(l); b != "ssh.service" && b != "sshd.service" {
+				w.whiteout(l)
+			}
+		}
+	}
 	// A container build's policy-rc.d (exit 101) would stop maintainer
 	// scripts from starting services; real VMs have none.
 	if _, err := os.Lstat("/usr/sbin/policy-rc.d"); err == nil {
