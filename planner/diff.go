@@ -34,7 +34,7 @@ func plannedOutputs(r *providers.Resource, o providers.Observed, c providers.Cha
 	switch {
 	case c.Action == providers.NoOp && o.Exists:
 		return o.Outputs
-	case c.Action == providers.Update && r.OutputsSurviveUpdate:
+	case c.Action == providers.Update && r != nil && r.OutputsSurviveUpdate:
 		return o.Outputs
 	}
 	return providers.Object{}

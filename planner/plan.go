@@ -111,11 +111,8 @@ func (v plannedView) Output(addr providers.Address, name string) (any, bool) {
 	if !ok {
 		return nil, false
 	}
-	r := v.p.Resources[addr]
-	if c.Action == providers.NoOp || (c.Action == providers.Update && r != nil && r.OutputsSurviveUpdate) {
-		if val, ok := v.p.Observed[addr].Outputs[name]; ok {
-			return val, true
-		}
+	if val, ok := plannedOutputs(v.p.Resources[addr], v.p.Observed[addr], c)[name]; ok {
+		return val, true
 	}
 	return providers.Unknown, true
 }

@@ -147,17 +147,11 @@ func (o *op) load() bool {
 	return !diags.HasErrors()
 }
 
-// plan observes and diffs.
+// plan observes and diffs; any error, an unobservable target included,
+// makes it fail.
 func (o *op) plan(ctx context.Context, destroy bool) (*providers.Plan, planner.Expansion, bool) {
-	p, exp, diags := planner.Plan(ctx, o.cfg, planner.Options{
-		Parallelism: o.flags.parallelism,
-		Destroy:     destroy,
-		Targets:     o.flags.targets,
-		Adopt:       o.flags.adopt,
-		Force:       o.flags.force,
-	})
-	o.diagnostics(diags)
-	return p, exp, p != nil && !diags.HasErrors()
+	p, exp, unobserved, ok := o.planPartial(ctx, destroy)
+	return p, exp, ok && len(unobserved) == 0
 }
 
 // planPartial is plan for apply and destroy: when the only errors are
