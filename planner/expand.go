@@ -67,10 +67,10 @@ func Expand(cfg *config.Config) (Expansion, hcl.Diagnostics) {
 		}
 	}
 	for _, s := range cfg.Services {
-		diags = append(diags, e.service(s)...)
+		e.service(s)
 	}
 	for _, v := range cfg.VMs {
-		diags = append(diags, e.vm(v)...)
+		e.vm(v)
 	}
 	return e.out, diags
 }
@@ -155,7 +155,7 @@ func (e *expander) remote(c *config.Cluster) {
 
 // service registers a VM service as istioctl register did, done right: a
 // selector-less Service and an Endpoints object listing every VM's mesh IP.
-func (e *expander) service(s *config.Service) hcl.Diagnostics {
+func (e *expander) service(s *config.Service) {
 	cluster := s.Cluster
 	if cluster == "" {
 		cluster = e.control.Name
@@ -194,13 +194,11 @@ func (e *expander) service(s *config.Service) hcl.Diagnostics {
 	ep.DependsOn = append(ep.DependsOn, ns, svcAddr)
 	ep.Settings.Adopt = adopt
 	e.add(ep, s.DeclRange)
-	return nil
 }
 
 // vm declares what setupIstioVM.sh did to a machine, plus what it forgot:
 // units enabled at boot, merged sidecar.env, modes on the key.
-func (e *expander) vm(v *config.VM) hcl.Diagnostics {
-	var diags hcl.Diagnostics
+func (e *expander) vm(v *config.VM) {
 	p := e.profile
 	istioNS := e.cfg.Meshx.Istio.Namespace
 	cluster := v.Cluster
@@ -328,7 +326,6 @@ func (e *expander) vm(v *config.VM) hcl.Diagnostics {
 		}
 		add(vm.Unit(v.Name, u, triggers))
 	}
-	return diags
 }
 
 // ilbList returns the ILB instance addresses in key order.
