@@ -196,20 +196,33 @@ func (l *Lab) VM(name string) *VM {
 // RESTConfig returns an admin client configuration for the cluster.
 func (c *Cluster) RESTConfig() (*rest.Config, error) { return kubelab.RESTConfig(c.Kubeconfig) }
 
-// Clientset returns an admin clientset for the cluster called name; the
-// test fails at once if there is no such cluster.
+// Clientset returns an admin clientset for the cluster called name, each
+// request bounded by RequestTimeout; the test fails at once if there is no
+// such cluster. It is for requests, not watches.
 func (l *Lab) Clientset(t testing.TB, name string) kubernetes.Interface {
 	t.Helper()
 	c := l.Cluster(name)
 	if c == nil {
 		t.Fatalf("lab %s has no cluster %q", l.Name, name)
 	}
-	cs, err := kubelab.NewClientset(c.Kubeconfig)
+	rc, err := c.RESTConfig()
+	if err != nil {
+		t.Fatalf("cluster %s: %v", name, err)
+	}
+	rc.Timeout = RequestTimeout
+	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		t.Fatalf("cluster %s: %v", name, err)
 	}
 	return cs
 }
+
+// RequestTimeout bounds each request of a Clientset on its own, as
+// kubectl's --request-timeout does. Tests pass t.Context() to client-go
+// calls and never share a deadline between calls: a test that takes longer
+// because the machine is loaded must not fail for it, and a request that
+// hangs still fails within this bound.
+const RequestTimeout = 30 * time.Second
 
 // SetLBMode switches how the lab controller of the named cluster answers
 // LoadBalancer Services from now on ("ip", "hostname" or "never") and

@@ -38,11 +38,9 @@ func TestUpIsIdempotentAndDownLeavesNothing(t *testing.T) {
 	t.Parallel()
 	o := lab.Options{Name: "labtest-down", VMs: 1, Clusters: []lab.ClusterOptions{{Name: "solo"}}}
 	skipUnlessAvailable(t, o)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
 	t.Cleanup(func() { lab.Down(context.Background(), o) })
 
-	l, err := lab.Up(ctx, o)
+	l, err := lab.Up(step(t), o)
 	if err != nil {
 		t.Fatalf("Up: %v", err)
 	}
@@ -72,7 +70,7 @@ func TestUpIsIdempotentAndDownLeavesNothing(t *testing.T) {
 		}
 	}
 
-	again, err := lab.Up(ctx, o)
+	again, err := lab.Up(step(t), o)
 	if err != nil {
 		t.Fatalf("second Up: %v", err)
 	}
@@ -87,7 +85,7 @@ func TestUpIsIdempotentAndDownLeavesNothing(t *testing.T) {
 		}
 	}
 
-	if err := lab.Down(ctx, o); err != nil {
+	if err := lab.Down(step(t), o); err != nil {
 		t.Fatalf("Down: %v", err)
 	}
 	for _, p := range procs {
@@ -155,4 +153,13 @@ func processesMentioning(t *testing.T, s string) []string {
 		}
 	}
 	return out
+}
+
+// step bounds one step of a test (an Up, a Down) from the moment it is
+// called: steps never share a deadline, since a test's total time grows
+// with the machine's load.
+func step(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -41,7 +41,7 @@ func TestBookinfoOnVM(t *testing.T) {
 	if !strings.Contains(refused.Stderr, "Approval needed") || strings.Contains(refused.Stdout, "Creating...") {
 		t.Fatalf("apply without approval: %s", refused)
 	}
-	if _, err := w.Client("control").CoreV1().Services("bookinfo").Get(e2etest.Ctx(t), "details", e2etest.Get); !apierrors.IsNotFound(err) {
+	if _, err := w.Client("control").CoreV1().Services("bookinfo").Get(t.Context(), "details", e2etest.Get); !apierrors.IsNotFound(err) {
 		t.Fatalf("apply without approval created the details Service: %v", err)
 	}
 	apply := w.Must(0, "apply", "-auto-approve", "-no-color")
@@ -50,7 +50,7 @@ func TestBookinfoOnVM(t *testing.T) {
 	}
 
 	cs := w.Client("control")
-	c := e2etest.Ctx(t)
+	c := t.Context()
 
 	// The mesh-expansion load balancers, with their addresses.
 	addr := map[string]string{}

@@ -56,7 +56,8 @@ func vmShell(t testing.TB, l *lab.Lab, v lab.VM, script string) string {
 	return out
 }
 
-// labContext bounds one lab test; the machine may be loaded.
+// labContext guards one lab test against a hang, far beyond what any load
+// makes its steps take: it is not a deadline for the test's work.
 func labContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)

@@ -210,8 +210,11 @@ func (s *testSSHD) provider(t testing.TB, h Host) *Provider {
 	return p
 }
 
+// testContext guards a whole test against a hang (no SSH call has a
+// deadline of its own yet), far beyond what any load makes its steps take:
+// it is not a deadline for the test's work.
 func testContext(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -1,24 +1,15 @@
 package e2e_fail
 
 import (
-	"context"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
 )
-
-// labCtx is a context for lab operations (LB mode, sshd).
-func labCtx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return c
-}
 
 // plannedRE matches the heading of each change in the text plan.
 var plannedRE = regexp.MustCompile(`(?m)^\s*# (\S+) (?:will be|must be)`)
@@ -50,7 +41,7 @@ func wantContains(t *testing.T, what, s string, wants ...string) {
 // cluster.
 func noILBs(t *testing.T, w *e2etest.World) {
 	t.Helper()
-	cs, c := w.Client("control"), e2etest.Ctx(t)
+	cs, c := w.Client("control"), t.Context()
 	for _, n := range [][2]string{{"istio-system", "istio-pilot-ilb"}, {"istio-system", "mixer-ilb"}, {"istio-system", "citadel-ilb"}, {"kube-system", "dns-ilb"}} {
 		if _, err := cs.CoreV1().Services(n[0]).Get(c, n[1], e2etest.Get); !apierrors.IsNotFound(err) {
 			t.Errorf("Service %s/%s exists (err %v); nothing should have been created", n[0], n[1], err)

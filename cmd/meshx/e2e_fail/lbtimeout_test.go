@@ -13,12 +13,11 @@ import (
 // once addresses come, a second apply finishes and a plan is empty.
 func TestLoadBalancerTimeout(t *testing.T) {
 	w := e2etest.New(t, "lbtimeout")
-	ctx := labCtx(t)
-	if err := w.Lab.SetLBMode(ctx, "control", "never"); err != nil {
+	if err := w.Lab.SetLBMode(e2etest.Step(t), "control", "never"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := w.Lab.SetLBMode(labCtx(t), "control", "ip"); err != nil {
+		if err := w.Lab.SetLBMode(e2etest.Step(t), "control", "ip"); err != nil {
 			t.Errorf("restore lb-mode: %v", err)
 		}
 	})
@@ -40,7 +39,7 @@ func TestLoadBalancerTimeout(t *testing.T) {
 	)
 
 	// The branches that need no ILB address were applied.
-	cs, c := w.Client("control"), e2etest.Ctx(t)
+	cs, c := w.Client("control"), t.Context()
 	vmIP := w.Lab.VM("vm1").Address
 	for _, name := range []string{"details", "mysqldb"} {
 		if _, err := cs.CoreV1().Services(w.Namespace).Get(c, name, e2etest.Get); err != nil {
@@ -60,7 +59,7 @@ func TestLoadBalancerTimeout(t *testing.T) {
 	vmPathsAbsent(t, w, "vm1", "/etc/dnsmasq.d/kubedns", "/var/lib/istio/envoy/cluster.env")
 
 	// Addresses come; apply finishes the job.
-	if err := w.Lab.SetLBMode(ctx, "control", "ip"); err != nil {
+	if err := w.Lab.SetLBMode(e2etest.Step(t), "control", "ip"); err != nil {
 		t.Fatal(err)
 	}
 	r = w.Must(0, "apply", "-auto-approve", "-no-color")

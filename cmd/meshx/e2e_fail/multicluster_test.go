@@ -60,7 +60,7 @@ func TestMulticlusterExample(t *testing.T) {
 	apply := run(0, "apply", "-auto-approve")
 	wantContains(t, "apply", apply.Stdout, "Apply complete!", `remote1_cluster_id = "remote1"`, `pilot_ilb = "`, `remotePilotAddress`, `remoteTelemetryAddress`)
 
-	cs, rcs, c := w.Client("control"), w.Client("remote1"), e2etest.Ctx(t)
+	cs, rcs, c := w.Client("control"), w.Client("remote1"), t.Context()
 
 	// The control plane's secret for remote1 (create-secret.sh).
 	sec, err := cs.CoreV1().Secrets("istio-system").Get(c, "remote1", e2etest.Get)

@@ -1,6 +1,7 @@
 package e2e_fail
 
 import (
+	"context"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,12 +20,12 @@ func TestUnownedObjectInTheWay(t *testing.T) {
 	w.Services = []e2etest.Svc{{Name: "details", VMs: []string{"vm1"}, Ports: map[string]int{"http": 9080}}}
 	w.Write()
 
-	cs, c := w.Client("control"), e2etest.Ctx(t)
+	cs, c := w.Client("control"), t.Context()
 	if _, err := cs.CoreV1().Namespaces().Create(c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.Namespace}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { // after destroy: meshx does not own the namespace
-		if err := cs.CoreV1().Namespaces().Delete(e2etest.Ctx(t), w.Namespace, metav1.DeleteOptions{}); err != nil {
+		if err := cs.CoreV1().Namespaces().Delete(context.Background(), w.Namespace, metav1.DeleteOptions{}); err != nil {
 			t.Errorf("delete namespace: %v", err)
 		}
 	})

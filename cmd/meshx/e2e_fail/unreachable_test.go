@@ -20,14 +20,13 @@ func TestUnreachableVM(t *testing.T) {
 	}
 	w.Write()
 	w.DestroyOnCleanup()
-	ctx := labCtx(t)
-	if err := w.Lab.StopSSHD(ctx, "vm2"); err != nil {
+	if err := w.Lab.StopSSHD(e2etest.Step(t), "vm2"); err != nil {
 		t.Fatal(err)
 	}
 	sshdUp := false
 	t.Cleanup(func() { // before destroy
 		if !sshdUp {
-			if err := w.Lab.StartSSHD(labCtx(t), "vm2"); err != nil {
+			if err := w.Lab.StartSSHD(e2etest.Step(t), "vm2"); err != nil {
 				t.Errorf("start sshd on vm2: %v", err)
 			}
 		}
@@ -44,7 +43,7 @@ func TestUnreachableVM(t *testing.T) {
 	}
 
 	// Everything but vm2 was applied.
-	cs, c := w.Client("control"), e2etest.Ctx(t)
+	cs, c := w.Client("control"), t.Context()
 	for _, n := range [][2]string{{"istio-system", "istio-pilot-ilb"}, {"istio-system", "mixer-ilb"}, {"istio-system", "citadel-ilb"}, {"kube-system", "dns-ilb"}} {
 		s, err := cs.CoreV1().Services(n[0]).Get(c, n[1], e2etest.Get)
 		if err != nil {
@@ -73,7 +72,7 @@ func TestUnreachableVM(t *testing.T) {
 	vmPathsAbsent(t, w, "vm2", "/etc/dnsmasq.d/kubedns", "/var/lib/istio/envoy/cluster.env", "/var/lib/meshx/unreachable.json")
 
 	// vm2 is back: only its instances remain.
-	if err := w.Lab.StartSSHD(ctx, "vm2"); err != nil {
+	if err := w.Lab.StartSSHD(e2etest.Step(t), "vm2"); err != nil {
 		t.Fatal(err)
 	}
 	sshdUp = true

@@ -26,7 +26,7 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 	w := newWorld(t, "locked")
 	cs := w.Client("control")
 	other := lease.New(cs, lease.Options{Namespace: "istio-system", Environment: w.Env, Operation: "test"})
-	if err := other.Acquire(e2etest.Ctx(t), 0, nil); err != nil {
+	if err := other.Acquire(t.Context(), 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = other.Release(context.Background()) })
@@ -34,20 +34,27 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 
 	r := w.Must(3, "apply", "-auto-approve", "-no-color")
 	mustContain(t, "locked apply stderr", r.Stderr, "Error acquiring the lock", holder.Who, holder.ID, "operation test", "meshx force-unlock "+holder.ID)
-	if _, err := cs.CoreV1().Namespaces().Get(e2etest.Ctx(t), w.Namespace, e2etest.Get); !apierrors.IsNotFound(err) {
+	if _, err := cs.CoreV1().Namespaces().Get(t.Context(), w.Namespace, e2etest.Get); !apierrors.IsNotFound(err) {
 		t.Errorf("a locked apply created namespace %s (get: %v)", w.Namespace, err)
 	}
 
+	// Release the lock once apply says it is waiting for it, not after a
+	// guessed sleep that a loaded machine can outrun.
 	released := make(chan error, 1)
-	go func() {
-		time.Sleep(2 * time.Second)
-		released <- other.Release(context.Background())
-	}()
-	r = w.Must(0, "apply", "-auto-approve", "-no-color", "-lock-timeout=30s")
+	r = w.MeshxSeeing("Waiting up to", func() { released <- other.Release(context.Background()) },
+		"apply", "-auto-approve", "-no-color", "-lock-timeout=30s")
+	if r.Code != 0 {
+		t.Fatalf("apply waiting for the lock: %s", r)
+	}
 	mustContain(t, "waiting apply", r.Stderr, "Waiting up to 30s for the lock held by "+holder.Who+" (lock ID "+holder.ID+")")
 	mustContain(t, "waiting apply", r.Stdout, "Apply complete!")
-	if err := <-released; err != nil {
-		t.Fatalf("release: %v", err)
+	select {
+	case err := <-released:
+		if err != nil {
+			t.Fatalf("release: %v", err)
+		}
+	case <-time.After(time.Minute): // the release already happened if apply waited
+		t.Fatal("apply completed without waiting for the lock held by the test")
 	}
 	if l := getLease(t, w); l == nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != "" {
 		t.Errorf("apply did not release its lock: %+v", l)
@@ -55,7 +62,7 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 
 	t.Run("force-unlock", func(t *testing.T) {
 		stuck := lease.New(cs, lease.Options{Namespace: "istio-system", Environment: w.Env, Operation: "test"})
-		if err := stuck.Acquire(e2etest.Ctx(t), 0, nil); err != nil {
+		if err := stuck.Acquire(t.Context(), 0, nil); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = stuck.Release(context.Background()) })
@@ -63,12 +70,12 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 
 		r := w.Must(1, "force-unlock", "0123456789abcdef")
 		mustContain(t, "wrong-ID force-unlock", r.Stderr, id, stuck.Info().Who)
-		if h, err := lease.Status(e2etest.Ctx(t), cs, "istio-system", w.Env, time.Now()); err != nil || h == nil || h.ID != id {
+		if h, err := lease.Status(t.Context(), cs, "istio-system", w.Env, time.Now()); err != nil || h == nil || h.ID != id {
 			t.Fatalf("a wrong ID released the lock: %+v %v", h, err)
 		}
 		r = w.Must(0, "force-unlock", id)
 		mustContain(t, "force-unlock", r.Stdout, "unlocked environment "+w.Env)
-		if h, err := lease.Status(e2etest.Ctx(t), cs, "istio-system", w.Env, time.Now()); err != nil || h != nil {
+		if h, err := lease.Status(t.Context(), cs, "istio-system", w.Env, time.Now()); err != nil || h != nil {
 			t.Fatalf("force-unlock left the lock held: %+v %v", h, err)
 		}
 		w.Must(0, "plan", "-detailed-exitcode", "-no-color")
@@ -83,8 +90,7 @@ func TestLockOfKilledRun(t *testing.T) {
 	w := newWorld(t, "killed")
 	bin := buildMeshx(t)
 
-	ctx := e2etest.Ctx(t)
-	if err := w.Lab.SetLBMode(ctx, "control", "never"); err != nil {
+	if err := w.Lab.SetLBMode(e2etest.Step(t), "control", "never"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -127,7 +133,7 @@ func TestLockOfKilledRun(t *testing.T) {
 	// balancers' addresses.
 	cs := w.Client("control")
 	waitFor(t, "the subprocess creates istio-pilot-ilb", time.Minute, func() bool {
-		_, err := cs.CoreV1().Services("istio-system").Get(e2etest.Ctx(t), "istio-pilot-ilb", e2etest.Get)
+		_, err := cs.CoreV1().Services("istio-system").Get(t.Context(), "istio-pilot-ilb", e2etest.Get)
 		return err == nil
 	})
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -137,11 +143,11 @@ func TestLockOfKilledRun(t *testing.T) {
 	if err := <-exited; err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("subprocess was not killed: %v\n%s", err, out.String())
 	}
-	if h, err := lease.Status(ctx, cs, "istio-system", w.Env, time.Now()); err != nil || h == nil || h.ID != id {
+	if h, err := lease.Status(t.Context(), cs, "istio-system", w.Env, time.Now()); err != nil || h == nil || h.ID != id {
 		t.Fatalf("the killed run's lock is not held right after the kill: %+v %v", h, err)
 	}
 
-	if err := w.Lab.SetLBMode(ctx, "control", "ip"); err != nil {
+	if err := w.Lab.SetLBMode(e2etest.Step(t), "control", "ip"); err != nil {
 		t.Fatal(err)
 	}
 	r := w.Must(0, "apply", "-auto-approve", "-no-color", "-lock-timeout=90s")

@@ -43,7 +43,7 @@ func mustContain(t *testing.T, what, got string, wants ...string) {
 // getLease returns the environment's lock Lease, or nil when there is none.
 func getLease(t *testing.T, w *e2etest.World) *coordinationv1.Lease {
 	t.Helper()
-	l, err := w.Client("control").CoordinationV1().Leases("istio-system").Get(e2etest.Ctx(t), lease.Name(w.Env), metav1.GetOptions{})
+	l, err := w.Client("control").CoordinationV1().Leases("istio-system").Get(t.Context(), lease.Name(w.Env), metav1.GetOptions{})
 	if err != nil {
 		return nil
 	}

@@ -55,7 +55,7 @@ service "reviews" {
 	record("plan -out before apply", w.Must(0, "plan", "-out=first.mxplan", "-no-color"))
 	record("apply -json", w.Must(0, "apply", "-json", "-auto-approve"))
 
-	cs, c := w.Client("control"), e2etest.Ctx(t)
+	cs, c := w.Client("control"), t.Context()
 	// Make the plan handle both secrets: key.pem edited on the VM, and the
 	// remote secret's label removed.
 	w.VMExec("vm1", "sh", "-c", "echo tampered >> /etc/certs/key.pem")

@@ -23,7 +23,7 @@ func TestSavedPlanStaleKubeObject(t *testing.T) {
 	p := w.Must(0, "plan", "-out=review.mxplan", "-no-color")
 	mustContain(t, "plan", p.Stdout, "service.ratings.service will be created", "Saved the plan to: review.mxplan")
 
-	cs, c := w.Client("control"), e2etest.Ctx(t)
+	cs, c := w.Client("control"), t.Context()
 	s, err := cs.CoreV1().Services(w.Namespace).Get(c, "details", e2etest.Get)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +75,7 @@ func TestSavedPlanStaleVMFile(t *testing.T) {
 	r := w.Must(4, "apply", "-no-color", "review.mxplan")
 	mustContain(t, "stale apply stderr", r.Stderr, "Saved plan is stale", `vm.vm1.file["/etc/dnsmasq.d/kubedns"]`)
 
-	cs, c := w.Client("control"), e2etest.Ctx(t)
+	cs, c := w.Client("control"), t.Context()
 	if s, err := cs.CoreV1().Services(w.Namespace).Get(c, "details", e2etest.Get); err != nil || len(s.Spec.Ports) != 1 {
 		t.Errorf("the stale plan changed service details: %v %+v", err, s.Spec.Ports)
 	}
@@ -107,7 +107,7 @@ func TestSavedPlanOtherConfig(t *testing.T) {
 
 	r := w.Must(4, "apply", "-no-color", "review.mxplan")
 	mustContain(t, "apply stderr", r.Stderr, "does not match the configuration", "review.mxplan")
-	cs, c := w.Client("control"), e2etest.Ctx(t)
+	cs, c := w.Client("control"), t.Context()
 	if _, err := cs.CoreV1().Namespaces().Get(c, w.Namespace, e2etest.Get); !apierrors.IsNotFound(err) {
 		t.Errorf("namespace %s exists after a refused plan (get: %v)", w.Namespace, err)
 	}

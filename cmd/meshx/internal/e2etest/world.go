@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"text/template"
 	"time"
@@ -99,28 +100,11 @@ func New(t *testing.T, env string) *World {
 // Write renders the configuration into the directory.
 func (w *World) Write() {
 	w.T.Helper()
-	type vmRow struct{ Name, Address string }
-	var vms []vmRow
-	for _, n := range w.VMs {
-		v := w.Lab.VM(n)
-		if v == nil {
-			w.T.Fatalf("lab has no VM %s", n)
-		}
-		vms = append(vms, vmRow{n, v.Address})
-	}
-	kh := w.KnownHosts
-	if kh == "" {
-		kh = w.Lab.KnownHosts
-	}
-	var b bytes.Buffer
-	err := template.Must(template.New("cfg").Parse(configTemplate)).Execute(&b, map[string]any{
-		"Env": w.Env, "Namespace": w.Namespace, "Lab": w.Lab, "VMList": vms, "Services": w.Services,
-		"KnownHostsFile": kh, "WaitTimeout": w.WaitTimeout, "Extra": w.Extra,
-	})
+	b, err := w.Render()
 	if err != nil {
 		w.T.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(w.Dir, "main.hcl"), b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(w.Dir, "main.hcl"), b, 0o644); err != nil {
 		w.T.Fatal(err)
 	}
 }
@@ -141,6 +125,43 @@ func (w *World) Meshx(args ...string) Result {
 	var out, errb bytes.Buffer
 	code := cli.Run(append([]string{"-chdir=" + w.Dir}, args...), strings.NewReader(""), &out, &errb)
 	return Result{code, out.String(), errb.String()}
+}
+
+// MeshxSeeing runs the CLI like Meshx and calls seen, once, as soon as its
+// stderr contains text: a test acts at the moment meshx reaches a state
+// (waiting for a lock, say) instead of after a guessed sleep.
+func (w *World) MeshxSeeing(text string, seen func(), args ...string) Result {
+	w.T.Helper()
+	var out bytes.Buffer
+	errw := &watchWriter{text: []byte(text), seen: seen}
+	code := cli.Run(append([]string{"-chdir=" + w.Dir}, args...), strings.NewReader(""), &out, errw)
+	return Result{code, out.String(), errw.String()}
+}
+
+// watchWriter buffers what is written and calls seen when text first
+// appears in it.
+type watchWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	text []byte
+	seen func()
+}
+
+func (w *watchWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, _ := w.buf.Write(p)
+	if w.seen != nil && bytes.Contains(w.buf.Bytes(), w.text) {
+		go w.seen()
+		w.seen = nil
+	}
+	return n, nil
+}
+
+func (w *watchWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 // Must runs meshx and fails the test unless it exits with want.
@@ -179,9 +200,17 @@ func (w *World) VMExec(vm string, argv ...string) string {
 	return out
 }
 
-// Ctx is a short context for client-go calls.
-func Ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+// Step returns a context for one step of a test that is not a single
+// client-go request: a lab operation such as switching the load-balancer
+// mode or stopping an sshd, which waits on the lab. Its minute counts from
+// the call, so take a new one for every step, in cleanups too: a deadline
+// shared by several steps fails a run that is merely slow, since a test's
+// total time grows with the machine's load while one step's barely does.
+//
+// Client-go calls need no deadline of their own: the lab's clientsets
+// bound each request (lab.RequestTimeout), so tests pass t.Context().
+func Step(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return c
 }
