@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -25,7 +26,7 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		UpdateScripts:       *update,
 		RequireExplicitExec: true,
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exits": exitsCmd},
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exits": exitsCmd, "repeat": repeatCmd},
 		Setup: func(env *testscript.Env) error {
 			return copyTree("../../../examples", filepath.Join(env.WorkDir, "examples"))
 		},
@@ -54,6 +55,19 @@ func exitsCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 	}
+}
+
+// repeatCmd is "repeat FILE PREFIX TEXT N": it writes PREFIX and N times
+// TEXT to FILE, for inputs too large to keep in a script.
+func repeatCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 4 {
+		ts.Fatalf("usage: repeat FILE PREFIX TEXT N")
+	}
+	n, err := strconv.Atoi(args[3])
+	if err != nil {
+		ts.Fatalf("repeat: %q is not a number", args[3])
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(args[1]+strings.Repeat(args[2], n)), 0o644))
 }
 
 func copyTree(from, to string) error {
