@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -32,4 +33,36 @@ func readPlanFile(path string) (*planfile.File, *hcl.Diagnostic) {
 		}
 	}
 	return f, nil
+}
+
+// writePlanFile writes pf to path atomically, readable by its owner only.
+// The temporary file is new (os.CreateTemp opens with O_EXCL and mode
+// 0600), so nothing planted in the directory, a world-readable leftover or
+// a symlink to another file, can take the plan's place or be written
+// through.
+func writePlanFile(path string, pf *planfile.File) error {
+	fh, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	err = planfile.Write(fh, pf)
+	if err == nil {
+		err = fh.Sync()
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(fh.Name(), path)
+	}
+	if err != nil {
+		os.Remove(fh.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	// The rename is durable once the directory is synced.
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }
