@@ -179,5 +179,5 @@ func (m *Meta) writeJSON(v any) {
 		fmt.Fprintf(m.Stderr, "Error: encoding JSON: %s\n", err)
 		return
 	}
-	m.Stdout.Write(append(b, '\n'))
+	m.Stdout.Write(append(views.EscapeJSON(b), '\n'))
 }
