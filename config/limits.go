@@ -13,11 +13,13 @@ import (
 // Limits on what the loader reads. HCL's parser and evaluator recurse once
 // per nesting level, and a Go program that runs out of stack dies with an
 // unrecoverable fatal error, so hostile input is measured before it is
-// parsed. Both limits are far above anything written by hand.
+// parsed. Both limits are far above anything written by hand. The size
+// limit bounds memory too: lexing costs a few hundred bytes a token, so a
+// 1 MiB file of one-byte tokens takes about 400 MB before it is refused.
 const (
 	// MaxFileSize is the largest configuration, variables or template
 	// file meshx reads, in bytes.
-	MaxFileSize = 4 << 20
+	MaxFileSize = 1 << 20
 	// MaxNesting is the deepest an expression may nest, counting
 	// brackets, braces, parentheses, quotes, template interpolations and
 	// directives, and the operators of one expression.
