@@ -40,6 +40,8 @@ import (
 
 	mcli "github.com/hashicorp/cli"
 	"golang.org/x/term"
+
+	"github.com/meshx-dev/meshx/cmd/meshx/views"
 )
 
 // Version is meshx's version, set at build time with
@@ -81,7 +83,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(stderr, "Error: meshx crashed: %v\n\n%s\nThis is a bug in meshx %s. Please report it with the output above and the command you ran. If it crashed during apply, run meshx plan to see what is left to do.\n",
-				r, debug.Stack(), Version)
+				views.Escape(fmt.Sprint(r)), debug.Stack(), Version)
 			code = ExitError
 		}
 	}()
