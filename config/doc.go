@@ -11,6 +11,13 @@
 // says how to fix the problem. Config.Files holds the parsed sources so a
 // caller can render diagnostics with snippets.
 //
+// Files are untrusted input. Before parsing, Load refuses a file larger than
+// MaxFileSize and an expression nested deeper than MaxNesting (brackets,
+// quotes, interpolations, directives and operators count), with a
+// diagnostic at the file and line: HCL's parser and evaluator recurse per
+// level, and a stack overflow kills a Go program beyond recovery. The same
+// limits hold for variables files, -var values and templatefile templates.
+//
 // # Values known only after apply
 //
 // Some values exist only once meshx has applied: the addresses of the

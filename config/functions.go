@@ -109,8 +109,11 @@ func readConfigFile(dir, path string) (string, error) {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(dir, p)
 	}
-	b, err := os.ReadFile(p)
+	b, err := readFile(p)
 	if err != nil {
+		if err == errTooLarge {
+			return "", fmt.Errorf("%q is %w", path, err)
+		}
 		if os.IsNotExist(err) {
 			return "", fmt.Errorf("no file exists at %q (relative paths are relative to the configuration directory)", path)
 		}
@@ -142,6 +145,9 @@ func templateFileFunc(dir string, funcs map[string]function.Function) function.F
 		path := args[0].AsString()
 		src, err := readConfigFile(dir, path)
 		if err != nil {
+			return cty.DynamicVal, function.NewArgError(0, err)
+		}
+		if err := checkTemplateSource([]byte(src), path); err != nil {
 			return cty.DynamicVal, function.NewArgError(0, err)
 		}
 		expr, diags := hclsyntax.ParseTemplate([]byte(src), path, hcl.Pos{Line: 1, Column: 1})

@@ -89,7 +89,11 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 		if fi, err := os.Stat(p); err != nil || fi.IsDir() {
 			continue
 		}
-		b, err := os.ReadFile(p)
+		b, err := readFile(p)
+		if err == errTooLarge {
+			readDiags = append(readDiags, tooLargeDiag(name))
+			continue
+		}
 		if err != nil {
 			readDiags = append(readDiags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -207,6 +211,11 @@ func load(dir string, files, autoVars []source, opts LoadOptions) (*Config, hcl.
 
 // parseFile parses one configuration file and sorts its top-level blocks.
 func (l *loader) parseFile(f source) *hcl.File {
+	if d := checkConfigSource(f.src, f.name); d != nil {
+		l.diags = append(l.diags, d)
+		l.syntaxErrors = true
+		return nil
+	}
 	file, diags := l.parser.ParseHCL(f.src, f.name)
 	l.diags = append(l.diags, diags...)
 	l.syntaxErrors = l.syntaxErrors || diags.HasErrors()

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -44,7 +43,11 @@ func (l *loader) loadVariables(autoVars []source) {
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(l.dir, p)
 			}
-			src, err := os.ReadFile(p)
+			src, err := readFile(p)
+			if err == errTooLarge {
+				l.diags = append(l.diags, tooLargeDiag(a.File))
+				continue
+			}
 			if err != nil {
 				l.diags = append(l.diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
@@ -215,7 +218,13 @@ func (l *loader) setRaw(d *varDecl, raw, source, what string) {
 	if d.v.Type.IsPrimitiveType() || d.v.Type == cty.DynamicPseudoType {
 		val = cty.StringVal(raw)
 	} else {
-		expr, diags := hclsyntax.ParseExpression([]byte(raw), what, hcl.InitialPos)
+		var expr hclsyntax.Expression
+		var diags hcl.Diagnostics
+		if d := checkExpressionSource([]byte(raw), what); d != nil {
+			diags = hcl.Diagnostics{d}
+		} else {
+			expr, diags = hclsyntax.ParseExpression([]byte(raw), what, hcl.InitialPos)
+		}
 		if !diags.HasErrors() {
 			val, diags = expr.Value(nil)
 		}
@@ -239,6 +248,10 @@ func (l *loader) setRaw(d *varDecl, raw, source, what string) {
 // varFile applies a variables file: name = value attributes whose values may
 // not reference anything.
 func (l *loader) varFile(name string, src []byte, source string) {
+	if d := checkConfigSource(src, name); d != nil {
+		l.diags = append(l.diags, d)
+		return
+	}
 	f, diags := l.parser.ParseHCL(src, name)
 	l.diags = append(l.diags, diags...)
 	if f == nil || diags.HasErrors() {

@@ -44,6 +44,8 @@ func Up(ctx context.Context, opts Options) (*Lab, error) {
 
 // Down stops every process, removes every namespace, mount, bridge and
 // file the instance made (by its records, nothing else) and its directory.
+// A directory that is not a lab instance (no InstanceMarker, no lab.json
+// naming it) is refused and left alone.
 func Down(ctx context.Context, opts Options) error {
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -89,6 +91,9 @@ func preconditions(o Options) error {
 // up does Up's work with the instance lock held. fresh replaces a running
 // instance instead of reusing it.
 func up(ctx context.Context, o Options, fresh bool) (*Lab, error) {
+	if err := claimInstance(o.Dir); err != nil {
+		return nil, fmt.Errorf("lab %s: %w", o.Name, err)
+	}
 	if err := preconditions(o); err != nil {
 		return nil, err
 	}
@@ -238,7 +243,12 @@ func startCluster(ctx context.Context, o Options, co ClusterOptions, i int, subn
 // down stops what the instance in dir recorded and removes its files (and
 // dir itself when removeDir). Files stay when something could not be
 // stopped, so a second down can try again with the same records.
+//
+// It refuses a directory that is not an instance (checkInstance).
 func down(ctx context.Context, dir string, log io.Writer, removeDir bool) error {
+	if err := checkInstance(dir); err != nil {
+		return err
+	}
 	var errs []error
 	if _, err := os.Stat(vmDir(dir)); err == nil {
 		if err := stopVMs(ctx, dir); err != nil {
@@ -279,6 +289,9 @@ func down(ctx context.Context, dir string, log io.Writer, removeDir bool) error 
 	} else {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
+			if e.Name() == InstanceMarker {
+				continue
+			}
 			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 				return err
 			}

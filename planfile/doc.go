@@ -14,6 +14,10 @@
 // so a secret that escaped redaction upstream fails loudly instead of
 // reaching the disk. A sensitive variable's value is never stored.
 //
+// A plan file is untrusted input: Read reads at most MaxSize bytes, stops
+// decompressing at MaxSize bytes and refuses more than MaxValues JSON
+// values, so a small gzip bomb costs milliseconds, not the machine's memory.
+//
 // The package does not plan and does not apply. A saved plan cannot be
 // applied by itself: the executor needs each instance's Render and
 // provider, so the CLI plans again and uses Compare to refuse the saved

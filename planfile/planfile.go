@@ -243,44 +243,48 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// MaxSize is the most Read reads of a plan file, and the most a
+// compressed one may decompress to, in bytes: a plan file comes from
+// outside (a CI artifact, a colleague), and a small gzip bomb must not
+// take the machine's memory.
+const MaxSize = 32 << 20
+
+// MaxValues is the most JSON values (counted by their separators) Read
+// decodes: two bytes of JSON ("0,") become dozens of bytes of Go values,
+// so size alone does not bound memory.
+const MaxValues = 1 << 20
+
 // gzipMagic starts every gzip stream.
 var gzipMagic = []byte{0x1f, 0x8b}
 
 // Read decodes a plan file written by Write, plain or gzip-compressed. It
 // rejects a file of another major format version with an error that says
-// which meshx wrote it.
+// which meshx wrote it. It reads at most MaxSize bytes, and decompresses
+// at most MaxSize bytes.
 func Read(r io.Reader) (*File, error) {
-	br := bufio.NewReader(r)
-	if head, _ := br.Peek(2); bytes.Equal(head, gzipMagic) {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("read plan: %w", err)
-		}
-		defer zr.Close()
-		r = zr
-	} else {
-		r = br
-	}
-	data, err := io.ReadAll(r)
+	data, err := readData(r)
 	if err != nil {
-		return nil, fmt.Errorf("read plan: %w", err)
+		return nil, fmt.Errorf("not a meshx plan file: %w", err)
 	}
 	var probe struct {
 		FormatVersion *int   `json:"format_version"`
 		MeshxVersion  string `json:"meshx_version"`
 	}
-	if err := json.Unmarshal(data, &probe); err != nil || probe.FormatVersion == nil {
-		return nil, errors.New("read plan: not a meshx plan file")
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("not a meshx plan file: %w", err)
+	}
+	if probe.FormatVersion == nil {
+		return nil, errors.New("not a meshx plan file: it has no format_version")
 	}
 	if v := *probe.FormatVersion; v != FormatVersion {
-		return nil, fmt.Errorf("read plan: format version %d (written by meshx %s) is not supported: this meshx reads version %d; run meshx plan again with this meshx",
+		return nil, fmt.Errorf("format version %d (written by meshx %s) is not supported: this meshx reads version %d; run meshx plan again with this meshx",
 			v, probe.MeshxVersion, FormatVersion)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var in fileJSON
 	if err := dec.Decode(&in); err != nil {
-		return nil, fmt.Errorf("read plan: %w", err)
+		return nil, err
 	}
 	f := &File{
 		FormatVersion: in.FormatVersion,
@@ -297,7 +301,7 @@ func Read(r io.Reader) (*File, error) {
 		fv := Variable{Name: v.Name, Sensitive: v.Sensitive}
 		if !v.Sensitive { // a sensitive value has no business in a plan file
 			if fv.Value, err = decodeValue(v.Value, "var."+v.Name); err != nil {
-				return nil, fmt.Errorf("read plan: %w", err)
+				return nil, err
 			}
 		}
 		f.Variables = append(f.Variables, fv)
@@ -306,10 +310,10 @@ func Read(r io.Reader) (*File, error) {
 	for i, cj := range in.Changes {
 		c, err := decodeChange(cj)
 		if err != nil {
-			return nil, fmt.Errorf("read plan: change %d: %w", i+1, err)
+			return nil, fmt.Errorf("change %d: %w", i+1, err)
 		}
 		if seen[c.Addr] {
-			return nil, fmt.Errorf("read plan: %s: planned twice", c.Addr)
+			return nil, fmt.Errorf("%s: planned twice", c.Addr)
 		}
 		seen[c.Addr] = true
 		f.Changes = append(f.Changes, c)
@@ -318,7 +322,7 @@ func Read(r io.Reader) (*File, error) {
 	for _, o := range in.Outputs {
 		val, err := decodeValue(o.Value, "output."+o.Name)
 		if err != nil {
-			return nil, fmt.Errorf("read plan: %w", err)
+			return nil, err
 		}
 		if o.Sensitive {
 			val = outputFingerprint(val)
@@ -326,6 +330,75 @@ func Read(r io.Reader) (*File, error) {
 		f.Outputs = append(f.Outputs, providers.OutputValue{Name: o.Name, Sensitive: o.Sensitive, Value: val})
 	}
 	return f, nil
+}
+
+// readData reads a plan file's JSON, decompressing it when it is gzipped.
+func readData(r io.Reader) ([]byte, error) {
+	br := bufio.NewReader(&capReader{r: r, left: MaxSize, err: fmt.Errorf("it is larger than %d MiB", MaxSize>>20)})
+	if head, _ := br.Peek(2); bytes.Equal(head, gzipMagic) {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		r = &capReader{r: zr, left: MaxSize, err: fmt.Errorf("it decompresses to more than %d MiB", MaxSize>>20)}
+	} else {
+		r = br
+	}
+	data, err := io.ReadAll(r)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, errors.New("unexpected EOF: the file is truncated")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("the file is empty")
+	}
+	if countValues(data) > MaxValues {
+		return nil, fmt.Errorf("it holds more than %d JSON values", MaxValues)
+	}
+	return data, nil
+}
+
+// countValues counts the commas and opening brackets outside strings of
+// JSON data: about the number of values it holds.
+func countValues(data []byte) int {
+	n := 0
+	inString, escaped := false, false
+	for _, b := range data {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			escaped = b == '\\'
+			inString = b != '"'
+		case b == '"':
+			inString = true
+		case b == ',' || b == '[' || b == '{':
+			n++
+		}
+	}
+	return n
+}
+
+// capReader reads r and fails with err once more than left bytes are read.
+type capReader struct {
+	r    io.Reader
+	left int64
+	err  error
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if c.left < 0 {
+		return n, c.err
+	}
+	return n, err
 }
 
 func decodeChange(cj changeJSON) (providers.Change, error) {

@@ -3,6 +3,7 @@ package planfile
 import (
 	"bytes"
 	"compress/gzip"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -171,25 +172,80 @@ func TestWriteRefusesSecrets(t *testing.T) {
 	}
 }
 
+// gzipped compresses data.
+func gzipped(data []byte) []byte {
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+	zw.Write(data)
+	zw.Close()
+	return z.Bytes()
+}
+
+// bomb is a gzip stream of about 250 KB holding a plan whose
+// meshx_version is 250 MiB long.
+func bomb() []byte {
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+	zw.Write([]byte(`{"format_version": 1, "meshx_version": "`))
+	chunk := bytes.Repeat([]byte("A"), 1<<20)
+	for range 250 {
+		zw.Write(chunk)
+	}
+	zw.Write([]byte(`"}`))
+	zw.Close()
+	return z.Bytes()
+}
+
 func TestReadRejects(t *testing.T) {
+	plan := func(rest string) string { return `{"format_version": 1, "meshx_version": "0.3.0"` + rest + "}" }
 	for _, tc := range []struct {
 		name, data, want string
 	}{
 		{"future major version", `{"format_version": 2, "meshx_version": "1.4.0", "changes": "a shape v1 cannot read"}`,
 			"format version 2 (written by meshx 1.4.0) is not supported: this meshx reads version 1"},
-		{"not a plan", `{"hello": "world"}`, "not a meshx plan file"},
-		{"not JSON", "PK\x03\x04 zip", "not a meshx plan file"},
-		{"bad address", `{"format_version": 1, "changes": [{"address": "nope", "action": "create"}]}`, `change 1: address "nope"`},
-		{"bad action", `{"format_version": 1, "changes": [{"address": "vm.a.file[\"/x\"]", "action": "explode"}]}`, `unknown action "explode"`},
-		{"duplicate", `{"format_version": 1, "changes": [{"address": "vm.a.unit[\"u\"]", "action": "create"}, {"address": "vm.a.unit[\"u\"]", "action": "delete"}]}`, "planned twice"},
-		{"stray marker", `{"format_version": 1, "changes": [{"address": "vm.a.unit[\"u\"]", "action": "create", "after": {"x": {"__meshx_unknown": true, "y": 1}}}]}`, "unexpected marker key"},
+		{"not a plan", `{"hello": "world"}`, "not a meshx plan file: it has no format_version"},
+		{"not JSON", "PK\x03\x04 zip", "not a meshx plan file: invalid character"},
+		{"empty", "", "not a meshx plan file: the file is empty"},
+		{"trailing data", plan("") + "{}", "not a meshx plan file: invalid character '{' after top-level value"},
+		{"bad address", plan(`, "changes": [{"address": "nope", "action": "create"}]`), `change 1: address "nope"`},
+		{"bad action", plan(`, "changes": [{"address": "vm.a.file[\"/x\"]", "action": "explode"}]`), `unknown action "explode"`},
+		{"duplicate", plan(`, "changes": [{"address": "vm.a.unit[\"u\"]", "action": "create"}, {"address": "vm.a.unit[\"u\"]", "action": "delete"}]`), "planned twice"},
+		{"stray marker", plan(`, "changes": [{"address": "vm.a.unit[\"u\"]", "action": "create", "after": {"x": {"__meshx_unknown": true, "y": 1}}}]`), "unexpected marker key"},
+		{"wrong type", plan(`, "changes": {"a": 1}`), "cannot unmarshal object into Go struct field"},
+		{"deep nesting", plan(`, "outputs": [{"name": "n", "value": ` + strings.Repeat("[", 100000) + `}]`), "exceeded max depth"},
+		{"truncated gzip", string(gzipped([]byte(plan("")))[:20]), "not a meshx plan file: unexpected EOF"},
+		{"bad gzip header", "\x1f\x8b\x00 not gzip", "not a meshx plan file: gzip: invalid header"},
+		{"gzip bomb", string(bomb()), "not a meshx plan file: it decompresses to more than 32 MiB"},
+		{"too many values", string(gzipped([]byte(plan(`, "outputs": [{"name": "n", "value": [` + strings.Repeat("0,", MaxSize/2-100) + `0]}]`)))),
+			"not a meshx plan file: it holds more than 1048576 JSON values"},
+		{"too large", plan(`, "environment": "` + strings.Repeat("A", MaxSize) + `"`), "not a meshx plan file: it is larger than 32 MiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
 			_, err := Read(strings.NewReader(tc.data))
+			runtime.ReadMemStats(&after)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Read error = %v, want it to contain %q", err, tc.want)
 			}
+			// Reading stops at MaxSize; decoding what was read may take
+			// a few times more.
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4*MaxSize {
+				t.Errorf("Read allocated %d MiB", alloc>>20)
+			}
 		})
+	}
+}
+
+func TestCountValues(t *testing.T) {
+	for data, want := range map[string]int{
+		`{}`:                          1,
+		`{"a": [1, 2, {"b": 3}]}`:     5,
+		`{"a": "[1, {\"2\\\\\", 3]"}`: 1,
+	} {
+		if got := countValues([]byte(data)); got != want {
+			t.Errorf("countValues(%s) = %d, want %d", data, got, want)
+		}
 	}
 }
 

@@ -34,11 +34,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 
 	mcli "github.com/hashicorp/cli"
 	"golang.org/x/term"
+
+	"github.com/meshx-dev/meshx/cmd/meshx/views"
 )
 
 // Version is meshx's version, set at build time with
@@ -73,8 +76,21 @@ func commandNames() []string {
 }
 
 // Run runs meshx with args (without the program name) and returns the exit
-// status.
-func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// status. A panic is a bug: Run recovers it and returns ExitError, so that
+// a crash never reads as success or as plan -detailed-exitcode's "changes
+// present" (2, also Go's status for an unrecovered panic).
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "Error: meshx crashed: %v\n\n%s\nThis is a bug in meshx %s. Please report it with the output above and the command you ran. If it crashed during apply, run meshx plan to see what is left to do.\n",
+				views.Escape(fmt.Sprint(r)), debug.Stack(), Version)
+			code = ExitError
+		}
+	}()
+	return run(args, stdin, stdout, stderr)
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	m := newMeta(stdin, stdout, stderr, os.Environ())
 
 	// Shells call the binary with COMP_LINE set to ask for completions.

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -212,14 +211,10 @@ func (c *applyCommand) Run(args []string) int {
 // readSavedPlan reads a plan file and checks it was made from the current
 // configuration.
 func (o *op) readSavedPlan(path string) (*planfile.File, int) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, o.fail(ExitError, "Cannot read the saved plan", err)
-	}
-	defer fh.Close()
-	f, err := planfile.Read(fh)
-	if err != nil {
-		return nil, o.fail(ExitError, "Cannot read the saved plan", err)
+	f, d := readPlanFile(path)
+	if d != nil {
+		o.diagnostics(hcl.Diagnostics{d})
+		return nil, ExitError
 	}
 	if f.Environment != o.cfg.Meshx.Environment {
 		return nil, o.fail(ExitStale, "Saved plan is for another environment",

@@ -7,6 +7,7 @@ import (
 
 	"github.com/posener/complete"
 
+	"github.com/meshx-dev/meshx/cmd/meshx/views"
 	"github.com/meshx-dev/meshx/providers/lease"
 )
 
@@ -53,7 +54,8 @@ func (c *forceUnlockCommand) Run(args []string) int {
 		return ExitError
 	}
 	if err := lease.ForceUnlock(context.Background(), client, cfg.Meshx.Istio.Namespace, cfg.Meshx.Environment, fs.Arg(0)); err != nil {
-		fmt.Fprintf(c.Stderr, "Error: %s\n", err)
+		// The error may quote the Lease's holder, which the cluster says.
+		fmt.Fprintf(c.Stderr, "Error: %s\n", views.Escape(err.Error()))
 		return ExitError
 	}
 	fmt.Fprintf(c.Stdout, "meshx unlocked environment %s.\n", cfg.Meshx.Environment)

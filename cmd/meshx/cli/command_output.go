@@ -8,6 +8,7 @@ import (
 
 	"github.com/posener/complete"
 
+	"github.com/meshx-dev/meshx/cmd/meshx/views"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -111,7 +112,7 @@ func (c *outputCommand) Run(args []string) int {
 	default:
 		for _, ov := range outs {
 			b, _ := json.Marshal(display(ov))
-			fmt.Fprintf(c.Stdout, "%s = %s\n", ov.Name, b)
+			fmt.Fprintf(c.Stdout, "%s = %s\n", ov.Name, views.EscapeJSON(b))
 		}
 	}
 	return ExitOK

@@ -127,27 +127,6 @@ func (c *planCommand) Run(args []string) int {
 	return ExitOK
 }
 
-// writePlanFile writes pf atomically, readable by its owner only.
-func writePlanFile(path string, pf *planfile.File) error {
-	tmp := path + ".tmp"
-	fh, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	err = planfile.Write(fh, pf)
-	if cerr := fh.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
 // path resolves a file argument against -chdir, as if meshx had changed
 // directory there.
 func (m *Meta) path(p string) string {

@@ -2,13 +2,11 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/posener/complete"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/views"
-	"github.com/meshx-dev/meshx/planfile"
 )
 
 func init() {
@@ -54,14 +52,9 @@ func (c *showCommand) Run(args []string) int {
 	if fs.NArg() != 1 {
 		return c.FlagError(fmt.Errorf("show needs exactly one saved plan file"), jsonOut)
 	}
-	fh, err := os.Open(c.path(fs.Arg(0)))
-	if err != nil {
-		return c.FlagError(err, jsonOut)
-	}
-	defer fh.Close()
-	f, err := planfile.Read(fh)
-	if err != nil {
-		return c.FlagError(err, jsonOut)
+	f, d := readPlanFile(c.path(fs.Arg(0)))
+	if d != nil {
+		return c.Fail(d, jsonOut)
 	}
 	switch {
 	case jsonOut:

@@ -90,16 +90,19 @@ func (w *diagnosticWriter) write(d *hcl.Diagnostic) {
 		}
 	}
 
+	// Summaries, details and snippets quote configuration files, plan
+	// files, clusters and VMs: their control characters are escaped.
+	out := views.NewTerminalWriter(w.out, w.color)
 	bar := paint(tint, "│")
-	fmt.Fprintln(w.out, paint(tint, "╷"))
+	fmt.Fprintln(out, paint(tint, "╷"))
 	for _, l := range lines {
 		if l == "" {
-			fmt.Fprintln(w.out, bar)
+			fmt.Fprintln(out, bar)
 		} else {
-			fmt.Fprintln(w.out, bar+" "+l)
+			fmt.Fprintln(out, bar+" "+l)
 		}
 	}
-	fmt.Fprintln(w.out, paint(tint, "╵"))
+	fmt.Fprintln(out, paint(tint, "╵"))
 }
 
 // snippet renders the code lines with the highlighted part underlined (in

@@ -65,6 +65,19 @@ func TestDiagnosticWriter(t *testing.T) {
 `,
 		},
 		{
+			name:  "control characters escaped, colours kept",
+			w:     diagnosticWriter{sources: map[string][]byte{"main.hcl": []byte("meshx {\n\tenvironment = \"x\" # \x1b]0;pwned\x07\u202e\n}\n")}, color: true},
+			diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Bad\x1b[8m", Detail: "remote said \x1b[2J\r\u009b", Subject: &subject}},
+			want: "\x1b[31m╷\x1b[0m\n" +
+				"\x1b[31m│\x1b[0m \x1b[31m\x1b[1mError:\x1b[0m \x1b[1mBad\\x1b[8m\x1b[0m\n" +
+				"\x1b[31m│\x1b[0m\n" +
+				"\x1b[31m│\x1b[0m   on main.hcl line 2, in meshx:\n" +
+				"\x1b[31m│\x1b[0m    2: \tenvironment = \x1b[1;4m\"x\" # \\x1b]0;\x1b[0mpwned\\x07\\u202e\n" +
+				"\x1b[31m│\x1b[0m\n" +
+				"\x1b[31m│\x1b[0m remote said \\x1b[2J\\r\\u009b\n" +
+				"\x1b[31m╵\x1b[0m\n",
+		},
+		{
 			name:  "source not available",
 			w:     diagnosticWriter{},
 			diags: hcl.Diagnostics{diag},

@@ -139,11 +139,16 @@ func Sources(files map[string]*hcl.File) map[string][]byte {
 // With jsonOut it prints a validate -json style document to Stdout, so
 // machine readers get JSON even for a bad flag.
 func (m *Meta) FlagError(err error, jsonOut bool) int {
-	d := &hcl.Diagnostic{
+	return m.Fail(&hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Invalid command-line option",
 		Detail:   fmt.Sprintf("%s. Run the command with -help to see its options.", strings.TrimSuffix(err.Error(), ".")),
-	}
+	}, jsonOut)
+}
+
+// Fail reports d, an error found before any operation started, and
+// returns exit status 1; with jsonOut as FlagError does.
+func (m *Meta) Fail(d *hcl.Diagnostic, jsonOut bool) int {
 	if jsonOut {
 		m.writeJSON(views.NewValidateResult(hcl.Diagnostics{d}, nil))
 		return 1
@@ -174,5 +179,5 @@ func (m *Meta) writeJSON(v any) {
 		fmt.Fprintf(m.Stderr, "Error: encoding JSON: %s\n", err)
 		return
 	}
-	m.Stdout.Write(append(b, '\n'))
+	m.Stdout.Write(append(views.EscapeJSON(b), '\n'))
 }

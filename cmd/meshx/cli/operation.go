@@ -291,7 +291,7 @@ func (o *op) takeLock(ctx context.Context, operation string) (func(), int, bool)
 	l := lease.New(client, lease.Options{Namespace: o.cfg.Meshx.Istio.Namespace, Environment: o.cfg.Meshx.Environment, Operation: operation, Duration: ttl})
 	err = l.Acquire(ctx, o.flags.lockTimeout, func(h lease.Info) {
 		if o.json == nil {
-			fmt.Fprintf(o.m.Stderr, "Waiting up to %s for the lock held by %s (lock ID %s)...\n", o.flags.lockTimeout, h.Who, h.ID)
+			fmt.Fprintf(o.m.Stderr, "Waiting up to %s for the lock held by %s (lock ID %s)...\n", o.flags.lockTimeout, views.Escape(h.Who), views.Escape(h.ID))
 		}
 	})
 	var held *lease.HeldError

@@ -40,7 +40,7 @@ var _ Apply = (*ApplyText)(nil)
 
 // NewApplyText returns a human apply view writing to w.
 func NewApplyText(w io.Writer, opts ApplyOptions) *ApplyText {
-	return &ApplyText{w: w, opts: opts}
+	return &ApplyText{w: NewTerminalWriter(w, opts.Color), opts: opts}
 }
 
 // verbs of an action: the -ing form, and the noun of its completion.

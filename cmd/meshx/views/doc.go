@@ -16,6 +16,13 @@
 // plan, is shown only as its fingerprint ("(sensitive value, sha256:…)");
 // nothing in this package calls Sensitive.Bytes.
 //
+// Terminal escapes never pass through either. Plan files, configurations,
+// clusters and VMs are untrusted text: the human views (plan text, apply
+// progress, markdown) write their control characters, DEL, C1 controls,
+// bidirectional controls and invalid UTF-8 as Go escapes (Escape,
+// NewTerminalWriter), keeping only the colour sequences meshx writes
+// itself; the JSON views leave no such character raw (EscapeJSON).
+//
 // Machine formats (the event stream, show -json, diagnostics) keep their
 // own versioned field names, modelled on Terraform's, so that renaming a Go
 // field never breaks a consumer.

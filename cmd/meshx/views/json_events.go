@@ -1,6 +1,7 @@
 package views
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -78,9 +79,12 @@ func (v *JSON) emit(level, typ, message string, fields map[string]any) {
 	for k, f := range fields {
 		m[k] = f
 	}
-	enc := json.NewEncoder(v.w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	v.err = enc.Encode(m)
+	if v.err = enc.Encode(m); v.err == nil {
+		_, v.err = v.w.Write(EscapeJSON(b.Bytes()))
+	}
 }
 
 // Diagnostics writes one "diagnostic" message per diagnostic. sources

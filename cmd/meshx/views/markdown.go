@@ -87,7 +87,7 @@ func (m mdRender) header(part, total int) string {
 		marker += fmt.Sprintf(" part=%d", part)
 		title += fmt.Sprintf(" (part %d of %d)", part, total)
 	}
-	h := marker + " -->\n" + title + "\n\n"
+	h := marker + " -->\n" + Escape(title) + "\n\n"
 	if part > 1 {
 		h += "Continued from previous comment.\n\n"
 	}
@@ -268,6 +268,16 @@ func (b mdBlock) truncate(limit int) string {
 	return b.render(b.lines[:k], fmt.Sprintf(b.note, len(b.lines)-k))
 }
 
+// escaped returns b with its text escaped as Escape does, before it is
+// measured against the comment size.
+func (b mdBlock) escaped() mdBlock {
+	lines := make([]string, len(b.lines))
+	for i, l := range b.lines {
+		lines[i] = Escape(l)
+	}
+	return mdBlock{open: Escape(b.open), lines: lines, close: Escape(b.close), tail: Escape(b.tail), cont: Escape(b.cont), note: Escape(b.note)}
+}
+
 // mdPacker fills comment parts with blocks, separated by blank lines.
 type mdPacker struct {
 	budget int
@@ -299,6 +309,7 @@ func (p *mdPacker) room() int {
 }
 
 func (p *mdPacker) add(b mdBlock) {
+	b = b.escaped()
 	s := b.render(b.lines, "")
 	switch {
 	case len(s) <= p.room():

@@ -43,10 +43,11 @@ func SummaryLine(p *providers.Plan) string {
 // attribute diff, optionally the execution order, and the summary line
 // last.
 func PlanText(w io.Writer, p *providers.Plan, opts PlanOptions) error {
-	bw := bufio.NewWriter(w)
+	buf := bufio.NewWriter(w)
+	bw := NewTerminalWriter(buf, opts.Color)
 	if !p.HasChanges() {
 		fmt.Fprintln(bw, SummaryLine(p))
-		return bw.Flush()
+		return buf.Flush()
 	}
 	if drift := p.Drifted(); len(drift) > 0 {
 		for _, s := range driftIntro(drift) {
@@ -79,7 +80,7 @@ func PlanText(w io.Writer, p *providers.Plan, opts PlanOptions) error {
 	}
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, SummaryLine(p))
-	return bw.Flush()
+	return buf.Flush()
 }
 
 // driftIntro is the note on changes made outside meshx, one line per

@@ -138,7 +138,7 @@ func ShowJSON(w io.Writer, f *planfile.File) error {
 	if err != nil {
 		return fmt.Errorf("show -json: %w", err)
 	}
-	_, err = w.Write(append(b, '\n'))
+	_, err = w.Write(append(EscapeJSON(b), '\n'))
 	return err
 }
 
