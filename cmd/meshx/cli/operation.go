@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 	"sort"
@@ -19,6 +20,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/posener/complete"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -236,11 +238,12 @@ func planVariables(cfg *config.Config) []planfile.Variable {
 	return out
 }
 
-// controlClient connects to the control cluster, for the lock.
-func controlClient(cfg *config.Config) (kubernetes.Interface, error) {
+// controlClient connects to the control cluster, for the lock. It also
+// returns the API server's URL, for messages.
+func controlClient(cfg *config.Config) (kubernetes.Interface, string, error) {
 	c := cfg.Control()
 	if c == nil {
-		return nil, errors.New("no control cluster is configured")
+		return nil, "", errors.New("no control cluster is configured")
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if c.Kubeconfig != "" {
@@ -248,9 +251,10 @@ func controlClient(cfg *config.Config) (kubernetes.Interface, error) {
 	}
 	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: c.Context}).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("cluster.%s: %w", c.Name, err)
+		return nil, "", fmt.Errorf("cluster.%s: %w", c.Name, err)
 	}
-	return kubernetes.NewForConfig(rc)
+	cs, err := kubernetes.NewForConfig(rc)
+	return cs, rc.Host, err
 }
 
 // LockTTLEnv names the environment variable that sets how long the lock
@@ -274,41 +278,105 @@ func lockTTL() (time.Duration, error) {
 	return d, nil
 }
 
-// takeLock acquires the environment's lock unless -lock=false. It returns
-// a release func, or an exit status when the lock could not be had.
-func (o *op) takeLock(ctx context.Context, operation string) (func(), int, bool) {
-	if !o.flags.lock {
-		return func() {}, 0, true
+// runLock is the environment's lock as one run holds it.
+type runLock struct {
+	l    *lease.Lock // nil with -lock=false
+	stop func()
+}
+
+// lost says why the lock was lost, or nil.
+func (r *runLock) lost() error {
+	if r.l == nil {
+		return nil
 	}
-	client, err := controlClient(o.cfg)
+	return r.l.Lost()
+}
+
+// release frees the lock.
+func (r *runLock) release(o *op) {
+	r.stop()
+	if r.l == nil {
+		return
+	}
+	if err := r.l.Release(context.Background()); err != nil {
+		fmt.Fprintf(o.m.Stderr, "Warning: releasing the lock: %s\n", err)
+	}
+}
+
+// takeLock acquires the environment's lock unless -lock=false. It returns
+// a context that is cancelled, with the lease's error as its cause, when
+// the lock is lost (the executor then starts no new change), or an exit
+// status when the lock could not be had. The lock never changes the
+// cluster before approval: its Lease lives in the Istio namespace, which
+// must exist.
+func (o *op) takeLock(ctx context.Context, operation string) (context.Context, *runLock, int, bool) {
+	if !o.flags.lock {
+		return ctx, &runLock{stop: func() {}}, 0, true
+	}
+	client, server, err := controlClient(o.cfg)
 	if err != nil {
-		return nil, o.fail(ExitError, "Cannot take the lock", err), false
+		return nil, nil, o.fail(ExitError, "Cannot take the lock", err), false
 	}
 	ttl, err := lockTTL()
 	if err != nil {
-		return nil, o.fail(ExitError, "Invalid "+LockTTLEnv, err), false
+		return nil, nil, o.fail(ExitError, "Invalid "+LockTTLEnv, err), false
 	}
-	l := lease.New(client, lease.Options{Namespace: o.cfg.Meshx.Istio.Namespace, Environment: o.cfg.Meshx.Environment, Operation: operation, Duration: ttl})
+	ns, env := o.cfg.Meshx.Istio.Namespace, o.cfg.Meshx.Environment
+	l := lease.New(client, lease.Options{Namespace: ns, Environment: env, Operation: operation, Duration: ttl})
 	err = l.Acquire(ctx, o.flags.lockTimeout, func(h lease.Info) {
 		if o.json == nil {
 			fmt.Fprintf(o.m.Stderr, "Waiting up to %s for the lock held by %s (lock ID %s)...\n", o.flags.lockTimeout, h.Who, h.ID)
 		}
 	})
+	control := "cluster." + o.cfg.Control().Name
 	var held *lease.HeldError
-	if errors.As(err, &held) {
+	var missing *lease.NamespaceMissingError
+	var status apierrors.APIStatus
+	switch {
+	case errors.As(err, &held):
 		o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Error acquiring the lock",
 			Detail: fmt.Sprintf("%s.\n\nmeshx serialises applies of one environment with the Lease %s/%s. Wait for that run to finish, retry with -lock-timeout=5m, or, if you are sure it is dead, run: meshx force-unlock %s",
-				held.Error(), o.cfg.Meshx.Istio.Namespace, lease.Name(o.cfg.Meshx.Environment), held.Holder.ID)}})
-		return nil, ExitLocked, false
+				held.Error(), ns, lease.Name(env), held.Holder.ID)}})
+		return nil, nil, ExitLocked, false
+	case errors.As(err, &missing):
+		o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No Istio namespace for the lock",
+			Detail: fmt.Sprintf("Namespace %s does not exist in %s (%s). meshx keeps the environment's lock, the Lease %s, in the Istio namespace (meshx.istio.namespace), and creates nothing before you approve a plan, so nothing was changed.\n\nCheck that %s is the cluster where Istio is installed (kubeconfig and context) and that meshx.istio.namespace names its namespace. To let this apply create the namespace, run it once with -lock=false, with no other run in progress.",
+				ns, control, server, lease.Name(env), control)}})
+		return nil, nil, ExitError, false
+	case err != nil && !errors.As(err, &status):
+		return nil, nil, o.fail(ExitError, "Cannot reach "+control, fmt.Errorf("cannot reach %s (%s): %w", control, server, unwrapURL(err))), false
+	case err != nil:
+		return nil, nil, o.fail(ExitError, "Cannot take the lock", err), false
 	}
-	if err != nil {
-		return nil, o.fail(ExitError, "Cannot take the lock", err), false
-	}
-	return func() {
-		if err := l.Release(context.Background()); err != nil {
-			fmt.Fprintf(o.m.Stderr, "Warning: releasing the lock: %s\n", err)
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-l.Gone():
+			if o.json == nil {
+				fmt.Fprintf(o.m.Stderr, "\nError: %s. Starting no new changes; letting running ones finish...\n", l.Lost())
+			}
+			cancel(l.Lost())
+		case <-ctx.Done():
 		}
-	}, 0, true
+	}()
+	return ctx, &runLock{l: l, stop: func() { cancel(nil) }}, 0, true
+}
+
+// unwrapURL drops client-go's "Get \"https://…/leases/…\": " prefix: the
+// message names the server already.
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// lockLost reports a lost lock after a run and returns the exit status.
+func (o *op) lockLost(lk *runLock) int {
+	o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Lost the environment's lock",
+		Detail: fmt.Sprintf("%s.\n\nmeshx started no change after that and let the running ones finish (see above); another run may hold the lock now. Once it is done, run meshx plan to see what remains.", lk.lost())}})
+	return ExitError
 }
 
 // confirm asks for "yes". It never prompts where nobody can answer: with

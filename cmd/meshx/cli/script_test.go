@@ -2,11 +2,15 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -25,7 +29,9 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		UpdateScripts:       *update,
 		RequireExplicitExec: true,
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exits": exitsCmd},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"exits": exitsCmd, "listen": listenCmd, "kubeconfig": kubeconfigCmd,
+		},
 		Setup: func(env *testscript.Env) error {
 			return copyTree("../../../examples", filepath.Join(env.WorkDir, "examples"))
 		},
@@ -54,6 +60,62 @@ func exitsCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 	}
+}
+
+// listenCmd is "listen silent|refused VAR": it sets VAR to the
+// host:port of a loopback TCP port that accepts connections and never
+// says a byte (silent), or that refuses them (refused), for tests of
+// hosts that never answer.
+func listenCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 || (args[0] != "silent" && args[0] != "refused") {
+		ts.Fatalf("usage: listen silent|refused VAR")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	ts.Setenv(args[1], l.Addr().String())
+	if args[0] == "refused" {
+		ts.Check(l.Close())
+		return
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	ts.Defer(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+}
+
+// kubeconfigCmd is "kubeconfig FILE SERVER...": it writes a kubeconfig
+// with one context per server (c0, c1, …; current c0) and a token user.
+func kubeconfigCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: kubeconfig FILE SERVER...")
+	}
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Config\ncurrent-context: c0\nusers:\n- name: u\n  user:\n    token: t\nclusters:\n")
+	for i, s := range args[1:] {
+		fmt.Fprintf(&b, "- name: c%d\n  cluster:\n    server: %s\n    insecure-skip-tls-verify: true\n", i, s)
+	}
+	b.WriteString("contexts:\n")
+	for i := range args[1:] {
+		fmt.Fprintf(&b, "- name: c%d\n  context:\n    cluster: c%d\n    user: u\n", i, i)
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(b.String()), 0o600))
 }
 
 func copyTree(from, to string) error {

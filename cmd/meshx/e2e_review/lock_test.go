@@ -84,16 +84,7 @@ func TestLockOfKilledRun(t *testing.T) {
 	bin := buildMeshx(t)
 
 	ctx := e2etest.Ctx(t)
-	if err := w.Lab.SetLBMode(ctx, "control", "never"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := w.Lab.SetLBMode(c, "control", "ip"); err != nil {
-			t.Errorf("restore lb mode: %v", err)
-		}
-	})
+	lbNever(t, w)
 
 	var out bytes.Buffer
 	cmd := exec.Command(bin, "-chdir="+w.Dir, "apply", "-auto-approve", "-no-color")
