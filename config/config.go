@@ -77,6 +77,9 @@ type Cluster struct {
 	Kubeconfig string
 	// Context is the kubeconfig context, or "" for its current context.
 	Context string
+	// RequestTimeout bounds each request to the API server (attribute
+	// request_timeout); 0 means the provider's default.
+	RequestTimeout time.Duration
 	// PodCIDR and ServiceCIDR are canonical CIDR strings. ServiceCIDR is
 	// "" when not set: meshx discovers it.
 	PodCIDR     string
@@ -170,6 +173,10 @@ type SSH struct {
 	// InsecureTrustOnFirstUse accepts and records an unknown host key
 	// (attribute trust_on_first_use).
 	InsecureTrustOnFirstUse bool
+	// ConnectTimeout bounds opening the connection: TCP, handshake and
+	// authentication (attribute connect_timeout); 0 means the provider's
+	// default.
+	ConnectTimeout time.Duration
 }
 
 // SidecarPackage is where the istio-sidecar package comes from.

@@ -167,6 +167,7 @@ func (l *loader) decodeCluster(n *node) {
 		c.Kubeconfig = l.path(k)
 	}
 	c.Context = d.str("context", "")
+	c.RequestTimeout = d.duration("request_timeout", 0)
 	c.PodCIDR, c.PodPrefix = d.cidr("pod_cidr")
 	c.ServiceCIDR, c.ServicePrefix = d.cidr("service_cidr")
 	c.ClusterID = d.str("cluster_id", n.name)
@@ -320,6 +321,7 @@ func (l *loader) decodeSSH(v *VM, vd *decoder) {
 	}
 	s.Sudo = d.boolean("sudo", false)
 	s.InsecureTrustOnFirstUse = d.boolean("trust_on_first_use", false)
+	s.ConnectTimeout = d.duration("connect_timeout", 0)
 	if s.PrivateKeyFile == "" && !s.UseAgent && !*d.failed {
 		l.errorf(d.body.block.DefRange, "No SSH credentials",
 			"The ssh block of %s names no key. Add private_key_file = \"~/.ssh/id_rsa\" or use_agent = true.", vd.where)

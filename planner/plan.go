@@ -2,7 +2,6 @@ package planner
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -14,10 +13,13 @@ import (
 
 // Options tune Plan.
 type Options struct {
-	// Parallelism bounds concurrent observations (default 10).
+	// Parallelism bounds concurrent observations (default
+	// DefaultObserveParallelism).
 	Parallelism int
-	Destroy     bool
-	Targets     []providers.Address
+	// Progress reports a long observation (see Input.Progress).
+	Progress func(ObserveProgress)
+	Destroy  bool
+	Targets  []providers.Address
 	// Adopt lets every instance take over existing unowned objects (the
 	// -adopt flag); blocks can also say adopt = true.
 	Adopt bool
@@ -59,6 +61,7 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 		Providers:   provs,
 		Ranges:      exp.Ranges,
 		Parallelism: opts.Parallelism,
+		Progress:    opts.Progress,
 		Destroy:     opts.Destroy,
 		Targets:     opts.Targets,
 	})
@@ -76,9 +79,9 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 func Connect(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error) {
 	out := map[string]providers.Provider{}
 	for _, c := range cfg.Clusters {
-		p, err := kube.New(ctx, kube.Cluster{Name: c.Name, Kubeconfig: c.Kubeconfig, Context: c.Context})
+		p, err := kube.New(ctx, KubeCluster(c))
 		if err != nil {
-			return nil, fmt.Errorf("cluster.%s: %w", c.Name, err)
+			return nil, err // names the cluster already
 		}
 		out["cluster."+c.Name] = p
 	}
@@ -95,9 +98,15 @@ func Connect(ctx context.Context, cfg *config.Config) (map[string]providers.Prov
 			TrustOnFirstUse: v.SSH.InsecureTrustOnFirstUse,
 			Bastion:         v.SSH.Bastion,
 			Sudo:            v.SSH.Sudo,
+			ConnectTimeout:  v.SSH.ConnectTimeout,
 		})
 	}
 	return out, nil
+}
+
+// KubeCluster says how the kube provider reaches cluster block c.
+func KubeCluster(c *config.Cluster) kube.Cluster {
+	return kube.Cluster{Name: c.Name, Kubeconfig: c.Kubeconfig, Context: c.Context, RequestTimeout: c.RequestTimeout}
 }
 
 // PlannedOutputs answers Output from a plan: observed outputs of instances

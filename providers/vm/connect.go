@@ -48,11 +48,15 @@ type Host struct {
 	// Sudo runs every command meshx sends through `sudo -n` when User is
 	// not root (passwordless sudo is required).
 	Sudo bool
-	// Timeout bounds each connection attempt (TCP, handshake,
-	// authentication) and the remote command of each Observe and Exec;
-	// default 30s. Each command of an Apply is bounded by the resource's
+	// Timeout bounds the remote command of each Observe and Exec; default
+	// 30s. Each command of an Apply is bounded by the resource's
 	// Settings.WaitTimeout, default 10 minutes (package installs download).
 	Timeout time.Duration
+	// ConnectTimeout bounds opening the connection: TCP, handshake and
+	// authentication, through the bastion if there is one (OpenSSH's
+	// ConnectTimeout); default DefaultConnectTimeout. A host that does not
+	// answer within it is not tried again.
+	ConnectTimeout time.Duration
 	// Passphrase returns the passphrase of an encrypted key when
 	// PassphraseEnv gives none. Nil means: prompt on the terminal when
 	// stdin is one (TerminalPassphrase), else fail with a hint.
@@ -61,6 +65,11 @@ type Host struct {
 	// on first use. Nil discards them: the provider never prints.
 	Log func(msg string)
 }
+
+// DefaultConnectTimeout is Host.ConnectTimeout's default: long enough for
+// a handshake with a loaded host, short enough that a silent one is
+// reported quickly.
+const DefaultConnectTimeout = 20 * time.Second
 
 const (
 	defaultTimeout      = 30 * time.Second
@@ -399,9 +408,19 @@ func (p *Provider) connect(ctx context.Context) (*ssh.Client, error) {
 	}
 	delay := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		c, err := p.connectOnce(ctx, auth)
+		actx, cancel := context.WithTimeout(ctx, p.connectTimeout)
+		c, err := p.connectOnce(actx, auth)
+		cancel()
 		if err == nil {
 			return c, nil
+		}
+		// The connection's own deadline may fire just before the
+		// context's: both mean the host did not answer in time.
+		dl, _ := actx.Deadline()
+		if !time.Now().Before(dl) && ctx.Err() == nil {
+			// Silent, not refusing: another attempt would wait as long.
+			return nil, fmt.Errorf("no answer from %s within %s (%v): check that the VM is up and its sshd answers, or raise connect_timeout in the ssh block of vm %q (or pass -connect-timeout)",
+				p.addr, p.connectTimeout, err, p.host.Name)
 		}
 		if !retryable(err) || attempt == connectAttempts || ctx.Err() != nil {
 			if retryable(err) {
@@ -420,9 +439,8 @@ func (p *Provider) connect(ctx context.Context) (*ssh.Client, error) {
 	}
 }
 
+// connectOnce makes one attempt, bounded by ctx.
 func (p *Provider) connectOnce(ctx context.Context, auth []ssh.AuthMethod) (*ssh.Client, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
 	if p.host.Bastion == "" {
 		conn, err := p.dialer(ctx, p.addr)
 		if err != nil {
@@ -484,7 +502,7 @@ func (p *Provider) handshake(ctx context.Context, conn net.Conn, addr, user stri
 		case !stopped && errors.Is(ctx.Err(), context.Canceled):
 			return nil, fmt.Errorf("ssh handshake with %s: %w", addr, ctx.Err())
 		case !stopped:
-			return nil, &connectError{fmt.Errorf("ssh handshake with %s: no answer within %s", addr, p.timeout)}
+			return nil, &connectError{fmt.Errorf("ssh handshake with %s: timed out", addr)}
 		}
 		return nil, &connectError{fmt.Errorf("ssh handshake with %s: %w", addr, err)}
 	}

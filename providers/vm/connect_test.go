@@ -3,6 +3,7 @@ package vm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -288,26 +289,32 @@ func TestConnectRetriesNetworkErrorsOnly(t *testing.T) {
 			t.Fatalf("dialled %d times, want 1", n)
 		}
 	})
-	t.Run("a silent server times out", func(t *testing.T) {
+	t.Run("a silent server times out once, naming the setting", func(t *testing.T) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer l.Close()
+		var accepted atomic.Int64
 		go func() {
 			for {
 				c, err := l.Accept()
 				if err != nil {
 					return
 				}
+				accepted.Add(1)
 				defer c.Close() // never speaks
 			}
 		}()
 		h := s.host("ecs1")
-		h.Port, h.Timeout = l.Addr().(*net.TCPAddr).Port, 200*time.Millisecond
+		h.Port, h.ConnectTimeout = l.Addr().(*net.TCPAddr).Port, 200*time.Millisecond
 		_, err = Exec(testContext(t), s.provider(t, h), "true")
-		if err == nil || !strings.Contains(err.Error(), "attempts") {
-			t.Fatalf("err = %v, want a handshake timeout after retries", err)
+		want := fmt.Sprintf("no answer from %s within 200ms", l.Addr())
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `raise connect_timeout in the ssh block of vm "ecs1"`) {
+			t.Fatalf("err = %v, want %q naming connect_timeout", err, want)
+		}
+		if n := accepted.Load(); n != 1 {
+			t.Errorf("connected %d times, want 1: a silent host is not retried", n)
 		}
 		if testing.Verbose() {
 			t.Log(err)

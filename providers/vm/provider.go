@@ -27,7 +27,9 @@ type Provider struct {
 	user       string
 	knownHosts string
 	timeout    time.Duration
-	sudo       bool
+	// connectTimeout bounds each connection attempt (Host.ConnectTimeout).
+	connectTimeout time.Duration
+	sudo           bool
 	// dialer opens the TCP connection; tests wrap it to cut connections.
 	dialer func(ctx context.Context, addr string) (net.Conn, error)
 	// stateDir holds the manifests: manifestDir, or a temp dir in tests
@@ -79,6 +81,10 @@ func New(h Host) *Provider {
 	if p.timeout <= 0 {
 		p.timeout = defaultTimeout
 	}
+	p.connectTimeout = h.ConnectTimeout
+	if p.connectTimeout <= 0 {
+		p.connectTimeout = DefaultConnectTimeout
+	}
 	p.sudo = h.Sudo && p.user != "root"
 	return p
 }
@@ -95,6 +101,9 @@ type Stats struct {
 func (p *Provider) Stats() Stats {
 	return Stats{Connects: p.connects.Load(), Sessions: p.sessionsRun.Load()}
 }
+
+// Endpoint is the host:port SSH connects to, for progress reports.
+func (p *Provider) Endpoint() string { return p.addr }
 
 func (p *Provider) logf(format string, args ...any) {
 	if p.host.Log != nil {

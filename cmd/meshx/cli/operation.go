@@ -22,13 +22,13 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/views"
 	"github.com/meshx-dev/meshx/config"
 	"github.com/meshx-dev/meshx/planfile"
 	"github.com/meshx-dev/meshx/planner"
 	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/providers/kube"
 	"github.com/meshx-dev/meshx/providers/lease"
 )
 
@@ -43,6 +43,10 @@ type opFlags struct {
 	lockTimeout time.Duration
 	input       bool
 	order       bool
+	// requestTimeout and connectTimeout, when set, override every
+	// cluster's request_timeout and every VM's ssh connect_timeout.
+	requestTimeout time.Duration
+	connectTimeout time.Duration
 }
 
 func (o *opFlags) register(fs *flag.FlagSet) {
@@ -55,11 +59,19 @@ func (o *opFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "")
 	fs.BoolVar(&o.input, "input", true, "")
 	fs.BoolVar(&o.order, "show-order", false, "")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", 0, "")
+	fs.DurationVar(&o.connectTimeout, "connect-timeout", 0, "")
 }
 
 const opFlagsHelp = `  -json               Print newline-delimited JSON events (Terraform's UI
                       envelope) instead of text. Implies -input=false.
-  -parallelism=N      Observe and change at most N things at once (10).
+  -parallelism=N      Change at most N things at once (10). Observing only
+                      reads: it covers up to 64 clusters and VMs at once
+                      (or N when higher).
+  -request-timeout=D  Bound each Kubernetes API request to D, for every
+                      cluster (default: request_timeout, else 30s).
+  -connect-timeout=D  Bound opening each SSH connection to D, for every VM
+                      (default: ssh connect_timeout, else 20s).
   -target=ADDRESS     Limit the run to ADDRESS (e.g. vm.ecs1 or
                       service.details.service) and what it depends on;
                       repeatable.
@@ -83,7 +95,7 @@ func (o *opFlags) complete(f complete.Flags) complete.Flags {
 	for _, n := range []string{"-json", "-adopt", "-force-conflicts", "-show-order", "-lock", "-input"} {
 		f[n] = complete.PredictNothing
 	}
-	for _, n := range []string{"-parallelism", "-target", "-lock-timeout"} {
+	for _, n := range []string{"-parallelism", "-target", "-lock-timeout", "-request-timeout", "-connect-timeout"} {
 		f[n] = complete.PredictAnything
 	}
 	return f
@@ -145,8 +157,30 @@ func (o *op) fail(code int, summary string, err error) int {
 func (o *op) load() bool {
 	cfg, diags := o.m.LoadConfig()
 	o.cfg = cfg
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"-request-timeout", o.flags.requestTimeout}, {"-connect-timeout", o.flags.connectTimeout}} {
+		if f.d < 0 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + f.name,
+				Detail: fmt.Sprintf("%s=%s is negative. Give a positive duration, like %s=45s.", f.name, f.d, f.name)})
+		}
+	}
 	o.diagnostics(diags)
-	return !diags.HasErrors()
+	if diags.HasErrors() {
+		return false
+	}
+	if d := o.flags.requestTimeout; d > 0 {
+		for _, c := range cfg.Clusters {
+			c.RequestTimeout = d
+		}
+	}
+	if d := o.flags.connectTimeout; d > 0 {
+		for _, v := range cfg.VMs {
+			v.SSH.ConnectTimeout = d
+		}
+	}
+	return true
 }
 
 // plan observes and diffs; any error, an unobservable target included,
@@ -162,7 +196,8 @@ func (o *op) plan(ctx context.Context, destroy bool) (*providers.Plan, planner.E
 // one VM does not hold up the rest.
 func (o *op) planPartial(ctx context.Context, destroy bool) (*providers.Plan, planner.Expansion, []string, bool) {
 	p, exp, diags := planner.Plan(ctx, o.cfg, planner.Options{
-		Parallelism: o.flags.parallelism,
+		Parallelism: max(planner.DefaultObserveParallelism, o.flags.parallelism),
+		Progress:    o.observeProgress,
 		Destroy:     destroy,
 		Targets:     o.flags.targets,
 		Adopt:       o.flags.adopt,
@@ -174,6 +209,14 @@ func (o *op) planPartial(ctx context.Context, destroy bool) (*providers.Plan, pl
 		return p, exp, nil, false
 	}
 	return p, exp, failed, true
+}
+
+// observeProgress tells people what a long observation waits for.
+func (o *op) observeProgress(p planner.ObserveProgress) {
+	if o.json != nil || p.Waiting == "" {
+		return
+	}
+	fmt.Fprintf(o.m.Stderr, "Observing %d targets… %d/%d; waiting on %s %s\n", p.Total, p.Done, p.Total, p.Waiting, p.Elapsed.Round(time.Second))
 }
 
 // show renders a plan for people or machines.
@@ -245,11 +288,7 @@ func controlClient(cfg *config.Config) (kubernetes.Interface, string, error) {
 	if c == nil {
 		return nil, "", errors.New("no control cluster is configured")
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if c.Kubeconfig != "" {
-		rules.ExplicitPath = c.Kubeconfig
-	}
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: c.Context}).ClientConfig()
+	rc, _, err := kube.RESTConfig(planner.KubeCluster(c))
 	if err != nil {
 		return nil, "", fmt.Errorf("cluster.%s: %w", c.Name, err)
 	}
@@ -344,7 +383,12 @@ func (o *op) takeLock(ctx context.Context, operation string) (context.Context, *
 				ns, control, server, lease.Name(env), control)}})
 		return nil, nil, ExitError, false
 	case err != nil && !errors.As(err, &status):
-		return nil, nil, o.fail(ExitError, "Cannot reach "+control, fmt.Errorf("cannot reach %s (%s): %w", control, server, unwrapURL(err))), false
+		c := o.cfg.Control()
+		reach := fmt.Errorf("cannot reach %s (%s): %w", control, server, unwrapURL(err))
+		if h := kube.TimeoutHint(err, c.Name, server, kube.RequestTimeout(c.RequestTimeout)); h != "" {
+			reach = fmt.Errorf("%w\n\n%s", reach, h)
+		}
+		return nil, nil, o.fail(ExitError, "Cannot reach "+control, reach), false
 	case err != nil:
 		return nil, nil, o.fail(ExitError, "Cannot take the lock", err), false
 	}

@@ -64,8 +64,8 @@ func exitsCmd(ts *testscript.TestScript, neg bool, args []string) {
 
 // listenCmd is "listen silent|refused VAR": it sets VAR to the
 // host:port of a loopback TCP port that accepts connections and never
-// says a byte (silent), or that refuses them (refused), for tests of
-// hosts that never answer.
+// says a byte (silent), or that refuses them (refused), and VAR_PORT to
+// its port, for tests of hosts that never answer.
 func listenCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 || (args[0] != "silent" && args[0] != "refused") {
 		ts.Fatalf("usage: listen silent|refused VAR")
@@ -73,6 +73,7 @@ func listenCmd(ts *testscript.TestScript, neg bool, args []string) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	ts.Check(err)
 	ts.Setenv(args[1], l.Addr().String())
+	ts.Setenv(args[1]+"_PORT", fmt.Sprint(l.Addr().(*net.TCPAddr).Port))
 	if args[0] == "refused" {
 		ts.Check(l.Close())
 		return
