@@ -72,8 +72,10 @@ type Cluster struct {
 	// Role is RoleControl for the one cluster running the Istio control
 	// plane, RoleRemote for the others.
 	Role string
-	// Kubeconfig is an absolute path, or "" for client-go's default loading
-	// rules (KUBECONFIG, then ~/.kube/config).
+	// Kubeconfig is an absolute path, or several joined by the path list
+	// separator as in KUBECONFIG (attribute kubeconfig, a path or a list),
+	// or "" for client-go's default loading rules (KUBECONFIG, then
+	// ~/.kube/config).
 	Kubeconfig string
 	// Context is the kubeconfig context, or "" for its current context.
 	Context string

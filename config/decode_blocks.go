@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -155,6 +157,38 @@ func (l *loader) decodeMeshx(n *node) {
 	l.scope.meshx = meshxObject(m)
 }
 
+// kubeconfig decodes a cluster's kubeconfig: a path or a list of paths,
+// returned in KUBECONFIG's form (joined by the path list separator), or ""
+// when unset (client-go's loading rules then apply).
+func (l *loader) kubeconfig(d *decoder) string {
+	v, ok := d.raw("kubeconfig")
+	if !ok {
+		return ""
+	}
+	var paths []string
+	if t := v.Type(); t.IsListType() || t.IsTupleType() || t.IsSetType() {
+		lv, ok := d.value("kubeconfig", cty.List(cty.String), `a path or a list of paths, like kubeconfig = ["~/.kube/config", "~/.kube/prod.yaml"]`)
+		if !ok {
+			return ""
+		}
+		for it := lv.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			paths = append(paths, e.AsString())
+		}
+	} else if s := d.str("kubeconfig", ""); s != "" {
+		paths = []string{s}
+	}
+	if len(paths) == 0 || slices.Contains(paths, "") {
+		l.errorf(d.rng("kubeconfig"), "Empty kubeconfig",
+			"The kubeconfig of %s is empty or lists an empty path. Name the files, or remove the attribute to use KUBECONFIG (else ~/.kube/config).", d.where)
+		return ""
+	}
+	for i, p := range paths {
+		paths[i] = l.path(p)
+	}
+	return strings.Join(paths, string(filepath.ListSeparator))
+}
+
 func (l *loader) decodeCluster(n *node) {
 	c := &Cluster{Name: n.name, DeclRange: n.body.block.DefRange, Ranges: map[string]hcl.Range{}}
 	where := fmt.Sprintf("cluster %q", n.name)
@@ -163,9 +197,7 @@ func (l *loader) decodeCluster(n *node) {
 	if !d.oneOf("role", c.Role, []string{RoleControl, RoleRemote}, "Invalid cluster role") {
 		c.Role = ""
 	}
-	if k := d.str("kubeconfig", ""); k != "" {
-		c.Kubeconfig = l.path(k)
-	}
+	c.Kubeconfig = l.kubeconfig(d)
 	c.Context = d.str("context", "")
 	c.RequestTimeout = d.duration("request_timeout", 0)
 	c.PodCIDR, c.PodPrefix = d.cidr("pod_cidr")

@@ -225,7 +225,29 @@ func (o *op) show(p *providers.Plan) {
 		o.json.Plan(p)
 		return
 	}
+	o.clusterHeader(p)
 	_ = views.PlanText(o.m.Stdout, p, views.PlanOptions{Color: o.m.ColorStdout(), Order: o.flags.order})
+}
+
+// clusterHeader names each cluster's kubeconfig context and API server
+// above a plan, so nobody applies to the wrong cluster.
+func (o *op) clusterHeader(p *providers.Plan) {
+	n := 0
+	for _, c := range o.cfg.Clusters {
+		kp, ok := p.Providers["cluster."+c.Name].(*kube.Provider)
+		if !ok {
+			continue
+		}
+		kctx := kp.Context()
+		if kctx == "" {
+			kctx = "(none)"
+		}
+		fmt.Fprintf(o.m.Stdout, "cluster.%s: context %s, server %s\n", c.Name, kctx, kp.Server())
+		n++
+	}
+	if n > 0 {
+		fmt.Fprintln(o.m.Stdout)
+	}
 }
 
 // closeProviders releases connections.
