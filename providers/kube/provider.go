@@ -219,7 +219,7 @@ func TimeoutHint(err error, cluster, server string, timeout time.Duration) strin
 	if !errors.As(err, &ue) || !ue.Timeout() {
 		return ""
 	}
-	return fmt.Sprintf("%s gave no answer within %s: check that it is up and reachable, or raise request_timeout in cluster %q (or pass -request-timeout).", server, timeout, cluster)
+	return fmt.Sprintf("%s gave no answer in time (the request_timeout of cluster %q is %s): check that it is up and reachable, or raise request_timeout (or pass -request-timeout).", server, cluster, timeout)
 }
 
 // RequestTimeout is the bound Cluster.RequestTimeout d gives each request.
