@@ -18,8 +18,11 @@ type Options struct {
 	Parallelism int
 	// Progress reports a long observation (see Input.Progress).
 	Progress func(ObserveProgress)
-	Destroy  bool
-	Targets  []providers.Address
+	// Log receives the providers' notes worth showing, such as a host key
+	// trusted on first use; nil drops them.
+	Log     func(msg string)
+	Destroy bool
+	Targets []providers.Address
 	// Adopt lets every instance take over existing unowned objects (the
 	// -adopt flag); blocks can also say adopt = true.
 	Adopt bool
@@ -49,7 +52,9 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 	}
 	connect := opts.Connect
 	if connect == nil {
-		connect = Connect
+		connect = func(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error) {
+			return ConnectLog(ctx, cfg, opts.Log)
+		}
 	}
 	provs, err := connect(ctx, cfg)
 	if err != nil {
@@ -77,6 +82,11 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 // Connect builds a provider per cluster and VM of cfg. Providers connect
 // lazily, on their first Observe.
 func Connect(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error) {
+	return ConnectLog(ctx, cfg, nil)
+}
+
+// ConnectLog is Connect with the providers' notes sent to log.
+func ConnectLog(ctx context.Context, cfg *config.Config, log func(string)) (map[string]providers.Provider, error) {
 	out := map[string]providers.Provider{}
 	for _, c := range cfg.Clusters {
 		p, err := kube.New(ctx, KubeCluster(c))
@@ -99,6 +109,7 @@ func Connect(ctx context.Context, cfg *config.Config) (map[string]providers.Prov
 			Bastion:         v.SSH.Bastion,
 			Sudo:            v.SSH.Sudo,
 			ConnectTimeout:  v.SSH.ConnectTimeout,
+			Log:             log,
 		})
 	}
 	return out, nil

@@ -189,12 +189,37 @@ func (p *Provider) hostKeyCallback() ssh.HostKeyCallback {
 		if len(ke.Want) > 0 || !p.host.TrustOnFirstUse {
 			return hkErr
 		}
-		if err := appendKnownHost(file, knownhosts.Line([]string{hostname}, key)); err != nil {
+		name := hostname
+		if usesHashedHosts(file) {
+			// As ssh does with HashKnownHosts: do not add the one
+			// readable name to a file that hides them.
+			name = knownhosts.HashHostname(knownhosts.Normalize(hostname))
+		}
+		if err := appendKnownHost(file, knownhosts.Line([]string{name}, key)); err != nil {
 			return &fatalError{fmt.Errorf("trust on first use: %w", err)}
 		}
-		p.logf("trusted the new host key of %s on first use: %s %s", hkErr.Host, key.Type(), ssh.FingerprintSHA256(key))
+		p.logf("Warning: Permanently added '%s' (%s %s) to known_hosts %s (trust_on_first_use of vm %q).", hkErr.Host, key.Type(), ssh.FingerprintSHA256(key), file, p.host.Name)
 		return nil
 	}
+}
+
+// usesHashedHosts reports whether a known_hosts file holds hashed host
+// names (ssh-keygen -H, HashKnownHosts yes).
+func usesHashedHosts(file string) bool {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 0 && strings.HasPrefix(f[0], "@") {
+			f = f[1:] // a @cert-authority or @revoked marker
+		}
+		if len(f) > 0 && strings.HasPrefix(f[0], "|1|") {
+			return true
+		}
+	}
+	return false
 }
 
 func appendKnownHost(file, line string) error {

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net"
@@ -101,31 +102,69 @@ func TestHostKeyVerification(t *testing.T) {
 	}
 }
 
+// TestTrustOnFirstUse: an unknown host key is recorded and announced as
+// ssh does; in a known_hosts file of hashed names, hashed.
 func TestTrustOnFirstUse(t *testing.T) {
 	s := startSSHD(t)
-	kh := filepath.Join(t.TempDir(), "sub", "known_hosts")
-	h := s.host("ecs1")
-	h.KnownHostsFile, h.TrustOnFirstUse = kh, true
-	var logged []string
-	h.Log = func(m string) { logged = append(logged, m) }
-	if _, err := Exec(testContext(t), s.provider(t, h), "true"); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(kh)
+	other, _, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := knownhosts.Line([]string{s.addr}, s.hostKey.signer.PublicKey()) + "\n"
-	if string(b) != want {
-		t.Fatalf("known_hosts = %q, want %q", b, want)
-	}
-	if len(logged) != 1 || !strings.Contains(logged[0], ssh.FingerprintSHA256(s.hostKey.signer.PublicKey())) {
-		t.Errorf("log = %q, want one note with the fingerprint", logged)
-	}
-	// Now known: a provider without the opt-in connects.
-	h.TrustOnFirstUse = false
-	if _, err := Exec(testContext(t), s.provider(t, h), "true"); err != nil {
+	otherKey, err := ssh.NewPublicKey(other)
+	if err != nil {
 		t.Fatal(err)
+	}
+	hashedOther := knownhosts.Line([]string{knownhosts.HashHostname("10.9.9.9")}, otherKey) + "\n"
+	for _, tc := range []struct {
+		name, before string
+		hashed       bool
+	}{
+		{"new file", "", false},
+		{"hashed file", hashedOther, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kh := filepath.Join(t.TempDir(), "sub", "known_hosts")
+			if tc.before != "" {
+				if err := os.MkdirAll(filepath.Dir(kh), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(kh, []byte(tc.before), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h := s.host("ecs1")
+			h.KnownHostsFile, h.TrustOnFirstUse = kh, true
+			var logged []string
+			h.Log = func(m string) { logged = append(logged, m) }
+			if _, err := Exec(testContext(t), s.provider(t, h), "true"); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(kh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			added, ok := strings.CutPrefix(string(b), tc.before)
+			if !ok {
+				t.Fatalf("known_hosts = %q, want it to start with what it held", b)
+			}
+			plain := knownhosts.Line([]string{s.addr}, s.hostKey.signer.PublicKey()) + "\n"
+			if tc.hashed {
+				if !strings.HasPrefix(added, "|1|") || strings.Contains(added, "127.0.0.1") {
+					t.Fatalf("added %q, want a hashed entry", added)
+				}
+			} else if added != plain {
+				t.Fatalf("added %q, want %q", added, plain)
+			}
+			fp := ssh.FingerprintSHA256(s.hostKey.signer.PublicKey())
+			if len(logged) != 1 || !strings.Contains(logged[0], "Permanently added '"+knownhosts.Normalize(s.addr)+"'") || !strings.Contains(logged[0], fp) || !strings.Contains(logged[0], kh) {
+				t.Errorf("log = %q, want one 'Permanently added' note with the host, the fingerprint and the file", logged)
+			}
+			// Now known: a provider without the opt-in connects.
+			h.TrustOnFirstUse = false
+			if _, err := Exec(testContext(t), s.provider(t, h), "true"); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 

@@ -198,6 +198,7 @@ func (o *op) planPartial(ctx context.Context, destroy bool) (*providers.Plan, pl
 	p, exp, diags := planner.Plan(ctx, o.cfg, planner.Options{
 		Parallelism: max(planner.DefaultObserveParallelism, o.flags.parallelism),
 		Progress:    o.observeProgress,
+		Log:         o.note,
 		Destroy:     destroy,
 		Targets:     o.flags.targets,
 		Adopt:       o.flags.adopt,
@@ -209,6 +210,14 @@ func (o *op) planPartial(ctx context.Context, destroy bool) (*providers.Plan, pl
 		return p, exp, nil, false
 	}
 	return p, exp, failed, true
+}
+
+// note shows a provider's note (a host key trusted on first use) on
+// stderr; JSON output carries no free text.
+func (o *op) note(msg string) {
+	if o.json == nil {
+		fmt.Fprintln(o.m.Stderr, msg)
+	}
 }
 
 // observeProgress tells people what a long observation waits for.
