@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,13 +64,21 @@ func exitsCmd(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// listenCmd is "listen silent|refused VAR": it sets VAR to the
+// listenCmd is "listen silent|refused|hanging VAR": it sets VAR to the
 // host:port of a loopback TCP port that accepts connections and never
-// says a byte (silent), or that refuses them (refused), and VAR_PORT to
-// its port, for tests of hosts that never answer.
+// says a byte (silent), that refuses them (refused), or an HTTPS server
+// that completes the TLS handshake and never answers a request (hanging),
+// and VAR_PORT to its port, for tests of hosts that never answer.
 func listenCmd(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 || (args[0] != "silent" && args[0] != "refused") {
-		ts.Fatalf("usage: listen silent|refused VAR")
+	if neg || len(args) != 2 || (args[0] != "silent" && args[0] != "refused" && args[0] != "hanging") {
+		ts.Fatalf("usage: listen silent|refused|hanging VAR")
+	}
+	if args[0] == "hanging" {
+		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+		ts.Defer(func() { srv.CloseClientConnections(); srv.Close() })
+		ts.Setenv(args[1], srv.Listener.Addr().String())
+		ts.Setenv(args[1]+"_PORT", fmt.Sprint(srv.Listener.Addr().(*net.TCPAddr).Port))
+		return
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	ts.Check(err)
