@@ -328,8 +328,8 @@ func (l *loader) decodeSSH(v *VM, vd *decoder) {
 	s := SSH{User: "root", Port: 22, KnownHostsFile: l.path("~/.ssh/known_hosts")}
 	d := vd.nested("ssh")
 	if d == nil {
-		l.errorf(v.DeclRange, "No SSH credentials",
-			"meshx reaches %s over SSH but has no key for it. Add an ssh block with private_key_file = \"~/.ssh/id_rsa\" or use_agent = true.", vd.where)
+		// meshx connects as ssh would: ~/.ssh/config, its default keys
+		// and the agent.
 		v.SSH = s
 		return
 	}
@@ -354,10 +354,6 @@ func (l *loader) decodeSSH(v *VM, vd *decoder) {
 	s.Sudo = d.boolean("sudo", false)
 	s.InsecureTrustOnFirstUse = d.boolean("trust_on_first_use", false)
 	s.ConnectTimeout = d.duration("connect_timeout", 0)
-	if s.PrivateKeyFile == "" && !s.UseAgent && !*d.failed {
-		l.errorf(d.body.block.DefRange, "No SSH credentials",
-			"The ssh block of %s names no key. Add private_key_file = \"~/.ssh/id_rsa\" or use_agent = true.", vd.where)
-	}
 	if s.User != "root" && !s.Sudo && !*d.failed {
 		l.errorf(d.rng("user"), "Non-root SSH user without sudo",
 			"meshx logs in to %s as %q, but installing the sidecar, writing /etc/certs and restarting units needs root. Add sudo = true (with passwordless sudo on the VM) or log in as root.", vd.where, s.User)

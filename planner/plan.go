@@ -96,15 +96,28 @@ func ConnectLog(ctx context.Context, cfg *config.Config, log func(string)) (map[
 		out["cluster."+c.Name] = p
 	}
 	for _, v := range cfg.VMs {
+		// What the ssh block does not set comes from ~/.ssh/config, as
+		// with ssh; the configuration's defaults apply after it.
+		port, user, knownHosts := v.SSH.Port, v.SSH.User, v.SSH.KnownHostsFile
+		if _, set := v.Ranges["ssh.port"]; !set {
+			port = 0
+		}
+		if _, set := v.Ranges["ssh.user"]; !set {
+			user = ""
+		}
+		if _, set := v.Ranges["ssh.known_hosts_file"]; !set {
+			knownHosts = ""
+		}
 		out["vm."+v.Name] = vm.New(vm.Host{
 			Name:            v.Name,
 			Address:         v.Address,
-			Port:            v.SSH.Port,
-			User:            v.SSH.User,
+			Port:            port,
+			User:            user,
 			PrivateKeyFile:  v.SSH.PrivateKeyFile,
 			PassphraseEnv:   "MESHX_SSH_PASSPHRASE",
 			UseAgent:        v.SSH.UseAgent,
-			KnownHostsFile:  v.SSH.KnownHostsFile,
+			KnownHostsFile:  knownHosts,
+			SSHConfigFile:   "~/.ssh/config",
 			TrustOnFirstUse: v.SSH.InsecureTrustOnFirstUse,
 			Bastion:         v.SSH.Bastion,
 			Sudo:            v.SSH.Sudo,

@@ -43,8 +43,15 @@ type Host struct {
 	// instead of refusing it. A changed key is refused regardless.
 	TrustOnFirstUse bool
 	// Bastion is a jump host, "[user@]host[:port]", reached with the same
-	// keys and checked against the same known_hosts file.
+	// keys and checked against the same known_hosts file. Unset, the ssh
+	// configuration's ProxyJump applies (a chain of several hops).
 	Bastion string
+	// SSHConfigFile is an OpenSSH client configuration (~/.ssh/config) read
+	// for Address as ssh reads it: HostName, Port, User, IdentityFile,
+	// UserKnownHostsFile and ProxyJump apply where the fields above are
+	// unset (Port 0, User, PrivateKeyFile and KnownHostsFile ""). Empty
+	// reads none; a missing file says nothing.
+	SSHConfigFile string
 	// Sudo runs every command meshx sends through `sudo -n` when User is
 	// not root (passwordless sudo is required).
 	Sudo bool
@@ -301,8 +308,11 @@ func TerminalPassphrase(keyFile string) ([]byte, error) {
 	return b, err
 }
 
-func (p *Provider) keySigner() (ssh.Signer, error) {
-	file := expandHome(p.host.PrivateKeyFile)
+// keySigner loads a private key, asking for its passphrase when needed.
+// errNoPassphrase means it is encrypted and nothing can give the
+// passphrase.
+func (p *Provider) keySigner(file string) (ssh.Signer, error) {
+	file = expandHome(file)
 	signerCache.Lock()
 	defer signerCache.Unlock()
 	if s, ok := signerCache.m[file]; ok {
@@ -329,7 +339,7 @@ func (p *Provider) keySigner() (ssh.Signer, error) {
 				if p.host.PassphraseEnv != "" {
 					hint = "set $" + p.host.PassphraseEnv
 				}
-				return nil, fmt.Errorf("private key %s is encrypted: %s, or run interactively", file, hint)
+				return nil, fmt.Errorf("private key %s is encrypted: %s, or run interactively: %w", file, hint, errNoPassphrase)
 			}
 			if pass, err = ask(file); err != nil {
 				return nil, fmt.Errorf("passphrase for %s: %w", file, err)
@@ -348,20 +358,32 @@ func (p *Provider) keySigner() (ssh.Signer, error) {
 	return s, nil
 }
 
-// authMethods returns one publickey method over the key file's signer and
+var errNoPassphrase = errors.New("no passphrase")
+
+// authMethods returns one publickey method over the key files' signers and
 // the agent's: x/crypto tries a method name only once, so they must not be
-// separate methods.
+// separate methods. Keys ssh would try by default (nothing named one) that
+// are missing or encrypted without a passphrase at hand are skipped.
 func (p *Provider) authMethods() ([]ssh.AuthMethod, error) {
 	var fixed []ssh.Signer
-	if p.host.PrivateKeyFile != "" {
-		s, err := p.keySigner()
+	for _, f := range p.identities {
+		if p.defaultKeys {
+			if _, err := os.Stat(expandHome(f)); err != nil {
+				continue
+			}
+		}
+		s, err := p.keySigner(f)
+		if p.defaultKeys && errors.Is(err, errNoPassphrase) {
+			p.logf("vm.%s: skipping %s: %v", p.host.Name, f, err)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		fixed = append(fixed, s)
 	}
 	var ag agent.ExtendedAgent
-	if p.host.UseAgent {
+	if p.useAgent {
 		sock := os.Getenv("SSH_AUTH_SOCK")
 		if sock == "" {
 			return nil, errors.New("use the ssh-agent: SSH_AUTH_SOCK is not set")
@@ -377,7 +399,7 @@ func (p *Provider) authMethods() ([]ssh.AuthMethod, error) {
 		ag = agent.NewClient(c)
 	}
 	if len(fixed) == 0 && ag == nil {
-		return nil, errors.New("no way to authenticate: set private_key_file or use the ssh-agent")
+		return nil, errors.New("no way to authenticate: no private_key_file, no IdentityFile in the ssh configuration, none of ~/.ssh/id_{rsa,ecdsa,ed25519} and no ssh-agent (SSH_AUTH_SOCK)")
 	}
 	return []ssh.AuthMethod{ssh.PublicKeysCallback(func() ([]ssh.Signer, error) {
 		signers := append([]ssh.Signer(nil), fixed...)
@@ -427,6 +449,9 @@ func (p *Provider) connect(ctx context.Context) (*ssh.Client, error) {
 	}
 	defer func() { <-maxConnecting }()
 
+	if p.setupErr != nil {
+		return nil, p.setupErr
+	}
 	auth, err := p.authMethods()
 	if err != nil {
 		return nil, err
@@ -464,31 +489,43 @@ func (p *Provider) connect(ctx context.Context) (*ssh.Client, error) {
 	}
 }
 
-// connectOnce makes one attempt, bounded by ctx.
+// connectOnce makes one attempt, bounded by ctx, through every jump host
+// in turn.
 func (p *Provider) connectOnce(ctx context.Context, auth []ssh.AuthMethod) (*ssh.Client, error) {
-	if p.host.Bastion == "" {
+	if len(p.jumps) == 0 {
 		conn, err := p.dialer(ctx, p.addr)
 		if err != nil {
 			return nil, &connectError{err}
 		}
 		return p.handshake(ctx, conn, p.addr, p.user, auth)
 	}
-	buser, baddr, err := parseBastion(p.host.Bastion, p.user)
+	first := p.jumps[0]
+	conn, err := p.dialer(ctx, first.addr)
 	if err != nil {
-		return nil, err
+		return nil, &connectError{fmt.Errorf("bastion %s: %w", first.addr, err)}
 	}
-	conn, err := p.dialer(ctx, baddr)
+	bc, err := p.handshake(ctx, conn, first.addr, first.user, auth)
 	if err != nil {
-		return nil, &connectError{fmt.Errorf("bastion %s: %w", baddr, err)}
+		return nil, fmt.Errorf("bastion %s: %w", first.addr, err)
 	}
-	bc, err := p.handshake(ctx, conn, baddr, buser, auth)
-	if err != nil {
-		return nil, fmt.Errorf("bastion %s: %w", baddr, err)
+	// Closing the first hop's connection closes every hop after it.
+	via, viaAddr := bc, first.addr
+	for _, h := range p.jumps[1:] {
+		tconn, err := via.DialContext(ctx, "tcp", h.addr)
+		if err != nil {
+			bc.Close()
+			return nil, &connectError{fmt.Errorf("bastion %s via %s: %w", h.addr, viaAddr, err)}
+		}
+		if via, err = p.handshake(ctx, tconn, h.addr, h.user, auth); err != nil {
+			bc.Close()
+			return nil, fmt.Errorf("bastion %s: %w", h.addr, err)
+		}
+		viaAddr = h.addr
 	}
-	tconn, err := bc.DialContext(ctx, "tcp", p.addr)
+	tconn, err := via.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
 		bc.Close()
-		return nil, &connectError{fmt.Errorf("via bastion %s: %w", baddr, err)}
+		return nil, &connectError{fmt.Errorf("via bastion %s: %w", viaAddr, err)}
 	}
 	c, err := p.handshake(ctx, tconn, p.addr, p.user, auth)
 	if err != nil {

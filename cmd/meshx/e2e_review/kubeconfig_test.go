@@ -33,6 +33,13 @@ func TestKubeconfigFromEnvironment(t *testing.T) {
 	}
 	server := raw.Clusters[raw.Contexts[raw.CurrentContext].Cluster].Server
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "absent")+string(filepath.ListSeparator)+kc)
+	// Cleanups run last first: the world's destroy then finds the
+	// kubeconfig in main.hcl again, after KUBECONFIG is restored.
+	t.Cleanup(func() {
+		if err := os.WriteFile(main, b, 0o644); err != nil {
+			t.Error(err)
+		}
+	})
 
 	r := w.Must(0, "plan", "-no-color")
 	mustContain(t, "plan", r.Stdout, "cluster.control: context "+raw.CurrentContext+", server "+server+"\n")
