@@ -281,8 +281,8 @@ func (l *Lock) Lost() error {
 // already hold it.
 func (l *Lock) Gone() <-chan struct{} { return l.gone }
 
-// Release stops renewing and frees the Lease if this lock still holds it;
-// a lost lock is left alone.
+// Release stops renewing and deletes the Lease if this lock still holds
+// it; a lost lock is left alone.
 func (l *Lock) Release(ctx context.Context) error {
 	if l.stop != nil {
 		close(l.stop)
@@ -316,10 +316,14 @@ func release(ctx context.Context, client kubernetes.Interface, namespace, enviro
 	if *cur.Spec.HolderIdentity != id {
 		return fmt.Errorf("lock: held by ID %s (%s), not %s", *cur.Spec.HolderIdentity, holderInfo(cur).Who, id)
 	}
-	empty := ""
-	cur.Spec.HolderIdentity = &empty
-	delete(cur.Annotations, infoAnnotation)
-	if _, err := leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: "meshx"}); err != nil {
+	// Deleted, not emptied: a run that changed nothing (a plan answered
+	// "no") leaves the cluster as it found it. The preconditions make sure
+	// it is still the Lease just read.
+	err = leases.Delete(ctx, cur.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cur.UID, ResourceVersion: &cur.ResourceVersion}})
+	if apierrors.IsConflict(err) {
+		return fmt.Errorf("lock: release: the Lease changed while releasing it; run meshx force-unlock if it is still held by %s", id)
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("lock: release: %w", err)
 	}
 	return nil

@@ -44,6 +44,22 @@ func ctx(t *testing.T) context.Context {
 // TestAcquireNeverCreatesTheNamespace: the lock is taken before anyone
 // approves a plan, so it must not change the cluster; a missing namespace
 // is an error of its own.
+// TestReleaseLeavesNothing: a run that took and released the lock leaves
+// no Lease behind, so an apply answered "no" changed nothing.
+func TestReleaseLeavesNothing(t *testing.T) {
+	cs := newClient(t, "istio-system")
+	l := New(cs, Options{Namespace: "istio-system", Environment: "prod", Operation: "apply"})
+	if err := l.Acquire(ctx(t), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Release(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoordinationV1().Leases("istio-system").Get(ctx(t), Name("prod"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the released Lease is still there (get: %v)", err)
+	}
+}
+
 func TestAcquireNeverCreatesTheNamespace(t *testing.T) {
 	cs := newClient(t)
 	l := New(cs, Options{Namespace: "istio-system", Environment: "prod", Operation: "apply"})

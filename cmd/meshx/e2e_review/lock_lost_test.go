@@ -50,6 +50,21 @@ func TestLockNeedsTheIstioNamespace(t *testing.T) {
 	}
 }
 
+// TestNotApprovedLeavesNothing: an apply that is not approved (here:
+// nobody can answer the prompt) leaves the cluster as it was: no Lease,
+// no namespace. The Lease used to stay behind, emptied.
+func TestNotApprovedLeavesNothing(t *testing.T) {
+	w := newWorld(t, "notyes")
+	r := w.Must(1, "apply", "-no-color")
+	mustContain(t, "apply stderr", r.Stderr, "Approval needed")
+	if l := getLease(t, w); l != nil {
+		t.Errorf("an apply that was not approved left its Lease behind: %+v", l.Spec)
+	}
+	if _, err := w.Client("control").CoreV1().Namespaces().Get(e2etest.Ctx(t), w.Namespace, e2etest.Get); !apierrors.IsNotFound(err) {
+		t.Errorf("an apply that was not approved created namespace %s (get: %v)", w.Namespace, err)
+	}
+}
+
 // TestLockLostMidApply: an apply whose Lease is deleted while it waits on
 // the load balancers' addresses notices at its next renewal, lets the
 // running waits finish (the addresses come once the test lets them), starts

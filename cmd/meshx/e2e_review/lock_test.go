@@ -49,8 +49,8 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 	if err := <-released; err != nil {
 		t.Fatalf("release: %v", err)
 	}
-	if l := getLease(t, w); l == nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != "" {
-		t.Errorf("apply did not release its lock: %+v", l)
+	if l := getLease(t, w); l != nil {
+		t.Errorf("apply did not release its lock: %+v", l.Spec)
 	}
 
 	t.Run("force-unlock", func(t *testing.T) {
