@@ -72,11 +72,16 @@ type Cluster struct {
 	// Role is RoleControl for the one cluster running the Istio control
 	// plane, RoleRemote for the others.
 	Role string
-	// Kubeconfig is an absolute path, or "" for client-go's default loading
-	// rules (KUBECONFIG, then ~/.kube/config).
+	// Kubeconfig is an absolute path, or several joined by the path list
+	// separator as in KUBECONFIG (attribute kubeconfig, a path or a list),
+	// or "" for client-go's default loading rules (KUBECONFIG, then
+	// ~/.kube/config).
 	Kubeconfig string
 	// Context is the kubeconfig context, or "" for its current context.
 	Context string
+	// RequestTimeout bounds each request to the API server (attribute
+	// request_timeout); 0 means the provider's default.
+	RequestTimeout time.Duration
 	// PodCIDR and ServiceCIDR are canonical CIDR strings. ServiceCIDR is
 	// "" when not set: meshx discovers it.
 	PodCIDR     string
@@ -170,6 +175,10 @@ type SSH struct {
 	// InsecureTrustOnFirstUse accepts and records an unknown host key
 	// (attribute trust_on_first_use).
 	InsecureTrustOnFirstUse bool
+	// ConnectTimeout bounds opening the connection: TCP, handshake and
+	// authentication (attribute connect_timeout); 0 means the provider's
+	// default.
+	ConnectTimeout time.Duration
 }
 
 // SidecarPackage is where the istio-sidecar package comes from.

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -155,6 +157,38 @@ func (l *loader) decodeMeshx(n *node) {
 	l.scope.meshx = meshxObject(m)
 }
 
+// kubeconfig decodes a cluster's kubeconfig: a path or a list of paths,
+// returned in KUBECONFIG's form (joined by the path list separator), or ""
+// when unset (client-go's loading rules then apply).
+func (l *loader) kubeconfig(d *decoder) string {
+	v, ok := d.raw("kubeconfig")
+	if !ok {
+		return ""
+	}
+	var paths []string
+	if t := v.Type(); t.IsListType() || t.IsTupleType() || t.IsSetType() {
+		lv, ok := d.value("kubeconfig", cty.List(cty.String), `a path or a list of paths, like kubeconfig = ["~/.kube/config", "~/.kube/prod.yaml"]`)
+		if !ok {
+			return ""
+		}
+		for it := lv.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			paths = append(paths, e.AsString())
+		}
+	} else if s := d.str("kubeconfig", ""); s != "" {
+		paths = []string{s}
+	}
+	if len(paths) == 0 || slices.Contains(paths, "") {
+		l.errorf(d.rng("kubeconfig"), "Empty kubeconfig",
+			"The kubeconfig of %s is empty or lists an empty path. Name the files, or remove the attribute to use KUBECONFIG (else ~/.kube/config).", d.where)
+		return ""
+	}
+	for i, p := range paths {
+		paths[i] = l.path(p)
+	}
+	return strings.Join(paths, string(filepath.ListSeparator))
+}
+
 func (l *loader) decodeCluster(n *node) {
 	c := &Cluster{Name: n.name, DeclRange: n.body.block.DefRange, Ranges: map[string]hcl.Range{}}
 	where := fmt.Sprintf("cluster %q", n.name)
@@ -163,10 +197,9 @@ func (l *loader) decodeCluster(n *node) {
 	if !d.oneOf("role", c.Role, []string{RoleControl, RoleRemote}, "Invalid cluster role") {
 		c.Role = ""
 	}
-	if k := d.str("kubeconfig", ""); k != "" {
-		c.Kubeconfig = l.path(k)
-	}
+	c.Kubeconfig = l.kubeconfig(d)
 	c.Context = d.str("context", "")
+	c.RequestTimeout = d.duration("request_timeout", 0)
 	c.PodCIDR, c.PodPrefix = d.cidr("pod_cidr")
 	c.ServiceCIDR, c.ServicePrefix = d.cidr("service_cidr")
 	c.ClusterID = d.str("cluster_id", n.name)
@@ -295,8 +328,8 @@ func (l *loader) decodeSSH(v *VM, vd *decoder) {
 	s := SSH{User: "root", Port: 22, KnownHostsFile: l.path("~/.ssh/known_hosts")}
 	d := vd.nested("ssh")
 	if d == nil {
-		l.errorf(v.DeclRange, "No SSH credentials",
-			"meshx reaches %s over SSH but has no key for it. Add an ssh block with private_key_file = \"~/.ssh/id_rsa\" or use_agent = true.", vd.where)
+		// meshx connects as ssh would: ~/.ssh/config, its default keys
+		// and the agent.
 		v.SSH = s
 		return
 	}
@@ -320,10 +353,7 @@ func (l *loader) decodeSSH(v *VM, vd *decoder) {
 	}
 	s.Sudo = d.boolean("sudo", false)
 	s.InsecureTrustOnFirstUse = d.boolean("trust_on_first_use", false)
-	if s.PrivateKeyFile == "" && !s.UseAgent && !*d.failed {
-		l.errorf(d.body.block.DefRange, "No SSH credentials",
-			"The ssh block of %s names no key. Add private_key_file = \"~/.ssh/id_rsa\" or use_agent = true.", vd.where)
-	}
+	s.ConnectTimeout = d.duration("connect_timeout", 0)
 	if s.User != "root" && !s.Sudo && !*d.failed {
 		l.errorf(d.rng("user"), "Non-root SSH user without sudo",
 			"meshx logs in to %s as %q, but installing the sidecar, writing /etc/certs and restarting units needs root. Add sudo = true (with passwordless sudo on the VM) or log in as root.", vd.where, s.User)

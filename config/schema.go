@@ -38,6 +38,7 @@ var blockSchemas = map[string]*hcl.BodySchema{
 			{Name: "role"},
 			{Name: "kubeconfig"},
 			{Name: "context"},
+			{Name: "request_timeout"},
 			{Name: "pod_cidr", Required: true},
 			{Name: "service_cidr"},
 			{Name: "cluster_id"},
@@ -77,6 +78,7 @@ var blockSchemas = map[string]*hcl.BodySchema{
 			{Name: "bastion"},
 			{Name: "sudo"},
 			{Name: "trust_on_first_use"},
+			{Name: "connect_timeout"},
 		},
 	},
 	"vm.sidecar_package": {

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -68,7 +69,8 @@ type Result struct {
 	Failed, Skipped []providers.Address
 	// Err collects every error (a *multierror.Error), nil on success.
 	Err error
-	// Interrupted is set when the context was cancelled before the end.
+	// Interrupted is set when the context was cancelled before the end;
+	// Err then gives the context's cause (a lost lock) or "interrupted".
 	Interrupted bool
 	// LeftOut names targets the plan could not observe and so left out of
 	// the run; the caller sets it, so views can say the run is incomplete.
@@ -161,9 +163,18 @@ func Apply(ctx context.Context, plan *providers.Plan, opts Options) Result {
 		errs.ErrorFormat = listErrors
 		res.Err = errs
 	} else if res.Interrupted {
-		res.Err = fmt.Errorf("interrupted: %d changes were not started", len(res.Skipped))
+		res.Err = fmt.Errorf("%s: %d changes were not started", stopReason(ctx), len(res.Skipped))
 	}
 	return res
+}
+
+// stopReason says why ctx stopped the run: the cause it was cancelled
+// with (a lost lock), else "interrupted" (a signal).
+func stopReason(ctx context.Context) string {
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+		return c.Error()
+	}
+	return "interrupted"
 }
 
 func listErrors(es []error) string {
@@ -217,13 +228,13 @@ func (e *run) visit(ctx context.Context, n *node) {
 		return
 	}
 	if ctx.Err() != nil {
-		e.emit(Event{Type: Skipped, Addr: c.Addr, Action: c.Action, Message: "interrupted"})
+		e.emit(Event{Type: Skipped, Addr: c.Addr, Action: c.Action, Message: stopReason(ctx)})
 		return
 	}
 	e.sem <- struct{}{}
 	defer func() { <-e.sem }()
 	if ctx.Err() != nil {
-		e.emit(Event{Type: Skipped, Addr: c.Addr, Action: c.Action, Message: "interrupted"})
+		e.emit(Event{Type: Skipped, Addr: c.Addr, Action: c.Action, Message: stopReason(ctx)})
 		return
 	}
 	start := e.opts.Now()

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 
@@ -38,7 +39,9 @@ func (g *gateProvider) Apply(ctx context.Context, req providers.ApplyRequest) pr
 
 func (g *gateProvider) Close() error { return nil }
 
-func TestInterruptLetsRunningStepsFinish(t *testing.T) {
+// gatedPlan is a plan of two steps, the second depending on the first,
+// whose first step blocks in g until released.
+func gatedPlan() (*providers.Plan, *gateProvider) {
 	first := providers.Address{Block: "vm", Name: "a", Type: "file", Key: "/first"}
 	second := providers.Address{Block: "vm", Name: "a", Type: "unit", Key: "after"}
 	g := &gateProvider{started: make(chan struct{}), release: make(chan struct{}), gated: first}
@@ -54,6 +57,12 @@ func TestInterruptLetsRunningStepsFinish(t *testing.T) {
 		},
 		Providers: map[string]providers.Provider{"vm.a": g},
 	}
+	return plan, g
+}
+
+func TestInterruptLetsRunningStepsFinish(t *testing.T) {
+	plan, g := gatedPlan()
+	first, second := plan.Changes[0].Addr, plan.Changes[1].Addr
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan Result)
 	go func() { done <- Apply(ctx, plan, Options{}) }()
@@ -70,5 +79,41 @@ func TestInterruptLetsRunningStepsFinish(t *testing.T) {
 	}
 	if len(res.Skipped) != 1 || res.Skipped[0] != second || res.Added != 1 {
 		t.Errorf("skipped %v added %d, want the dependent step skipped and one added", res.Skipped, res.Added)
+	}
+}
+
+// TestLostLockStopsNewSteps: a run whose context is cancelled with a cause
+// (the CLI's lost lock) lets the running step finish, starts no other, and
+// names the cause in the skipped step and the result.
+func TestLostLockStopsNewSteps(t *testing.T) {
+	plan, g := gatedPlan()
+	first, second := plan.Changes[0].Addr, plan.Changes[1].Addr
+	lost := errors.New("lost the lock (Lease istio-system/meshx-lock-prod): someone deleted the Lease")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	var mu sync.Mutex
+	var skipped []Event
+	done := make(chan Result)
+	go func() {
+		done <- Apply(ctx, plan, Options{Events: func(e Event) {
+			if e.Type == Skipped {
+				mu.Lock()
+				skipped = append(skipped, e)
+				mu.Unlock()
+			}
+		}})
+	}()
+	<-g.started
+	cancel(lost)
+	close(g.release)
+	res := <-done
+
+	if len(g.finished) != 1 || g.finished[0] != first {
+		t.Errorf("finished %v, want only the step that was running", g.finished)
+	}
+	if len(skipped) != 1 || skipped[0].Addr != second || skipped[0].Message != lost.Error() {
+		t.Errorf("skipped events %+v, want %s skipped because %q", skipped, second, lost)
+	}
+	if want := lost.Error() + ": 1 changes were not started"; res.Err == nil || res.Err.Error() != want {
+		t.Errorf("result error %v, want %q", res.Err, want)
 	}
 }

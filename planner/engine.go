@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -20,13 +21,34 @@ type Input struct {
 	Providers   map[string]providers.Provider
 	// Ranges locate each instance's configuration block, for diagnostics.
 	Ranges map[providers.Address]hcl.Range
-	// Parallelism bounds concurrent observations (default 10).
+	// Parallelism bounds concurrent observations (default
+	// DefaultObserveParallelism).
 	Parallelism int
+	// Progress, when set, is called every ProgressEvery (default 5s) while
+	// observation lasts, so a slow or silent target is visible.
+	Progress      func(ObserveProgress)
+	ProgressEvery time.Duration
 	// Destroy plans the removal of everything the environment owns.
 	Destroy bool
 	// Targets, when set, limit the plan to these instances (partial
 	// addresses allowed) and everything they depend on.
 	Targets []providers.Address
+}
+
+// DefaultObserveParallelism bounds concurrent observations when
+// Input.Parallelism is 0. Observing only reads, so the bound is higher
+// than the executor's 10 for changes: 50 VMs are observed in one wave.
+const DefaultObserveParallelism = 64
+
+// ObserveProgress is a snapshot of a long observation.
+type ObserveProgress struct {
+	// Done of Total targets have answered.
+	Done, Total int
+	// Waiting is the target that has been observed longest without an
+	// answer, with its endpoint when the provider names one
+	// ("vm.web7 (10.0.0.7:22)"), and Elapsed how long it has been.
+	Waiting string
+	Elapsed time.Duration
 }
 
 // Build observes every target, diffs, and returns the plan. Targets that
@@ -336,26 +358,36 @@ func observeAll(ctx context.Context, in Input, res []providers.Resource) (map[pr
 
 	par := in.Parallelism
 	if par <= 0 {
-		par = 10
+		par = DefaultObserveParallelism
 	}
 	sem := make(chan struct{}, par)
 	resps := make([]providers.ObserveResponse, len(targets))
+	prog := newProgress(len(targets))
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		p := in.Providers[t]
 		if p == nil {
 			resps[i] = providers.ObserveResponse{Err: fmt.Errorf("no provider is configured for %s", t)}
+			prog.finish(t)
 			continue
 		}
 		wg.Add(1)
-		go func(i int, p providers.Provider, rs []providers.Resource) {
+		go func(i int, t string, p providers.Provider, rs []providers.Resource) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			prog.start(t, p)
 			resps[i] = p.Observe(ctx, providers.ObserveRequest{Environment: in.Environment, Resources: rs})
-		}(i, p, byTarget[t])
+			prog.finish(t)
+		}(i, t, p, byTarget[t])
 	}
-	wg.Wait()
+	if in.Progress != nil {
+		stop := prog.report(in.Progress, in.ProgressEvery)
+		wg.Wait()
+		stop()
+	} else {
+		wg.Wait()
+	}
 
 	obs := map[providers.Address]providers.Observed{}
 	var orphans []providers.Observed
@@ -385,6 +417,74 @@ func observeAll(ctx context.Context, in Input, res []providers.Resource) (map[pr
 		}
 	}
 	return obs, orphans, diags
+}
+
+// progress tracks which targets are being observed, for Input.Progress.
+type progress struct {
+	mu      sync.Mutex
+	total   int
+	done    int
+	started map[string]time.Time
+	names   map[string]string
+}
+
+func newProgress(total int) *progress {
+	return &progress{total: total, started: map[string]time.Time{}, names: map[string]string{}}
+}
+
+func (pr *progress) start(t string, p providers.Provider) {
+	name := t
+	if e, ok := p.(providers.Endpointer); ok && e.Endpoint() != "" {
+		name = fmt.Sprintf("%s (%s)", t, e.Endpoint())
+	}
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	pr.started[t], pr.names[t] = time.Now(), name
+}
+
+func (pr *progress) finish(t string) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	delete(pr.started, t)
+	pr.done++
+}
+
+func (pr *progress) snapshot() ObserveProgress {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	s := ObserveProgress{Done: pr.done, Total: pr.total}
+	var oldest string
+	for t, at := range pr.started {
+		if oldest == "" || at.Before(pr.started[oldest]) || (at.Equal(pr.started[oldest]) && t < oldest) {
+			oldest = t
+		}
+	}
+	if oldest != "" {
+		s.Waiting, s.Elapsed = pr.names[oldest], time.Since(pr.started[oldest])
+	}
+	return s
+}
+
+// report calls f every interval (default 5s) until stop is called.
+func (pr *progress) report(f func(ObserveProgress), every time.Duration) (stop func()) {
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	quit, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				f(pr.snapshot())
+			}
+		}
+	}()
+	return func() { close(quit); <-exited }
 }
 
 func sortedAddrs(in []providers.Address) []providers.Address {

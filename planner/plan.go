@@ -2,7 +2,6 @@ package planner
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -14,10 +13,16 @@ import (
 
 // Options tune Plan.
 type Options struct {
-	// Parallelism bounds concurrent observations (default 10).
+	// Parallelism bounds concurrent observations (default
+	// DefaultObserveParallelism).
 	Parallelism int
-	Destroy     bool
-	Targets     []providers.Address
+	// Progress reports a long observation (see Input.Progress).
+	Progress func(ObserveProgress)
+	// Log receives the providers' notes worth showing, such as a host key
+	// trusted on first use; nil drops them.
+	Log     func(msg string)
+	Destroy bool
+	Targets []providers.Address
 	// Adopt lets every instance take over existing unowned objects (the
 	// -adopt flag); blocks can also say adopt = true.
 	Adopt bool
@@ -47,7 +52,9 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 	}
 	connect := opts.Connect
 	if connect == nil {
-		connect = Connect
+		connect = func(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error) {
+			return ConnectLog(ctx, cfg, opts.Log)
+		}
 	}
 	provs, err := connect(ctx, cfg)
 	if err != nil {
@@ -59,6 +66,7 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 		Providers:   provs,
 		Ranges:      exp.Ranges,
 		Parallelism: opts.Parallelism,
+		Progress:    opts.Progress,
 		Destroy:     opts.Destroy,
 		Targets:     opts.Targets,
 	})
@@ -74,30 +82,55 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 // Connect builds a provider per cluster and VM of cfg. Providers connect
 // lazily, on their first Observe.
 func Connect(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error) {
+	return ConnectLog(ctx, cfg, nil)
+}
+
+// ConnectLog is Connect with the providers' notes sent to log.
+func ConnectLog(ctx context.Context, cfg *config.Config, log func(string)) (map[string]providers.Provider, error) {
 	out := map[string]providers.Provider{}
 	for _, c := range cfg.Clusters {
-		p, err := kube.New(ctx, kube.Cluster{Name: c.Name, Kubeconfig: c.Kubeconfig, Context: c.Context})
+		p, err := kube.New(ctx, KubeCluster(c))
 		if err != nil {
-			return nil, fmt.Errorf("cluster.%s: %w", c.Name, err)
+			return nil, err // names the cluster already
 		}
 		out["cluster."+c.Name] = p
 	}
 	for _, v := range cfg.VMs {
+		// What the ssh block does not set comes from ~/.ssh/config, as
+		// with ssh; the configuration's defaults apply after it.
+		port, user, knownHosts := v.SSH.Port, v.SSH.User, v.SSH.KnownHostsFile
+		if _, set := v.Ranges["ssh.port"]; !set {
+			port = 0
+		}
+		if _, set := v.Ranges["ssh.user"]; !set {
+			user = ""
+		}
+		if _, set := v.Ranges["ssh.known_hosts_file"]; !set {
+			knownHosts = ""
+		}
 		out["vm."+v.Name] = vm.New(vm.Host{
 			Name:            v.Name,
 			Address:         v.Address,
-			Port:            v.SSH.Port,
-			User:            v.SSH.User,
+			Port:            port,
+			User:            user,
 			PrivateKeyFile:  v.SSH.PrivateKeyFile,
 			PassphraseEnv:   "MESHX_SSH_PASSPHRASE",
 			UseAgent:        v.SSH.UseAgent,
-			KnownHostsFile:  v.SSH.KnownHostsFile,
+			KnownHostsFile:  knownHosts,
+			SSHConfigFile:   "~/.ssh/config",
 			TrustOnFirstUse: v.SSH.InsecureTrustOnFirstUse,
 			Bastion:         v.SSH.Bastion,
 			Sudo:            v.SSH.Sudo,
+			ConnectTimeout:  v.SSH.ConnectTimeout,
+			Log:             log,
 		})
 	}
 	return out, nil
+}
+
+// KubeCluster says how the kube provider reaches cluster block c.
+func KubeCluster(c *config.Cluster) kube.Cluster {
+	return kube.Cluster{Name: c.Name, Kubeconfig: c.Kubeconfig, Context: c.Context, RequestTimeout: c.RequestTimeout}
 }
 
 // PlannedOutputs answers Output from a plan: observed outputs of instances

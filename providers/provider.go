@@ -174,3 +174,10 @@ type Provider interface {
 	// Close releases connections.
 	Close() error
 }
+
+// Endpointer is implemented by providers that can say where they connect:
+// an API server's URL, an SSH host:port. Progress reports and errors name
+// it next to the target.
+type Endpointer interface {
+	Endpoint() string
+}

@@ -4,8 +4,8 @@
 
 variable "control_kubeconfig" {
   type        = string
-  default     = "~/.kube/config"
-  description = "Kubeconfig of the cluster running the Istio control plane."
+  default     = null
+  description = "Kubeconfig of the cluster running the Istio control plane. Unset (null), meshx reads KUBECONFIG (several files are merged), else ~/.kube/config, as kubectl does."
 }
 
 variable "vm_address" {

@@ -30,6 +30,7 @@ func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) provid
 		a.progress = func(string) {}
 	}
 	out, err := a.run(ctx)
+	err = p.explain(err)
 	if err != nil && !strings.HasPrefix(err.Error(), addr.String()) {
 		err = fmt.Errorf("%s: %w", addr, err)
 	}

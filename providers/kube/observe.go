@@ -34,8 +34,9 @@ type observation struct {
 // Observe reads every requested instance and this environment's orphans
 // with one list per managed resource, plus a list per namespace (or a few
 // gets) for instances not found among the owned objects.
-func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) providers.ObserveResponse {
-	resp := providers.ObserveResponse{Objects: map[providers.Address]providers.Observed{}}
+func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) (resp providers.ObserveResponse) {
+	defer func() { resp.Err = p.explain(resp.Err) }()
+	resp = providers.ObserveResponse{Objects: map[providers.Address]providers.Observed{}}
 	if err := checkEnvironment(req.Environment); err != nil {
 		resp.Err = fmt.Errorf("%s: %w", p.target(), err)
 		return resp

@@ -2,8 +2,10 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,8 +25,10 @@ type Cluster struct {
 	// Name is the cluster block's label ("control", "remote1"); errors and
 	// addresses use it.
 	Name string
-	// Kubeconfig is a kubeconfig path ("~/" is expanded). Empty follows
-	// clientcmd's rules: $KUBECONFIG (a list), else ~/.kube/config.
+	// Kubeconfig is a kubeconfig path ("~/" is expanded), or several
+	// joined by the path list separator as in $KUBECONFIG, merged the same
+	// way (the first file to set a value wins). Empty follows clientcmd's
+	// rules: $KUBECONFIG (a list), else ~/.kube/config.
 	Kubeconfig string
 	// Context selects a context; empty uses the current one.
 	Context string
@@ -33,7 +37,17 @@ type Cluster struct {
 	// API server's priority and fairness still protects it).
 	QPS   float32
 	Burst int
+	// RequestTimeout bounds each request, from sending it to reading the
+	// whole answer (default DefaultRequestTimeout).
+	RequestTimeout time.Duration
 }
+
+// DefaultRequestTimeout bounds each API request when
+// Cluster.RequestTimeout is 0: kubectl's --request-timeout, which kubectl
+// leaves unbounded, but an API server that accepts and never answers would
+// then hang meshx forever. meshx sends no long requests (it polls, never
+// watches), so 30s is generous.
+const DefaultRequestTimeout = 30 * time.Second
 
 // Provider observes and applies the instances of one cluster. It is safe
 // for concurrent use.
@@ -43,6 +57,10 @@ type Provider struct {
 	http   *http.Client
 	server string
 	ca     []byte // PEM from the kubeconfig, if it has one
+	// timeout bounds each request (rest.Config.Timeout).
+	timeout time.Duration
+	// context is the kubeconfig context in use.
+	context string
 
 	now           func() time.Time
 	pollInterval  time.Duration
@@ -55,18 +73,59 @@ var _ providers.Provider = (*Provider)(nil)
 // contact the cluster (the first Observe does), so it is cheap; exec
 // credential plugins run on the first request.
 func New(ctx context.Context, c Cluster) (*Provider, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	where := "the default kubeconfig"
-	if c.Kubeconfig != "" {
-		rules.ExplicitPath = expandHome(c.Kubeconfig)
-		where = rules.ExplicitPath
-	}
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: c.Context}
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	rc, kctx, err := RESTConfig(c)
 	if err != nil {
-		return nil, fmt.Errorf("cluster.%s: load %s (context %q): %w", c.Name, where, c.Context, err)
+		return nil, fmt.Errorf("cluster.%s: %w", c.Name, err)
 	}
-	return newFromREST(c, rc)
+	p, err := newFromREST(c, rc)
+	if err != nil {
+		return nil, err
+	}
+	p.context = kctx
+	return p, nil
+}
+
+// RESTConfig reads the kubeconfig of c, with clientcmd's loading rules
+// when c names none, and returns the client configuration (with c's
+// request timeout) and the name of the context in use.
+func RESTConfig(c Cluster) (*rest.Config, string, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	where := clientcmd.RecommendedHomeFile
+	if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
+		where = "$KUBECONFIG (" + env + ")"
+	}
+	switch paths := filepath.SplitList(c.Kubeconfig); {
+	case len(paths) == 1:
+		rules.ExplicitPath = expandHome(paths[0])
+		where = rules.ExplicitPath
+	case len(paths) > 1:
+		for i, p := range paths {
+			paths[i] = expandHome(p)
+			if _, err := os.Stat(paths[i]); err != nil {
+				return nil, "", fmt.Errorf("read kubeconfig: %w", err)
+			}
+		}
+		rules.Precedence = paths
+		where = strings.Join(paths, ", ")
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: c.Context})
+	rc, err := cc.ClientConfig()
+	if clientcmd.IsEmptyConfig(err) {
+		// Not client-go's "try setting KUBERNETES_MASTER": meshx reads no
+		// such variable.
+		return nil, "", fmt.Errorf("no kubeconfig: %s has no cluster. Set kubeconfig in the cluster block, or KUBECONFIG", where)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("load %s (context %q): %w", where, c.Context, err)
+	}
+	kctx := c.Context
+	if kctx == "" {
+		if raw, err := cc.RawConfig(); err == nil {
+			kctx = raw.CurrentContext
+		}
+	}
+	rc.Timeout = RequestTimeout(c.RequestTimeout)
+	return rc, kctx, nil
 }
 
 // defaultQPS is the client-side request rate when Cluster.QPS is 0.
@@ -81,6 +140,7 @@ func newFromREST(c Cluster, rc *rest.Config) (*Provider, error) {
 	if rc.Burst <= 0 {
 		rc.Burst = 2 * int(rc.QPS)
 	}
+	rc.Timeout = RequestTimeout(c.RequestTimeout)
 	rc.UserAgent = "meshx"
 	rc.WarningHandler = quietWarnings{}
 	hc, err := rest.HTTPClientFor(rc)
@@ -103,6 +163,7 @@ func newFromREST(c Cluster, rc *rest.Config) (*Provider, error) {
 		http:          hc,
 		server:        rc.Host,
 		ca:            ca,
+		timeout:       rc.Timeout,
 		now:           time.Now,
 		pollInterval:  500 * time.Millisecond,
 		progressEvery: 10 * time.Second,
@@ -134,6 +195,40 @@ func lookup(cluster string) *Provider {
 
 // Server is the API server URL from the kubeconfig.
 func (p *Provider) Server() string { return p.server }
+
+// Context is the name of the kubeconfig context in use ("" when the
+// provider was built without a kubeconfig).
+func (p *Provider) Context() string { return p.context }
+
+// Endpoint is Server, for progress reports.
+func (p *Provider) Endpoint() string { return p.server }
+
+// explain adds TimeoutHint to an error.
+func (p *Provider) explain(err error) error {
+	if h := TimeoutHint(err, p.name, p.server, p.timeout); h != "" {
+		return fmt.Errorf("%w\n%s", err, h)
+	}
+	return err
+}
+
+// TimeoutHint says, for the error of a request that got no answer within
+// timeout, which server it was and which setting to change; "" for other
+// errors.
+func TimeoutHint(err error, cluster, server string, timeout time.Duration) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) || !ue.Timeout() {
+		return ""
+	}
+	return fmt.Sprintf("%s gave no answer in time (the request_timeout of cluster %q is %s): check that it is up and reachable, or raise request_timeout (or pass -request-timeout).", server, cluster, timeout)
+}
+
+// RequestTimeout is the bound Cluster.RequestTimeout d gives each request.
+func RequestTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return DefaultRequestTimeout
+	}
+	return d
+}
 
 // Close releases idle connections.
 func (p *Provider) Close() error {

@@ -7,4 +7,10 @@
 // apply proceeds without anyone running force-unlock. It is a lock, not a
 // leader election: there is no fencing token, and meshx checks the
 // preconditions of every change anyway.
+//
+// The lock never creates the namespace (a run takes it before anyone
+// approved a plan); a missing one is a *NamespaceMissingError. A holder
+// whose Lease was deleted or taken, or that could not renew it before it
+// expires, has lost the lock: Gone is closed and Lost says why, so the
+// caller can stop starting work. The package does not stop anything itself.
 package lease

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -51,6 +50,17 @@ type Lock struct {
 	stop    chan struct{}
 	stopped chan struct{}
 	lost    error
+	// gone is closed when the lock is lost; Lost says why.
+	gone chan struct{}
+}
+
+// NamespaceMissingError says the namespace that keeps the Lease does not
+// exist. The lock never creates it: that would change the cluster before
+// anyone approved a plan.
+type NamespaceMissingError struct{ Namespace string }
+
+func (e *NamespaceMissingError) Error() string {
+	return fmt.Sprintf("lock: namespace %s does not exist", e.Namespace)
 }
 
 // HeldError says another holder has the Lease.
@@ -76,7 +86,7 @@ func New(client kubernetes.Interface, o Options) *Lock {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Lock{client: client, opts: o, info: Info{
+	return &Lock{client: client, opts: o, gone: make(chan struct{}), info: Info{
 		ID: newID(), Who: whoAmI(), Operation: o.Operation, RunURL: runURL(), Created: o.Now().UTC().Truncate(time.Second),
 	}}
 }
@@ -122,9 +132,6 @@ func (l *Lock) tryAcquire(ctx context.Context) error {
 	infoJSON, _ := json.Marshal(l.info)
 	cur, err := leases.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		if err := l.ensureNamespace(ctx); err != nil {
-			return err
-		}
 		lease := &coordinationv1.Lease{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: l.opts.Namespace,
 				Labels:      map[string]string{"app.kubernetes.io/managed-by": "meshx", "meshx.dev/environment": l.opts.Environment},
@@ -134,6 +141,9 @@ func (l *Lock) tryAcquire(ctx context.Context) error {
 		_, err = leases.Create(ctx, lease, metav1.CreateOptions{FieldManager: "meshx"})
 		if apierrors.IsAlreadyExists(err) {
 			return l.tryAcquire(ctx)
+		}
+		if apierrors.IsNotFound(err) {
+			return &NamespaceMissingError{Namespace: l.opts.Namespace}
 		}
 		if err != nil {
 			return fmt.Errorf("lock: create lease %s/%s: %w", l.opts.Namespace, name, err)
@@ -164,20 +174,6 @@ func (l *Lock) tryAcquire(ctx context.Context) error {
 	return nil
 }
 
-func (l *Lock) ensureNamespace(ctx context.Context) error {
-	_, err := l.client.CoreV1().Namespaces().Get(ctx, l.opts.Namespace, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		_, err = l.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: l.opts.Namespace}}, metav1.CreateOptions{FieldManager: "meshx"})
-		if apierrors.IsAlreadyExists(err) {
-			err = nil
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("lock: namespace %s: %w", l.opts.Namespace, err)
-	}
-	return nil
-}
-
 func expired(l *coordinationv1.Lease, now time.Time) bool {
 	if l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
 		return true
@@ -196,56 +192,105 @@ func holderInfo(l *coordinationv1.Lease) Info {
 	return i
 }
 
-// startRenewing renews the Lease every third of its duration until Release.
+// startRenewing renews the Lease every third of its duration until Release
+// or until the lock is lost: the Lease was deleted or taken by another
+// holder, or renewing failed for so long that it expires before the next
+// try (then another run may take it). A single failed renewal (a slow API
+// server) is retried at the next tick.
 func (l *Lock) startRenewing() {
 	l.stop, l.stopped = make(chan struct{}), make(chan struct{})
+	every := l.opts.Duration / 3
 	go func() {
 		defer close(l.stopped)
-		t := time.NewTicker(l.opts.Duration / 3)
+		t := time.NewTicker(every)
 		defer t.Stop()
+		renewed := l.opts.Now()
 		for {
 			select {
 			case <-l.stop:
 				return
 			case <-t.C:
-				if err := l.renew(context.Background()); err != nil {
-					l.mu.Lock()
-					l.lost = err
-					l.mu.Unlock()
+				ctx, cancel := context.WithTimeout(context.Background(), every)
+				err := l.renew(ctx)
+				cancel()
+				if err == nil {
+					renewed = l.opts.Now()
+					continue
+				}
+				var taken *lostError
+				if errors.As(err, &taken) {
+					l.lose(err)
+					return
+				}
+				if expires := renewed.Add(l.opts.Duration); !l.opts.Now().Add(every).Before(expires) {
+					l.lose(fmt.Errorf("lock: not renewed since %s, so the Lease expires at %s: %w",
+						renewed.UTC().Format(time.RFC3339), expires.UTC().Format(time.RFC3339), err))
+					return
 				}
 			}
 		}
 	}()
 }
 
+// lostError says the Lease is no longer this lock's.
+type lostError struct{ why string }
+
+func (e *lostError) Error() string { return "lock: " + e.why }
+
+func (l *Lock) lose(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost == nil {
+		l.lost = fmt.Errorf("lost the lock (Lease %s/%s): %w", l.opts.Namespace, Name(l.opts.Environment), err)
+		close(l.gone)
+	}
+}
+
 func (l *Lock) renew(ctx context.Context) error {
 	leases := l.client.CoordinationV1().Leases(l.opts.Namespace)
 	cur, err := leases.Get(ctx, Name(l.opts.Environment), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return &lostError{"someone deleted the Lease"}
+	}
 	if err != nil {
 		return fmt.Errorf("lock: renew: %w", err)
 	}
 	if cur.Spec.HolderIdentity == nil || *cur.Spec.HolderIdentity != l.info.ID {
-		return fmt.Errorf("lock: lost to %s", holderInfo(cur).Who)
+		h := holderInfo(cur)
+		return &lostError{fmt.Sprintf("taken by %s (lock ID %s)", h.Who, h.ID)}
 	}
 	now := metav1.NewMicroTime(l.opts.Now())
 	cur.Spec.RenewTime = &now
 	_, err = leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: "meshx"})
-	return err
+	if err != nil {
+		// A conflict too: the next tick reads who holds it now.
+		return fmt.Errorf("lock: renew: %w", err)
+	}
+	return nil
 }
 
-// Lost reports an error if renewing failed since Acquire.
+// Lost reports why the lock was lost, or nil while it is held.
 func (l *Lock) Lost() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.lost
 }
 
-// Release stops renewing and frees the Lease if this lock still holds it.
+// Gone is closed when the lock is lost; Lost then says why. Whoever acts
+// under the lock should start nothing new after that: another run may
+// already hold it.
+func (l *Lock) Gone() <-chan struct{} { return l.gone }
+
+// Release stops renewing and deletes the Lease if this lock still holds
+// it; a lost lock is left alone.
 func (l *Lock) Release(ctx context.Context) error {
 	if l.stop != nil {
 		close(l.stop)
 		<-l.stopped
 		l.stop = nil
+	}
+	if l.Lost() != nil {
+		return nil // not ours any more, or expired: nothing to free
 	}
 	return release(ctx, l.client, l.opts.Namespace, l.opts.Environment, l.info.ID)
 }
@@ -271,10 +316,14 @@ func release(ctx context.Context, client kubernetes.Interface, namespace, enviro
 	if *cur.Spec.HolderIdentity != id {
 		return fmt.Errorf("lock: held by ID %s (%s), not %s", *cur.Spec.HolderIdentity, holderInfo(cur).Who, id)
 	}
-	empty := ""
-	cur.Spec.HolderIdentity = &empty
-	delete(cur.Annotations, infoAnnotation)
-	if _, err := leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: "meshx"}); err != nil {
+	// Deleted, not emptied: a run that changed nothing (a plan answered
+	// "no") leaves the cluster as it found it. The preconditions make sure
+	// it is still the Lease just read.
+	err = leases.Delete(ctx, cur.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cur.UID, ResourceVersion: &cur.ResourceVersion}})
+	if apierrors.IsConflict(err) {
+		return fmt.Errorf("lock: release: the Lease changed while releasing it; run meshx force-unlock if it is still held by %s", id)
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("lock: release: %w", err)
 	}
 	return nil

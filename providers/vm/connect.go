@@ -43,16 +43,27 @@ type Host struct {
 	// instead of refusing it. A changed key is refused regardless.
 	TrustOnFirstUse bool
 	// Bastion is a jump host, "[user@]host[:port]", reached with the same
-	// keys and checked against the same known_hosts file.
+	// keys and checked against the same known_hosts file. Unset, the ssh
+	// configuration's ProxyJump applies (a chain of several hops).
 	Bastion string
+	// SSHConfigFile is an OpenSSH client configuration (~/.ssh/config) read
+	// for Address as ssh reads it: HostName, Port, User, IdentityFile,
+	// UserKnownHostsFile and ProxyJump apply where the fields above are
+	// unset (Port 0, User, PrivateKeyFile and KnownHostsFile ""). Empty
+	// reads none; a missing file says nothing.
+	SSHConfigFile string
 	// Sudo runs every command meshx sends through `sudo -n` when User is
 	// not root (passwordless sudo is required).
 	Sudo bool
-	// Timeout bounds each connection attempt (TCP, handshake,
-	// authentication) and the remote command of each Observe and Exec;
-	// default 30s. Each command of an Apply is bounded by the resource's
+	// Timeout bounds the remote command of each Observe and Exec; default
+	// 30s. Each command of an Apply is bounded by the resource's
 	// Settings.WaitTimeout, default 10 minutes (package installs download).
 	Timeout time.Duration
+	// ConnectTimeout bounds opening the connection: TCP, handshake and
+	// authentication, through the bastion if there is one (OpenSSH's
+	// ConnectTimeout); default DefaultConnectTimeout. A host that does not
+	// answer within it is not tried again.
+	ConnectTimeout time.Duration
 	// Passphrase returns the passphrase of an encrypted key when
 	// PassphraseEnv gives none. Nil means: prompt on the terminal when
 	// stdin is one (TerminalPassphrase), else fail with a hint.
@@ -61,6 +72,11 @@ type Host struct {
 	// on first use. Nil discards them: the provider never prints.
 	Log func(msg string)
 }
+
+// DefaultConnectTimeout is Host.ConnectTimeout's default: long enough for
+// a handshake with a loaded host, short enough that a silent one is
+// reported quickly.
+const DefaultConnectTimeout = 20 * time.Second
 
 const (
 	defaultTimeout      = 30 * time.Second
@@ -180,12 +196,37 @@ func (p *Provider) hostKeyCallback() ssh.HostKeyCallback {
 		if len(ke.Want) > 0 || !p.host.TrustOnFirstUse {
 			return hkErr
 		}
-		if err := appendKnownHost(file, knownhosts.Line([]string{hostname}, key)); err != nil {
+		name := hostname
+		if usesHashedHosts(file) {
+			// As ssh does with HashKnownHosts: do not add the one
+			// readable name to a file that hides them.
+			name = knownhosts.HashHostname(knownhosts.Normalize(hostname))
+		}
+		if err := appendKnownHost(file, knownhosts.Line([]string{name}, key)); err != nil {
 			return &fatalError{fmt.Errorf("trust on first use: %w", err)}
 		}
-		p.logf("trusted the new host key of %s on first use: %s %s", hkErr.Host, key.Type(), ssh.FingerprintSHA256(key))
+		p.logf("Warning: Permanently added '%s' (%s %s) to known_hosts %s (trust_on_first_use of vm %q).", hkErr.Host, key.Type(), ssh.FingerprintSHA256(key), file, p.host.Name)
 		return nil
 	}
+}
+
+// usesHashedHosts reports whether a known_hosts file holds hashed host
+// names (ssh-keygen -H, HashKnownHosts yes).
+func usesHashedHosts(file string) bool {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 0 && strings.HasPrefix(f[0], "@") {
+			f = f[1:] // a @cert-authority or @revoked marker
+		}
+		if len(f) > 0 && strings.HasPrefix(f[0], "|1|") {
+			return true
+		}
+	}
+	return false
 }
 
 func appendKnownHost(file, line string) error {
@@ -267,8 +308,11 @@ func TerminalPassphrase(keyFile string) ([]byte, error) {
 	return b, err
 }
 
-func (p *Provider) keySigner() (ssh.Signer, error) {
-	file := expandHome(p.host.PrivateKeyFile)
+// keySigner loads a private key, asking for its passphrase when needed.
+// errNoPassphrase means it is encrypted and nothing can give the
+// passphrase.
+func (p *Provider) keySigner(file string) (ssh.Signer, error) {
+	file = expandHome(file)
 	signerCache.Lock()
 	defer signerCache.Unlock()
 	if s, ok := signerCache.m[file]; ok {
@@ -295,7 +339,7 @@ func (p *Provider) keySigner() (ssh.Signer, error) {
 				if p.host.PassphraseEnv != "" {
 					hint = "set $" + p.host.PassphraseEnv
 				}
-				return nil, fmt.Errorf("private key %s is encrypted: %s, or run interactively", file, hint)
+				return nil, fmt.Errorf("private key %s is encrypted: %s, or run interactively: %w", file, hint, errNoPassphrase)
 			}
 			if pass, err = ask(file); err != nil {
 				return nil, fmt.Errorf("passphrase for %s: %w", file, err)
@@ -314,20 +358,32 @@ func (p *Provider) keySigner() (ssh.Signer, error) {
 	return s, nil
 }
 
-// authMethods returns one publickey method over the key file's signer and
+var errNoPassphrase = errors.New("no passphrase")
+
+// authMethods returns one publickey method over the key files' signers and
 // the agent's: x/crypto tries a method name only once, so they must not be
-// separate methods.
+// separate methods. Keys ssh would try by default (nothing named one) that
+// are missing or encrypted without a passphrase at hand are skipped.
 func (p *Provider) authMethods() ([]ssh.AuthMethod, error) {
 	var fixed []ssh.Signer
-	if p.host.PrivateKeyFile != "" {
-		s, err := p.keySigner()
+	for _, f := range p.identities {
+		if p.defaultKeys {
+			if _, err := os.Stat(expandHome(f)); err != nil {
+				continue
+			}
+		}
+		s, err := p.keySigner(f)
+		if p.defaultKeys && errors.Is(err, errNoPassphrase) {
+			p.logf("vm.%s: skipping %s: %v", p.host.Name, f, err)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		fixed = append(fixed, s)
 	}
 	var ag agent.ExtendedAgent
-	if p.host.UseAgent {
+	if p.useAgent {
 		sock := os.Getenv("SSH_AUTH_SOCK")
 		if sock == "" {
 			return nil, errors.New("use the ssh-agent: SSH_AUTH_SOCK is not set")
@@ -343,7 +399,7 @@ func (p *Provider) authMethods() ([]ssh.AuthMethod, error) {
 		ag = agent.NewClient(c)
 	}
 	if len(fixed) == 0 && ag == nil {
-		return nil, errors.New("no way to authenticate: set private_key_file or use the ssh-agent")
+		return nil, errors.New("no way to authenticate: no private_key_file, no IdentityFile in the ssh configuration, none of ~/.ssh/id_{rsa,ecdsa,ed25519} and no ssh-agent (SSH_AUTH_SOCK)")
 	}
 	return []ssh.AuthMethod{ssh.PublicKeysCallback(func() ([]ssh.Signer, error) {
 		signers := append([]ssh.Signer(nil), fixed...)
@@ -393,15 +449,28 @@ func (p *Provider) connect(ctx context.Context) (*ssh.Client, error) {
 	}
 	defer func() { <-maxConnecting }()
 
+	if p.setupErr != nil {
+		return nil, p.setupErr
+	}
 	auth, err := p.authMethods()
 	if err != nil {
 		return nil, err
 	}
 	delay := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		c, err := p.connectOnce(ctx, auth)
+		actx, cancel := context.WithTimeout(ctx, p.connectTimeout)
+		c, err := p.connectOnce(actx, auth)
+		cancel()
 		if err == nil {
 			return c, nil
+		}
+		// The connection's own deadline may fire just before the
+		// context's: both mean the host did not answer in time.
+		dl, _ := actx.Deadline()
+		if !time.Now().Before(dl) && ctx.Err() == nil {
+			// Silent, not refusing: another attempt would wait as long.
+			return nil, fmt.Errorf("no answer from %s within %s (%v): check that the VM is up and its sshd answers, or raise connect_timeout in the ssh block of vm %q (or pass -connect-timeout)",
+				p.addr, p.connectTimeout, err, p.host.Name)
 		}
 		if !retryable(err) || attempt == connectAttempts || ctx.Err() != nil {
 			if retryable(err) {
@@ -420,32 +489,43 @@ func (p *Provider) connect(ctx context.Context) (*ssh.Client, error) {
 	}
 }
 
+// connectOnce makes one attempt, bounded by ctx, through every jump host
+// in turn.
 func (p *Provider) connectOnce(ctx context.Context, auth []ssh.AuthMethod) (*ssh.Client, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	if p.host.Bastion == "" {
+	if len(p.jumps) == 0 {
 		conn, err := p.dialer(ctx, p.addr)
 		if err != nil {
 			return nil, &connectError{err}
 		}
 		return p.handshake(ctx, conn, p.addr, p.user, auth)
 	}
-	buser, baddr, err := parseBastion(p.host.Bastion, p.user)
+	first := p.jumps[0]
+	conn, err := p.dialer(ctx, first.addr)
 	if err != nil {
-		return nil, err
+		return nil, &connectError{fmt.Errorf("bastion %s: %w", first.addr, err)}
 	}
-	conn, err := p.dialer(ctx, baddr)
+	bc, err := p.handshake(ctx, conn, first.addr, first.user, auth)
 	if err != nil {
-		return nil, &connectError{fmt.Errorf("bastion %s: %w", baddr, err)}
+		return nil, fmt.Errorf("bastion %s: %w", first.addr, err)
 	}
-	bc, err := p.handshake(ctx, conn, baddr, buser, auth)
-	if err != nil {
-		return nil, fmt.Errorf("bastion %s: %w", baddr, err)
+	// Closing the first hop's connection closes every hop after it.
+	via, viaAddr := bc, first.addr
+	for _, h := range p.jumps[1:] {
+		tconn, err := via.DialContext(ctx, "tcp", h.addr)
+		if err != nil {
+			bc.Close()
+			return nil, &connectError{fmt.Errorf("bastion %s via %s: %w", h.addr, viaAddr, err)}
+		}
+		if via, err = p.handshake(ctx, tconn, h.addr, h.user, auth); err != nil {
+			bc.Close()
+			return nil, fmt.Errorf("bastion %s: %w", h.addr, err)
+		}
+		viaAddr = h.addr
 	}
-	tconn, err := bc.DialContext(ctx, "tcp", p.addr)
+	tconn, err := via.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
 		bc.Close()
-		return nil, &connectError{fmt.Errorf("via bastion %s: %w", baddr, err)}
+		return nil, &connectError{fmt.Errorf("via bastion %s: %w", viaAddr, err)}
 	}
 	c, err := p.handshake(ctx, tconn, p.addr, p.user, auth)
 	if err != nil {
@@ -484,7 +564,7 @@ func (p *Provider) handshake(ctx context.Context, conn net.Conn, addr, user stri
 		case !stopped && errors.Is(ctx.Err(), context.Canceled):
 			return nil, fmt.Errorf("ssh handshake with %s: %w", addr, ctx.Err())
 		case !stopped:
-			return nil, &connectError{fmt.Errorf("ssh handshake with %s: no answer within %s", addr, p.timeout)}
+			return nil, &connectError{fmt.Errorf("ssh handshake with %s: timed out", addr)}
 		}
 		return nil, &connectError{fmt.Errorf("ssh handshake with %s: %w", addr, err)}
 	}

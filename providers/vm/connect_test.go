@@ -2,7 +2,9 @@ package vm
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -100,31 +102,69 @@ func TestHostKeyVerification(t *testing.T) {
 	}
 }
 
+// TestTrustOnFirstUse: an unknown host key is recorded and announced as
+// ssh does; in a known_hosts file of hashed names, hashed.
 func TestTrustOnFirstUse(t *testing.T) {
 	s := startSSHD(t)
-	kh := filepath.Join(t.TempDir(), "sub", "known_hosts")
-	h := s.host("ecs1")
-	h.KnownHostsFile, h.TrustOnFirstUse = kh, true
-	var logged []string
-	h.Log = func(m string) { logged = append(logged, m) }
-	if _, err := Exec(testContext(t), s.provider(t, h), "true"); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(kh)
+	other, _, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := knownhosts.Line([]string{s.addr}, s.hostKey.signer.PublicKey()) + "\n"
-	if string(b) != want {
-		t.Fatalf("known_hosts = %q, want %q", b, want)
-	}
-	if len(logged) != 1 || !strings.Contains(logged[0], ssh.FingerprintSHA256(s.hostKey.signer.PublicKey())) {
-		t.Errorf("log = %q, want one note with the fingerprint", logged)
-	}
-	// Now known: a provider without the opt-in connects.
-	h.TrustOnFirstUse = false
-	if _, err := Exec(testContext(t), s.provider(t, h), "true"); err != nil {
+	otherKey, err := ssh.NewPublicKey(other)
+	if err != nil {
 		t.Fatal(err)
+	}
+	hashedOther := knownhosts.Line([]string{knownhosts.HashHostname("10.9.9.9")}, otherKey) + "\n"
+	for _, tc := range []struct {
+		name, before string
+		hashed       bool
+	}{
+		{"new file", "", false},
+		{"hashed file", hashedOther, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kh := filepath.Join(t.TempDir(), "sub", "known_hosts")
+			if tc.before != "" {
+				if err := os.MkdirAll(filepath.Dir(kh), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(kh, []byte(tc.before), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h := s.host("ecs1")
+			h.KnownHostsFile, h.TrustOnFirstUse = kh, true
+			var logged []string
+			h.Log = func(m string) { logged = append(logged, m) }
+			if _, err := Exec(testContext(t), s.provider(t, h), "true"); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(kh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			added, ok := strings.CutPrefix(string(b), tc.before)
+			if !ok {
+				t.Fatalf("known_hosts = %q, want it to start with what it held", b)
+			}
+			plain := knownhosts.Line([]string{s.addr}, s.hostKey.signer.PublicKey()) + "\n"
+			if tc.hashed {
+				if !strings.HasPrefix(added, "|1|") || strings.Contains(added, "127.0.0.1") {
+					t.Fatalf("added %q, want a hashed entry", added)
+				}
+			} else if added != plain {
+				t.Fatalf("added %q, want %q", added, plain)
+			}
+			fp := ssh.FingerprintSHA256(s.hostKey.signer.PublicKey())
+			if len(logged) != 1 || !strings.Contains(logged[0], "Permanently added '"+knownhosts.Normalize(s.addr)+"'") || !strings.Contains(logged[0], fp) || !strings.Contains(logged[0], kh) {
+				t.Errorf("log = %q, want one 'Permanently added' note with the host, the fingerprint and the file", logged)
+			}
+			// Now known: a provider without the opt-in connects.
+			h.TrustOnFirstUse = false
+			if _, err := Exec(testContext(t), s.provider(t, h), "true"); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
@@ -288,26 +328,32 @@ func TestConnectRetriesNetworkErrorsOnly(t *testing.T) {
 			t.Fatalf("dialled %d times, want 1", n)
 		}
 	})
-	t.Run("a silent server times out", func(t *testing.T) {
+	t.Run("a silent server times out once, naming the setting", func(t *testing.T) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer l.Close()
+		var accepted atomic.Int64
 		go func() {
 			for {
 				c, err := l.Accept()
 				if err != nil {
 					return
 				}
+				accepted.Add(1)
 				defer c.Close() // never speaks
 			}
 		}()
 		h := s.host("ecs1")
-		h.Port, h.Timeout = l.Addr().(*net.TCPAddr).Port, 200*time.Millisecond
+		h.Port, h.ConnectTimeout = l.Addr().(*net.TCPAddr).Port, 200*time.Millisecond
 		_, err = Exec(testContext(t), s.provider(t, h), "true")
-		if err == nil || !strings.Contains(err.Error(), "attempts") {
-			t.Fatalf("err = %v, want a handshake timeout after retries", err)
+		want := fmt.Sprintf("no answer from %s within 200ms", l.Addr())
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `raise connect_timeout in the ssh block of vm "ecs1"`) {
+			t.Fatalf("err = %v, want %q naming connect_timeout", err, want)
+		}
+		if n := accepted.Load(); n != 1 {
+			t.Errorf("connected %d times, want 1: a silent host is not retried", n)
 		}
 		if testing.Verbose() {
 			t.Log(err)

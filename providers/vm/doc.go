@@ -14,8 +14,10 @@
 //     use happens only when Host.TrustOnFirstUse is set, and never for a
 //     changed key.
 //   - One SSH connection per VM, opened on first use and reused. Connecting
-//     is retried with backoff on network errors only (never on
-//     authentication or host-key failures) and bounded by Host.Timeout.
+//     is retried with backoff on refused or reset connections only (never
+//     on authentication or host-key failures, nor on a host that does not
+//     answer within Host.ConnectTimeout: another attempt would wait as
+//     long).
 //   - Observe costs one SSH session: a POSIX sh script reads hashes, modes,
 //     owners, package versions, unit states and the manifest at once (one
 //     stat and one sha256sum for all files, one dpkg-query for all

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,7 +28,18 @@ type Provider struct {
 	user       string
 	knownHosts string
 	timeout    time.Duration
-	sudo       bool
+	// connectTimeout bounds each connection attempt (Host.ConnectTimeout).
+	connectTimeout time.Duration
+	sudo           bool
+	// jumps are the bastions, first to last; identities the key files to
+	// try (defaultKeys: ssh's defaults, skipped when absent); useAgent
+	// adds the agent's keys. setupErr is a configuration problem that
+	// every connection reports.
+	jumps       []hop
+	identities  []string
+	defaultKeys bool
+	useAgent    bool
+	setupErr    error
 	// dialer opens the TCP connection; tests wrap it to cut connections.
 	dialer func(ctx context.Context, addr string) (net.Conn, error)
 	// stateDir holds the manifests: manifestDir, or a temp dir in tests
@@ -59,12 +71,29 @@ var _ providers.Provider = (*Provider)(nil)
 // New returns the provider of one VM. It connects lazily, on the first
 // Observe, Apply or Exec, and keeps that connection for every later call.
 func New(h Host) *Provider {
+	st, setupErr := readSSHConfig(h.SSHConfigFile, h.Address)
+	address, port := h.Address, h.Port
+	if st.HostName != "" {
+		address = st.HostName
+	}
+	if port == 0 {
+		port = st.Port
+	}
+	user := h.User
+	if user == "" {
+		user = st.User
+	}
+	knownHosts := h.KnownHostsFile
+	if knownHosts == "" {
+		knownHosts = st.KnownHosts
+	}
 	p := &Provider{
 		host:       h,
-		addr:       hostPort(h.Address, h.Port),
-		user:       h.User,
-		knownHosts: expandHome(h.KnownHostsFile),
+		addr:       hostPort(address, port),
+		user:       user,
+		knownHosts: expandHome(knownHosts),
 		timeout:    h.Timeout,
+		setupErr:   setupErr,
 		dialer:     dialTCP,
 		stateDir:   manifestDir,
 		sessions:   make(chan struct{}, maxSessions),
@@ -79,7 +108,32 @@ func New(h Host) *Provider {
 	if p.timeout <= 0 {
 		p.timeout = defaultTimeout
 	}
+	p.connectTimeout = h.ConnectTimeout
+	if p.connectTimeout <= 0 {
+		p.connectTimeout = DefaultConnectTimeout
+	}
 	p.sudo = h.Sudo && p.user != "root"
+	if p.user != "root" && !h.Sudo && h.User == "" && p.setupErr == nil {
+		p.setupErr = fmt.Errorf("the ssh configuration logs in to %s as %s, but meshx needs root: set user = \"root\" or sudo = true in the ssh block of vm %q", h.Address, p.user, h.Name)
+	}
+	jumps := st.ProxyJump
+	if h.Bastion != "" {
+		jumps = []string{h.Bastion}
+	}
+	if p.setupErr == nil && len(jumps) > 0 {
+		p.jumps, p.setupErr = resolveJumps(h.SSHConfigFile, jumps, p.user)
+	}
+	p.useAgent = h.UseAgent
+	switch {
+	case h.PrivateKeyFile != "":
+		p.identities = []string{h.PrivateKeyFile}
+	case len(st.IdentityFiles) > 0:
+		p.identities = st.IdentityFiles
+	case !h.UseAgent:
+		// Nothing names a key: what ssh tries, the agent included.
+		p.identities, p.defaultKeys = defaultIdentities, true
+		p.useAgent = os.Getenv("SSH_AUTH_SOCK") != ""
+	}
 	return p
 }
 
@@ -95,6 +149,9 @@ type Stats struct {
 func (p *Provider) Stats() Stats {
 	return Stats{Connects: p.connects.Load(), Sessions: p.sessionsRun.Load()}
 }
+
+// Endpoint is the host:port SSH connects to, for progress reports.
+func (p *Provider) Endpoint() string { return p.addr }
 
 func (p *Provider) logf(format string, args ...any) {
 	if p.host.Log != nil {

@@ -133,11 +133,11 @@ func (c *applyCommand) Run(args []string) int {
 
 	ctx, stop := o.interruptible(context.Background())
 	defer stop()
-	release, code, ok := o.takeLock(ctx, c.name())
+	ctx, lk, code, ok := o.takeLock(ctx, c.name())
 	if !ok {
 		return code
 	}
-	defer release()
+	defer lk.release(o)
 
 	destroy := c.destroy || (saved != nil && saved.Destroy)
 	// Targets that could not be observed are reported and left out; the
@@ -145,6 +145,9 @@ func (c *applyCommand) Run(args []string) int {
 	// whole or not at all.
 	p, exp, unobserved, ok := o.planPartial(ctx, destroy)
 	defer closeProviders(p)
+	if lk.lost() != nil {
+		return o.lockLost(lk)
+	}
 	if !ok || (saved != nil && len(unobserved) > 0) {
 		return ExitError
 	}
@@ -179,6 +182,9 @@ func (c *applyCommand) Run(args []string) int {
 			if !o.confirm(q, d) {
 				return ExitError
 			}
+			if lk.lost() != nil {
+				return o.lockLost(lk)
+			}
 		}
 	}
 	if !p.HasChanges() {
@@ -195,6 +201,9 @@ func (c *applyCommand) Run(args []string) int {
 	res := executor.Apply(ctx, p, executor.Options{Parallelism: f.parallelism, Events: view.Event})
 	res.LeftOut = unobserved
 	view.Result(res, destroy)
+	if lk.lost() != nil {
+		return o.lockLost(lk)
+	}
 	if res.Err != nil {
 		o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: c.name() + " failed", Detail: res.Err.Error() +
 			"\n\nEverything that did not depend on a failed change was applied. Fix the cause and run meshx plan to see exactly what remains."}})

@@ -48,7 +48,7 @@ func (c *forceUnlockCommand) Run(args []string) int {
 		c.ShowDiagnostics(diags, cfg.Files)
 		return ExitError
 	}
-	client, err := controlClient(cfg)
+	client, _, err := controlClient(cfg)
 	if err != nil {
 		fmt.Fprintf(c.Stderr, "Error: %s\n", err)
 		return ExitError

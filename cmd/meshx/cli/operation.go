@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 	"sort"
@@ -19,14 +20,15 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/posener/complete"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/views"
 	"github.com/meshx-dev/meshx/config"
 	"github.com/meshx-dev/meshx/planfile"
 	"github.com/meshx-dev/meshx/planner"
 	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/providers/kube"
 	"github.com/meshx-dev/meshx/providers/lease"
 )
 
@@ -41,6 +43,10 @@ type opFlags struct {
 	lockTimeout time.Duration
 	input       bool
 	order       bool
+	// requestTimeout and connectTimeout, when set, override every
+	// cluster's request_timeout and every VM's ssh connect_timeout.
+	requestTimeout time.Duration
+	connectTimeout time.Duration
 }
 
 func (o *opFlags) register(fs *flag.FlagSet) {
@@ -53,11 +59,19 @@ func (o *opFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.lockTimeout, "lock-timeout", 0, "")
 	fs.BoolVar(&o.input, "input", true, "")
 	fs.BoolVar(&o.order, "show-order", false, "")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", 0, "")
+	fs.DurationVar(&o.connectTimeout, "connect-timeout", 0, "")
 }
 
 const opFlagsHelp = `  -json               Print newline-delimited JSON events (Terraform's UI
                       envelope) instead of text. Implies -input=false.
-  -parallelism=N      Observe and change at most N things at once (10).
+  -parallelism=N      Change at most N things at once (10). Observing only
+                      reads: it covers up to 64 clusters and VMs at once
+                      (or N when higher).
+  -request-timeout=D  Bound each Kubernetes API request to D, for every
+                      cluster (default: request_timeout, else 30s).
+  -connect-timeout=D  Bound opening each SSH connection to D, for every VM
+                      (default: ssh connect_timeout, else 20s).
   -target=ADDRESS     Limit the run to ADDRESS (e.g. vm.ecs1 or
                       service.details.service) and what it depends on;
                       repeatable.
@@ -81,7 +95,7 @@ func (o *opFlags) complete(f complete.Flags) complete.Flags {
 	for _, n := range []string{"-json", "-adopt", "-force-conflicts", "-show-order", "-lock", "-input"} {
 		f[n] = complete.PredictNothing
 	}
-	for _, n := range []string{"-parallelism", "-target", "-lock-timeout"} {
+	for _, n := range []string{"-parallelism", "-target", "-lock-timeout", "-request-timeout", "-connect-timeout"} {
 		f[n] = complete.PredictAnything
 	}
 	return f
@@ -143,8 +157,30 @@ func (o *op) fail(code int, summary string, err error) int {
 func (o *op) load() bool {
 	cfg, diags := o.m.LoadConfig()
 	o.cfg = cfg
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"-request-timeout", o.flags.requestTimeout}, {"-connect-timeout", o.flags.connectTimeout}} {
+		if f.d < 0 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + f.name,
+				Detail: fmt.Sprintf("%s=%s is negative. Give a positive duration, like %s=45s.", f.name, f.d, f.name)})
+		}
+	}
 	o.diagnostics(diags)
-	return !diags.HasErrors()
+	if diags.HasErrors() {
+		return false
+	}
+	if d := o.flags.requestTimeout; d > 0 {
+		for _, c := range cfg.Clusters {
+			c.RequestTimeout = d
+		}
+	}
+	if d := o.flags.connectTimeout; d > 0 {
+		for _, v := range cfg.VMs {
+			v.SSH.ConnectTimeout = d
+		}
+	}
+	return true
 }
 
 // plan observes and diffs; any error, an unobservable target included,
@@ -160,7 +196,9 @@ func (o *op) plan(ctx context.Context, destroy bool) (*providers.Plan, planner.E
 // one VM does not hold up the rest.
 func (o *op) planPartial(ctx context.Context, destroy bool) (*providers.Plan, planner.Expansion, []string, bool) {
 	p, exp, diags := planner.Plan(ctx, o.cfg, planner.Options{
-		Parallelism: o.flags.parallelism,
+		Parallelism: max(planner.DefaultObserveParallelism, o.flags.parallelism),
+		Progress:    o.observeProgress,
+		Log:         o.note,
 		Destroy:     destroy,
 		Targets:     o.flags.targets,
 		Adopt:       o.flags.adopt,
@@ -174,13 +212,51 @@ func (o *op) planPartial(ctx context.Context, destroy bool) (*providers.Plan, pl
 	return p, exp, failed, true
 }
 
+// note shows a provider's note (a host key trusted on first use) on
+// stderr; JSON output carries no free text.
+func (o *op) note(msg string) {
+	if o.json == nil {
+		fmt.Fprintln(o.m.Stderr, msg)
+	}
+}
+
+// observeProgress tells people what a long observation waits for.
+func (o *op) observeProgress(p planner.ObserveProgress) {
+	if o.json != nil || p.Waiting == "" {
+		return
+	}
+	fmt.Fprintf(o.m.Stderr, "Observing %d targets… %d/%d; waiting on %s %s\n", p.Total, p.Done, p.Total, p.Waiting, p.Elapsed.Round(time.Second))
+}
+
 // show renders a plan for people or machines.
 func (o *op) show(p *providers.Plan) {
 	if o.json != nil {
 		o.json.Plan(p)
 		return
 	}
+	o.clusterHeader(p)
 	_ = views.PlanText(o.m.Stdout, p, views.PlanOptions{Color: o.m.ColorStdout(), Order: o.flags.order})
+}
+
+// clusterHeader names each cluster's kubeconfig context and API server
+// above a plan, so nobody applies to the wrong cluster.
+func (o *op) clusterHeader(p *providers.Plan) {
+	n := 0
+	for _, c := range o.cfg.Clusters {
+		kp, ok := p.Providers["cluster."+c.Name].(*kube.Provider)
+		if !ok {
+			continue
+		}
+		kctx := kp.Context()
+		if kctx == "" {
+			kctx = "(none)"
+		}
+		fmt.Fprintf(o.m.Stdout, "cluster.%s: context %s, server %s\n", c.Name, kctx, kp.Server())
+		n++
+	}
+	if n > 0 {
+		fmt.Fprintln(o.m.Stdout)
+	}
 }
 
 // closeProviders releases connections.
@@ -236,21 +312,19 @@ func planVariables(cfg *config.Config) []planfile.Variable {
 	return out
 }
 
-// controlClient connects to the control cluster, for the lock.
-func controlClient(cfg *config.Config) (kubernetes.Interface, error) {
+// controlClient connects to the control cluster, for the lock. It also
+// returns the API server's URL, for messages.
+func controlClient(cfg *config.Config) (kubernetes.Interface, string, error) {
 	c := cfg.Control()
 	if c == nil {
-		return nil, errors.New("no control cluster is configured")
+		return nil, "", errors.New("no control cluster is configured")
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if c.Kubeconfig != "" {
-		rules.ExplicitPath = c.Kubeconfig
-	}
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: c.Context}).ClientConfig()
+	rc, _, err := kube.RESTConfig(planner.KubeCluster(c))
 	if err != nil {
-		return nil, fmt.Errorf("cluster.%s: %w", c.Name, err)
+		return nil, "", fmt.Errorf("cluster.%s: %w", c.Name, err)
 	}
-	return kubernetes.NewForConfig(rc)
+	cs, err := kubernetes.NewForConfig(rc)
+	return cs, rc.Host, err
 }
 
 // LockTTLEnv names the environment variable that sets how long the lock
@@ -274,41 +348,110 @@ func lockTTL() (time.Duration, error) {
 	return d, nil
 }
 
-// takeLock acquires the environment's lock unless -lock=false. It returns
-// a release func, or an exit status when the lock could not be had.
-func (o *op) takeLock(ctx context.Context, operation string) (func(), int, bool) {
-	if !o.flags.lock {
-		return func() {}, 0, true
+// runLock is the environment's lock as one run holds it.
+type runLock struct {
+	l    *lease.Lock // nil with -lock=false
+	stop func()
+}
+
+// lost says why the lock was lost, or nil.
+func (r *runLock) lost() error {
+	if r.l == nil {
+		return nil
 	}
-	client, err := controlClient(o.cfg)
+	return r.l.Lost()
+}
+
+// release frees the lock.
+func (r *runLock) release(o *op) {
+	r.stop()
+	if r.l == nil {
+		return
+	}
+	if err := r.l.Release(context.Background()); err != nil {
+		fmt.Fprintf(o.m.Stderr, "Warning: releasing the lock: %s\n", err)
+	}
+}
+
+// takeLock acquires the environment's lock unless -lock=false. It returns
+// a context that is cancelled, with the lease's error as its cause, when
+// the lock is lost (the executor then starts no new change), or an exit
+// status when the lock could not be had. The lock never changes the
+// cluster before approval: its Lease lives in the Istio namespace, which
+// must exist.
+func (o *op) takeLock(ctx context.Context, operation string) (context.Context, *runLock, int, bool) {
+	if !o.flags.lock {
+		return ctx, &runLock{stop: func() {}}, 0, true
+	}
+	client, server, err := controlClient(o.cfg)
 	if err != nil {
-		return nil, o.fail(ExitError, "Cannot take the lock", err), false
+		return nil, nil, o.fail(ExitError, "Cannot take the lock", err), false
 	}
 	ttl, err := lockTTL()
 	if err != nil {
-		return nil, o.fail(ExitError, "Invalid "+LockTTLEnv, err), false
+		return nil, nil, o.fail(ExitError, "Invalid "+LockTTLEnv, err), false
 	}
-	l := lease.New(client, lease.Options{Namespace: o.cfg.Meshx.Istio.Namespace, Environment: o.cfg.Meshx.Environment, Operation: operation, Duration: ttl})
+	ns, env := o.cfg.Meshx.Istio.Namespace, o.cfg.Meshx.Environment
+	l := lease.New(client, lease.Options{Namespace: ns, Environment: env, Operation: operation, Duration: ttl})
 	err = l.Acquire(ctx, o.flags.lockTimeout, func(h lease.Info) {
 		if o.json == nil {
 			fmt.Fprintf(o.m.Stderr, "Waiting up to %s for the lock held by %s (lock ID %s)...\n", o.flags.lockTimeout, views.Escape(h.Who), views.Escape(h.ID))
 		}
 	})
+	control := "cluster." + o.cfg.Control().Name
 	var held *lease.HeldError
-	if errors.As(err, &held) {
+	var missing *lease.NamespaceMissingError
+	var status apierrors.APIStatus
+	switch {
+	case errors.As(err, &held):
 		o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Error acquiring the lock",
 			Detail: fmt.Sprintf("%s.\n\nmeshx serialises applies of one environment with the Lease %s/%s. Wait for that run to finish, retry with -lock-timeout=5m, or, if you are sure it is dead, run: meshx force-unlock %s",
-				held.Error(), o.cfg.Meshx.Istio.Namespace, lease.Name(o.cfg.Meshx.Environment), held.Holder.ID)}})
-		return nil, ExitLocked, false
-	}
-	if err != nil {
-		return nil, o.fail(ExitError, "Cannot take the lock", err), false
-	}
-	return func() {
-		if err := l.Release(context.Background()); err != nil {
-			fmt.Fprintf(o.m.Stderr, "Warning: releasing the lock: %s\n", err)
+				held.Error(), ns, lease.Name(env), held.Holder.ID)}})
+		return nil, nil, ExitLocked, false
+	case errors.As(err, &missing):
+		o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No Istio namespace for the lock",
+			Detail: fmt.Sprintf("Namespace %s does not exist in %s (%s). meshx keeps the environment's lock, the Lease %s, in the Istio namespace (meshx.istio.namespace), and creates nothing before you approve a plan, so nothing was changed.\n\nCheck that %s is the cluster where Istio is installed (kubeconfig and context) and that meshx.istio.namespace names its namespace. To let this apply create the namespace, run it once with -lock=false, with no other run in progress.",
+				ns, control, server, lease.Name(env), control)}})
+		return nil, nil, ExitError, false
+	case err != nil && !errors.As(err, &status):
+		c := o.cfg.Control()
+		reach := fmt.Errorf("cannot reach %s (%s): %w", control, server, unwrapURL(err))
+		if h := kube.TimeoutHint(err, c.Name, server, kube.RequestTimeout(c.RequestTimeout)); h != "" {
+			reach = fmt.Errorf("%w\n\n%s", reach, h)
 		}
-	}, 0, true
+		return nil, nil, o.fail(ExitError, "Cannot reach "+control, reach), false
+	case err != nil:
+		return nil, nil, o.fail(ExitError, "Cannot take the lock", err), false
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-l.Gone():
+			if o.json == nil {
+				fmt.Fprintf(o.m.Stderr, "\nError: %s. Starting no new changes; letting running ones finish...\n", l.Lost())
+			}
+			cancel(l.Lost())
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, &runLock{l: l, stop: func() { cancel(nil) }}, 0, true
+}
+
+// unwrapURL drops client-go's "Get \"https://…/leases/…\": " prefix: the
+// message names the server already.
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// lockLost reports a lost lock after a run and returns the exit status.
+func (o *op) lockLost(lk *runLock) int {
+	o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Lost the environment's lock",
+		Detail: fmt.Sprintf("%s.\n\nmeshx started no change after that and let the running ones finish (see above); another run may hold the lock now. Once it is done, run meshx plan to see what remains.", lk.lost())}})
+	return ExitError
 }
 
 // confirm asks for "yes". It never prompts where nobody can answer: with

@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io/fs"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -28,7 +33,10 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		UpdateScripts:       *update,
 		RequireExplicitExec: true,
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exits": exitsCmd, "repeat": repeatCmd, "genplan": genplanCmd},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"exits": exitsCmd, "listen": listenCmd, "kubeconfig": kubeconfigCmd,
+			"repeat": repeatCmd, "genplan": genplanCmd,
+		},
 		Setup: func(env *testscript.Env) error {
 			return copyTree("../../../examples", filepath.Join(env.WorkDir, "examples"))
 		},
@@ -98,6 +106,71 @@ func genplanCmd(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("genplan: unknown kind %q", args[0])
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), z.Bytes(), 0o644))
+}
+
+// listenCmd is "listen silent|refused|hanging VAR": it sets VAR to the
+// host:port of a loopback TCP port that accepts connections and never
+// says a byte (silent), that refuses them (refused), or an HTTPS server
+// that completes the TLS handshake and never answers a request (hanging),
+// and VAR_PORT to its port, for tests of hosts that never answer.
+func listenCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 || (args[0] != "silent" && args[0] != "refused" && args[0] != "hanging") {
+		ts.Fatalf("usage: listen silent|refused|hanging VAR")
+	}
+	if args[0] == "hanging" {
+		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+		ts.Defer(func() { srv.CloseClientConnections(); srv.Close() })
+		ts.Setenv(args[1], srv.Listener.Addr().String())
+		ts.Setenv(args[1]+"_PORT", fmt.Sprint(srv.Listener.Addr().(*net.TCPAddr).Port))
+		return
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	ts.Setenv(args[1], l.Addr().String())
+	ts.Setenv(args[1]+"_PORT", fmt.Sprint(l.Addr().(*net.TCPAddr).Port))
+	if args[0] == "refused" {
+		ts.Check(l.Close())
+		return
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	ts.Defer(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+}
+
+// kubeconfigCmd is "kubeconfig FILE SERVER...": it writes a kubeconfig
+// with one context per server (c0, c1, …; current c0) and a token user.
+func kubeconfigCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: kubeconfig FILE SERVER...")
+	}
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Config\ncurrent-context: c0\nusers:\n- name: u\n  user:\n    token: t\nclusters:\n")
+	for i, s := range args[1:] {
+		fmt.Fprintf(&b, "- name: c%d\n  cluster:\n    server: %s\n    insecure-skip-tls-verify: true\n", i, s)
+	}
+	b.WriteString("contexts:\n")
+	for i := range args[1:] {
+		fmt.Fprintf(&b, "- name: c%d\n  context:\n    cluster: c%d\n    user: u\n", i, i)
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(b.String()), 0o600))
 }
 
 func copyTree(from, to string) error {

@@ -56,8 +56,8 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 	case <-time.After(time.Minute): // the release already happened if apply waited
 		t.Fatal("apply completed without waiting for the lock held by the test")
 	}
-	if l := getLease(t, w); l == nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != "" {
-		t.Errorf("apply did not release its lock: %+v", l)
+	if l := getLease(t, w); l != nil {
+		t.Errorf("apply did not release its lock: %+v", l.Spec)
 	}
 
 	t.Run("force-unlock", func(t *testing.T) {
@@ -90,16 +90,7 @@ func TestLockOfKilledRun(t *testing.T) {
 	w := newWorld(t, "killed")
 	bin := buildMeshx(t)
 
-	if err := w.Lab.SetLBMode(e2etest.Step(t), "control", "never"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := w.Lab.SetLBMode(c, "control", "ip"); err != nil {
-			t.Errorf("restore lb mode: %v", err)
-		}
-	})
+	lbNever(t, w)
 
 	var out bytes.Buffer
 	cmd := exec.Command(bin, "-chdir="+w.Dir, "apply", "-auto-approve", "-no-color")
