@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/meshx-dev/meshx/providers/istio"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // LoadOptions are the inputs of Load besides the directory.
@@ -159,6 +160,36 @@ type loader struct {
 	// about something missing from all of them.
 	firstFile    string
 	syntaxErrors bool
+	// sensitive holds the ranges of the attribute expressions whose values
+	// derive from sensitive values; diagnostics do not quote them.
+	sensitive map[hcl.Range]bool
+	// keyFiles are the paths of the private keys ssh blocks name, clean
+	// and absolute: file() of one is sensitive.
+	keyFiles map[string]bool
+}
+
+// findKeyFiles records, before anything that could read them is
+// evaluated, the private key files named by ssh blocks whose
+// private_key_file can be evaluated from variables alone (others are
+// recorded when their VM is decoded). What file() reads from them is
+// sensitive even when it does not look like a key.
+func (l *loader) findKeyFiles() {
+	ctx := l.scope.ctx()
+	ctx.Variables = map[string]cty.Value{"var": cty.ObjectVal(l.scope.vars)}
+	for _, n := range l.nodes {
+		if n.kind != "vm" || n.body == nil || n.body.blocks["ssh"] == nil {
+			continue
+		}
+		a := n.body.blocks["ssh"].attrs["private_key_file"]
+		if a == nil {
+			continue
+		}
+		v, diags := a.Expr.Value(ctx)
+		if v, _ = v.Unmark(); diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+			continue
+		}
+		l.keyFiles[l.path(v.AsString())] = true
+	}
 }
 
 func load(dir string, files, autoVars []source, opts LoadOptions) (*Config, hcl.Diagnostics) {
@@ -175,6 +206,8 @@ func load(dir string, files, autoVars []source, opts LoadOptions) (*Config, hcl.
 		blocks:     map[string]map[string]*hcl.Block{},
 		localAttrs: map[string]*hcl.Attribute{},
 		varDecls:   map[string]*varDecl{},
+		sensitive:  map[hcl.Range]bool{},
+		keyFiles:   map[string]bool{},
 		nodes:      map[string]*node{},
 		clusters:   map[string]*Cluster{},
 		vms:        map[string]*VM{},
@@ -182,7 +215,7 @@ func load(dir string, files, autoVars []source, opts LoadOptions) (*Config, hcl.
 		profile:    istio.DefaultProfile,
 		istioNS:    "istio-system",
 	}
-	l.scope = newScope(functions(dir))
+	l.scope = newScope(functions(dir, func(p string) bool { return l.keyFiles[p] }))
 	for _, f := range files {
 		if l.parseFile(f) != nil && l.firstFile == "" {
 			l.firstFile = f.name
@@ -197,6 +230,7 @@ func load(dir string, files, autoVars []source, opts LoadOptions) (*Config, hcl.
 	}
 	l.loadVariables(autoVars)
 	l.buildNodes()
+	l.findKeyFiles()
 	l.evaluate()
 	l.validate()
 	l.cfg.Files = l.parser.Files()
