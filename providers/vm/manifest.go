@@ -62,8 +62,10 @@ type entry struct {
 
 // envRecord is one managed key of an env file.
 type envRecord struct {
-	// Value is what meshx last set.
-	Value string `json:"value"`
+	// Value is what meshx last set, or its providers.Fingerprint when
+	// Sensitive: the manifest never holds a secret.
+	Value     string `json:"value"`
+	Sensitive bool   `json:"sensitive,omitempty"`
 	// Prior is the value the key had before meshx first set it; nil when
 	// meshx added the key.
 	Prior *string `json:"prior,omitempty"`
