@@ -635,6 +635,9 @@ func TestEnvFileSensitiveKeys(t *testing.T) {
 	if o.Drift {
 		t.Error("drift right after apply")
 	}
+	if sum := o.Details["sha256"]; !providers.IsFingerprint(sum) {
+		t.Errorf("precondition details show the full sha256 %q of a file holding a secret", sum)
+	}
 	if got := countActions(converge(t, ctx, p, env, rs)); got[providers.NoOp] != 1 {
 		t.Fatalf("second apply: %v, want a no-op", got)
 	}

@@ -60,6 +60,20 @@ type entry struct {
 	WasActive bool `json:"was_active,omitempty"`
 }
 
+// hasSensitiveKey reports whether e (which may be nil) records a
+// sensitive env-file key.
+func (e *entry) hasSensitiveKey() bool {
+	if e == nil {
+		return false
+	}
+	for _, rec := range e.Keys {
+		if rec.Sensitive {
+			return true
+		}
+	}
+	return false
+}
+
 // envRecord is one managed key of an env file.
 type envRecord struct {
 	// Value is what meshx last set, or its providers.Fingerprint when

@@ -375,6 +375,12 @@ func (p *Provider) observed(it observeItem, id string, obs *observation, m *mani
 		if err := fileObject(&o, f, false, s.owner, s.group); err != nil {
 			return o, err
 		}
+		if o.Exists && (len(it.sensitive) > 0 || e.hasSensitiveKey()) {
+			// The file's full sha256 would let a weak secret in it be
+			// guessed offline; show only the fingerprint.
+			o.Outputs = fileOutputs(f.sha256, true)
+			o.Details = map[string]string{"sha256": o.Outputs["sha256"].(string)}
+		}
 		if o.Exists {
 			managed := []string{}
 			if e != nil {
