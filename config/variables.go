@@ -239,6 +239,7 @@ func (l *loader) setRaw(d *varDecl, raw, source, what string) {
 // varFile applies a variables file: name = value attributes whose values may
 // not reference anything.
 func (l *loader) varFile(name string, src []byte, source string) {
+	l.cfg.VarFiles = append(l.cfg.VarFiles, name)
 	f, diags := l.parser.ParseHCL(src, name)
 	l.diags = append(l.diags, diags...)
 	if f == nil || diags.HasErrors() {
