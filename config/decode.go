@@ -113,6 +113,14 @@ func (l *loader) quotedAt(rng hcl.Range, s string) string {
 	return quote(s)
 }
 
+// shownAt is quotedAt for values shown without quotes (CIDRs, IPs).
+func (l *loader) shownAt(rng hcl.Range, s string) string {
+	if l.sensitive[rng] {
+		return sensitiveText
+	}
+	return s
+}
+
 // sensitiveText stands for a sensitive value in diagnostics.
 const sensitiveText = "(sensitive value)"
 

@@ -42,11 +42,34 @@ func TestSensitiveNeverInDiagnostics(t *testing.T) {
 		varBody string // the body of variable "secret"
 		extra   string
 		vars    string // meshx.vars; the value comes from the environment when empty
+		value   string // the secret, when not secretMarker (a valid one)
 		want    string // a summary that must be among the diagnostics
 	}{
 		{name: "pod_cidr", extra: `cluster "r" { pod_cidr = var.secret }`, want: "Invalid CIDR"},
 		{name: "cidr host bits", extra: `cluster "r" { pod_cidr = "${var.secret}/8" }`, want: "Invalid CIDR"},
 		{name: "environment", env: "var.secret", want: "Invalid environment name"},
+		{name: "overlapping CIDRs", value: "10.0.0.0/8", extra: `cluster "r" { pod_cidr = var.secret }`, want: "Overlapping CIDR ranges"},
+		{name: "duplicate cluster ID", value: "shared-id", extra: `cluster "r1" {
+  pod_cidr   = "10.1.0.0/16"
+  cluster_id = var.secret
+}
+cluster "r2" {
+  pod_cidr   = "10.2.0.0/16"
+  cluster_id = var.secret
+}`, want: "Duplicate cluster ID"},
+		{name: "mesh IP in a cluster range", value: "10.0.77.7", extra: vmWith(`mesh_ip = var.secret`, ``), want: "VM address inside a cluster range"},
+		{name: "pilot port", value: "15999", extra: vmWith(`sidecar_env = { ISTIO_PILOT_PORT = var.secret }`, ``), want: "Pilot port does not match control plane auth"},
+		{name: "inbound ports", value: "7777", extra: vmWith(`sidecar_env = { ISTIO_INBOUND_PORTS = var.secret }`, ``) + `
+service "s" {
+  vm    = vm.v
+  ports = { http = 9080 }
+}`, want: "Inbound ports leave out service ports"},
+		{name: "namespace mismatch", value: "other-ns", extra: vmWith(``, ``) + `
+service "s" {
+  vm        = vm.v
+  namespace = var.secret
+  ports     = { http = 9080 }
+}`, want: "Service namespace differs from its VM's"},
 		{name: "vm namespace", extra: vmWith(`namespace = var.secret`, ``), want: "Invalid namespace"},
 		{name: "vm service account", extra: vmWith(`service_account = var.secret`, ``), want: "Invalid service account name"},
 		{name: "vm address", extra: `vm "v" {
@@ -113,7 +136,11 @@ func TestSensitiveNeverInDiagnostics(t *testing.T) {
 			}
 			dir := t.TempDir()
 			write(t, dir, "main.hcl", strings.Replace(strings.Replace(sensitiveBase, "%s", env, 1), "%s", body, 1)+tt.extra+"\n")
-			opts := LoadOptions{Env: []string{EnvVarPrefix + "secret=" + secretMarker}}
+			secret := secretMarker
+			if tt.value != "" {
+				secret = tt.value
+			}
+			opts := LoadOptions{Env: []string{EnvVarPrefix + "secret=" + secret}}
 			if tt.vars != "" {
 				write(t, dir, DefaultVarsFile, tt.vars+"\n")
 				opts.Env = nil
@@ -122,10 +149,10 @@ func TestSensitiveNeverInDiagnostics(t *testing.T) {
 			found := false
 			for _, d := range diags {
 				found = found || d.Summary == tt.want
-				if strings.Contains(d.Summary+d.Detail, secretMarker) {
+				if strings.Contains(d.Summary+d.Detail, secret) {
 					t.Errorf("diagnostic %q shows the secret: %s", d.Summary, d.Detail)
 				}
-				if snip := subjectLines(cfg, d.Subject); strings.Contains(snip, secretMarker) {
+				if snip := subjectLines(cfg, d.Subject); strings.Contains(snip, secret) {
 					t.Errorf("the snippet of diagnostic %q shows the secret: %s", d.Summary, snip)
 				}
 			}
