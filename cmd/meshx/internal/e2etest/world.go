@@ -31,6 +31,8 @@ type World struct {
 	Services []Svc
 	// Extra is appended verbatim to the configuration.
 	Extra string
+	// VMExtra is added verbatim to the body of every vm block.
+	VMExtra string
 	// KnownHosts overrides the lab's known_hosts file.
 	KnownHosts string
 	// WaitTimeout is the mesh_expansion wait_timeout.
@@ -73,6 +75,7 @@ vm "{{.Name}}" {
     source = "{{$.Lab.SidecarURL}}"
     sha256 = "{{$.Lab.SidecarSHA256}}"
   }
+{{$.VMExtra}}
 }
 {{end}}
 {{range .Services}}
@@ -115,7 +118,7 @@ func (w *World) Write() {
 	var b bytes.Buffer
 	err := template.Must(template.New("cfg").Parse(configTemplate)).Execute(&b, map[string]any{
 		"Env": w.Env, "Namespace": w.Namespace, "Lab": w.Lab, "VMList": vms, "Services": w.Services,
-		"KnownHostsFile": kh, "WaitTimeout": w.WaitTimeout, "Extra": w.Extra,
+		"KnownHostsFile": kh, "WaitTimeout": w.WaitTimeout, "Extra": w.Extra, "VMExtra": w.VMExtra,
 	})
 	if err != nil {
 		w.T.Fatal(err)
@@ -210,7 +213,7 @@ func (w *World) Render() ([]byte, error) {
 	var b bytes.Buffer
 	err := template.Must(template.New("cfg").Parse(configTemplate)).Execute(&b, map[string]any{
 		"Env": w.Env, "Namespace": w.Namespace, "Lab": w.Lab, "VMList": vms, "Services": w.Services,
-		"KnownHostsFile": kh, "WaitTimeout": w.WaitTimeout, "Extra": w.Extra,
+		"KnownHostsFile": kh, "WaitTimeout": w.WaitTimeout, "Extra": w.Extra, "VMExtra": w.VMExtra,
 	})
 	return b.Bytes(), err
 }
