@@ -82,6 +82,7 @@ func (d *decoder) raw(name string) (cty.Value, bool) {
 	}
 	if v.ContainsMarked() {
 		d.l.sensitive[a.Expr.Range()] = true
+		d.l.refuseSensitive(a.Expr.Range(), a.Name, d.where)
 	}
 	v, _ = v.UnmarkDeep()
 	if v.IsNull() {
@@ -119,6 +120,16 @@ func (l *loader) shownAt(rng hcl.Range, s string) string {
 		return sensitiveText
 	}
 	return s
+}
+
+// refuseSensitive reports a sensitive value in an attribute whose value
+// plans show (names, addresses, CIDRs, labels, …) or that meshx uses to
+// connect: typed configuration carries no marks, so it could not be kept
+// out of plans and messages.
+func (l *loader) refuseSensitive(rng hcl.Range, name, where string) {
+	l.errorf(rng, "Sensitive value where it cannot be protected",
+		"The %s of %s derives from a sensitive value, but meshx shows this attribute in plans and messages. Sensitive values may be used only in sidecar_env, cluster_env and sensitive outputs; use a value that is not sensitive here.",
+		name, where)
 }
 
 // sensitiveText stands for a sensitive value in diagnostics.

@@ -40,8 +40,9 @@
 // Values derived from a sensitive variable, and what file() reads from a
 // private key (or from a file a private_key_file attribute names), carry a
 // cty mark. Typed configuration holds no marks; instead Output.Sensitive and
-// EnvMap.Sensitive say which values are secret, and a non-sensitive output
-// of a marked value is an error. No diagnostic quotes a marked value: it
+// EnvMap.Sensitive say which values are secret, a non-sensitive output of
+// a marked value is an error, and so is a marked value in any other
+// attribute (plans would show it). No diagnostic quotes a marked value: it
 // says "(sensitive value)", leaves out an error_message that refers to one,
 // and points diagnostics about a sensitive variable's value at its
 // declaration rather than at the line of a variables file that holds it.

@@ -115,6 +115,9 @@ func (l *loader) decodePorts(d *decoder) []Port {
 // port checks one entry.
 func (l *loader) port(d *decoder, a *hcl.Attribute, e portEntry) (Port, bool) {
 	sensitive := e.val.ContainsMarked()
+	if sensitive {
+		l.refuseSensitive(e.rng, "ports", d.where)
+	}
 	v, _ := e.val.UnmarkDeep()
 	shown := func(s string) string {
 		if sensitive {

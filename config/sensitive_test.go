@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"slices"
 	"strings"
 	"testing"
 
@@ -273,6 +274,40 @@ output "o" { value = file("`+tt.file+`") }
 			_, diags := Load(dir, LoadOptions{})
 			if diff := cmp.Diff(tt.want, summaries(diags)); diff != "" {
 				t.Errorf("summaries (-want +got):\n%s\n%s", diff, diags.Error())
+			}
+		})
+	}
+}
+
+// TestSensitiveRefusedWhereShown checks that a sensitive value is refused
+// in attributes whose values plans show: typed configuration carries no
+// marks, so only sidecar_env, cluster_env and outputs can protect one.
+func TestSensitiveRefusedWhereShown(t *testing.T) {
+	const want = "Sensitive value where it cannot be protected"
+	for _, tc := range []struct{ name, extra string }{
+		{"service annotation", vmWith(``, ``) + `
+service "s" {
+  vm          = vm.v
+  ports       = { http = 80 }
+  annotations = { token = var.secret }
+}`},
+		{"package URL with a token", vmWith(`sidecar_package {
+    source = "https://${var.secret}@repo.example/istio-sidecar.deb"
+    sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+  }`, ``)},
+		{"port", vmWith(``, ``) + `
+service "s" {
+  vm        = vm.v
+  ports     = { http = length(var.secret) }
+}`},
+		{"bastion", vmWith(``, `bastion = var.secret`)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, "main.hcl", strings.Replace(strings.Replace(sensitiveBase, "%s", `"demo"`, 1), "%s", "  sensitive = true", 1)+tc.extra+"\n")
+			_, diags := Load(dir, LoadOptions{Env: []string{EnvVarPrefix + "secret=" + "abc"}})
+			if !slices.Contains(summaries(diags), want) {
+				t.Errorf("no %q among:\n%s", want, diags.Error())
 			}
 		})
 	}
