@@ -108,6 +108,18 @@ service "s" {
   value     = templatefile(var.secret, {})
   sensitive = true
 }`, want: "Invalid function argument"},
+		{name: "function error", extra: `output "o" {
+  value     = tonumber(var.secret)
+  sensitive = true
+}`, want: "Invalid function argument"},
+		{name: "cidrhost error", extra: `output "o" {
+  value     = cidrhost(var.secret, 1)
+  sensitive = true
+}`, want: "Invalid function argument"},
+		{name: "regex error", extra: `output "o" {
+  value     = regex(var.secret, "x")
+  sensitive = true
+}`, want: "Error in function call"},
 		{name: "validation message", varBody: `sensitive = true
   validation {
     condition     = length(var.secret) < 3
