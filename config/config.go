@@ -23,6 +23,10 @@ type Config struct {
 	// by the file name used in diagnostic ranges: relative to Dir for files
 	// in it, as given for -var-file paths.
 	Files map[string]*hcl.File
+	// VarFiles are the names (keys of Files) of the variable files read:
+	// meshx.vars, *.auto.vars and -var-file arguments. They may hold
+	// sensitive values.
+	VarFiles []string
 
 	Meshx     Meshx
 	Clusters  []*Cluster  // sorted by name

@@ -129,9 +129,10 @@ func TestExpressions(t *testing.T) {
 		t.Errorf("vm = %+v", vm)
 	}
 	wantEnv := EnvMap{
-		Values:    map[string]string{"ISTIO_PILOT_PORT": "15005", "GREETING": "Hello mesh!", "KEY_BYTES": "15"},
-		Unknown:   []string{"PILOT_ADDRESS"},
-		Sensitive: []string{"ISTIO_PILOT_PORT"},
+		Values:  map[string]string{"ISTIO_PILOT_PORT": "15005", "GREETING": "Hello mesh!", "KEY_BYTES": "15"},
+		Unknown: []string{"PILOT_ADDRESS"},
+		// KEY_BYTES derives from a file private_key_file names.
+		Sensitive: []string{"ISTIO_PILOT_PORT", "KEY_BYTES"},
 	}
 	if diff := cmp.Diff(wantEnv, vm.SidecarEnv, ignoreSource); diff != "" {
 		t.Errorf("sidecar_env (-want +got):\n%s", diff)
@@ -338,7 +339,7 @@ func TestIgnoredFiles(t *testing.T) {
 }
 
 func TestCIDRFunctions(t *testing.T) {
-	fs := functions(t.TempDir())
+	fs := functions(t.TempDir(), nil)
 	tests := []struct {
 		fn      string
 		args    []cty.Value
@@ -373,7 +374,7 @@ func TestCIDRFunctions(t *testing.T) {
 }
 
 func TestLength(t *testing.T) {
-	fs := functions(t.TempDir())
+	fs := functions(t.TempDir(), nil)
 	for _, tt := range []struct {
 		in   cty.Value
 		want int64

@@ -80,12 +80,60 @@ func (d *decoder) raw(name string) (cty.Value, bool) {
 		*d.failed = true
 		return cty.NilVal, false
 	}
+	if v.ContainsMarked() {
+		d.l.sensitive[a.Expr.Range()] = true
+		d.l.refuseSensitive(a.Expr.Range(), a.Name, d.where)
+	}
 	v, _ = v.UnmarkDeep()
 	if v.IsNull() {
 		return cty.NilVal, false
 	}
 	return v, true
 }
+
+// sensitive reports whether an attribute's value derives from a sensitive
+// value: diagnostics must then not quote it.
+func (d *decoder) sensitive(name string) bool {
+	a := d.body.attrs[name]
+	return a != nil && d.l.sensitive[a.Expr.Range()]
+}
+
+// quoted returns an attribute's value quoted for a diagnostic, or
+// "(sensitive value)" when it derives from a sensitive value.
+func (d *decoder) quoted(name, s string) string {
+	return d.l.quotedAt(d.rng(name), s)
+}
+
+// quotedAt returns s, the value of the expression at rng, quoted for a
+// diagnostic, or "(sensitive value)" when it derives from a sensitive
+// value.
+func (l *loader) quotedAt(rng hcl.Range, s string) string {
+	if l.sensitive[rng] {
+		return sensitiveText
+	}
+	return quote(s)
+}
+
+// shownAt is quotedAt for values shown without quotes (CIDRs, IPs).
+func (l *loader) shownAt(rng hcl.Range, s string) string {
+	if l.sensitive[rng] {
+		return sensitiveText
+	}
+	return s
+}
+
+// refuseSensitive reports a sensitive value in an attribute whose value
+// plans show (names, addresses, CIDRs, labels, …) or that meshx uses to
+// connect: typed configuration carries no marks, so it could not be kept
+// out of plans and messages.
+func (l *loader) refuseSensitive(rng hcl.Range, name, where string) {
+	l.errorf(rng, "Sensitive value where it cannot be protected",
+		"The %s of %s derives from a sensitive value, but meshx shows this attribute in plans and messages. Sensitive values may be used only in sidecar_env, cluster_env and sensitive outputs; use a value that is not sensitive here.",
+		name, where)
+}
+
+// sensitiveText stands for a sensitive value in diagnostics.
+const sensitiveText = "(sensitive value)"
 
 // value evaluates an attribute that must be known now, converted to ty.
 func (d *decoder) value(name string, ty cty.Type, hint string) (cty.Value, bool) {
@@ -208,7 +256,7 @@ func (d *decoder) duration(name string, def time.Duration) time.Duration {
 	t, err := time.ParseDuration(s)
 	if err != nil || t <= 0 {
 		d.l.errorf(d.rng(name), "Invalid duration",
-			"The %s of %s is %q, which is not a positive duration. Write a number with a unit, like \"90s\", \"10m\" or \"24h\".", name, d.where, s)
+			"The %s of %s is %s, which is not a positive duration. Write a number with a unit, like \"90s\", \"10m\" or \"24h\".", name, d.where, d.quoted(name, s))
 		return def
 	}
 	return t
@@ -282,6 +330,10 @@ func (d *decoder) envMap(name string) EnvMap {
 		d.unknown(a)
 		return m
 	}
+	// A whole map that is sensitive (a sensitive variable, or a key
+	// computed from one) makes every key sensitive.
+	whole := v.IsMarked()
+	v, _ = v.Unmark()
 	ty := v.Type()
 	if !ty.IsObjectType() && !ty.IsMapType() {
 		d.l.errorf(a.Expr.Range(), "Incorrect attribute value type",
@@ -295,14 +347,26 @@ func (d *decoder) envMap(name string) EnvMap {
 		kv, ev := it.Element()
 		k := kv.AsString()
 		krng := rangeOr(keys, k, a.Expr.Range())
+		sensitive := whole || ev.ContainsMarked()
 		if !envNameRe.MatchString(k) {
+			shown := quote(k)
+			if whole {
+				shown = "A key computed from a sensitive value"
+			}
 			d.l.errorf(krng, "Invalid environment variable name",
-				"%q in %s of %s is not a valid name: use letters, digits and '_', not starting with a digit, like ISTIO_INBOUND_PORTS.", k, name, d.where)
+				"%s in %s of %s is not a valid name: use letters, digits and '_', not starting with a digit, like ISTIO_INBOUND_PORTS.", shown, name, d.where)
 			continue
 		}
-		sensitive := ev.ContainsMarked()
 		ev, _ = ev.UnmarkDeep()
 		if !ev.IsWhollyKnown() {
+			if sensitive && name == "sidecar_env" {
+				// Which keys of sidecar.env are secret is decided when
+				// observing it, from the values known then.
+				d.l.errorf(krng, "Sensitive value known only after apply",
+					"The value of %s in %s of %s derives from a sensitive value and from a value known only after apply; meshx can protect a sensitive setting of sidecar.env only when it is known at plan time. Move the setting to cluster_env, or compute it from values known at plan time.", k, name, d.where)
+				*d.failed = true
+				continue
+			}
 			m.Unknown = append(m.Unknown, k)
 			if sensitive {
 				m.Sensitive = append(m.Sensitive, k)
@@ -404,14 +468,23 @@ func (d *decoder) cidr(name string) (string, netip.Prefix) {
 	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
+		// The parser's reason quotes the value.
+		why := ": " + strings.TrimPrefix(err.Error(), "netip.ParsePrefix("+fmt.Sprintf("%q", s)+"): ")
+		if d.sensitive(name) {
+			why = ""
+		}
 		d.l.errorf(d.rng(name), "Invalid CIDR",
-			"The %s of %s is %q, which is not a CIDR prefix: %s. Write an address and a prefix length, like \"172.16.0.0/16\".",
-			name, d.where, s, strings.TrimPrefix(err.Error(), "netip.ParsePrefix("+fmt.Sprintf("%q", s)+"): "))
+			"The %s of %s is %s, which is not a CIDR prefix%s. Write an address and a prefix length, like \"172.16.0.0/16\".",
+			name, d.where, d.quoted(name, s), why)
 		return "", netip.Prefix{}
 	}
 	if m := p.Masked(); m != p {
+		fix := fmt.Sprintf(" Did you mean %q?", m.String())
+		if d.sensitive(name) {
+			fix = " Clear the host bits."
+		}
 		d.l.errorf(d.rng(name), "CIDR has host bits set",
-			"The %s of %s is %q, whose address has bits set beyond the /%d prefix. Did you mean %q?", name, d.where, s, p.Bits(), m.String())
+			"The %s of %s is %s, whose address has bits set beyond the /%d prefix.%s", name, d.where, d.quoted(name, s), p.Bits(), fix)
 		return "", netip.Prefix{}
 	}
 	return p.String(), p
@@ -428,7 +501,7 @@ func (d *decoder) oneOf(name, val string, allowed []string, summary string) bool
 			return true
 		}
 	}
-	d.l.errorf(d.rng(name), summary, "The %s of %s is %q; it must be one of %s.", name, d.where, val, quoteList(allowed))
+	d.l.errorf(d.rng(name), summary, "The %s of %s is %s; it must be one of %s.", name, d.where, d.quoted(name, val), quoteList(allowed))
 	return false
 }
 
@@ -448,8 +521,18 @@ func quoteList(items []string) string {
 
 // checkName reports a name that fails check, at rng.
 func (l *loader) checkName(rng hcl.Range, what, name string, check func(string) string) bool {
+	return l.checkNameShown(rng, what, name, quote(name), check)
+}
+
+// checkName reports the value of an attribute that fails check.
+func (d *decoder) checkName(attr, what, name string, check func(string) string) bool {
+	return d.l.checkNameShown(d.rng(attr), what, name, d.quoted(attr, name), check)
+}
+
+// checkNameShown is checkName with the name as the diagnostic shows it.
+func (l *loader) checkNameShown(rng hcl.Range, what, name, shown string, check func(string) string) bool {
 	if msg := check(name); msg != "" {
-		l.errorf(rng, "Invalid "+what, "%q is not a valid %s. %s", name, what, msg)
+		l.errorf(rng, "Invalid "+what, "%s is not a valid %s. %s", shown, what, msg)
 		return false
 	}
 	return true

@@ -132,7 +132,7 @@ func (l *loader) decodeMeshx(n *node) {
 	d := l.decoder(n, n.body, "the meshx block", "", m.Ranges)
 	m.Environment = d.str("environment", "")
 	if d.has("environment") && m.Environment != "" {
-		l.checkName(d.rng("environment"), "environment name", m.Environment, checkDNS1123Label)
+		d.checkName("environment", "environment name", m.Environment, checkDNS1123Label)
 	} else if d.has("environment") && !n.failed {
 		l.errorf(d.rng("environment"), "Invalid environment name", "The environment is empty. Name it, like environment = \"bookinfo\": it labels everything meshx owns.")
 	}
@@ -141,7 +141,7 @@ func (l *loader) decodeMeshx(n *node) {
 	if id := d.nested("istio"); id != nil {
 		m.Istio.Namespace = id.str("namespace", m.Istio.Namespace)
 		if id.has("namespace") {
-			l.checkName(id.rng("namespace"), "namespace", m.Istio.Namespace, checkDNS1123Label)
+			id.checkName("namespace", "namespace", m.Istio.Namespace, checkDNS1123Label)
 		}
 		m.Istio.Profile = id.str("profile", m.Istio.Profile)
 		if id.has("profile") && id.oneOf("profile", m.Istio.Profile, istio.Names(), "Unknown Istio profile") {
@@ -203,7 +203,7 @@ func (l *loader) decodeCluster(n *node) {
 	c.PodCIDR, c.PodPrefix = d.cidr("pod_cidr")
 	c.ServiceCIDR, c.ServicePrefix = d.cidr("service_cidr")
 	c.ClusterID = d.str("cluster_id", n.name)
-	l.checkName(d.rng("cluster_id"), "cluster ID", c.ClusterID, checkDNS1123Label)
+	d.checkName("cluster_id", "cluster ID", c.ClusterID, checkDNS1123Label)
 	c.Adopt = d.boolean("adopt", l.cfg.Meshx.Adopt)
 	remoteOnly := func(name string) bool {
 		if d.has(name) && c.Role == RoleControl {
@@ -215,7 +215,7 @@ func (l *loader) decodeCluster(n *node) {
 	}
 	if remoteOnly("service_account") && c.Role == RoleRemote {
 		c.ServiceAccount = d.str("service_account", "istio-multi")
-		l.checkName(d.rng("service_account"), "service account name", c.ServiceAccount, checkDNS1123Subdomain)
+		d.checkName("service_account", "service account name", c.ServiceAccount, checkDNS1123Subdomain)
 	}
 	if remoteOnly("token_lifetime") && c.Role == RoleRemote {
 		c.TokenLifetime = d.duration("token_lifetime", 0)
@@ -253,7 +253,7 @@ func (l *loader) annotations(d *decoder, name string) map[string]string {
 	m, keys := d.stringMap(name)
 	for _, k := range sortedKeys(m) {
 		if msg := checkLabelKey(k); msg != "" {
-			l.errorf(rangeOr(keys, k, d.rng(name)), "Invalid annotation key", "%q in %s of %s is not a valid Kubernetes annotation key. %s", k, name, d.where, msg)
+			l.errorf(rangeOr(keys, k, d.rng(name)), "Invalid annotation key", "%s in %s of %s is not a valid Kubernetes annotation key. %s", d.quoted(name, k), name, d.where, msg)
 		}
 	}
 	return m
@@ -272,7 +272,7 @@ func (l *loader) decodeVM(n *node) {
 	addrIP, addrErr := netip.ParseAddr(v.Address)
 	if d.has("address") && addrErr != nil && !hostnameRe.MatchString(v.Address) && !n.failed {
 		l.errorf(d.rng("address"), "Invalid VM address",
-			"The address of %s is %q, which is neither an IP address nor a host name. Write where SSH connects, like address = \"10.0.0.5\".", where, v.Address)
+			"The address of %s is %s, which is neither an IP address nor a host name. Write where SSH connects, like address = \"10.0.0.5\".", where, d.quoted("address", v.Address))
 	}
 	if d.has("mesh_ip") {
 		s := d.str("mesh_ip", "")
@@ -280,18 +280,18 @@ func (l *loader) decodeVM(n *node) {
 			v.MeshIP = ip.String()
 		} else if !n.failed {
 			l.errorf(d.rng("mesh_ip"), "Invalid mesh IP",
-				"The mesh_ip of %s is %q, which is not an IP address. Write the address the VM's services are reached at, like mesh_ip = \"10.0.0.5\".", where, s)
+				"The mesh_ip of %s is %s, which is not an IP address. Write the address the VM's services are reached at, like mesh_ip = \"10.0.0.5\".", where, d.quoted("mesh_ip", s))
 		}
 	} else if addrErr == nil {
 		v.MeshIP = addrIP.String()
 	} else if hostnameRe.MatchString(v.Address) {
 		l.errorf(d.rng("address"), "Missing mesh IP",
-			"The address of %s is the host name %q, so meshx cannot tell which IP to register in the mesh. Add mesh_ip = \"<the VM's IP>\".", where, v.Address)
+			"The address of %s is the host name %s, so meshx cannot tell which IP to register in the mesh. Add mesh_ip = \"<the VM's IP>\".", where, d.quoted("address", v.Address))
 	}
 	v.Namespace = d.str("namespace", "default")
-	l.checkName(d.rng("namespace"), "namespace", v.Namespace, checkDNS1123Label)
+	d.checkName("namespace", "namespace", v.Namespace, checkDNS1123Label)
 	v.ServiceAccount = d.str("service_account", "default")
-	l.checkName(d.rng("service_account"), "service account name", v.ServiceAccount, checkDNS1123Subdomain)
+	d.checkName("service_account", "service account name", v.ServiceAccount, checkDNS1123Subdomain)
 	v.CertsMode = d.str("certs_mode", CertsAll)
 	d.oneOf("certs_mode", v.CertsMode, []string{CertsAll, CertsRootOnly}, "Invalid certificate mode")
 	v.Cluster = d.blockRef("cluster", "cluster")
@@ -306,7 +306,7 @@ func (l *loader) decodeVM(n *node) {
 			l.errorf(pd.rng("source"), "Missing sidecar package source", "The source of %s is empty. Write a URL, like \"https://…/istio-sidecar.deb\", or a local path.", pd.where)
 		case strings.Contains(p.Source, "://") && !isURL(p.Source):
 			l.errorf(pd.rng("source"), "Unsupported package source",
-				"The source of %s is %q; meshx downloads http:// and https:// URLs and uploads local paths. Use one of those.", pd.where, p.Source)
+				"The source of %s is %s; meshx downloads http:// and https:// URLs and uploads local paths. Use one of those.", pd.where, pd.quoted("source", p.Source))
 		case isURL(p.Source) && p.SHA256 == "" && !n.failed:
 			l.errorf(pd.rng("source"), "Missing sidecar package checksum",
 				"The sidecar package of %s is downloaded from a URL, so meshx needs its SHA-256 to check what arrives. Add sha256 = \"<64 hex digits>\" (sha256sum istio-sidecar.deb).", where)
@@ -335,11 +335,12 @@ func (l *loader) decodeSSH(v *VM, vd *decoder) {
 	}
 	s.User = d.str("user", s.User)
 	if !userRe.MatchString(s.User) {
-		l.errorf(d.rng("user"), "Invalid SSH user", "%q is not a user name. Write the login name, like user = \"root\".", s.User)
+		l.errorf(d.rng("user"), "Invalid SSH user", "%s is not a user name. Write the login name, like user = \"root\".", d.quoted("user", s.User))
 	}
 	s.Port = d.port("port", 22)
 	if k := d.str("private_key_file", ""); k != "" {
 		s.PrivateKeyFile = l.path(k)
+		l.keyFiles[s.PrivateKeyFile] = true
 	}
 	s.UseAgent = d.boolean("use_agent", false)
 	if k := d.str("known_hosts_file", ""); k != "" {
@@ -348,7 +349,7 @@ func (l *loader) decodeSSH(v *VM, vd *decoder) {
 	s.Bastion = d.str("bastion", "")
 	if s.Bastion != "" {
 		if msg := checkBastion(s.Bastion); msg != "" {
-			l.errorf(d.rng("bastion"), "Invalid bastion", "The bastion of %s is %q: %s Write host:port or user@host:port, like \"jump@10.0.0.2:22\".", d.where, s.Bastion, msg)
+			l.errorf(d.rng("bastion"), "Invalid bastion", "The bastion of %s is %s: %s Write host:port or user@host:port, like \"jump@10.0.0.2:22\".", d.where, d.quoted("bastion", s.Bastion), msg)
 		}
 	}
 	s.Sudo = d.boolean("sudo", false)
@@ -356,7 +357,7 @@ func (l *loader) decodeSSH(v *VM, vd *decoder) {
 	s.ConnectTimeout = d.duration("connect_timeout", 0)
 	if s.User != "root" && !s.Sudo && !*d.failed {
 		l.errorf(d.rng("user"), "Non-root SSH user without sudo",
-			"meshx logs in to %s as %q, but installing the sidecar, writing /etc/certs and restarting units needs root. Add sudo = true (with passwordless sudo on the VM) or log in as root.", vd.where, s.User)
+			"meshx logs in to %s as %q, but installing the sidecar, writing /etc/certs and restarting units needs root. Add sudo = true (with passwordless sudo on the VM) or log in as root.", vd.where, d.quoted("user", s.User))
 	}
 	if s.InsecureTrustOnFirstUse {
 		l.warnf(d.rng("trust_on_first_use"), "Host keys trusted on first use",
@@ -413,19 +414,19 @@ func (l *loader) decodeService(n *node) {
 		s.Namespace = vms[0].Namespace
 	}
 	if d.has("namespace") {
-		l.checkName(d.rng("namespace"), "namespace", s.Namespace, checkDNS1123Label)
+		d.checkName("namespace", "namespace", s.Namespace, checkDNS1123Label)
 	}
 	s.Ports = l.decodePorts(d)
 	s.ServiceAccount = d.str("service_account", "")
 	if d.has("service_account") {
-		l.checkName(d.rng("service_account"), "service account name", s.ServiceAccount, checkDNS1123Subdomain)
+		d.checkName("service_account", "service account name", s.ServiceAccount, checkDNS1123Subdomain)
 	} else if len(vms) > 0 {
 		s.ServiceAccount = vms[0].ServiceAccount
 		for _, v := range vms[1:] {
 			if v.ServiceAccount != s.ServiceAccount {
 				l.errorf(d.rng("vm"), "Ambiguous service account",
-					"The VMs of %s run as different service accounts (vm.%s as %q, vm.%s as %q), so meshx cannot pick the one to announce. Set service_account on the service.",
-					where, vms[0].Name, vms[0].ServiceAccount, v.Name, v.ServiceAccount)
+					"The VMs of %s run as different service accounts (vm.%s as %s, vm.%s as %s), so meshx cannot pick the one to announce. Set service_account on the service.",
+					where, vms[0].Name, l.quotedAt(vms[0].Ranges["service_account"], vms[0].ServiceAccount), v.Name, l.quotedAt(v.Ranges["service_account"], v.ServiceAccount))
 				break
 			}
 		}
@@ -435,9 +436,9 @@ func (l *loader) decodeService(n *node) {
 	for _, k := range sortedKeys(s.Labels) {
 		rng := rangeOr(keys, k, d.rng("labels"))
 		if msg := checkLabelKey(k); msg != "" {
-			l.errorf(rng, "Invalid label key", "%q in the labels of %s is not a valid Kubernetes label key. %s", k, where, msg)
+			l.errorf(rng, "Invalid label key", "%s in the labels of %s is not a valid Kubernetes label key. %s", d.quoted("labels", k), where, msg)
 		} else if msg := checkLabelValue(s.Labels[k]); msg != "" {
-			l.errorf(rng, "Invalid label value", "The value %q of label %q of %s is not a valid Kubernetes label value. %s", s.Labels[k], k, where, msg)
+			l.errorf(rng, "Invalid label value", "The value %s of label %s of %s is not a valid Kubernetes label value. %s", d.quoted("labels", s.Labels[k]), d.quoted("labels", k), where, msg)
 		}
 	}
 	s.Annotations = l.annotations(d, "annotations")

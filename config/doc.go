@@ -42,10 +42,23 @@
 // Locals are re-evaluated against the known values, so a local derived from
 // an ILB address becomes known too.
 //
+// # Sensitive values
+//
+// Values derived from a sensitive variable, and what file() reads from a
+// private key (or from a file a private_key_file attribute names), carry a
+// cty mark. Typed configuration holds no marks; instead Output.Sensitive and
+// EnvMap.Sensitive say which values are secret, a non-sensitive output of
+// a marked value is an error, and so is a marked value in any other
+// attribute (plans would show it). No diagnostic quotes a marked value: it
+// says "(sensitive value)", leaves out an error_message that refers to one,
+// and points diagnostics about a sensitive variable's value at its
+// declaration rather than at the line of a variables file that holds it.
+//
 // # What config does not do
 //
 // It never contacts a cluster or a VM, never reads a kubeconfig or an SSH key
-// (it only resolves their paths), and never prints: rendering diagnostics is
+// (it only resolves their paths; file() may read one, and then marks it),
+// and never prints: rendering diagnostics is
 // the CLI's job. It reads the Istio profiles (names, ILB keys, cluster.env
 // keys) from package providers/istio to check references and settings;
 // rendering files for a profile lives there, not here.

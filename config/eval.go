@@ -86,7 +86,7 @@ func (l *loader) evalState() *evalState {
 func (c *Config) EvalContext(known Known) (*hcl.EvalContext, hcl.Diagnostics) {
 	st := c.eval
 	if st == nil {
-		return newScope(functions(c.Dir)).ctx(), nil
+		return newScope(functions(c.Dir, nil)).ctx(), nil
 	}
 	s := &scope{
 		funcs:    st.funcs,

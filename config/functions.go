@@ -1,11 +1,13 @@
 package config
 
 import (
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -21,7 +23,11 @@ import (
 // standard library under Terraform's names, try and can, file and
 // templatefile (paths relative to dir), and cidrhost, cidrsubnet and
 // cidrnetmask.
-func functions(dir string) map[string]function.Function {
+//
+// keyFile reports whether an absolute, clean path is a private key file
+// (named by a private_key_file attribute); nil means none is. What file()
+// reads from one is sensitive.
+func functions(dir string, keyFile func(string) bool) map[string]function.Function {
 	fs := map[string]function.Function{
 		"abs":             stdlib.AbsoluteFunc,
 		"ceil":            stdlib.CeilFunc,
@@ -92,7 +98,7 @@ func functions(dir string) map[string]function.Function {
 		"cidrhost":        cidrHostFunc,
 		"cidrsubnet":      cidrSubnetFunc,
 		"cidrnetmask":     cidrNetmaskFunc,
-		"file":            fileFunc(dir),
+		"file":            fileFunc(dir, keyFile),
 	}
 	// templatefile sees every function but itself, so templates cannot
 	// recurse.
@@ -100,57 +106,112 @@ func functions(dir string) map[string]function.Function {
 	for k, v := range fs {
 		inner[k] = v
 	}
-	fs["templatefile"] = templateFileFunc(dir, inner)
+	fs["templatefile"] = templateFileFunc(dir, keyFile, inner)
 	return fs
 }
 
-func readConfigFile(dir, path string) (string, error) {
+// readConfigFile reads a file named by file() or templatefile(). When the
+// path is sensitive, errors do not repeat it.
+func readConfigFile(dir, path string, sensitive bool) (string, error) {
 	p := path
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(dir, p)
 	}
+	shown := fmt.Sprintf("%q", path)
+	if sensitive {
+		shown = "the path, a sensitive value,"
+	}
 	b, err := readFile(p)
 	if err != nil {
 		if err == errTooLarge {
-			return "", fmt.Errorf("%q is %w", path, err)
+			return "", fmt.Errorf("%s is %w", shown, err)
 		}
 		if os.IsNotExist(err) {
-			return "", fmt.Errorf("no file exists at %q (relative paths are relative to the configuration directory)", path)
+			return "", fmt.Errorf("no file exists at %s (relative paths are relative to the configuration directory)", shown)
 		}
-		return "", fmt.Errorf("read %q: %w", path, err)
+		if sensitive {
+			return "", fmt.Errorf("cannot read the file at %s", shown)
+		}
+		return "", fmt.Errorf("read %s: %w", shown, err)
 	}
 	if !utf8.Valid(b) {
-		return "", fmt.Errorf("contents of %q are not valid UTF-8", path)
+		return "", fmt.Errorf("contents of %s are not valid UTF-8", shown)
 	}
 	return string(b), nil
 }
 
-func fileFunc(dir string) function.Function {
+// pathArg unmarks a path argument, reporting whether it was marked.
+func pathArg(v cty.Value) (string, cty.ValueMarks) {
+	v, marks := v.Unmark()
+	return v.AsString(), marks
+}
+
+// secretContent marks s sensitive when it is, or the file at path is, a
+// private key: a plan or output must never show one in clear.
+func secretContent(s string, marks cty.ValueMarks, dir, path string, keyFile func(string) bool) cty.Value {
+	v := cty.StringVal(s).WithMarks(marks)
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	if isPrivateKey(s) || (keyFile != nil && keyFile(filepath.Clean(path))) {
+		v = v.Mark(sensitiveMark)
+	}
+	return v
+}
+
+// isPrivateKey reports whether s holds a private key: a PEM block whose
+// type ends in PRIVATE KEY (PKCS#1, PKCS#8, SEC 1, OpenSSH, encrypted ones)
+// or a PuTTY key file.
+func isPrivateKey(s string) bool {
+	if strings.Contains(s, "PuTTY-User-Key-File-") {
+		return true
+	}
+	rest := []byte(s)
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			return false
+		}
+		if strings.HasSuffix(b.Type, "PRIVATE KEY") {
+			return true
+		}
+	}
+}
+
+// fileFunc is file(). Its result is sensitive when the path is, or when it
+// is a private key (see secretContent).
+func fileFunc(dir string, keyFile func(string) bool) function.Function {
 	return function.New(&function.Spec{
 		Description: "Reads a file (relative to the configuration directory) as a UTF-8 string.",
-		Params:      []function.Parameter{{Name: "path", Type: cty.String}},
+		Params:      []function.Parameter{{Name: "path", Type: cty.String, AllowMarked: true}},
 		Type:        function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			s, err := readConfigFile(dir, args[0].AsString())
+			path, marks := pathArg(args[0])
+			s, err := readConfigFile(dir, path, len(marks) > 0)
 			if err != nil {
 				return cty.UnknownVal(cty.String), function.NewArgError(0, err)
 			}
-			return cty.StringVal(s), nil
+			return secretContent(s, marks, dir, path, keyFile), nil
 		},
 	})
 }
 
-func templateFileFunc(dir string, funcs map[string]function.Function) function.Function {
+func templateFileFunc(dir string, keyFile func(string) bool, funcs map[string]function.Function) function.Function {
 	render := func(args []cty.Value) (cty.Value, error) {
-		path := args[0].AsString()
-		src, err := readConfigFile(dir, path)
+		path, marks := pathArg(args[0])
+		src, err := readConfigFile(dir, path, len(marks) > 0)
 		if err != nil {
 			return cty.DynamicVal, function.NewArgError(0, err)
 		}
-		if err := checkTemplateSource([]byte(src), path); err != nil {
+		shown := path
+		if len(marks) > 0 {
+			shown = "template"
+		}
+		if err := checkTemplateSource([]byte(src), shown); err != nil {
 			return cty.DynamicVal, function.NewArgError(0, err)
 		}
-		expr, diags := hclsyntax.ParseTemplate([]byte(src), path, hcl.Pos{Line: 1, Column: 1})
+		expr, diags := hclsyntax.ParseTemplate([]byte(src), shown, hcl.Pos{Line: 1, Column: 1})
 		if diags.HasErrors() {
 			return cty.DynamicVal, function.NewArgError(0, diags)
 		}
@@ -172,19 +233,25 @@ func templateFileFunc(dir string, funcs map[string]function.Function) function.F
 		}
 		for _, t := range expr.Variables() {
 			if _, ok := ctx.Variables[t.RootName()]; !ok {
-				return cty.DynamicVal, function.NewArgErrorf(1, "template %q uses %q, which is not in the variables map", path, t.RootName())
+				return cty.DynamicVal, function.NewArgErrorf(1, "template %q uses %q, which is not in the variables map", shown, t.RootName())
 			}
 		}
 		v, diags := expr.Value(ctx)
 		if diags.HasErrors() {
 			return cty.DynamicVal, diags
 		}
+		v = v.WithMarks(marks)
+		if u, _ := v.UnmarkDeep(); u.Type() == cty.String && u.IsKnown() && !u.IsNull() {
+			if sv := secretContent(u.AsString(), nil, dir, path, keyFile); sv.IsMarked() {
+				v = v.Mark(sensitiveMark)
+			}
+		}
 		return v, nil
 	}
 	return function.New(&function.Spec{
 		Description: "Renders a template file (relative to the configuration directory) with the given variables.",
 		Params: []function.Parameter{
-			{Name: "path", Type: cty.String},
+			{Name: "path", Type: cty.String, AllowMarked: true},
 			{Name: "vars", Type: cty.DynamicPseudoType},
 		},
 		Type: func(args []cty.Value) (cty.Type, error) {

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/meshx-dev/meshx/providers/istio"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // LoadOptions are the inputs of Load besides the directory.
@@ -163,6 +165,115 @@ type loader struct {
 	// about something missing from all of them.
 	firstFile    string
 	syntaxErrors bool
+	// sensitive holds the ranges of the attribute expressions whose values
+	// derive from sensitive values; diagnostics do not quote them.
+	sensitive map[hcl.Range]bool
+	// keyFiles are the paths of the private keys ssh blocks name, clean
+	// and absolute: file() of one is sensitive.
+	keyFiles map[string]bool
+}
+
+// hideSensitiveReasons rewrites the detail of diagnostics about an
+// expression that refers to a sensitive value when the detail may quote
+// it: HCL and function errors quote the values they got ("cannot convert
+// \"…\" to number"). A detail keeps its reason only when it has no quote,
+// no digit and none of the sensitive strings ("a number is required");
+// otherwise what comes before the first colon, which names the problem,
+// stays and the reason goes.
+func hideSensitiveReasons(diags hcl.Diagnostics) {
+	for _, d := range diags {
+		var secrets []string
+		if d.Expression != nil && d.EvalContext != nil {
+			secrets = sensitiveStrings(d.Expression, d.EvalContext)
+		}
+		leaksKey := strings.Contains(d.Detail, "PRIVATE KEY") // file() of a key, quoted by a function
+		if secrets == nil && !leaksKey {
+			continue
+		}
+		if !leaksKey && !strings.ContainsAny(d.Detail, "\"'0123456789") && !containsAny(d.Detail, secrets) {
+			continue
+		}
+		head, _, found := strings.Cut(d.Detail, ": ")
+		if !found || leaksKey || containsAny(head, secrets) {
+			head = "The expression is not valid"
+		}
+		d.Detail = head + ": the reason is not shown, because the expression refers to a sensitive value."
+	}
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if sub != "" && strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// sensitiveStrings returns the string forms of the marked values the
+// variables of expr refer to (empty strings for values that have none),
+// or nil when it refers to no marked value.
+func sensitiveStrings(expr hcl.Expression, ctx *hcl.EvalContext) []string {
+	var out []string
+	for _, t := range expr.Variables() {
+		for ; len(t) > 0; t = t[:len(t)-1] {
+			v, diags := t.TraverseAbs(ctx)
+			if diags.HasErrors() {
+				continue
+			}
+			if v.ContainsMarked() {
+				u, pvms := v.UnmarkDeepWithPaths()
+				for _, pvm := range pvms {
+					mv, err := pvm.Path.Apply(u)
+					if err != nil {
+						continue
+					}
+					out = append(out, leafStrings(mv)...)
+				}
+				out = append(out, "")
+			}
+			break
+		}
+	}
+	return out
+}
+
+// leafStrings returns the known primitive leaves of v as strings.
+func leafStrings(v cty.Value) []string {
+	var out []string
+	_ = cty.Walk(v, func(_ cty.Path, e cty.Value) (bool, error) {
+		if e.IsKnown() && !e.IsNull() && e.Type().IsPrimitiveType() {
+			if s, err := convert.Convert(e, cty.String); err == nil {
+				out = append(out, s.AsString())
+			}
+		}
+		return true, nil
+	})
+	return out
+}
+
+// findKeyFiles records, before anything that could read them is
+// evaluated, the private key files named by ssh blocks whose
+// private_key_file can be evaluated from variables alone (others are
+// recorded when their VM is decoded). What file() reads from them is
+// sensitive even when it does not look like a key.
+func (l *loader) findKeyFiles() {
+	ctx := l.scope.ctx()
+	ctx.Variables = map[string]cty.Value{"var": cty.ObjectVal(l.scope.vars)}
+	for _, n := range l.nodes {
+		if n.kind != "vm" || n.body == nil || n.body.blocks["ssh"] == nil {
+			continue
+		}
+		a := n.body.blocks["ssh"].attrs["private_key_file"]
+		if a == nil {
+			continue
+		}
+		v, diags := a.Expr.Value(ctx)
+		if v, _ = v.Unmark(); diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+			continue
+		}
+		l.keyFiles[l.path(v.AsString())] = true
+	}
 }
 
 func load(dir string, files, autoVars []source, opts LoadOptions) (*Config, hcl.Diagnostics) {
@@ -179,6 +290,8 @@ func load(dir string, files, autoVars []source, opts LoadOptions) (*Config, hcl.
 		blocks:     map[string]map[string]*hcl.Block{},
 		localAttrs: map[string]*hcl.Attribute{},
 		varDecls:   map[string]*varDecl{},
+		sensitive:  map[hcl.Range]bool{},
+		keyFiles:   map[string]bool{},
 		nodes:      map[string]*node{},
 		clusters:   map[string]*Cluster{},
 		vms:        map[string]*VM{},
@@ -186,7 +299,7 @@ func load(dir string, files, autoVars []source, opts LoadOptions) (*Config, hcl.
 		profile:    istio.DefaultProfile,
 		istioNS:    "istio-system",
 	}
-	l.scope = newScope(functions(dir))
+	l.scope = newScope(functions(dir, func(p string) bool { return l.keyFiles[p] }))
 	for _, f := range files {
 		if l.parseFile(f) != nil && l.firstFile == "" {
 			l.firstFile = f.name
@@ -201,10 +314,12 @@ func load(dir string, files, autoVars []source, opts LoadOptions) (*Config, hcl.
 	}
 	l.loadVariables(autoVars)
 	l.buildNodes()
+	l.findKeyFiles()
 	l.evaluate()
 	l.validate()
 	l.cfg.Files = l.parser.Files()
 	l.cfg.eval = l.evalState()
+	hideSensitiveReasons(l.diags)
 	sortDiagnostics(l.diags)
 	return l.cfg, l.diags
 }

@@ -114,7 +114,17 @@ func (l *loader) decodePorts(d *decoder) []Port {
 
 // port checks one entry.
 func (l *loader) port(d *decoder, a *hcl.Attribute, e portEntry) (Port, bool) {
+	sensitive := e.val.ContainsMarked()
+	if sensitive {
+		l.refuseSensitive(e.rng, "ports", d.where)
+	}
 	v, _ := e.val.UnmarkDeep()
+	shown := func(s string) string {
+		if sensitive {
+			return sensitiveText
+		}
+		return s
+	}
 	if !v.IsWhollyKnown() {
 		d.unknown(a)
 		return Port{}, false
@@ -132,25 +142,25 @@ func (l *loader) port(d *decoder, a *hcl.Attribute, e portEntry) (Port, bool) {
 		if i := strings.LastIndexByte(s, ':'); i >= 0 {
 			name, portStr = s[:i], s[i+1:]
 			if name == "" {
-				l.errorf(e.rng, "Invalid port name", "The port %q of %s has an empty name; write name:port, like \"http:9080\", or just the number.", s, d.where)
+				l.errorf(e.rng, "Invalid port name", "The port %s of %s has an empty name; write name:port, like \"http:9080\", or just the number.", shown(quote(s)), d.where)
 				return Port{}, false
 			}
 		}
 		n, err := strconv.Atoi(portStr)
 		if err != nil || n < 1 || n > 65535 {
-			l.errorf(e.rng, "Invalid port", "The port %q of %s is not [name:]port with a port from 1 to 65535, like \"http:9080\" or \"3306\".", s, d.where)
+			l.errorf(e.rng, "Invalid port", "The port %s of %s is not [name:]port with a port from 1 to 65535, like \"http:9080\" or \"3306\".", shown(quote(s)), d.where)
 			return Port{}, false
 		}
 		num = n
 	} else {
 		nv, err := convert.Convert(v, cty.Number)
 		if err != nil {
-			l.errorf(e.rng, "Invalid port", "A port of %s is %s, not a number. Write a number from 1 to 65535.", d.where, friendlyValue(v))
+			l.errorf(e.rng, "Invalid port", "A port of %s is %s, not a number. Write a number from 1 to 65535.", d.where, shown(friendlyValue(v)))
 			return Port{}, false
 		}
 		n, ok := portNumber(nv)
 		if !ok {
-			l.errorf(e.rng, "Invalid port", "The port %s of %s is outside 1–65535. Write a port number in that range.", nv.AsBigFloat().Text('f', -1), d.where)
+			l.errorf(e.rng, "Invalid port", "The port %s of %s is outside 1–65535. Write a port number in that range.", shown(nv.AsBigFloat().Text('f', -1)), d.where)
 			return Port{}, false
 		}
 		num = n

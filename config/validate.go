@@ -80,8 +80,8 @@ func (l *loader) checkClusters() {
 					rng = r
 				}
 				l.errorf(rng, "Remote cluster ID equals the control cluster's",
-					"Cluster %q has the cluster ID %q, which is the control cluster's (%s). istiod ignores a remote secret whose key is its own cluster ID, so this cluster would never be read. Give it a distinct cluster_id.",
-					c.Name, c.ClusterID, control.Name)
+					"Cluster %q has the cluster ID %s, which is the control cluster's (%s). istiod ignores a remote secret whose key is its own cluster ID, so this cluster would never be read. Give it a distinct cluster_id.",
+					c.Name, l.quotedAt(rng, c.ClusterID), control.Name)
 			}
 		}
 	}
@@ -96,7 +96,7 @@ func (l *loader) checkClusters() {
 				rng = r
 			}
 			l.errorf(rng, "Duplicate cluster ID",
-				"Clusters %q and %q both have the cluster ID %q; istiod would register only one (\"cluster has already been registered\"). Give each a distinct cluster_id.", prev.Name, c.Name, c.ClusterID)
+				"Clusters %q and %q both have the cluster ID %s; istiod would register only one (\"cluster has already been registered\"). Give each a distinct cluster_id.", prev.Name, c.Name, l.quotedAt(rng, c.ClusterID))
 			continue
 		}
 		ids[c.ClusterID] = c
@@ -140,7 +140,7 @@ func (l *loader) checkCIDRs() {
 			}
 			l.errorf(b.rng, "Overlapping CIDR ranges",
 				"The %s %s of cluster %q overlaps the %s %s of cluster %q (at %s). %s Choose ranges that do not overlap.",
-				b.attr, b.prefix, b.cluster.Name, a.attr, a.prefix, a.cluster.Name, posString(a.rng), why)
+				b.attr, l.shownAt(b.rng, b.prefix.String()), b.cluster.Name, a.attr, l.shownAt(a.rng, a.prefix.String()), a.cluster.Name, posString(a.rng), why)
 		}
 	}
 }
@@ -162,7 +162,7 @@ func (l *loader) checkVMs() {
 		}
 		if prev, dup := seen[v.MeshIP]; dup {
 			l.errorf(rng, "Duplicate mesh IP",
-				"VMs %q and %q both have the mesh IP %s, so their Endpoints would be indistinguishable. Give each VM its own address.", prev.Name, v.Name, v.MeshIP)
+				"VMs %q and %q both have the mesh IP %s, so their Endpoints would be indistinguishable. Give each VM its own address.", prev.Name, v.Name, l.shownAt(rng, v.MeshIP))
 		} else {
 			seen[v.MeshIP] = v
 		}
@@ -174,7 +174,7 @@ func (l *loader) checkVMs() {
 				if u.p.IsValid() && u.p.Contains(ip) {
 					l.errorf(rng, "VM address inside a cluster range",
 						"The mesh IP %s of vm %q lies in the %s %s of cluster %q. The sidecars route that range into the cluster, so the VM would be unreachable. Use the VM's own network address, or change the cluster's range.",
-						v.MeshIP, v.Name, u.attr, u.p, c.Name)
+						l.shownAt(rng, v.MeshIP), v.Name, u.attr, l.shownAt(c.Ranges[u.attr], u.p.String()), c.Name)
 				}
 			}
 		}
@@ -192,6 +192,19 @@ func (v *VM) env(key string) (string, hcl.Range, bool) {
 		return s, envKeyRange(v.SidecarEnv, key), true
 	}
 	return "", hcl.Range{}, false
+}
+
+// envShown returns the value of a setting (as env found it) for a
+// diagnostic, or "(sensitive value)".
+func (v *VM) envShown(key, val string) string {
+	m := v.SidecarEnv
+	if _, ok := v.ClusterEnv.Values[key]; ok {
+		m = v.ClusterEnv
+	}
+	if contains(m.Sensitive, key) {
+		return sensitiveText
+	}
+	return val
 }
 
 func envKeyRange(m EnvMap, key string) hcl.Range {
@@ -235,10 +248,10 @@ func (l *loader) checkEnvPitfalls(v *VM) {
 		v.SidecarEnv.Values["ISTIO_PILOT_PORT"] = mtls
 	case set && auth == istio.AuthMutualTLS && port != mtls:
 		l.warnf(rng, "Pilot port does not match control plane auth",
-			"vm %q sets ISTIO_PILOT_PORT=%s, but control_plane_auth is MUTUAL_TLS, which pilot serves on %s only; the sidecar would fail to connect. Set it to \"%s\".", v.Name, port, mtls, mtls)
+			"vm %q sets ISTIO_PILOT_PORT=%s, but control_plane_auth is MUTUAL_TLS, which pilot serves on %s only; the sidecar would fail to connect. Set it to \"%s\".", v.Name, v.envShown("ISTIO_PILOT_PORT", port), mtls, mtls)
 	case set && auth == istio.AuthNone && port == mtls:
 		l.warnf(rng, "Pilot port does not match control plane auth",
-			"vm %q sets ISTIO_PILOT_PORT=%s, the mutual-TLS port, but control_plane_auth is NONE. Remove it (the default 8080 is right), or set control_plane_auth = \"MUTUAL_TLS\".", v.Name, port)
+			"vm %q sets ISTIO_PILOT_PORT=%s, the mutual-TLS port, but control_plane_auth is NONE. Remove it (the default 8080 is right), or set control_plane_auth = \"MUTUAL_TLS\".", v.Name, v.envShown("ISTIO_PILOT_PORT", port))
 	}
 }
 
@@ -277,8 +290,8 @@ func (l *loader) checkServices() {
 					rng = s.Ranges["vm"]
 				}
 				l.errorf(rng, "Service namespace differs from its VM's",
-					"service %q is in namespace %q but vm %q is in %q, so the VM's identity (its certificates) belongs to another namespace than the Service it serves. Use the same namespace, or add allow_namespace_mismatch = true if that is intended.",
-					s.Name, s.Namespace, v.Name, v.Namespace)
+					"service %q is in namespace %s but vm %q is in %s, so the VM's identity (its certificates) belongs to another namespace than the Service it serves. Use the same namespace, or add allow_namespace_mismatch = true if that is intended.",
+					s.Name, l.shownAt(s.Ranges["namespace"], quote(s.Namespace)), v.Name, l.shownAt(v.Ranges["namespace"], quote(v.Namespace)))
 			}
 			if claims[vn] == nil {
 				claims[vn] = map[int]claim{}
@@ -320,7 +333,7 @@ func (l *loader) checkServices() {
 		if len(missing) > 0 {
 			l.warnf(rng, "Inbound ports leave out service ports",
 				"vm %q sets ISTIO_INBOUND_PORTS=%s, which does not include %s, so that traffic bypasses the sidecar. Remove the setting to let meshx list the services' ports, or add them.",
-				v.Name, val, strings.Join(missing, ", "))
+				v.Name, v.envShown("ISTIO_INBOUND_PORTS", val), strings.Join(missing, ", "))
 		}
 	}
 }

@@ -248,6 +248,7 @@ func (l *loader) setRaw(d *varDecl, raw, source, what string) {
 // varFile applies a variables file: name = value attributes whose values may
 // not reference anything.
 func (l *loader) varFile(name string, src []byte, source string) {
+	l.cfg.VarFiles = append(l.cfg.VarFiles, name)
 	if d := checkConfigSource(src, name); d != nil {
 		l.diags = append(l.diags, d)
 		return
@@ -278,9 +279,14 @@ func (l *loader) varFile(name string, src []byte, source string) {
 		}
 		cv, err := convert.Convert(val, d.v.Type)
 		if err != nil {
-			l.errorf(a.Expr.Range(), "Invalid value for input variable",
-				"The value for variable %q is not valid for its type %s: %s. Give a value of that type.",
-				an, typeexpr.TypeString(d.v.Type), convertErr(err))
+			// The snippet of the value's line would show a sensitive value.
+			rng := a.Expr.Range()
+			if d.v.Sensitive {
+				rng = d.body.block.DefRange
+			}
+			l.errorf(rng, "Invalid value for input variable",
+				"The value for variable %q in %s is not valid for its type %s: %s. Give a value of that type.",
+				an, name, typeexpr.TypeString(d.v.Type), convertErr(err))
 			continue
 		}
 		d.value, d.source, d.valueRange = cv, source, rangePtr(a.Expr.Range())
@@ -307,6 +313,10 @@ func (l *loader) checkValidations(d *varDecl) {
 		if diags.HasErrors() {
 			continue
 		}
+		shown := friendlyValue(val)
+		if val.ContainsMarked() {
+			shown = "a sensitive value"
+		}
 		val, _ = val.UnmarkDeep()
 		if !val.IsKnown() {
 			continue
@@ -315,7 +325,7 @@ func (l *loader) checkValidations(d *varDecl) {
 		if err != nil || bv.IsNull() {
 			l.errorf(cond.Expr.Range(), "Invalid validation condition",
 				"The condition of a validation block must be true or false; this one is %s. Write a comparison, like length(var.x) > 0.",
-				friendlyValue(val))
+				shown)
 			continue
 		}
 		if bv.True() {
@@ -324,19 +334,27 @@ func (l *loader) checkValidations(d *varDecl) {
 		text := "The value is not valid."
 		mv, diags := msg.Expr.Value(ctx)
 		l.diags = append(l.diags, diags...)
-		if mv, _ = mv.UnmarkDeep(); !diags.HasErrors() && mv.IsKnown() && !mv.IsNull() {
+		if mv.ContainsMarked() {
+			text = "The value is not valid. (The error message refers to a sensitive value, so it is not shown.)"
+		} else if !diags.HasErrors() && mv.IsKnown() && !mv.IsNull() {
 			if s, err := convert.Convert(mv, cty.String); err == nil {
 				text = s.AsString()
 			}
 		}
-		subject := d.body.block.DefRange
-		if d.valueRange != nil {
-			subject = *d.valueRange
-		}
-		l.errorf(subject, "Invalid value for variable",
+		l.errorf(d.subject(), "Invalid value for variable",
 			"%s\n\nThe value of var.%s comes from %s and fails the validation rule at %s.",
 			text, d.v.Name, describeSource(d.source, d.v.Name), posString(cond.Expr.Range()))
 	}
+}
+
+// subject is where diagnostics about the variable's value point: where the
+// value is written, or the declaration when there is no such place or the
+// variable is sensitive (the snippet would show the value).
+func (d *varDecl) subject() hcl.Range {
+	if d.valueRange != nil && !d.v.Sensitive {
+		return *d.valueRange
+	}
+	return d.body.block.DefRange
 }
 
 // onlyVarRefs reports, with a diagnostic, expressions of validation blocks
@@ -373,6 +391,8 @@ func friendlyValue(v cty.Value) string {
 		return "null"
 	case !v.IsKnown():
 		return "unknown"
+	case v.ContainsMarked():
+		return "a sensitive value"
 	case v.Type() == cty.String:
 		return fmt.Sprintf("the string %q", v.AsString())
 	default:

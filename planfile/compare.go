@@ -27,6 +27,11 @@ func (m Mismatch) String() string { return m.Addr.String() + ": " + m.Reason }
 //   - a saved change whose precondition no longer holds (the live object
 //     changed since the plan: Precondition.Holds);
 //   - a saved change whose action differs from the fresh one;
+//   - a saved change that sets a sensitive attribute to a value whose
+//     fingerprint the fresh plan no longer gives it (or no longer knows).
+//     Sensitive values are not in the config digest, so this is how a
+//     secret changed since the plan is caught. A value the saved plan
+//     showed as known only after apply may become anything;
 //   - a fresh change that does something the saved plan did not plan.
 //
 // A saved no-op that is still a no-op is never a mismatch, even if the
@@ -57,6 +62,7 @@ func Compare(saved []providers.Change, fresh *providers.Plan) []Mismatch {
 		if s.Action != f.Action {
 			why = append(why, fmt.Sprintf("action differs: %s → %s", s.Action, f.Action))
 		}
+		why = append(why, sensitiveChanges(s, f)...)
 		if len(why) > 0 {
 			out = append(out, Mismatch{s.Addr, strings.Join(why, "; ")})
 		}
@@ -68,6 +74,38 @@ func Compare(saved []providers.Change, fresh *providers.Plan) []Mismatch {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Addr.Less(out[j].Addr) })
 	return out
+}
+
+// sensitiveChanges describes the sensitive attributes of saved whose
+// fingerprints fresh does not repeat. Both are redacted, so the values
+// compared are fingerprints (or Unknown).
+func sensitiveChanges(saved, fresh providers.Change) []string {
+	var out []string
+	for _, k := range saved.Sensitive {
+		was, ok := saved.After[k]
+		if !ok || providers.HasUnknown(was) {
+			continue
+		}
+		now := fresh.After[k]
+		if providers.HasUnknown(now) || !providers.Equal(was, now) {
+			out = append(out, fmt.Sprintf("sensitive value changed: %s %s → %s", k, shownFingerprint(was), shownFingerprint(now)))
+		}
+	}
+	return out
+}
+
+// shownFingerprint renders a redacted sensitive value briefly.
+func shownFingerprint(v any) string {
+	switch {
+	case providers.HasUnknown(v):
+		return "(known after apply)"
+	case v == nil:
+		return "null"
+	}
+	if s, ok := v.(string); ok && providers.IsFingerprint(s) {
+		return s
+	}
+	return "(other value)"
 }
 
 // changes reports whether this action changes anything.

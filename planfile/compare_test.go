@@ -21,6 +21,12 @@ func TestCompare(t *testing.T) {
 	ch := func(addr providers.Address, act providers.Action, pre providers.Precondition) providers.Change {
 		return providers.Change{Addr: addr, Action: act, Precondition: pre}
 	}
+	// sens is an update of a's sensitive content.
+	sens := func(addr providers.Address, content any) providers.Change {
+		c := ch(addr, providers.Update, was)
+		c.After, c.Sensitive = providers.Object{"content": content, "mode": "0600"}, []string{"content"}
+		return c
+	}
 	for _, tc := range []struct {
 		name         string
 		saved, fresh []providers.Change
@@ -45,6 +51,12 @@ func TestCompare(t *testing.T) {
 			[]providers.Change{ch(b, providers.NoOp, was), ch(c, providers.Read, absent), ch(d, providers.Read, absent)}, nil},
 		{"saved read now changes", []providers.Change{ch(b, providers.Read, absent)}, []providers.Change{ch(b, providers.Update, was)},
 			[]string{`vm.ecs1.file["/b"]: precondition changed: was exists=false, now digest 111111111111 exists=true (resourceVersion (none) → 10); action differs: read → update`}},
+		{"a secret changed since", []providers.Change{sens(a, "sha256:aaaaaaaaaaaa")}, []providers.Change{sens(a, "sha256:bbbbbbbbbbbb")},
+			[]string{`vm.ecs1.file["/a"]: sensitive value changed: content sha256:aaaaaaaaaaaa → sha256:bbbbbbbbbbbb`}},
+		{"a secret still the same", []providers.Change{sens(a, "sha256:aaaaaaaaaaaa")}, []providers.Change{sens(a, "sha256:aaaaaaaaaaaa")}, nil},
+		{"a secret known only after apply", []providers.Change{sens(a, providers.Unknown)}, []providers.Change{sens(a, "sha256:bbbbbbbbbbbb")}, nil},
+		{"a secret now known only after apply", []providers.Change{sens(a, "sha256:aaaaaaaaaaaa")}, []providers.Change{sens(a, providers.Unknown)},
+			[]string{`vm.ecs1.file["/a"]: sensitive value changed: content sha256:aaaaaaaaaaaa → (known after apply)`}},
 		{"sorted by address", []providers.Change{ch(c, providers.Delete, was), ch(a, providers.Update, was)}, []providers.Change{ch(d, providers.Create, absent)},
 			[]string{`cluster.control.ilb["d"]: new change not in saved plan (create)`, `vm.ecs1.file["/a"]: no longer planned`, `vm.ecs1.unit["c"]: no longer planned`}},
 	} {

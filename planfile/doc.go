@@ -12,7 +12,9 @@
 // It holds no secret. Change values are fingerprints by construction, and
 // Write refuses a plan in which any value is still a providers.Sensitive,
 // so a secret that escaped redaction upstream fails loudly instead of
-// reaching the disk. A sensitive variable's value is never stored.
+// reaching the disk. A sensitive variable's value is never stored, and the
+// CLI leaves it out of the configuration digest; Compare catches a secret
+// that changed since the plan by the fingerprints of sensitive attributes.
 //
 // A plan file is untrusted input: Read reads at most MaxSize bytes, stops
 // decompressing at MaxSize bytes and refuses more than MaxValues JSON

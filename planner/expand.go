@@ -229,7 +229,8 @@ func (e *expander) vm(v *config.VM) {
 		return deps
 	}
 
-	// cluster.env: the service CIDR the sidecar intercepts.
+	// cluster.env: the service CIDR the sidecar intercepts. A sensitive
+	// setting makes the whole file sensitive: plans show its fingerprint.
 	var envDeps []providers.Address
 	if e.info != nil {
 		envDeps = append(envDeps, *e.info)
@@ -245,7 +246,7 @@ func (e *expander) vm(v *config.VM) {
 			return providers.Unknown, err
 		}
 		return p.ClusterEnv(cidr.(string), istioNS, e.cfg.Meshx.Istio.ControlPlaneAuth, extra), nil
-	}, 0o644, istio.ProxyUser, istio.ProxyUser, false, withPkg(envDeps...)))
+	}, 0o644, istio.ProxyUser, istio.ProxyUser, len(v.ClusterEnv.Sensitive) > 0, withPkg(envDeps...)))
 
 	// kubedns: dnsmasq answers the control plane's names with ILB addresses.
 	kubedns := add(vm.File(v.Name, istio.KubednsPath, func(in providers.Outputs) (any, error) {
@@ -277,6 +278,8 @@ func (e *expander) vm(v *config.VM) {
 	}
 
 	// sidecar.env: the keys meshx manages, merged into the packaged file.
+	// Sensitive settings are providers.Sensitive, so plans show their
+	// fingerprints (config refuses one known only after apply).
 	var ports []int
 	var names []string
 	for _, s := range e.cfg.ServicesOn(v.Name) {
@@ -299,6 +302,11 @@ func (e *expander) vm(v *config.VM) {
 		out := make(map[string]any, len(keys))
 		for k, val := range keys {
 			out[k] = val
+		}
+		for _, k := range v.SidecarEnv.Sensitive {
+			if s, ok := out[k].(string); ok {
+				out[k] = providers.NewSensitive([]byte(s))
+			}
 		}
 		if unknown {
 			for _, k := range v.SidecarEnv.Unknown {

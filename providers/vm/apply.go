@@ -210,15 +210,19 @@ func (p *Provider) applyFile(ctx context.Context, req providers.ApplyRequest, s 
 func (p *Provider) applyEnv(ctx context.Context, req providers.ApplyRequest, s *envSpec) providers.ApplyResponse {
 	a := req.Resource.Addr
 	set := map[string]string{}
+	sensitive := map[string]bool{}
 	for k, v := range req.Desired {
 		if envFileAttrs[k] {
 			continue
 		}
-		str, ok := v.(string)
-		if !ok {
+		switch t := v.(type) {
+		case string:
+			set[k] = t
+		case providers.Sensitive:
+			set[k], sensitive[k] = string(t.Bytes()), true
+		default:
 			return providers.ApplyResponse{Err: fmt.Errorf("key %s: value is %T at apply, want a string", k, v)}
 		}
-		set[k] = str
 	}
 	prev, err := p.currentEntry(ctx, req.Environment, a.Type, a.Key)
 	if err != nil {
@@ -251,6 +255,9 @@ func (p *Provider) applyEnv(ctx context.Context, req providers.ApplyRequest, s *
 		keys := map[string]envRecord{}
 		for k, v := range set {
 			rec := envRecord{Value: v}
+			if sensitive[k] {
+				rec = envRecord{Value: providers.Fingerprint([]byte(v)), Sensitive: true}
+			}
 			if old, ok := e.Keys[k]; ok {
 				rec.Prior = old.Prior
 			} else if b, ok := before[k]; ok {

@@ -605,3 +605,63 @@ func TestConcurrentApplies(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvFileSensitiveKeys checks that a Sensitive key of an env file is
+// written in clear to the file, but observed as Sensitive (so it compares
+// by fingerprint and a plan shows neither value), recorded in the manifest
+// only as its fingerprint, still observed as Sensitive after it stops
+// being one (a plan must not show the old secret), and checked for drift.
+func TestEnvFileSensitiveKeys(t *testing.T) {
+	s := startSSHD(t)
+	p := s.provider(t, s.host("ecs1"))
+	ctx := testContext(t)
+	path := filepath.Join(t.TempDir(), "sidecar.env")
+	const secret = "env-s3cr3t-marker"
+	res := func(token any) []providers.Resource {
+		return []providers.Resource{EnvFile("ecs1", path, func(providers.Outputs) (map[string]any, error) {
+			return map[string]any{"TOKEN": token, "PLAIN": "x"}, nil
+		}, 0o644, "root", "root", nil)}
+	}
+	const env = "sens"
+	rs := res(providers.NewSensitive([]byte(secret)))
+	converge(t, ctx, p, env, rs)
+	if c, _ := statFile(t, path); c != "PLAIN=x\nTOKEN="+secret+"\n" {
+		t.Fatalf("env file = %q", c)
+	}
+	o := p.Observe(ctx, providers.ObserveRequest{Environment: env, Resources: rs}).Objects[rs[0].Addr]
+	if _, ok := o.Object["TOKEN"].(providers.Sensitive); !ok {
+		t.Fatalf("observed TOKEN is %T, want providers.Sensitive", o.Object["TOKEN"])
+	}
+	if o.Drift {
+		t.Error("drift right after apply")
+	}
+	if sum := o.Details["sha256"]; !providers.IsFingerprint(sum) {
+		t.Errorf("precondition details show the full sha256 %q of a file holding a secret", sum)
+	}
+	if got := countActions(converge(t, ctx, p, env, rs)); got[providers.NoOp] != 1 {
+		t.Fatalf("second apply: %v, want a no-op", got)
+	}
+	if m, err := os.ReadFile(p.manifestPath(env)); err != nil || strings.Contains(string(m), secret) {
+		t.Errorf("the manifest holds the secret (or cannot be read: %v)", err)
+	}
+
+	// No longer sensitive: still observed as Sensitive, so the one update
+	// that follows shows no old secret.
+	rs = res(secret)
+	o = p.Observe(ctx, providers.ObserveRequest{Environment: env, Resources: rs}).Objects[rs[0].Addr]
+	if _, ok := o.Object["TOKEN"].(providers.Sensitive); !ok {
+		t.Fatalf("observed TOKEN after it stopped being sensitive is %T, want providers.Sensitive", o.Object["TOKEN"])
+	}
+	converge(t, ctx, p, env, rs)
+	if got := countActions(converge(t, ctx, p, env, rs)); got[providers.NoOp] != 1 {
+		t.Fatalf("apply after the change: %v, want a no-op", got)
+	}
+
+	// A hand edit of a sensitive key is drift.
+	rs = res(providers.NewSensitive([]byte(secret)))
+	converge(t, ctx, p, env, rs)
+	os.WriteFile(path, []byte("PLAIN=x\nTOKEN=other\n"), 0o644)
+	if o := p.Observe(ctx, providers.ObserveRequest{Environment: env, Resources: rs}).Objects[rs[0].Addr]; !o.Drift {
+		t.Error("an edit of a sensitive key is not reported as drift")
+	}
+}

@@ -60,10 +60,26 @@ type entry struct {
 	WasActive bool `json:"was_active,omitempty"`
 }
 
+// hasSensitiveKey reports whether e (which may be nil) records a
+// sensitive env-file key.
+func (e *entry) hasSensitiveKey() bool {
+	if e == nil {
+		return false
+	}
+	for _, rec := range e.Keys {
+		if rec.Sensitive {
+			return true
+		}
+	}
+	return false
+}
+
 // envRecord is one managed key of an env file.
 type envRecord struct {
-	// Value is what meshx last set.
-	Value string `json:"value"`
+	// Value is what meshx last set, or its providers.Fingerprint when
+	// Sensitive: the manifest never holds a secret.
+	Value     string `json:"value"`
+	Sensitive bool   `json:"sensitive,omitempty"`
 	// Prior is the value the key had before meshx first set it; nil when
 	// meshx added the key.
 	Prior *string `json:"prior,omitempty"`

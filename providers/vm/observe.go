@@ -211,6 +211,9 @@ type observeItem struct {
 	text bool     // send the file's text back
 	name string   // the object on the VM, as the manifest names it
 	keys []string // env files: the managed keys
+	// sensitive are the env-file keys whose desired values are
+	// providers.Sensitive.
+	sensitive map[string]bool
 }
 
 // planObserve validates the resources and turns them into operations.
@@ -234,9 +237,13 @@ func (p *Provider) planObserve(rs []providers.Resource) ([]observeItem, error) {
 			}
 			it.path, it.text, it.name = s.path, true, s.path
 			if o, err := r.Render(unknownOutputs{}); err == nil {
+				it.sensitive = map[string]bool{}
 				for _, k := range o.Keys() {
 					if !envFileAttrs[k] {
 						it.keys = append(it.keys, k)
+					}
+					if _, ok := o[k].(providers.Sensitive); ok {
+						it.sensitive[k] = true
 					}
 				}
 			}
@@ -368,6 +375,12 @@ func (p *Provider) observed(it observeItem, id string, obs *observation, m *mani
 		if err := fileObject(&o, f, false, s.owner, s.group); err != nil {
 			return o, err
 		}
+		if o.Exists && (len(it.sensitive) > 0 || e.hasSensitiveKey()) {
+			// The file's full sha256 would let a weak secret in it be
+			// guessed offline; show only the fingerprint.
+			o.Outputs = fileOutputs(f.sha256, true)
+			o.Details = map[string]string{"sha256": o.Outputs["sha256"].(string)}
+		}
 		if o.Exists {
 			managed := []string{}
 			if e != nil {
@@ -393,13 +406,24 @@ func (p *Provider) observed(it observeItem, id string, obs *observation, m *mani
 		}
 		vals := envValues(text)
 		for _, k := range keys {
-			if v, ok := vals[k]; ok {
+			v, ok := vals[k]
+			switch {
+			case !ok:
+			case it.sensitive[k] || (e != nil && e.Keys[k].Sensitive):
+				// Sensitive now or when meshx last wrote it: a plan
+				// must show neither the new secret nor the old one.
+				o.Object[k] = providers.NewSensitive([]byte(v))
+			default:
 				o.Object[k] = v
 			}
 		}
 		if e != nil {
 			for k, rec := range e.Keys {
-				if v, ok := vals[k]; !ok || v != rec.Value {
+				v, ok := vals[k]
+				if rec.Sensitive {
+					v = providers.Fingerprint([]byte(v))
+				}
+				if !ok || v != rec.Value {
 					o.Drift = true
 				}
 			}

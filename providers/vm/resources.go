@@ -195,8 +195,13 @@ func contentBytes(v any) ([]byte, error) {
 // names; observed: those the manifest records, so dropping a key from
 // configuration is an update that takes it back). Observe returns only the
 // managed keys (a key absent from the file is absent from the Object). Key
-// names "mode", "owner", "group" and "managed_keys" are refused. Values
-// may not be Sensitive.
+// names "mode", "owner", "group" and "managed_keys" are refused.
+//
+// A value may be a providers.Sensitive: Observe then returns that key's
+// live value as a Sensitive too (so both compare by fingerprint and a plan
+// shows neither), and the manifest records only its fingerprint. A key
+// is sensitive when keys returns a Sensitive for it given only Unknown
+// inputs, or when the manifest recorded it as sensitive.
 func EnvFile(vm, path string, keys func(in providers.Outputs) (map[string]any, error), mode uint32, owner, group string, deps []providers.Address) providers.Resource {
 	s := &envSpec{path: path, keys: keys, mode: mode, owner: owner, group: group}
 	s.err = firstErr(validatePath(path), validateMode(mode), validateAccount("owner", owner), validateAccount("group", group))
@@ -251,20 +256,31 @@ func envValue(k string, v any) (any, error) {
 	case bool, int, int64, float64:
 		s = fmt.Sprint(t)
 	case providers.Sensitive:
-		return nil, fmt.Errorf("key %s: sensitive values are not supported in env files", k)
+		if err := checkEnvText(k, string(t.Bytes())); err != nil {
+			return nil, err
+		}
+		return t, nil
 	default:
 		if providers.IsUnknown(v) {
 			return providers.Unknown, nil
 		}
 		return nil, fmt.Errorf("key %s: want a string, got %T", k, v)
 	}
-	if strings.ContainsAny(s, "\x00\n\r") {
-		return nil, fmt.Errorf("key %s: value must not contain a line break or NUL", k)
-	}
-	if !utf8.ValidString(s) {
-		return nil, fmt.Errorf("key %s: value must be valid UTF-8", k)
+	if err := checkEnvText(k, s); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// checkEnvText checks a value an env file can hold. Errors never include it.
+func checkEnvText(k, s string) error {
+	if strings.ContainsAny(s, "\x00\n\r") {
+		return fmt.Errorf("key %s: value must not contain a line break or NUL", k)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("key %s: value must be valid UTF-8", k)
+	}
+	return nil
 }
 
 // Line makes sure line is present in the file at path, once:

@@ -269,13 +269,31 @@ func closeProviders(p *providers.Plan) {
 	}
 }
 
-// configDigest hashes the configuration and variable files and the final
-// variable values, so a saved plan can tell it was made from other inputs.
+// configDigest hashes the configuration files and the final values of the
+// non-sensitive variables, so a saved plan can tell it was made from other
+// inputs.
+//
+// Sensitive values are left out: the digest is stored in the plan file, and
+// an unkeyed hash of a weak secret can be guessed offline. A keyed hash
+// would need a key apply can reproduce without it being in the file, which
+// only a secret kept on the machine could give, and plan and apply often
+// run on different machines. So only the names of sensitive variables are
+// hashed, and variable files are not hashed at all (the values they set
+// are, through the variables, and they hold secrets). A sensitive value
+// that changed since the plan is caught where it matters, by
+// planfile.Compare: the fingerprint of every sensitive attribute a saved
+// change sets must be the same in the fresh plan.
 func configDigest(cfg *config.Config) string {
 	h := sha256.New()
+	varFiles := map[string]bool{}
+	for _, n := range cfg.VarFiles {
+		varFiles[n] = true
+	}
 	names := make([]string, 0, len(cfg.Files))
 	for n := range cfg.Files {
-		names = append(names, n)
+		if !varFiles[n] {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	for _, n := range names {
@@ -285,6 +303,10 @@ func configDigest(cfg *config.Config) string {
 		}
 	}
 	for _, v := range cfg.Variables {
+		if v.Sensitive {
+			fmt.Fprintf(h, "var %s sensitive\n", v.Name)
+			continue
+		}
 		b, err := ctyjson.Marshal(v.Value, v.Value.Type())
 		if err != nil {
 			b = []byte(v.Value.GoString())

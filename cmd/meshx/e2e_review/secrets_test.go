@@ -1,7 +1,9 @@
 package e2e_review
 
 import (
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
+	"github.com/meshx-dev/meshx/config"
 )
 
 // TestNoSecretsAnywhere applies an environment with a remote cluster (so
@@ -167,4 +170,162 @@ func forms(s []byte, pem bool) map[string]string {
 		}
 	}
 	return f
+}
+
+// TestSensitiveVariablesNeverShown uses a sensitive variable (from
+// MESHX_VAR_secret, a unique marker) in sidecar_env, cluster_env and an
+// output, and checks that neither its value nor a changed one appears, raw
+// or base64, in any output of plan, show, apply, output and validate (text,
+// JSON, markdown) nor in a saved plan; that the VM gets the real value;
+// that a saved plan is refused once the secret changed (the config digest
+// leaves secrets out, the fingerprints catch it); and that diagnostics of
+// invalid configurations quote neither the secret nor a private key read
+// with file().
+func TestSensitiveVariablesNeverShown(t *testing.T) {
+	secret1, secret2 := "mxsecret_"+randomHex(t), "mxsecret_"+randomHex(t)
+	t.Setenv(config.EnvVarPrefix+"secret", secret1)
+	w := e2etest.New(t, "sensvars")
+	w.VMs = []string{"vm1"}
+	w.Services = []e2etest.Svc{{Name: "details", VMs: []string{"vm1"}, Ports: map[string]int{"http": 9080}}}
+	w.VMExtra = `
+  sidecar_env = {
+    MESHX_TEST_TOKEN = var.secret
+    MESHX_TEST_PLAIN = "visible"
+  }
+  cluster_env = {
+    MESHX_TEST_AUTH = "token-${var.secret}"
+  }`
+	valid := `
+variable "secret" {
+  sensitive = true
+}
+
+output "token" {
+  value     = var.secret
+  sensitive = true
+}
+`
+	w.Extra = valid
+	w.Write()
+	w.DestroyOnCleanup()
+
+	outputs := map[string]string{}
+	record := func(name string, r e2etest.Result) e2etest.Result {
+		outputs[name] = r.Stdout + "\n" + r.Stderr
+		return r
+	}
+	planFile := func(name string) {
+		b, err := os.ReadFile(filepath.Join(w.Dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs["plan file "+name] = string(b)
+	}
+	setSecret := func(s string) { t.Setenv(config.EnvVarPrefix+"secret", s) }
+
+	record("validate -json", w.Must(0, "validate", "-json"))
+	p := record("plan -out", w.Must(0, "plan", "-out=first.mxplan", "-no-color"))
+	mustContain(t, "plan", p.Stdout, "MESHX_TEST_TOKEN", "(sensitive value, sha256:", "visible")
+	record("plan -json", w.Must(0, "plan", "-json"))
+	record("plan -format=markdown", w.Must(0, "plan", "-format=markdown"))
+	record("show", w.Must(0, "show", "-no-color", "first.mxplan"))
+	record("show -json", w.Must(0, "show", "-json", "first.mxplan"))
+	record("show -format=markdown", w.Must(0, "show", "-format=markdown", "first.mxplan"))
+	planFile("first.mxplan")
+
+	// Another secret since the plan: the saved plan is refused.
+	setSecret(secret2)
+	r := record("apply stale plan", w.Must(4, "apply", "-no-color", "first.mxplan"))
+	mustContain(t, "apply of a plan made with another secret", r.Stdout+r.Stderr, "sensitive value changed")
+	setSecret(secret1)
+	record("apply -json PLANFILE", w.Must(0, "apply", "-json", "first.mxplan"))
+	if got := w.VMExec("vm1", "cat", "/var/lib/istio/envoy/sidecar.env"); !strings.Contains(got, "MESHX_TEST_TOKEN="+secret1) {
+		t.Errorf("sidecar.env lacks the secret:\n%s", got)
+	}
+	if got := w.VMExec("vm1", "cat", "/var/lib/istio/envoy/cluster.env"); !strings.Contains(got, "token-"+secret1) {
+		t.Errorf("cluster.env lacks the secret:\n%s", got)
+	}
+	record("output", w.Must(0, "output", "-no-color"))
+	record("output -json", w.Must(0, "output", "-json"))
+	record("plan after apply", w.Must(0, "plan", "-detailed-exitcode", "-no-color"))
+
+	// The secret changes: the update shows fingerprints only.
+	setSecret(secret2)
+	p = record("plan -out after the change", w.Must(0, "plan", "-out=second.mxplan", "-no-color"))
+	mustContain(t, "plan after the secret changed", p.Stdout, `vm.vm1.env["/var/lib/istio/envoy/sidecar.env"]`, `vm.vm1.file["/var/lib/istio/envoy/cluster.env"]`, "(sensitive value, sha256:")
+	record("show after the change", w.Must(0, "show", "-no-color", "second.mxplan"))
+	record("show -json after the change", w.Must(0, "show", "-json", "second.mxplan"))
+	planFile("second.mxplan")
+	record("apply after the change", w.Must(0, "apply", "-no-color", "second.mxplan"))
+	record("plan after the second apply", w.Must(0, "plan", "-detailed-exitcode", "-no-color"))
+	if got := w.VMExec("vm1", "cat", "/var/lib/istio/envoy/sidecar.env"); !strings.Contains(got, "MESHX_TEST_TOKEN="+secret2) {
+		t.Errorf("sidecar.env lacks the new secret:\n%s", got)
+	}
+
+	// check looks for the secrets in what was recorded so far, then forgets it.
+	key, err := os.ReadFile(w.Lab.SSHPrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func() {
+		t.Helper()
+		for what, s := range map[string][]byte{"the secret": []byte(secret1), "the changed secret": []byte(secret2), "the SSH private key": key} {
+			for form, needle := range forms(s, what == "the SSH private key") {
+				for name, out := range outputs {
+					if strings.Contains(out, needle) {
+						t.Errorf("%s (%s) appears in %s", what, form, name)
+					}
+				}
+			}
+		}
+		clear(outputs)
+	}
+	check()
+
+	// Invalid configurations: their diagnostics quote no secret.
+	for _, tc := range []struct{ name, extra, want string }{
+		{"pod_cidr", fmt.Sprintf(`
+cluster "leak" {
+  kubeconfig = %q
+  pod_cidr   = var.secret
+}
+`, w.Lab.ControlCluster().Kubeconfig), "Invalid CIDR"},
+		{"error_message", `
+variable "secret" {
+  sensitive = true
+  validation {
+    condition     = length(var.secret) < 3
+    error_message = "The secret ${var.secret} is too long."
+  }
+}
+`, "Invalid value for variable"},
+		{"file of a private key", fmt.Sprintf(`
+output "key" {
+  value = file(%q)
+}
+`, w.Lab.SSHPrivateKey), "Output refers to sensitive values"},
+	} {
+		extra := valid + tc.extra
+		if tc.name == "error_message" {
+			extra = tc.extra
+		}
+		w.Extra = extra
+		w.Write()
+		for _, args := range [][]string{{"validate", "-no-color"}, {"validate", "-json"}, {"plan", "-no-color"}, {"plan", "-json"}} {
+			r := record(tc.name+": "+strings.Join(args, " "), w.Must(1, args...))
+			mustContain(t, tc.name+": "+strings.Join(args, " "), r.Stdout+r.Stderr, tc.want)
+		}
+	}
+	w.Extra = valid
+	w.Write()
+
+	check()
+}
+
+func randomHex(t *testing.T) string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
 }

@@ -32,6 +32,8 @@ type World struct {
 	Services []Svc
 	// Extra is appended verbatim to the configuration.
 	Extra string
+	// VMExtra is added verbatim to the body of every vm block.
+	VMExtra string
 	// KnownHosts overrides the lab's known_hosts file.
 	KnownHosts string
 	// WaitTimeout is the mesh_expansion wait_timeout.
@@ -74,6 +76,7 @@ vm "{{.Name}}" {
     source = "{{$.Lab.SidecarURL}}"
     sha256 = "{{$.Lab.SidecarSHA256}}"
   }
+{{$.VMExtra}}
 }
 {{end}}
 {{range .Services}}
@@ -239,7 +242,7 @@ func (w *World) Render() ([]byte, error) {
 	var b bytes.Buffer
 	err := template.Must(template.New("cfg").Parse(configTemplate)).Execute(&b, map[string]any{
 		"Env": w.Env, "Namespace": w.Namespace, "Lab": w.Lab, "VMList": vms, "Services": w.Services,
-		"KnownHostsFile": kh, "WaitTimeout": w.WaitTimeout, "Extra": w.Extra,
+		"KnownHostsFile": kh, "WaitTimeout": w.WaitTimeout, "Extra": w.Extra, "VMExtra": w.VMExtra,
 	})
 	return b.Bytes(), err
 }
