@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/meshx-dev/meshx/providers/internal/shellquote"
 )
 
 // Names sent to the VM are validated before they are quoted: quoting keeps
@@ -114,12 +116,8 @@ func validateMode(mode uint32) error {
 	return nil
 }
 
-// quote returns s as one single-quoted word for a POSIX shell: inside
-// single quotes nothing is special, and each single quote of s is written
-// as a closing quote, a backslash-escaped quote and an opening quote.
-func quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+// quote returns s as one single-quoted word for a POSIX shell.
+func quote(s string) string { return shellquote.Quote(s) }
 
 // shellJoin quotes every element of argv and joins them with spaces.
 func shellJoin(argv []string) string {
