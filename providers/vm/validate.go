@@ -81,6 +81,21 @@ func checkText(s string, tabs bool) error {
 	return nil
 }
 
+// validateLine checks a line meshx keeps in a file: one line of text
+// (tabs allowed).
+func validateLine(line string) error {
+	switch {
+	case line == "" || strings.TrimSpace(line) == "":
+		return errors.New("line is empty")
+	case len(line) > 4096:
+		return errors.New("line is longer than 4096 bytes")
+	}
+	if err := checkText(line, true); err != nil {
+		return fmt.Errorf("line %w", err)
+	}
+	return nil
+}
+
 func validateUnit(name string) error {
 	if !unitNameRE.MatchString(name) {
 		return fmt.Errorf("unit name %q is not valid: want letters, digits and :_.@- (not first)", name)
