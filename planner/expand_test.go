@@ -71,15 +71,17 @@ vm "a" {
 	kd := findResource(t, exp, "file", istio.KubednsPath)
 	for _, tc := range []struct {
 		name, ip, hostname string
+		cidr               string // the discovered service CIDR; "" for 10.96.0.0/12
 		wantErr            string // "" for none
 	}{
-		{"ip", "10.0.0.6", "", ""},
-		{"ipv6", "fd00::6", "", ""},
-		{"hostname", "", "ilb.example.internal", ""},
-		{"newline in hostname", "", "ilb.example\nserver=/#/6.6.6.6", `"ilb.example\nserver=/#/6.6.6.6" is neither an IP address nor a DNS name`},
-		{"shell in hostname", "", "x;touch /tmp/p", `"x;touch /tmp/p" is neither`},
-		{"newline in ip", "10.0.0.6\nEVIL=1", "", `"10.0.0.6\nEVIL=1" is neither`},
-		{"zone in ip", "fe80::1%eth0", "", `"fe80::1%eth0" is neither`},
+		{"ip", "10.0.0.6", "", "", ""},
+		{"ipv6", "fd00::6", "", "", ""},
+		{"hostname", "", "ilb.example.internal", "", ""},
+		{"newline in hostname", "", "ilb.example\nserver=/#/6.6.6.6", "", `"ilb.example\nserver=/#/6.6.6.6" is neither an IP address nor a DNS name`},
+		{"shell in hostname", "", "x;touch /tmp/p", "", `"x;touch /tmp/p" is neither`},
+		{"newline in ip", "10.0.0.6\nEVIL=1", "", "", `"10.0.0.6\nEVIL=1" is neither`},
+		{"zone in ip", "fe80::1%eth0", "", "", `"fe80::1%eth0" is neither`},
+		{"newline in discovered CIDR", "10.0.0.6", "", "10.96.0.0/12\nEVIL=1", `the discovered service CIDR "10.96.0.0/12\nEVIL=1" is not a CIDR`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := outputsFunc(func(a providers.Address, name string) (any, bool) {
@@ -94,11 +96,18 @@ vm "a" {
 					}
 					return tc.hostname, true
 				case "service_cidr":
+					if tc.cidr != "" {
+						return tc.cidr, true
+					}
 					return "10.96.0.0/12", true
 				}
 				return nil, false
 			})
-			for _, r := range []providers.Resource{ce, kd} {
+			rs := []providers.Resource{ce, kd}
+			if tc.cidr != "" {
+				rs = rs[:1] // kubedns does not use it
+			}
+			for _, r := range rs {
 				obj, err := r.Render(in)
 				if tc.wantErr == "" {
 					if err != nil {
@@ -109,8 +118,8 @@ vm "a" {
 				if err == nil {
 					t.Fatalf("%s rendered, want an error; content:\n%v", r.Addr, obj["content"])
 				}
-				if !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "ilb") {
-					t.Errorf("%s: error %q, want it to name the Service and contain %q", r.Addr, err, tc.wantErr)
+				if !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "cluster.control.") {
+					t.Errorf("%s: error %q, want it to name the instance and contain %q", r.Addr, err, tc.wantErr)
 				}
 			}
 		})
