@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -277,13 +279,14 @@ func (l *loader) decodeVM(n *node) {
 	if d.has("mesh_ip") {
 		s := d.str("mesh_ip", "")
 		if ip, err := netip.ParseAddr(s); err == nil && ip.Zone() == "" {
-			v.MeshIP = ip.String()
+			// ::ffff:10.0.0.5 is 10.0.0.5: checked and registered as such.
+			v.MeshIP = ip.Unmap().String()
 		} else if !n.failed {
 			l.errorf(d.rng("mesh_ip"), "Invalid mesh IP",
 				"The mesh_ip of %s is %s, which is not an IP address. Write the address the VM's services are reached at, like mesh_ip = \"10.0.0.5\".", where, d.quoted("mesh_ip", s))
 		}
 	} else if addrErr == nil {
-		v.MeshIP = addrIP.String()
+		v.MeshIP = addrIP.Unmap().String()
 	} else if hostnameRe.MatchString(v.Address) {
 		l.errorf(d.rng("address"), "Missing mesh IP",
 			"The address of %s is the host name %s, so meshx cannot tell which IP to register in the mesh. Add mesh_ip = \"<the VM's IP>\".", where, d.quoted("address", v.Address))
@@ -312,6 +315,14 @@ func (l *loader) decodeVM(n *node) {
 				"The sidecar package of %s is downloaded from a URL, so meshx needs its SHA-256 to check what arrives. Add sha256 = \"<64 hex digits>\" (sha256sum istio-sidecar.deb).", where)
 		case p.Source != "" && !isURL(p.Source):
 			p.Source = l.path(p.Source)
+			if msg := checkLocalDeb(p.Source); msg != "" {
+				l.errorf(pd.rng("source"), "Unusable sidecar package",
+					"The source of %s is the local file %s, which %s meshx uploads this file to the VM when applying. Point source at the istio-sidecar .deb, or use its https:// URL with sha256.", pd.where, p.Source, msg)
+			}
+		}
+		if isURL(p.Source) && !urlTextRe.MatchString(p.Source) {
+			l.errorf(pd.rng("source"), "Invalid package URL",
+				"The source of %s is %q, which holds a space, a quote, a backslash or a control character; the VM's download command would not take it as written. Percent-encode those characters (a space is %%20, ' is %%27).", pd.where, p.Source)
 		}
 		if p.SHA256 != "" && !sha256Re.MatchString(p.SHA256) {
 			l.errorf(pd.rng("sha256"), "Invalid SHA-256 digest", "The sha256 of %s must be 64 hexadecimal digits, as sha256sum prints; it has %d characters.", pd.where, len(p.SHA256))
@@ -322,6 +333,35 @@ func (l *loader) decodeVM(n *node) {
 	l.vms[v.Name] = v
 	l.cfg.VMs = append(l.cfg.VMs, v)
 	l.scope.vms[v.Name] = vmObject(v)
+}
+
+// urlTextRe matches the package URLs the VM provider accepts: no space,
+// quote, backslash or control character.
+var urlTextRe = regexp.MustCompile(`^[^\x00-\x20\x7f"'\\]*$`)
+
+// checkLocalDeb returns "" when file looks like a .deb (a non-empty
+// regular file starting with an ar header), else what it is instead, as a
+// sentence ending with a period.
+func checkLocalDeb(file string) string {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Sprintf("cannot be read (%v).", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return fmt.Sprintf("cannot be read (%v).", err)
+	case !fi.Mode().IsRegular():
+		return "is not a regular file."
+	case fi.Size() == 0:
+		return "is empty."
+	}
+	magic := make([]byte, 8)
+	if _, err := io.ReadFull(f, magic); err != nil || string(magic) != "!<arch>\n" {
+		return "is not a .deb (it does not start with an ar archive header)."
+	}
+	return ""
 }
 
 func (l *loader) decodeSSH(v *VM, vd *decoder) {
@@ -345,6 +385,10 @@ func (l *loader) decodeSSH(v *VM, vd *decoder) {
 	s.UseAgent = d.boolean("use_agent", false)
 	if k := d.str("known_hosts_file", ""); k != "" {
 		s.KnownHostsFile = l.path(k)
+		if fi, err := os.Stat(s.KnownHostsFile); err == nil && !fi.Mode().IsRegular() {
+			l.errorf(d.rng("known_hosts_file"), "Unusable known_hosts file",
+				"The known_hosts_file of %s is %s, which is a directory or another non-regular file, so no host key can be read from it or recorded in it. Point it at a file of host keys (ssh-keyscan -H HOST >> FILE), or leave it out to use ~/.ssh/known_hosts.", vd.where, s.KnownHostsFile)
+		}
 	}
 	s.Bastion = d.str("bastion", "")
 	if s.Bastion != "" {

@@ -160,6 +160,12 @@ func (l *loader) checkVMs() {
 		if !ok {
 			rng = v.Ranges["address"]
 		}
+		if ip.IsUnspecified() || ip.IsLoopback() || ip.IsMulticast() {
+			l.errorf(rng, "Unusable mesh IP",
+				"The mesh IP of vm %q is %s, an unspecified, loopback or multicast address that no sidecar can reach the VM at. Set mesh_ip (or address) to the VM's own network address.",
+				v.Name, v.MeshIP)
+			continue
+		}
 		if prev, dup := seen[v.MeshIP]; dup {
 			l.errorf(rng, "Duplicate mesh IP",
 				"VMs %q and %q both have the mesh IP %s, so their Endpoints would be indistinguishable. Give each VM its own address.", prev.Name, v.Name, l.shownAt(rng, v.MeshIP))

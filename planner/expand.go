@@ -2,11 +2,15 @@ package planner
 
 import (
 	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/meshx-dev/meshx/config"
 	"github.com/meshx-dev/meshx/providers"
@@ -23,7 +27,7 @@ type Expansion struct {
 
 	// known collects, from instance outputs, the apply-time values
 	// configuration expressions may reference.
-	known func(providers.Outputs) config.Known
+	known func(providers.Outputs) (config.Known, error)
 }
 
 // expander accumulates instances, deduplicating shared ones (namespaces).
@@ -251,12 +255,17 @@ func (e *expander) vm(v *config.VM) {
 	// kubedns: dnsmasq answers the control plane's names with ILB addresses.
 	kubedns := add(vm.File(v.Name, istio.KubednsPath, func(in providers.Outputs) (any, error) {
 		addrs := map[string]string{}
-		for key, a := range e.ilbs {
+		for _, key := range slices.Sorted(maps.Keys(e.ilbs)) {
+			a := e.ilbs[key]
 			val, _ := in.Output(a, "address")
 			if providers.IsUnknown(val) || val == nil {
 				return providers.Unknown, nil
 			}
-			addrs[key] = fmt.Sprint(val)
+			s := fmt.Sprint(val)
+			if err := checkILBAddress(a, "address", s); err != nil {
+				return nil, err
+			}
+			addrs[key] = s
 		}
 		return p.Kubedns(istioNS, addrs)
 	}, 0o644, "root", "root", false, append(e.ilbList(), dnsmasqPkg)))
@@ -338,11 +347,7 @@ func (e *expander) vm(v *config.VM) {
 
 // ilbList returns the ILB instance addresses in key order.
 func (e *expander) ilbList() []providers.Address {
-	keys := make([]string, 0, len(e.ilbs))
-	for k := range e.ilbs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(e.ilbs))
 	out := make([]providers.Address, len(keys))
 	for i, k := range keys {
 		out[i] = e.ilbs[k]
@@ -360,18 +365,52 @@ func (e *expander) serviceCIDR(in providers.Outputs) (any, error) {
 		return nil, fmt.Errorf("cluster %q has no service_cidr and none was discovered", e.control.Name)
 	}
 	v, _ := in.Output(*e.info, "service_cidr")
-	if v == nil {
+	if v == nil || providers.IsUnknown(v) {
 		return providers.Unknown, nil
+	}
+	if err := checkDiscoveredCIDR(*e.info, v); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
 
+// checkILBAddress refuses an ingress address of a load-balancer Service
+// that is neither an IP address nor a DNS-1123 name. Such values come from
+// the cluster at apply time, after configuration validation, and end up in
+// files on VMs (cluster.env, the dnsmasq kubedns file): a line break or a
+// shell character there would add lines or commands.
+func checkILBAddress(svc providers.Address, field, s string) error {
+	if s == "" {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(s); err == nil && ip.Zone() == "" {
+		return nil
+	}
+	if len(validation.IsDNS1123Subdomain(s)) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: the load balancer's ingress %s %q is neither an IP address nor a DNS name; meshx writes no file from it. Check the Service's status.loadBalancer.ingress", svc, field, s)
+}
+
+// checkDiscoveredCIDR refuses a discovered service CIDR that does not
+// parse as one, for the reason checkILBAddress gives.
+func checkDiscoveredCIDR(info providers.Address, v any) error {
+	s, ok := v.(string)
+	if ok {
+		if _, err := netip.ParsePrefix(s); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: the discovered service CIDR %q is not a CIDR; meshx writes no file from it. Set service_cidr on the cluster", info, fmt.Sprint(v))
+}
+
 // known collects the apply-time values configuration expressions may
 // reference (ILB addresses, discovered service CIDRs) from outputs.
-func (e *expander) known(in providers.Outputs) config.Known {
+func (e *expander) known(in providers.Outputs) (config.Known, error) {
 	k := config.Known{ILB: map[string]map[string]config.ILBStatus{}, ServiceCIDR: map[string]string{}}
 	m := map[string]config.ILBStatus{}
-	for key, a := range e.ilbs {
+	for _, key := range slices.Sorted(maps.Keys(e.ilbs)) {
+		a := e.ilbs[key]
 		ip, _ := in.Output(a, "ip")
 		host, _ := in.Output(a, "hostname")
 		st := config.ILBStatus{}
@@ -381,6 +420,12 @@ func (e *expander) known(in providers.Outputs) config.Known {
 		if s, ok := host.(string); ok {
 			st.Hostname = s
 		}
+		if err := checkILBAddress(a, "ip", st.IP); err != nil {
+			return config.Known{}, err
+		}
+		if err := checkILBAddress(a, "hostname", st.Hostname); err != nil {
+			return config.Known{}, err
+		}
 		if st.Address() != "" {
 			m[key] = st
 		}
@@ -388,10 +433,13 @@ func (e *expander) known(in providers.Outputs) config.Known {
 	k.ILB[e.control.Name] = m
 	if e.info != nil {
 		if v, _ := in.Output(*e.info, "service_cidr"); v != nil && !providers.IsUnknown(v) {
+			if err := checkDiscoveredCIDR(*e.info, v); err != nil {
+				return config.Known{}, err
+			}
 			k.ServiceCIDR[e.control.Name] = fmt.Sprint(v)
 		}
 	}
-	return k
+	return k, nil
 }
 
 // envMap evaluates a KEY=value map of the configuration, re-evaluating its
@@ -401,7 +449,11 @@ func (e *expander) envMap(m config.EnvMap, in providers.Outputs) (map[string]str
 	if len(m.Unknown) == 0 || m.Expr == nil {
 		return m.Values, false, nil
 	}
-	vals, diags := e.cfg.EvalEnv(m, e.known(in))
+	known, err := e.known(in)
+	if err != nil {
+		return nil, false, err
+	}
+	vals, diags := e.cfg.EvalEnv(m, known)
 	if diags.HasErrors() {
 		return nil, false, fmt.Errorf("%s", diags.Error())
 	}
@@ -418,7 +470,11 @@ func OutputValues(cfg *config.Config, exp Expansion, in providers.Outputs) ([]pr
 	var diags hcl.Diagnostics
 	known := config.Known{}
 	if exp.known != nil {
-		known = exp.known(in)
+		k, err := exp.known(in)
+		if err != nil {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid apply-time value", Detail: err.Error()}}
+		}
+		known = k
 	}
 	var out []providers.OutputValue
 	for _, o := range cfg.Outputs {

@@ -93,3 +93,118 @@ vm "v" {
 		t.Errorf("sensitive attributes (-want +got):\n%s", diff)
 	}
 }
+
+// outputsFunc answers every output by name, whatever the instance.
+type outputsFunc func(a providers.Address, name string) (any, bool)
+
+func (f outputsFunc) Output(a providers.Address, name string) (any, bool) { return f(a, name) }
+
+// expandSource loads one configuration file and expands it.
+func expandSource(t *testing.T, src string) Expansion {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "id_ed25519"), []byte("key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := config.Load(dir, config.LoadOptions{HomeDir: dir})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	exp, diags := Expand(cfg)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	return exp
+}
+
+func findResource(t *testing.T, exp Expansion, typ, key string) providers.Resource {
+	t.Helper()
+	for _, r := range exp.Resources {
+		if r.Addr.Type == typ && r.Addr.Key == key {
+			return r
+		}
+	}
+	t.Fatalf("no %s %q in the expansion", typ, key)
+	return providers.Resource{}
+}
+
+func TestApplyTimeAddressesAreCheckedBeforeFiles(t *testing.T) {
+	exp := expandSource(t, `
+meshx {
+  environment = "test"
+}
+cluster "control" {
+  role     = "control"
+  pod_cidr = "10.244.0.0/16"
+}
+vm "a" {
+  address = "192.168.2.1"
+  ssh {
+    private_key_file = "id_ed25519"
+  }
+  cluster_env = {
+    PILOT = cluster.control.ilb.pilot.address
+  }
+}
+`)
+	ce := findResource(t, exp, "file", istio.ClusterEnvPath)
+	kd := findResource(t, exp, "file", istio.KubednsPath)
+	for _, tc := range []struct {
+		name, ip, hostname string
+		cidr               string // the discovered service CIDR; "" for 10.96.0.0/12
+		wantErr            string // "" for none
+	}{
+		{"ip", "10.0.0.6", "", "", ""},
+		{"ipv6", "fd00::6", "", "", ""},
+		{"hostname", "", "ilb.example.internal", "", ""},
+		{"newline in hostname", "", "ilb.example\nserver=/#/6.6.6.6", "", `"ilb.example\nserver=/#/6.6.6.6" is neither an IP address nor a DNS name`},
+		{"shell in hostname", "", "x;touch /tmp/p", "", `"x;touch /tmp/p" is neither`},
+		{"newline in ip", "10.0.0.6\nEVIL=1", "", "", `"10.0.0.6\nEVIL=1" is neither`},
+		{"zone in ip", "fe80::1%eth0", "", "", `"fe80::1%eth0" is neither`},
+		{"newline in discovered CIDR", "10.0.0.6", "", "10.96.0.0/12\nEVIL=1", `the discovered service CIDR "10.96.0.0/12\nEVIL=1" is not a CIDR`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := outputsFunc(func(a providers.Address, name string) (any, bool) {
+				switch name {
+				case "ip":
+					return tc.ip, true
+				case "hostname":
+					return tc.hostname, true
+				case "address":
+					if tc.ip != "" {
+						return tc.ip, true
+					}
+					return tc.hostname, true
+				case "service_cidr":
+					if tc.cidr != "" {
+						return tc.cidr, true
+					}
+					return "10.96.0.0/12", true
+				}
+				return nil, false
+			})
+			rs := []providers.Resource{ce, kd}
+			if tc.cidr != "" {
+				rs = rs[:1] // kubedns does not use it
+			}
+			for _, r := range rs {
+				obj, err := r.Render(in)
+				if tc.wantErr == "" {
+					if err != nil {
+						t.Fatalf("%s: %v", r.Addr, err)
+					}
+					continue
+				}
+				if err == nil {
+					t.Fatalf("%s rendered, want an error; content:\n%v", r.Addr, obj["content"])
+				}
+				if !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "cluster.control.") {
+					t.Errorf("%s: error %q, want it to name the instance and contain %q", r.Addr, err, tc.wantErr)
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,10 @@
 package istio
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -111,5 +115,60 @@ func TestAnnotations(t *testing.T) {
 	}
 	if _, err := LoadBalancerAnnotations("openstack"); err == nil {
 		t.Error("unknown cloud must fail")
+	}
+}
+
+func TestClusterEnvIsSafeToSource(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh to source cluster.env with")
+	}
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "executed")
+	extra := map[string]string{
+		"A_SEMI":   "x; touch " + marker,
+		"B_SUBST":  "$(touch " + marker + ")",
+		"C_TICK":   "`touch " + marker + "`",
+		"D_QUOTE":  "it's \"quoted\" \\ $HOME",
+		"E_NL":     "line1\ntouch " + marker,
+		"F_SPACE":  "two words",
+		"G_EMPTY":  "",
+		"H_PLAIN":  "host.example:15011,a=b",
+		"I_GLOB":   "* ?",
+		"J_HASH":   "#not-a-comment",
+		"K_TILDE":  "~root",
+		"L_AMPERS": "a && touch " + marker,
+	}
+	p, _ := Lookup("1.0")
+	content := p.ClusterEnv("172.19.0.0/20", "istio-system", "MUTUAL_TLS", extra)
+	file := filepath.Join(dir, "cluster.env")
+	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// As the sidecar's start script does: source the file, then use the
+	// values. Each value is printed NUL-terminated to compare exactly.
+	want := map[string]string{"ISTIO_SERVICE_CIDR": "172.19.0.0/20", "ISTIO_SYSTEM_NAMESPACE": "istio-system", "ISTIO_CP_AUTH": "MUTUAL_TLS"}
+	keys := []string{"ISTIO_SERVICE_CIDR", "ISTIO_SYSTEM_NAMESPACE", "ISTIO_CP_AUTH"}
+	for k, v := range extra {
+		want[k] = v
+		keys = append(keys, k)
+	}
+	script := `. "$1"; shift; for k in "$@"; do eval "v=\${$k-UNSET}"; printf '%s=%s\0' "$k" "$v"; done`
+	cmd := exec.Command(sh, append([]string{"-c", script, "sh", file}, keys...)...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("sourcing cluster.env: %v\n%s", err, content)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("sourcing cluster.env ran a command:\n%s", content)
+	}
+	got := map[string]string{}
+	for _, kv := range strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00") {
+		k, v, _ := strings.Cut(kv, "=")
+		got[k] = v
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("values after sourcing (-want +got):\n%s\nfile:\n%s", diff, content)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/meshx-dev/meshx/providers/internal/shellquote"
 )
 
 // Paths on a VM, as setupIstioVM.sh and the sidecar package use them.
@@ -44,12 +46,12 @@ func CertFiles(rootOnly bool) []CertFile {
 // under the profile's key, then extra keys sorted.
 func (p *Profile) ClusterEnv(serviceCIDR, istioNamespace, cpAuth string, extra map[string]string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "ISTIO_SERVICE_CIDR=%s\n", serviceCIDR)
-	fmt.Fprintf(&b, "ISTIO_SYSTEM_NAMESPACE=%s\n", istioNamespace)
-	fmt.Fprintf(&b, "%s=%s\n", p.CPAuthKey, cpAuth)
+	assign(&b, "ISTIO_SERVICE_CIDR", serviceCIDR)
+	assign(&b, "ISTIO_SYSTEM_NAMESPACE", istioNamespace)
+	assign(&b, p.CPAuthKey, cpAuth)
 	skip := map[string]bool{"ISTIO_SERVICE_CIDR": true, "ISTIO_SYSTEM_NAMESPACE": true, p.CPAuthKey: true}
 	for _, k := range p.CPAuthAlso {
-		fmt.Fprintf(&b, "%s=%s\n", k, cpAuth)
+		assign(&b, k, cpAuth)
 		skip[k] = true
 	}
 	writeSorted(&b, extra, skip)
@@ -65,8 +67,15 @@ func writeSorted(b *strings.Builder, m map[string]string, skip map[string]bool) 
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(b, "%s=%s\n", k, m[k])
+		assign(b, k, m[k])
 	}
+}
+
+// assign writes one KEY=value line of a file the sidecar's start script
+// sources: the value is a shell word (quoted unless plainly safe), so it
+// is read back as written and runs nothing. Keys are validated names.
+func assign(b *strings.Builder, key, value string) {
+	fmt.Fprintf(b, "%s=%s\n", key, shellquote.Word(value))
 }
 
 // KubednsHost is one dnsmasq address= entry: a host name answered with the

@@ -20,7 +20,7 @@
 //     long).
 //   - Observe costs one SSH session: a POSIX sh script reads hashes, modes,
 //     owners, package versions, unit states and the manifest at once (one
-//     stat and one sha256sum for all files, one dpkg-query for all
+//     perl and one sha256sum for all files, one dpkg-query for all
 //     packages). Provider.Stats counts connections and sessions.
 //   - An idle connection is kept alive and redialled when it stopped
 //     answering; a command is never retried once it started.
@@ -28,9 +28,17 @@
 //     user and key names are validated (no control characters, no double
 //     quotes or backslashes in paths) and every argument is single-quoted.
 //     Secret bytes travel only on a session's stdin, never in a command line.
-//   - Files are written atomically: a temp file in the same directory, its
-//     sha256 checked against what was sent (a cut connection leaves a short
-//     file, which is discarded), fsync, chown, chmod, rename.
+//   - Files are written atomically: a new temp file in the same directory,
+//     its sha256 checked against what was sent (a cut connection leaves a
+//     short file, which is discarded), fsync, fchown, fchmod, rename.
+//   - No symbolic link is followed in a directory another user can write
+//     (istio-proxy owns /var/lib/istio/envoy): files are reached one
+//     verified directory at a time, opened with O_NOFOLLOW and read only
+//     when fstat says regular; owner and mode are set on the open temp
+//     file. A link meshx would read, write or replace is refused (see
+//     fsPerl in scripts_fs.go).
+//   - Manifest entries read back from a VM are validated like
+//     configuration values before any reaches a script.
 //   - The bytes of a sensitive file are never read back: Observe returns its
 //     providers.Fingerprint, and its outputs, precondition details and
 //     error messages carry only that fingerprint, never the full sha256. A
@@ -61,6 +69,7 @@
 // What it does not do: decide which instances a VM needs, render file
 // contents (package providers/istio does), order changes, or run anything
 // but the fixed scripts in this package plus Exec's quoted argv. It assumes
-// a Debian-like VM with a POSIX sh, GNU coreutils, dpkg and systemctl; as a
-// non-root user it needs passwordless sudo (Host.Sudo).
+// a Debian-like VM with a POSIX sh, GNU coreutils, perl-base (Essential on
+// Debian and Ubuntu), dpkg and systemctl; as a non-root user it needs
+// passwordless sudo (Host.Sudo).
 package vm

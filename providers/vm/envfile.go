@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/meshx-dev/meshx/providers/internal/shellquote"
 )
 
 // Env files (sidecar.env) are sourced by a POSIX shell: lines of
@@ -11,9 +13,6 @@ import (
 // and edits only the assignment lines of the keys it manages.
 
 var assignRE = regexp.MustCompile(`^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*)=(.*)$`)
-
-// safeValueRE matches values that need no quoting in a shell.
-var safeValueRE = regexp.MustCompile(`^[A-Za-z0-9_./:,@%+=-]*$`)
 
 // parseAssign returns the key and value of an assignment line.
 func parseAssign(line string) (prefix, key, value string, ok bool) {
@@ -64,12 +63,7 @@ func unquoteShell(s string) string {
 
 // formatEnvValue returns v as a shell word: bare when safe, else single
 // quoted.
-func formatEnvValue(v string) string {
-	if safeValueRE.MatchString(v) {
-		return v
-	}
-	return quote(v)
-}
+func formatEnvValue(v string) string { return shellquote.Word(v) }
 
 // envValues returns the value each key ends up with when the file is
 // sourced (the last assignment wins).

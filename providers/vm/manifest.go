@@ -3,8 +3,11 @@ package vm
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"regexp"
 	"sort"
+	"strings"
 )
 
 // manifestFormat is the version of the manifest layout.
@@ -101,12 +104,81 @@ func parseManifest(b []byte, env string) (*manifest, error) {
 		if e == nil || kindOfType[e.Type] == "" {
 			return nil, fmt.Errorf("manifest has an entry of unknown type")
 		}
+		if err := e.validate(); err != nil {
+			return nil, fmt.Errorf("manifest entry %s %q: %w; meshx will not act on it: fix or remove the entry", e.Type, e.Key, err)
+		}
 		if seen[[2]string{e.Type, e.Key}] {
 			return nil, fmt.Errorf("manifest lists %s %q twice", e.Type, e.Key)
 		}
 		seen[[2]string{e.Type, e.Key}] = true
 	}
 	return &m, nil
+}
+
+var (
+	// octalModeRE is how the manifest records a file mode.
+	octalModeRE = regexp.MustCompile(`^0[0-7]{3,4}$`)
+	// debVersionRE is Debian policy §5.6.12's alphabet.
+	debVersionRE = regexp.MustCompile(`^[A-Za-z0-9.+~:-]*$`)
+)
+
+// validate checks an entry read back from a VM with the rules that
+// configuration values pass before meshx first wrote them, so that a
+// manifest edited on the VM (or written by a meshx with other rules)
+// never sends an unchecked name to a script.
+func (e *entry) validate() error {
+	if e.Key == "" || checkText(e.Key, false) != nil || strings.ContainsAny(e.Key, `"\`) {
+		return errors.New("the key must be non-empty text without control characters, double quotes or backslashes")
+	}
+	if e.Kind != kindOfType[e.Type] {
+		return fmt.Errorf("kind %q is not %s", e.Kind, kindOfType[e.Type])
+	}
+	var errs []error
+	switch e.Type {
+	case TypeFile, TypeEnv, TypeLine:
+		errs = append(errs, validatePath(e.Name))
+	case TypePackage:
+		errs = append(errs, validatePackage(e.Name))
+	case TypeUnit:
+		errs = append(errs, validateUnit(e.Name))
+	}
+	if e.Type == TypeLine {
+		errs = append(errs, validateLine(e.Line))
+	}
+	if e.Mode != "" && !octalModeRE.MatchString(e.Mode) {
+		errs = append(errs, fmt.Errorf("mode %q is not an octal file mode", e.Mode))
+	}
+	if e.Owner != "" {
+		errs = append(errs, validateAccount("owner", e.Owner))
+	}
+	if e.Group != "" {
+		errs = append(errs, validateAccount("group", e.Group))
+	}
+	if e.SHA256 != "" && !sha256RE.MatchString(e.SHA256) {
+		errs = append(errs, fmt.Errorf("sha256 %q is not 64 lower-case hex digits", e.SHA256))
+	}
+	if !debVersionRE.MatchString(e.Version) {
+		errs = append(errs, fmt.Errorf("version %q is not a Debian version", e.Version))
+	}
+	if err := checkText(e.Source, false); err != nil {
+		errs = append(errs, fmt.Errorf("source %q %w", e.Source, err))
+	}
+	for _, k := range sortedKeys(e.Keys) {
+		rec := e.Keys[k]
+		if !envKeyRE.MatchString(k) {
+			errs = append(errs, fmt.Errorf("key %q is not a shell variable name", k))
+			continue
+		}
+		if err := checkText(rec.Value, true); err != nil {
+			errs = append(errs, fmt.Errorf("the value of %s %w", k, err))
+		}
+		if rec.Prior != nil {
+			if err := checkText(*rec.Prior, true); err != nil {
+				errs = append(errs, fmt.Errorf("the prior value of %s %w", k, err))
+			}
+		}
+	}
+	return firstErr(errs...)
 }
 
 // marshal writes the manifest with one entry per line, sorted.

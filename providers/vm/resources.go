@@ -290,18 +290,7 @@ func checkEnvText(k, s string) error {
 // is left in place by a delete.
 func Line(vm, path, line string) providers.Resource {
 	s := &lineSpec{path: path, line: line}
-	var lerr error
-	switch {
-	case line == "" || strings.TrimSpace(line) == "":
-		lerr = errors.New("line is empty")
-	case len(line) > 4096:
-		lerr = errors.New("line is longer than 4096 bytes")
-	default:
-		if err := checkText(line, true); err != nil {
-			lerr = fmt.Errorf("line %w", err)
-		}
-	}
-	s.err = firstErr(validatePath(path), lerr)
+	s.err = firstErr(validatePath(path), validateLine(line))
 	a := addr(vm, TypeLine, path)
 	return providers.Resource{
 		Addr:        a,

@@ -17,8 +17,9 @@ tab=$(printf '\t')
 `
 
 // observeScript reads everything Observe needs in one session, with a
-// fixed number of processes for all files (one stat, one sha256sum) plus
-// one or two per text file, package and unit.
+// fixed number of processes for all files (one perl, one sha256sum per 256
+// files) plus one or two per line, package and unit. Files are opened
+// without following links (see fsPerl).
 //
 // Arguments: the environment, the manifest directory, a string of 0/1
 // flags (one per file: send its text), then operations "l PATH LINE",
@@ -37,9 +38,9 @@ tab=$(printf '\t')
 //	#H, then sha256sum lines    SHA256, two spaces, PATH (regular files)
 //	Z                           end
 //
-// Paths never hold a newline or a backslash, so stat and sha256sum print
-// them verbatim.
-var observeScript = script{name: "meshx-observe", body: prelude + `set +e
+// Paths never hold a newline or a backslash, so records print them
+// verbatim.
+var observeScript = script{name: "meshx-observe", body: prelude + fsTool + `set +e
 oifs=$IFS
 env=$1 dir=$2 want=$3
 shift 3
@@ -50,15 +51,7 @@ if [ -e "$dir" ] && { [ ! -r "$dir" ] || [ ! -x "$dir" ]; }; then
 fi
 nl='
 '
-oline() {
-	if [ ! -e "$2" ]; then echo "L $1 -"; return; fi
-	grep -Fxq -e "$3" -- "$2" 2>/dev/null
-	case $? in
-	0) echo "L $1 1" ;;
-	1) echo "L $1 0" ;;
-	*) echo "L $1 ?" ;;
-	esac
-}
+oline() { fs has-line "$@"; }
 ounit() {
 	ue=$(systemctl is-enabled "$2" 2>/dev/null </dev/null)
 	ua=$(systemctl is-active "$2" 2>/dev/null </dev/null)
@@ -116,157 +109,45 @@ set -f
 # Package names are validated ([a-z0-9+.-]): safe unquoted, and one
 # dpkg-query answers for all.
 [ -n "$pkgs" ] && dpkg-query -W -f 'P ${Package}\t${Status}\t${Version}\n' $pkgs 2>/dev/null </dev/null
-echo '#S'
-[ $# -gt 0 ] && stat -c '%f %a %U %G %u %g %s %n' -- "$@" 2>/dev/null
-# Keep only regular files (never read a FIFO or a device), sending the
-# text of those flagged.
-for p in "$@"; do
-	shift
-	w=${want%"${want#?}"}
-	want=${want#?}
-	if [ -f "$p" ] && [ ! -L "$p" ]; then
-		set -- "$@" "$p"
-		if [ "$w" = 1 ]; then
-			printf 'C '
-			head -c 65537 -- "$p" | base64 -w 0
-			printf ' %s\n' "$p"
-		fi
-	fi
-done
-echo '#H'
-[ $# -gt 0 ] && sha256sum -- "$@" 2>/dev/null
+# Stat lines, the text of flagged regular files and their hashes, from
+# files opened without following links (see fsPerl).
+fs observe "$want" "$@"
 echo Z
 `}
 
-// writeScript writes stdin to a file atomically.
+// writeScript writes stdin to a file atomically, without following links
+// (see fsPerl).
 //
 // Arguments: PATH MODE OWNER GROUP SHA256 DIRMODE. The content goes to a
 // temp file in the same directory; unless its sha256 is the one given (a
 // connection cut mid-write leaves it short), it is discarded and the file
-// is untouched. Then fsync, chown, chmod, rename, fsync of the directory.
-// Prints "unchanged" when the file already had this content, mode and
-// owner, else "written EXISTED" (0 or 1).
-var writeScript = script{name: "meshx-write", body: prelude + `p=$1 mode=$2 owner=$3 group=$4 sum=$5 dmode=$6
-d=${p%/*}
-[ -n "$d" ] || d=/
-if [ -L "$p" ]; then echo "meshx: $p is a symbolic link; meshx does not write through or over links" >&2; exit 3; fi
-if [ -e "$p" ] && [ ! -f "$p" ]; then echo "meshx: $p exists and is not a regular file" >&2; exit 3; fi
-existed=0
-if [ -e "$p" ]; then existed=1; fi
-[ -d "$d" ] || mkdir -p -m "$dmode" -- "$d"
-t=$(mktemp "$d/.meshx-tmp.XXXXXXXX")
-trap 'rm -f -- "$t"' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 141' PIPE
-cat > "$t"
-got=$(sha256sum < "$t")
-got=${got%% *}
-if [ "$got" != "$sum" ]; then
-	echo "meshx: the content for $p arrived incomplete or altered; the file was not changed" >&2
-	exit 4
-fi
-if [ "$existed" = 1 ]; then
-	cur=$(sha256sum < "$p")
-	cur=${cur%% *}
-	set -- $(stat -c '%a %U %G %u %g' -- "$p")
-	if [ "$cur" = "$sum" ] && [ "$((0$1))" -eq "$(($mode))" ] &&
-		{ [ "$2" = "$owner" ] || [ "$4" = "$owner" ]; } &&
-		{ [ "$3" = "$group" ] || [ "$5" = "$group" ]; }; then
-		echo unchanged
-		exit 0
-	fi
-fi
-sync -- "$t" 2>/dev/null || sync
-chown -- "$owner:$group" "$t"
-chmod -- "$mode" "$t"
-mv -f -T -- "$t" "$p"
-trap - EXIT
-sync -- "$d" 2>/dev/null || true
-echo "written $existed"
+// is untouched. Then fsync, fchown, fchmod, rename, fsync of the
+// directory. Prints "unchanged" when the file already had this content,
+// mode and owner, else "written EXISTED" (0 or 1).
+var writeScript = script{name: "meshx-write", body: prelude + fsTool + `fs write "$@"
 `}
 
-// readScript prints "y" and the file, or "n" when it does not exist.
-var readScript = script{name: "meshx-read", body: prelude + `p=$1
-if [ -L "$p" ]; then echo "meshx: $p is a symbolic link; meshx does not write through or over links" >&2; exit 3; fi
-if [ -f "$p" ]; then
-	printf y
-	cat -- "$p"
-elif [ -e "$p" ]; then
-	echo "meshx: $p exists and is not a regular file" >&2
-	exit 3
-else
-	printf n
-fi
+// readScript prints "y" and the file, or "n" when it does not exist; it
+// refuses a link, a FIFO or a device (see fsPerl).
+var readScript = script{name: "meshx-read", body: prelude + fsTool + `fs read "$1"
 `}
 
 // removeScript removes a regular file (never a link or a directory), and
-// then its directory when RMDIR is 1 and it is empty.
-var removeScript = script{name: "meshx-remove", body: prelude + `p=$1 rmdir=$2
-if [ -L "$p" ]; then echo "link"; exit 0; fi
-if [ -f "$p" ]; then
-	rm -f -- "$p"
-	echo removed
-elif [ -e "$p" ]; then
-	echo "meshx: $p is not a regular file; left in place" >&2
-	exit 3
-else
-	echo absent
-fi
-if [ "$rmdir" = 1 ]; then rmdir -- "${p%/*}" 2>/dev/null || true; fi
+// then its directory when RMDIR is 1 and it is empty, without following
+// links (see fsPerl). Prints "removed", "absent" or "link" (left alone).
+var removeScript = script{name: "meshx-remove", body: prelude + fsTool + `fs remove "$1" "$2"
 `}
 
 // lineAddScript appends LINE to PATH unless an identical line is there,
 // atomically, keeping the file's mode and owner. Prints "present" or
 // "appended EXISTED".
-var lineAddScript = script{name: "meshx-line-add", body: prelude + `p=$1 line=$2
-d=${p%/*}
-[ -n "$d" ] || d=/
-if [ -L "$p" ]; then echo "meshx: $p is a symbolic link; meshx does not write through or over links" >&2; exit 3; fi
-existed=0
-if [ -e "$p" ]; then
-	if [ ! -f "$p" ]; then echo "meshx: $p exists and is not a regular file" >&2; exit 3; fi
-	existed=1
-	if grep -Fxq -e "$line" -- "$p"; then echo present; exit 0; fi
-fi
-[ -d "$d" ] || mkdir -p -- "$d"
-t=$(mktemp "$d/.meshx-tmp.XXXXXXXX")
-trap 'rm -f -- "$t"' EXIT
-if [ "$existed" = 1 ]; then
-	cp -p -- "$p" "$t"
-	if [ -s "$t" ] && [ -n "$(tail -c 1 -- "$t")" ]; then echo >> "$t"; fi
-else
-	chmod 0644 "$t"
-fi
-printf '%s\n' "$line" >> "$t"
-sync -- "$t" 2>/dev/null || sync
-mv -f -T -- "$t" "$p"
-trap - EXIT
-echo "appended $existed"
+var lineAddScript = script{name: "meshx-line-add", body: prelude + fsTool + `fs line-add "$1" "$2"
 `}
 
 // lineRemoveScript removes every line equal to LINE, atomically; with
 // RMEMPTY 1 it removes the file when nothing else is left. Prints
 // "absent", "removed" or "removed-file".
-var lineRemoveScript = script{name: "meshx-line-remove", body: prelude + `p=$1 line=$2 rmempty=$3
-d=${p%/*}
-[ -n "$d" ] || d=/
-if [ -L "$p" ] || [ ! -f "$p" ]; then echo absent; exit 0; fi
-if ! grep -Fxq -e "$line" -- "$p"; then echo absent; exit 0; fi
-t=$(mktemp "$d/.meshx-tmp.XXXXXXXX")
-trap 'rm -f -- "$t"' EXIT
-cp -p -- "$p" "$t"
-grep -Fvx -e "$line" -- "$p" > "$t" || [ $? -eq 1 ]
-if [ "$rmempty" = 1 ] && [ ! -s "$t" ]; then
-	rm -f -- "$p"
-	echo removed-file
-	exit 0
-fi
-sync -- "$t" 2>/dev/null || sync
-mv -f -T -- "$t" "$p"
-trap - EXIT
-echo removed
+var lineRemoveScript = script{name: "meshx-line-remove", body: prelude + fsTool + `fs line-remove "$1" "$2" "$3"
 `}
 
 // debInstall is shared by the .deb scripts: install file $1 as package $2

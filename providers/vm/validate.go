@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/meshx-dev/meshx/providers/internal/shellquote"
 )
 
 // Names sent to the VM are validated before they are quoted: quoting keeps
@@ -79,6 +81,21 @@ func checkText(s string, tabs bool) error {
 	return nil
 }
 
+// validateLine checks a line meshx keeps in a file: one line of text
+// (tabs allowed).
+func validateLine(line string) error {
+	switch {
+	case line == "" || strings.TrimSpace(line) == "":
+		return errors.New("line is empty")
+	case len(line) > 4096:
+		return errors.New("line is longer than 4096 bytes")
+	}
+	if err := checkText(line, true); err != nil {
+		return fmt.Errorf("line %w", err)
+	}
+	return nil
+}
+
 func validateUnit(name string) error {
 	if !unitNameRE.MatchString(name) {
 		return fmt.Errorf("unit name %q is not valid: want letters, digits and :_.@- (not first)", name)
@@ -114,12 +131,8 @@ func validateMode(mode uint32) error {
 	return nil
 }
 
-// quote returns s as one single-quoted word for a POSIX shell: inside
-// single quotes nothing is special, and each single quote of s is written
-// as a closing quote, a backslash-escaped quote and an opening quote.
-func quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+// quote returns s as one single-quoted word for a POSIX shell.
+func quote(s string) string { return shellquote.Quote(s) }
 
 // shellJoin quotes every element of argv and joins them with spaces.
 func shellJoin(argv []string) string {

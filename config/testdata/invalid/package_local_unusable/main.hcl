@@ -1,0 +1,43 @@
+meshx {
+  environment = "test"
+}
+
+cluster "control" {
+  role         = "control"
+  pod_cidr     = "10.244.0.0/16"
+  service_cidr = "10.96.0.0/12"
+  mesh_expansion {
+    load_balancer = "none"
+  }
+}
+
+
+vm "vm1" {
+  address = "192.168.10.5"
+  ssh {
+    use_agent = true
+  }
+  sidecar_package {
+    source = "istio-sidecar.deb" # ERROR: Unusable sidecar package
+  }
+}
+
+vm "vm2" {
+  address = "192.168.10.6"
+  ssh {
+    use_agent = true
+  }
+  sidecar_package {
+    source = "not-a.deb" # ERROR: Unusable sidecar package
+  }
+}
+
+vm "vm3" {
+  address = "192.168.10.7"
+  ssh {
+    use_agent = true
+  }
+  sidecar_package {
+    source = "." # ERROR: Unusable sidecar package
+  }
+}

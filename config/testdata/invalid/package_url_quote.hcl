@@ -1,0 +1,24 @@
+meshx {
+  environment = "test"
+}
+
+cluster "control" {
+  role         = "control"
+  pod_cidr     = "10.244.0.0/16"
+  service_cidr = "10.96.0.0/12"
+  mesh_expansion {
+    load_balancer = "none"
+  }
+}
+
+
+vm "vm1" {
+  address = "192.168.10.5"
+  ssh {
+    use_agent = true
+  }
+  sidecar_package {
+    source = "https://example.com/istio-sidecar'$(id).deb" # ERROR: Invalid package URL
+    sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+  }
+}
