@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/agext/levenshtein"
 	"net/netip"
 	"path/filepath"
 	"sort"
@@ -501,7 +502,11 @@ func (d *decoder) oneOf(name, val string, allowed []string, summary string) bool
 			return true
 		}
 	}
-	d.l.errorf(d.rng(name), summary, "The %s of %s is %s; it must be one of %s.", name, d.where, d.quoted(name, val), quoteList(allowed))
+	hint := ""
+	if s := Suggest(val, allowed); s != "" && !d.sensitive(name) {
+		hint = fmt.Sprintf(" Did you mean %q?", s)
+	}
+	d.l.errorf(d.rng(name), summary, "The %s of %s is %s; it must be one of %s.%s", name, d.where, d.quoted(name, val), quoteList(allowed), hint)
 	return false
 }
 
@@ -538,34 +543,22 @@ func (l *loader) checkNameShown(rng hcl.Range, what, name, shown string, check f
 	return true
 }
 
-// nameSuggestion returns the candidate closest to name, if close enough.
-func nameSuggestion(name string, candidates []string) string {
+// Suggest returns the candidate a user most likely meant by name, or ""
+// when none is close: a candidate at most two edits away (case aside), or
+// one that name starts with or that starts with name ("alibabacloud" for
+// "alibaba", "aw" for "aws").
+func Suggest(name string, candidates []string) string {
 	best, bestDist := "", 3
+	lower := strings.ToLower(name)
 	for _, c := range candidates {
-		if d := levenshtein(name, c); d < bestDist {
+		lc := strings.ToLower(c)
+		d := levenshtein.Distance(lower, lc, nil)
+		if d >= bestDist && len(lower) >= 2 && len(lc) >= 2 && (strings.HasPrefix(lower, lc) || strings.HasPrefix(lc, lower)) {
+			d = bestDist - 1
+		}
+		if d < bestDist {
 			best, bestDist = c, d
 		}
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

@@ -172,7 +172,7 @@ var exampleName = map[string]string{"local": "name", "cluster": "control", "vm":
 // suggest ends a sentence: with a question naming the candidate closest
 // to name, or with a period.
 func suggest(name string, candidates []string) string {
-	if s := nameSuggestion(name, candidates); s != "" {
+	if s := Suggest(name, candidates); s != "" {
 		return ". Did you mean " + quote(s) + "?"
 	}
 	return "."

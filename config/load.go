@@ -48,6 +48,24 @@ const DefaultVarsFile = "meshx.vars"
 // AutoVarsSuffix marks variable files read automatically, in lexical order.
 const AutoVarsSuffix = ".auto.vars"
 
+// JSONSuffix marks a variables file written in JSON rather than HCL, as
+// Terraform's *.tfvars.json: meshx.vars.json, *.auto.vars.json, or a
+// -var-file whose name ends in it. A JSON object's members are the
+// variables: {"vm_address": "10.0.0.5", "ports": {"http": 9080}}.
+const JSONSuffix = ".json"
+
+// isDefaultVarsFile reports meshx.vars and meshx.vars.json, which are read
+// before every *.auto.vars file.
+func isDefaultVarsFile(name string) bool {
+	return name == DefaultVarsFile || name == DefaultVarsFile+JSONSuffix
+}
+
+// isAutoVarsFile reports the variables files Load reads by itself.
+func isAutoVarsFile(name string) bool {
+	name = strings.TrimSuffix(name, JSONSuffix)
+	return name == DefaultVarsFile || strings.HasSuffix(name, AutoVarsSuffix)
+}
+
 // source is one file's name (as ranges show it) and content.
 type source struct {
 	name string
@@ -83,7 +101,7 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 			continue
 		}
 		isHCL := strings.HasSuffix(name, ".hcl")
-		isVars := name == DefaultVarsFile || strings.HasSuffix(name, AutoVarsSuffix)
+		isVars := isAutoVarsFile(name)
 		if !isHCL && !isVars {
 			continue
 		}
@@ -111,9 +129,10 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 			autoNames = append(autoNames, name)
 		}
 	}
-	// meshx.vars comes before the *.auto.vars files whatever its name sorts as.
+	// meshx.vars (then meshx.vars.json) comes before the *.auto.vars files
+	// whatever its name sorts as.
 	slices.SortStableFunc(auto, func(a, b source) int {
-		return cmp.Compare(boolInt(a.name != DefaultVarsFile), boolInt(b.name != DefaultVarsFile))
+		return cmp.Compare(boolInt(!isDefaultVarsFile(a.name)), boolInt(!isDefaultVarsFile(b.name)))
 	})
 	if len(files) == 0 && len(readDiags) == 0 {
 		return &Config{Dir: abs, Files: map[string]*hcl.File{}}, hcl.Diagnostics{{

@@ -200,7 +200,7 @@ func (l *loader) cliVar(assign string) {
 		l.diags = append(l.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Value for undeclared variable",
-			Detail:   fmt.Sprintf("The option -var=\"%s=…\" sets a variable that is not declared. Declare it with a variable %q {} block, or fix the name.", name, name),
+			Detail:   fmt.Sprintf("The option -var=\"%s=…\" sets a variable that is not declared%s Declare it with a variable %q {} block, or fix the name.", name, suggest(name, sortedKeys(l.varDecls)), name),
 		})
 		return
 	}
@@ -253,7 +253,11 @@ func (l *loader) varFile(name string, src []byte, source string) {
 		l.diags = append(l.diags, d)
 		return
 	}
-	f, diags := l.parser.ParseHCL(src, name)
+	parse := l.parser.ParseHCL
+	if strings.HasSuffix(name, JSONSuffix) {
+		parse = l.parser.ParseJSON
+	}
+	f, diags := parse(src, name)
 	l.diags = append(l.diags, diags...)
 	if f == nil || diags.HasErrors() {
 		return

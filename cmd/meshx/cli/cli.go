@@ -15,7 +15,7 @@ package cli
 //		fs := c.FlagSet("plan")          // has -no-color
 //		fs.BoolVar(&jsonOut, "json", false, "")
 //		c.VarFlags(fs)                   // -var, -var-file, in order
-//		if err := fs.Parse(args); err != nil {
+//		if err := c.Parse(fs, args); err != nil { // options may follow arguments
 //			return c.FlagError(err, jsonOut)
 //		}
 //		cfg, diags := c.LoadConfig()     // honours -chdir, -var, MESHX_VAR_*
@@ -32,6 +32,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/meshx-dev/meshx/config"
 	"io"
 	"os"
 	"runtime/debug"
@@ -226,36 +227,11 @@ Options are written -name=value; --name=value works too.`)
 
 // didYouMean suggests the closest name.
 func didYouMean(name string, names []string) string {
-	best, bestDist := "", 3
-	for _, n := range names {
-		if d := editDistance(name, n); d < bestDist {
-			best, bestDist = n, d
-		}
-	}
+	best := config.Suggest(name, names)
 	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf(" Did you mean %q?", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // isTerminal reports whether w is a terminal.

@@ -103,7 +103,7 @@ func (c *applyCommand) Run(args []string) int {
 	f.register(fs)
 	fs.BoolVar(&autoApprove, "auto-approve", false, "")
 	c.VarFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := c.Parse(fs, args); err != nil {
 		return c.FlagError(err, f.json || wantsJSON(args))
 	}
 	var planPath string

@@ -22,10 +22,11 @@ func init() {
 	register("fmt", func(m *Meta) Command { return &fmtCommand{Meta: m} })
 }
 
-// Exit statuses of fmt, as Terraform's: 2 is an error, 3 means -check found
-// unformatted input.
+// Exit statuses of fmt. An error is 1, as for every other command (2 means
+// "changes present" to scripts that run plan -detailed-exitcode); 3, as
+// Terraform's, means -check found unformatted input.
 const (
-	fmtExitError       = 2
+	fmtExitError       = 1
 	fmtExitUnformatted = 3
 )
 
@@ -47,8 +48,8 @@ Usage: meshx [global options] fmt [options] [target...]
   standard output.
 
   Exit status: 0 when done (or, with -check, when everything is formatted),
-  1 for a bad option, 2 for an error (such as a syntax error), 3 when -check
-  finds unformatted input.
+  1 for an error (a bad option, a syntax error), 3 when -check finds
+  unformatted input.
 
 Options:
   -list=false         Do not list the files whose formatting differs.
@@ -88,7 +89,7 @@ func (c *fmtCommand) Run(args []string) int {
 	fs.BoolVar(&c.diff, "diff", false, "")
 	fs.BoolVar(&c.check, "check", false, "")
 	fs.BoolVar(&c.recursive, "recursive", false, "")
-	if err := fs.Parse(args); err != nil {
+	if err := c.Parse(fs, args); err != nil {
 		return c.FlagError(err, false)
 	}
 	if c.check {

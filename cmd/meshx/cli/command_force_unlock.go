@@ -37,7 +37,7 @@ func (c *forceUnlockCommand) AutocompleteFlags() complete.Flags    { return c.Co
 func (c *forceUnlockCommand) Run(args []string) int {
 	fs := c.FlagSet("force-unlock")
 	c.VarFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := c.Parse(fs, args); err != nil {
 		return c.FlagError(err, false)
 	}
 	if fs.NArg() != 1 {

@@ -38,7 +38,7 @@ func (c *graphCommand) AutocompleteFlags() complete.Flags    { return c.Complete
 func (c *graphCommand) Run(args []string) int {
 	fs := c.FlagSet("graph")
 	c.VarFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := c.Parse(fs, args); err != nil {
 		return c.FlagError(err, false)
 	}
 	cfg, diags := c.LoadConfig()

@@ -52,7 +52,7 @@ func (c *outputCommand) Run(args []string) int {
 	fs.BoolVar(&jsonOut, "json", false, "")
 	fs.BoolVar(&raw, "raw", false, "")
 	c.VarFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := c.Parse(fs, args); err != nil {
 		return c.FlagError(err, jsonOut || wantsJSON(args))
 	}
 	if fs.NArg() > 1 || (raw && fs.NArg() != 1) {

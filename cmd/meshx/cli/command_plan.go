@@ -72,7 +72,7 @@ func (c *planCommand) Run(args []string) int {
 	fs.BoolVar(&destroy, "destroy", false, "")
 	fs.BoolVar(&detailed, "detailed-exitcode", false, "")
 	c.VarFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := c.Parse(fs, args); err != nil {
 		return c.FlagError(err, f.json || wantsJSON(args))
 	}
 	if fs.NArg() > 0 {

@@ -46,7 +46,7 @@ func (c *showCommand) Run(args []string) int {
 	fs := c.FlagSet("show")
 	fs.BoolVar(&jsonOut, "json", false, "")
 	fs.StringVar(&format, "format", "text", "")
-	if err := fs.Parse(args); err != nil {
+	if err := c.Parse(fs, args); err != nil {
 		return c.FlagError(err, jsonOut || wantsJSON(args))
 	}
 	if fs.NArg() != 1 {

@@ -53,7 +53,7 @@ func (c *validateCommand) Run(args []string) int {
 	fs := c.FlagSet("validate")
 	fs.BoolVar(&jsonOut, "json", false, "")
 	c.VarFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := c.Parse(fs, args); err != nil {
 		return c.FlagError(err, jsonOut || wantsJSON(args))
 	}
 	if fs.NArg() > 0 {

@@ -45,7 +45,7 @@ func (c *versionCommand) Run(args []string) int {
 	var jsonOut bool
 	fs := c.FlagSet("version")
 	fs.BoolVar(&jsonOut, "json", false, "")
-	if err := fs.Parse(args); err != nil {
+	if err := c.Parse(fs, args); err != nil {
 		return c.FlagError(err, jsonOut || wantsJSON(args))
 	}
 	platform := runtime.GOOS + "_" + runtime.GOARCH

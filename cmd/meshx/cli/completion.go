@@ -94,7 +94,7 @@ func (c *completionCommand) AutocompleteFlags() complete.Flags { return complete
 
 func (c *completionCommand) Run(args []string) int {
 	fs := c.FlagSet("completion")
-	if err := fs.Parse(args); err != nil {
+	if err := c.Parse(fs, args); err != nil {
 		return c.FlagError(err, false)
 	}
 	if fs.NArg() != 1 {

@@ -106,19 +106,34 @@ func TestDiagnosticWriter(t *testing.T) {
 	}
 }
 
-func TestColorFollowsNoColor(t *testing.T) {
-	m := newMeta(nil, &bytes.Buffer{}, &bytes.Buffer{}, []string{"NO_COLOR=1"})
-	m.terminal = true
-	if m.Color() {
-		t.Error("Color() with NO_COLOR set")
-	}
-	m.Env = nil
-	if !m.Color() {
-		t.Error("no Color() on a terminal")
-	}
-	m.noColor = true
-	if m.Color() {
-		t.Error("Color() with -no-color")
+func TestColorFollowsTheUser(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		env     []string
+		noColor bool
+		want    bool
+	}{
+		{"a terminal", []string{"TERM=xterm-256color"}, false, true},
+		{"no TERM", nil, false, true},
+		{"NO_COLOR", []string{"TERM=xterm", "NO_COLOR=1"}, false, false},
+		{"-no-color", []string{"TERM=xterm"}, true, false},
+		{"TERM=dumb", []string{"TERM=dumb"}, false, false},
+		{"the last TERM wins", []string{"TERM=dumb", "TERM=xterm"}, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMeta(nil, &bytes.Buffer{}, &bytes.Buffer{}, tt.env)
+			m.terminal, m.stdoutTerminal, m.noColor = true, true, tt.noColor
+			if got := m.Color(); got != tt.want {
+				t.Errorf("Color() = %v, want %v", got, tt.want)
+			}
+			if got := m.ColorStdout(); got != tt.want {
+				t.Errorf("ColorStdout() = %v, want %v", got, tt.want)
+			}
+			m.terminal, m.stdoutTerminal = false, false
+			if m.Color() || m.ColorStdout() {
+				t.Error("colour without a terminal")
+			}
+		})
 	}
 }
 

@@ -49,13 +49,18 @@ func (m *Meta) getenv(key string) string {
 }
 
 // Color reports whether output may carry terminal colour codes: on a
-// terminal, unless -no-color or NO_COLOR says otherwise.
-func (m *Meta) Color() bool { return m.terminal && !m.noColor && m.getenv("NO_COLOR") == "" }
+// terminal, unless -no-color, NO_COLOR or TERM=dumb says otherwise.
+func (m *Meta) Color() bool { return m.terminal && m.colorAllowed() }
 
 // ColorStdout is Color for what goes to Stdout: a plan piped to a file or a
 // CI log carries no escape codes.
-func (m *Meta) ColorStdout() bool {
-	return m.stdoutTerminal && !m.noColor && m.getenv("NO_COLOR") == ""
+func (m *Meta) ColorStdout() bool { return m.stdoutTerminal && m.colorAllowed() }
+
+// colorAllowed is what the user said about colour, whatever the terminal:
+// -no-color, NO_COLOR (no-color.org) and TERM=dumb (a terminal that
+// understands no escape codes, such as Emacs' shell) turn it off.
+func (m *Meta) colorAllowed() bool {
+	return !m.noColor && m.getenv("NO_COLOR") == "" && m.getenv("TERM") != "dumb"
 }
 
 // FlagSet returns a flag set for a command, with -no-color registered.
@@ -66,6 +71,47 @@ func (m *Meta) FlagSet(name string) *flag.FlagSet {
 	fs.Usage = func() {}
 	fs.BoolVar(&m.noColor, "no-color", false, "")
 	return fs
+}
+
+// Parse parses args with fs, accepting options after positional arguments
+// too (meshx apply plan.mxplan -no-color; meshx output -raw env -var
+// env=prod), as kubectl and git do: package flag alone stops at the first
+// argument that is not an option. "--" ends the options; what follows it
+// is positional whatever it looks like.
+func (m *Meta) Parse(fs *flag.FlagSet, args []string) error {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		// An option that takes a value takes the next argument.
+		if f := fs.Lookup(name); f != nil && !isBoolFlag(f) && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	if len(positional) > 0 {
+		flags = append(flags, "--")
+	}
+	return fs.Parse(append(flags, positional...))
+}
+
+// isBoolFlag reports whether f is set by its name alone (-json), as
+// package flag decides it.
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // varArgs records -var and -var-file in command-line order.

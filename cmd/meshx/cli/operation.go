@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -51,7 +52,8 @@ type opFlags struct {
 
 func (o *opFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.json, "json", false, "")
-	fs.IntVar(&o.parallelism, "parallelism", 10, "")
+	o.parallelism = 10
+	fs.Var((*positiveInt)(&o.parallelism), "parallelism", "")
 	fs.Var(&o.targets, "target", "")
 	fs.BoolVar(&o.adopt, "adopt", false, "")
 	fs.BoolVar(&o.force, "force-conflicts", false, "")
@@ -99,6 +101,24 @@ func (o *opFlags) complete(f complete.Flags) complete.Flags {
 		f[n] = complete.PredictAnything
 	}
 	return f
+}
+
+// positiveInt is an int flag that refuses zero and negative numbers:
+// -parallelism=0 would start nothing and wait forever.
+type positiveInt int
+
+func (p *positiveInt) String() string { return strconv.Itoa(int(*p)) }
+
+func (p *positiveInt) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("want a whole number, not %q", s)
+	}
+	if n < 1 {
+		return fmt.Errorf("want 1 or more, not %d", n)
+	}
+	*p = positiveInt(n)
+	return nil
 }
 
 // targetList collects -target flags.
