@@ -18,4 +18,4 @@ echo "== fuzzing briefly (run counts, not time: the machine may be loaded)"
 go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 2000x ./config
 go test -run '^$' -fuzz '^FuzzRead$' -fuzztime 2000x ./planfile
 go test -run '^$' -fuzz '^FuzzRenderers$' -fuzztime 2000x ./cmd/meshx/views
-go test -run '^$' -fuzz '^FuzzMergeEnv$' -fuzztime 2000x ./providers/vm
+go test -run '^$' -fuzz '^FuzzMergeEnv$' -fuzztime 2000x ./providers/vm/envfile

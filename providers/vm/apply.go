@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/meshx-dev/meshx/providers/vm/envfile"
 	"io"
 	"os"
 	"strings"
@@ -232,7 +233,7 @@ func (p *Provider) applyEnv(ctx context.Context, req providers.ApplyRequest, s *
 	if err != nil {
 		return providers.ApplyResponse{Err: fmt.Errorf("read %s: %w", s.path, err)}
 	}
-	before := envValues(string(cur))
+	before := envfile.Values(string(cur))
 	unset := map[string]*string{}
 	if prev != nil {
 		for k, rec := range prev.Keys {
@@ -241,7 +242,7 @@ func (p *Provider) applyEnv(ctx context.Context, req providers.ApplyRequest, s *
 			}
 		}
 	}
-	merged := mergeEnv(string(cur), set, unset)
+	merged := envfile.Merge(string(cur), set, unset)
 	mode := modeString(s.mode)
 	_, changed, err := p.writeFile(ctx, s.path, []byte(merged), mode, s.owner, s.group, "0755")
 	if err != nil {
@@ -447,7 +448,7 @@ func (p *Provider) applyDelete(ctx context.Context, env string, a providers.Addr
 			for k, rec := range e.Keys {
 				unset[k] = rec.Prior
 			}
-			merged := mergeEnv(string(cur), nil, unset)
+			merged := envfile.Merge(string(cur), nil, unset)
 			if merged != string(cur) {
 				if _, changed, err = p.writeFile(ctx, e.Name, []byte(merged), e.Mode, e.Owner, e.Group, "0755"); err != nil {
 					return providers.ApplyResponse{Err: fmt.Errorf("write %s: %w", e.Name, err)}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/meshx-dev/meshx/providers/vm/envfile"
 	"sort"
 	"strconv"
 	"strings"
@@ -404,7 +405,7 @@ func (p *Provider) observed(it observeItem, id string, obs *observation, m *mani
 			// plan rewrites them.
 			break
 		}
-		vals := envValues(text)
+		vals := envfile.Values(text)
 		for _, k := range keys {
 			v, ok := vals[k]
 			switch {

@@ -1,4 +1,4 @@
-package vm
+package envfile
 
 import (
 	"regexp"
@@ -8,9 +8,11 @@ import (
 	"github.com/meshx-dev/meshx/providers/internal/shellquote"
 )
 
-// Env files (sidecar.env) are sourced by a POSIX shell: lines of
-// KEY=value, optionally prefixed by "export ", with # comments. meshx reads
-// and edits only the assignment lines of the keys it manages.
+// keyRE is a shell variable name meshx manages: what ValidKey accepts.
+var keyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+
+// ValidKey reports whether k is a variable name meshx will set.
+func ValidKey(k string) bool { return keyRE.MatchString(k) }
 
 var assignRE = regexp.MustCompile(`^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*)=(.*)$`)
 
@@ -61,13 +63,13 @@ func unquoteShell(s string) string {
 	return b.String()
 }
 
-// formatEnvValue returns v as a shell word: bare when safe, else single
+// FormatValue returns v as a shell word: bare when safe, else single
 // quoted.
-func formatEnvValue(v string) string { return shellquote.Word(v) }
+func FormatValue(v string) string { return shellquote.Word(v) }
 
-// envValues returns the value each key ends up with when the file is
+// Values returns the value each key ends up with when the file is
 // sourced (the last assignment wins).
-func envValues(content string) map[string]string {
+func Values(content string) map[string]string {
 	out := map[string]string{}
 	for _, line := range strings.Split(content, "\n") {
 		if _, k, v, ok := parseAssign(line); ok {
@@ -77,12 +79,12 @@ func envValues(content string) map[string]string {
 	return out
 }
 
-// mergeEnv sets the keys in set and, for the keys in unset, restores the
+// Merge sets the keys in set and, for the keys in unset, restores the
 // value given or removes the key when it is nil. Each key's first
 // assignment line is rewritten in place (keeping an "export " prefix) and
 // its later assignments dropped; keys not assigned yet are appended in
 // sorted order. Every other line is kept as it is.
-func mergeEnv(content string, set map[string]string, unset map[string]*string) string {
+func Merge(content string, set map[string]string, unset map[string]*string) string {
 	want := map[string]*string{}
 	for k, v := range unset {
 		want[k] = v
@@ -111,7 +113,7 @@ func mergeEnv(content string, set map[string]string, unset map[string]*string) s
 			continue
 		}
 		done[k] = true
-		out = append(out, prefix+k+"="+formatEnvValue(*v))
+		out = append(out, prefix+k+"="+FormatValue(*v))
 	}
 	var add []string
 	for k, v := range want {
@@ -121,7 +123,7 @@ func mergeEnv(content string, set map[string]string, unset map[string]*string) s
 	}
 	sort.Strings(add)
 	for _, k := range add {
-		out = append(out, k+"="+formatEnvValue(*want[k]))
+		out = append(out, k+"="+FormatValue(*want[k]))
 	}
 	if len(out) == 0 {
 		return ""

@@ -1,4 +1,4 @@
-package vm
+package envfile
 
 import (
 	"os/exec"
@@ -49,12 +49,12 @@ func TestMergeEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := mergeEnv(tt.content, tt.set, tt.unset)
+			got := Merge(tt.content, tt.set, tt.unset)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Fatalf("(-want +got):\n%s", diff)
 			}
 			// What meshx writes reads back as what it meant.
-			vals := envValues(got)
+			vals := Values(got)
 			for k, v := range tt.set {
 				if vals[k] != v {
 					t.Errorf("%s reads back as %q, want %q", k, vals[k], v)
@@ -78,7 +78,7 @@ func TestEnvValuesMatchTheShell(t *testing.T) {
 	}, "\n") + "\n"
 	want := map[string]string{"A": "last-wins", "B": "single quoted $(x)", "C": `double "quoted" $HOME`,
 		"D": "bare", "E": "exported", "F": "it's", "G": ""}
-	if diff := cmp.Diff(want, envValues(content)); diff != "" {
+	if diff := cmp.Diff(want, Values(content)); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
 	sh, err := exec.LookPath("sh")
@@ -105,32 +105,18 @@ func FuzzMergeEnv(f *testing.F) {
 	f.Add("# c\nA=1\nexport B='x y'\n", "A", "v a'l")
 	f.Add("", "K", "")
 	f.Fuzz(func(t *testing.T, content, key, value string) {
-		if !envKeyRE.MatchString(key) || strings.ContainsAny(value, "\x00\n\r") {
+		if !ValidKey(key) || strings.ContainsAny(value, "\x00\n\r") {
 			return
 		}
-		got := mergeEnv(content, map[string]string{key: value}, nil)
-		if v := envValues(got)[key]; v != value {
+		got := Merge(content, map[string]string{key: value}, nil)
+		if v := Values(got)[key]; v != value {
 			t.Fatalf("after merge %s reads back as %q, want %q\n%s", key, v, value, got)
 		}
 		// Idempotent: merging again changes nothing.
-		if again := mergeEnv(got, map[string]string{key: value}, nil); again != got {
+		if again := Merge(got, map[string]string{key: value}, nil); again != got {
 			t.Fatalf("second merge changed the file:\n%q\n%q", got, again)
 		}
 	})
 }
 
-func FuzzParseObservation(f *testing.F) {
-	f.Add([]byte("M -\n#S\n81a4 644 root root 0 0 3 /etc/x\nC YWJj /etc/x\n#H\n" + strings.Repeat("a", 64) + "  /etc/x\nZ\n"))
-	f.Add([]byte("L r0 1\nP dnsmasq\tinstall ok installed\t2.89-1\nU r1 enabled active\nK m1 file /x\nX other unit istio\n#S\n#H\nZ\n"))
-	f.Fuzz(func(t *testing.T, out []byte) {
-		o, err := parseObservation(out)
-		if err != nil {
-			return
-		}
-		for _, st := range o.files {
-			if st.state == "f" {
-				_ = st.fingerprint() // a regular file always has its hash
-			}
-		}
-	})
-}
+func ptr[T any](v T) *T { return &v }
