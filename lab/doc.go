@@ -14,7 +14,12 @@
 // process of whatever binary imports this package: the binary re-executes
 // itself with MESHX_LAB_CONTROLLER set, which this package's init handles.
 //
-// lab does not build anything at Up (Build does, from the separate Go
-// module in lab/tools), does not run systemd, and never addresses anything
+// Build compiles the Kubernetes binaries from the separate Go module in
+// lab/tools; BuildIstio compiles pilot-discovery, pilot-agent, istioctl and
+// CoreDNS of IstioVersion and CoreDNSVersion from the separate module in
+// lab/istiotools and copies the Istio CRDs and VM packaging files from the
+// module cache beside them. Both print progress while they build.
+//
+// lab does not build anything at Up, does not run systemd, and never addresses anything
 // outside loopback and the namespaces it created.
 package lab

@@ -20,7 +20,8 @@ import (
 const usage = `usage: meshx-lab <command> [flags]
 
 commands:
-  build     build etcd, kube-apiserver and kube-controller-manager ` + lab.KubernetesVersion + ` into the cache
+  build     [-only kubernetes|istio]: build etcd, kube-apiserver and kube-controller-manager ` + lab.KubernetesVersion + `,
+            pilot-discovery, pilot-agent, istioctl and CoreDNS into the cache
   up        start the lab (idempotent); writes .lab/lab.json, kubeconfigs, SSH key, examples.vars
   down      stop everything the lab started and remove what it made
   status    show the lab and whether its processes run
@@ -102,15 +103,28 @@ func parse(fs *flag.FlagSet, args []string) error {
 
 func build(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
+	only := fs.String("only", "", "build only kubernetes or istio (default both)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	start := time.Now()
-	bin, err := lab.Build(ctx, stdout)
-	if err != nil {
-		return err
+	if *only != "" && *only != "kubernetes" && *only != "istio" {
+		return usageError{fmt.Errorf("-only %q: want kubernetes or istio", *only)}
 	}
-	fmt.Fprintf(stdout, "lab binaries ready in %s (%s)\n", bin, time.Since(start).Round(time.Second))
+	start := time.Now()
+	if *only != "istio" {
+		bin, err := lab.Build(ctx, stdout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Kubernetes binaries ready in %s (%s)\n", bin, time.Since(start).Round(time.Second))
+	}
+	if *only != "kubernetes" {
+		bin, err := lab.BuildIstio(ctx, stdout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Istio binaries ready in %s (%s)\n", bin, time.Since(start).Round(time.Second))
+	}
 	return nil
 }
 
