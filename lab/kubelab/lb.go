@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -102,7 +103,22 @@ func ownsLB(svc *corev1.Service) bool {
 	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer && svc.Spec.LoadBalancerClass == nil
 }
 
+// syncService gives a LoadBalancer Service its address and makes the
+// address carry traffic (see forwarders).
 func (c *controller) syncService(ctx context.Context, key string) error {
+	err := c.syncLB(ctx, key)
+	ns, name, _ := strings.Cut(key, "/")
+	svc, gerr := c.services.Services(ns).Get(name)
+	if gerr != nil {
+		svc = nil
+	}
+	if ferr := c.fwd.sync(ctx, key, svc); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return err
+}
+
+func (c *controller) syncLB(ctx context.Context, key string) error {
 	ns, name, _ := strings.Cut(key, "/")
 	svc, err := c.services.Services(ns).Get(name)
 	if apierrors.IsNotFound(err) {

@@ -135,6 +135,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	clusters := fs.String("clusters", "control,remote1", "comma-separated cluster names; the first is the control cluster")
 	vms := fs.Int("vms", lab.DefaultVMs, "number of VMs")
 	noBuild := fs.Bool("no-build", false, "fail instead of building missing binaries")
+	istio := fs.Bool("istio", true, "run a real Istio control plane (istiod, CoreDNS)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -146,8 +147,14 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	o.Log = stdout
+	o.Istio = *istio
 	if !*noBuild && len(lab.MissingBinaries(lab.BinDir())) > 0 {
 		if _, err := lab.Build(ctx, stdout); err != nil {
+			return err
+		}
+	}
+	if !*noBuild && *istio && len(lab.MissingIstioBinaries(lab.IstioBinDir())) > 0 {
+		if _, err := lab.BuildIstio(ctx, stdout); err != nil {
 			return err
 		}
 	}
@@ -220,6 +227,9 @@ func printLab(w io.Writer, l *lab.Lab) {
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "ssh -i %s -o UserKnownHostsFile=%s %s@%s\n", l.SSHPrivateKey, l.KnownHosts, l.VMs[0].User, l.VMs[0].Address)
+	}
+	if l.Istio != nil {
+		fmt.Fprintf(w, "istiod: debug %s, xDS/CA %s; istioctl %s\n", l.Istio.DebugURL, l.Istio.XDSAddress, l.Istio.Istioctl)
 	}
 	fmt.Fprintf(w, "variables for examples: %s\n", l.ExamplesVars)
 }

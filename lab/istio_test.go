@@ -1,0 +1,188 @@
+package lab_test
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshx-dev/meshx/lab"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+)
+
+// istioLab returns the package's lab, which runs a real istiod.
+func istioLab(t *testing.T) *lab.Lab {
+	t.Helper()
+	l := lab.Get(t)
+	if l.Istio == nil {
+		t.Fatalf("lab %s runs no istiod (Options.Istio)", l.Name)
+	}
+	return l
+}
+
+// rootCertConfigMap waits for istiod to publish istio-ca-root-cert in ns
+// and returns its root-cert.pem.
+func rootCertConfigMap(t *testing.T, cs kubernetes.Interface, ns string) string {
+	t.Helper()
+	var root string
+	poll(t, 30*time.Second, "istio-ca-root-cert in "+ns, func(ctx context.Context) (bool, error) {
+		cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "istio-ca-root-cert", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		root = cm.Data["root-cert.pem"]
+		return root != "", nil
+	})
+	return root
+}
+
+func TestIstiodPublishesRootCertAndDebug(t *testing.T) {
+	t.Parallel()
+	l := istioLab(t)
+	cs := l.Clientset(t, l.ControlCluster().Name)
+	ns := newNamespace(t, cs, "istiod")
+	root := rootCertConfigMap(t, cs, ns)
+	b, _ := pem.Decode([]byte(root))
+	if b == nil {
+		t.Fatalf("root-cert.pem is not PEM: %q", root)
+	}
+	if _, err := x509.ParseCertificate(b.Bytes); err != nil {
+		t.Fatalf("root-cert.pem: %v", err)
+	}
+	for _, path := range []string{"/debug/registryz", "/debug/endpointz", "/debug/clusterz"} {
+		resp, err := http.Get(l.Istio.DebugURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %s: %s", path, resp.Status, body)
+		}
+		if path == "/debug/registryz" && !strings.Contains(string(body), "kubernetes.default.svc.cluster.local") {
+			t.Errorf("registryz does not list kubernetes.default: %.300s", body)
+		}
+	}
+	for _, f := range []string{l.Istio.Istioctl, l.Istio.PilotAgent} {
+		if fi, err := os.Stat(f); err != nil || fi.Mode()&0o111 == 0 {
+			t.Errorf("lab.json names %s, which is not an executable (%v)", f, err)
+		}
+	}
+}
+
+// createIstiodLB creates a LoadBalancer Service selecting istiod with its
+// xDS/CA and webhook ports, as an east-west gateway exposes them, and
+// returns its address.
+func createIstiodLB(t *testing.T, cs kubernetes.Interface, ns, name string) string {
+	t.Helper()
+	_, err := cs.CoreV1().Services(ns).Create(context.Background(), &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
+			Selector: map[string]string{"app": "istiod"},
+			Ports: []corev1.ServicePort{
+				{Name: "tls-istiod", Port: 15012, TargetPort: intstr.FromInt32(15012)},
+				{Name: "tls-webhook", Port: 15017, TargetPort: intstr.FromInt32(15017)},
+			}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lbIngress(t, cs, ns, name, 20*time.Second).IP
+}
+
+// TestLoadBalancerReachesIstiod: a LoadBalancer Service selecting istiod
+// carries a TLS handshake from a VM to istiod, and a 1.0 stand-in's ILB
+// accepts connections.
+func TestLoadBalancerReachesIstiod(t *testing.T) {
+	t.Parallel()
+	l := istioLab(t)
+	ctx := context.Background()
+	cs := l.Clientset(t, l.ControlCluster().Name)
+	ip := createIstiodLB(t, cs, "istio-system", "istiod-lb-test")
+	root := rootCertConfigMap(t, cs, "istio-system")
+	vm := l.VMs[0].Name
+	if _, _, err := l.VMExecInput(ctx, vm, strings.NewReader(root), "sh", "-c", "cat > /tmp/istiod-lb-root.pem"); err != nil {
+		t.Fatal(err)
+	}
+	for _, port := range []string{"15012", "15017"} {
+		out, stderr, err := l.VMExecInput(ctx, vm, strings.NewReader(""), "openssl", "s_client",
+			"-connect", ip+":"+port, "-servername", "istiod.istio-system.svc",
+			"-CAfile", "/tmp/istiod-lb-root.pem", "-verify_return_error", "-verify_hostname", "istiod.istio-system.svc")
+		if err != nil {
+			t.Fatalf("openssl s_client to %s:%s in %s: %v\n%s", ip, port, vm, err, stderr)
+		}
+		if !strings.Contains(out, "Verify return code: 0 (ok)") {
+			t.Errorf("handshake with %s:%s did not verify against istiod's root:\n%s", ip, port, out)
+		}
+	}
+
+	// The 1.0-era stand-in for mixer has no process behind it; its ILB
+	// accepts connections all the same.
+	_, err := cs.CoreV1().Services("istio-system").Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "mixer-ilb-test"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
+			Selector: map[string]string{"istio": "mixer", "istio-mixer-type": "telemetry"},
+			Ports:    []corev1.ServicePort{{Name: "grpc-mixer", Port: 9091}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixer := lbIngress(t, cs, "istio-system", "mixer-ilb-test", 20*time.Second).IP
+	poll(t, 10*time.Second, "TCP connect to mixer-ilb from "+vm, func(ctx context.Context) (bool, error) {
+		_, _, err := l.VMExec(ctx, vm, "bash", "-c", "exec 3<>/dev/tcp/"+mixer+"/9091")
+		return err == nil, err
+	})
+}
+
+// TestDNSILBAnswersClusterNames: a VM whose dnsmasq forwards cluster.local
+// to dns-ilb resolves a Service name to its ClusterIP, answered by the
+// cluster's CoreDNS.
+func TestDNSILBAnswersClusterNames(t *testing.T) {
+	t.Parallel()
+	l := istioLab(t)
+	ctx := context.Background()
+	c := l.Cluster("remote1")
+	cs := l.Clientset(t, c.Name)
+	_, err := cs.CoreV1().Services("kube-system").Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "dns-ilb"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
+			Selector: map[string]string{"k8s-app": "kube-dns"},
+			Ports:    []corev1.ServicePort{{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dnsILB := lbIngress(t, cs, "kube-system", "dns-ilb", 20*time.Second).IP
+	pilot, err := cs.CoreV1().Services("istio-system").Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "istio-pilot"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"istio": "pilot"},
+			Ports: []corev1.ServicePort{{Name: "http-discovery", Port: 8080}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := l.VMs[0].Name
+	conf := "/etc/dnsmasq.d/lab-test-kubedns"
+	if _, _, err := l.VMExec(ctx, vm, "sh", "-c", "echo server=/cluster.local/"+dnsILB+" > "+conf+" && systemctl restart dnsmasq"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, _, err := l.VMExec(context.Background(), vm, "sh", "-c", "rm -f "+conf+" && systemctl stop dnsmasq"); err != nil {
+			t.Error(err)
+		}
+	})
+	var out string
+	poll(t, 20*time.Second, "host istio-pilot in "+vm, func(ctx context.Context) (bool, error) {
+		var err error
+		out, _, err = l.VMExec(ctx, vm, "host", "-t", "A", "istio-pilot.istio-system.svc.cluster.local.")
+		return err == nil && strings.Contains(out, "has address "+pilot.Spec.ClusterIP), err
+	})
+}
