@@ -42,15 +42,20 @@ var buildTargets = map[string]string{
 }
 
 // IstioBinaries the lab runs when Options.Istio is set, built by
-// BuildIstio into IstioBinDir().
-var IstioBinaries = []string{"pilot-discovery", "pilot-agent", "istioctl", "coredns"}
+// BuildIstio into IstioBinDir(). envoy is the lab's stand-in (Envoy is
+// C++), a command of the istiotools module itself.
+var IstioBinaries = []string{"pilot-discovery", "pilot-agent", "istioctl", "coredns", "envoy"}
 
 var istioBuildTargets = map[string]string{
 	"pilot-discovery": "istio.io/istio/pilot/cmd/pilot-discovery",
 	"pilot-agent":     "istio.io/istio/pilot/cmd/pilot-agent",
 	"istioctl":        "istio.io/istio/istioctl/cmd/istioctl",
 	"coredns":         "github.com/coredns/coredns",
+	"envoy":           istioToolsModule + "/envoy",
 }
+
+// istioToolsModule is the module path of lab/istiotools.
+const istioToolsModule = "github.com/meshx-dev/meshx/lab/istiotools"
 
 // IstioFiles are the files of the istio.io/istio module BuildIstio copies
 // from the module cache into IstioBinDir() (under their base names): the
@@ -422,13 +427,24 @@ func isPackageLine(l string) bool {
 	return l != "" && !strings.ContainsAny(l, " :#\t")
 }
 
-// toolsStamp identifies a build: the tools module's go.mod and go.sum and
-// the recipe (environment and flags). A new Go release alone does not
-// rebuild.
+// toolsStamp identifies a build: the tools module's go.mod and go.sum, its
+// own Go files, and the recipe (environment and flags). A new Go release
+// alone does not rebuild.
 func toolsStamp(tools, recipe string) (string, error) {
 	h := sha256.New()
 	h.Write([]byte(recipe + "\x00"))
-	for _, f := range []string{"go.mod", "go.sum"} {
+	files := []string{"go.mod", "go.sum"}
+	err := filepath.WalkDir(tools, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".go") {
+			rel, _ := filepath.Rel(tools, p)
+			files = append(files, rel)
+		}
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("lab tools module: %w", err)
+	}
+	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(tools, f))
 		if err != nil {
 			return "", fmt.Errorf("lab tools module: %w", err)

@@ -26,8 +26,9 @@
 // API). Each listens on kernel-chosen loopback ports, recorded in lab.json
 // (Lab.Istio), together with the paths of istioctl, pilot-agent and the
 // modern istio-sidecar .deb (the real pilot-agent, istio-start.sh,
-// istio.service, sidecar.env and postinst of the pinned module, and a
-// stand-in envoy, see vmlab). istiod's CA signs workload certificates for
+// istio.service, sidecar.env and postinst of the pinned module, and the
+// lab's stand-in envoy, lab/istiotools/envoy, which opens the agent's ADS
+// and SDS streams so that istiod sees a connected proxy). istiod's CA signs workload certificates for
 // TokenRequest tokens of audience istio-ca, which it checks by TokenReview
 // against the lab's kube-apiserver. They are started and stopped by PID
 // like every lab process.

@@ -170,6 +170,11 @@ func startIstio(ctx context.Context, o Options, l *Lab) (*Istio, error) {
 			return nil, fmt.Errorf("lab %s: cluster %s: %w", o.Name, c.Name, err)
 		}
 	}
+	if o.VMs > 0 {
+		if ist.SidecarDeb, err = buildModernDeb(ctx, o.IstioBinDir, dir); err != nil {
+			return nil, fmt.Errorf("lab %s: %w", o.Name, err)
+		}
+	}
 	fmt.Fprintf(o.Log, "istiod %s: ready in %s (debug %s, xDS/CA %s)\n", ist.ClusterID, time.Since(t0).Round(10*time.Millisecond), ist.DebugURL, ist.XDSAddress)
 	return ist, nil
 }

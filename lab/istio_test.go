@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meshx-dev/meshx/lab"
+	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -184,5 +186,99 @@ func TestDNSILBAnswersClusterNames(t *testing.T) {
 		var err error
 		out, _, err = l.VMExec(ctx, vm, "host", "-t", "A", "istio-pilot.istio-system.svc.cluster.local.")
 		return err == nil && strings.Contains(out, "has address "+pilot.Spec.ClusterIP), err
+	})
+}
+
+// TestModernSidecarObtainsWorkloadCert installs the modern istio-sidecar
+// .deb on a VM, writes by hand what `istioctl x workload entry configure`
+// and the istio.io VM steps would, starts the istio unit and waits for the
+// real pilot-agent to obtain a workload certificate from istiod and for
+// istiod to list the proxy (the stand-in envoy's ADS stream). This
+// hand-written setup is the reference meshx must reproduce. Not parallel:
+// istio-start.sh changes the VM's iptables while the unit runs.
+func TestModernSidecarObtainsWorkloadCert(t *testing.T) {
+	l := istioLab(t)
+	if l.Istio.SidecarDeb == "" {
+		t.Fatal("lab.json names no modern sidecar .deb")
+	}
+	ctx := context.Background()
+	ctl := l.ControlCluster()
+	cs := l.Clientset(t, ctl.Name)
+	ns := newNamespace(t, cs, "vmcert")
+	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "vmsa"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	root := rootCertConfigMap(t, cs, ns)
+	secs := int64(3600)
+	tr, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "vmsa", &authv1.TokenRequest{
+		Spec: authv1.TokenRequestSpec{Audiences: []string{"istio-ca"}, ExpirationSeconds: &secs}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lbIP := createIstiodLB(t, cs, "istio-system", "istiod-sidecar-test")
+
+	vm := l.VMs[0].Name
+	run := func(script string, stdin io.Reader) {
+		t.Helper()
+		if stdin == nil {
+			stdin = strings.NewReader("")
+		}
+		if _, stderr, err := l.VMExecInput(ctx, vm, stdin, "bash", "-euc", script); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+	}
+	deb, err := os.Open(l.Istio.SidecarDeb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deb.Close()
+	run("cat > /tmp/istio-sidecar.deb && dpkg -i /tmp/istio-sidecar.deb >/dev/null && rm /tmp/istio-sidecar.deb", deb)
+	t.Cleanup(func() {
+		l.VMExec(context.Background(), vm, "bash", "-c", "systemctl stop istio; dpkg --purge istio-sidecar; sed -i '/istiod.istio-system.svc/d' /etc/hosts")
+	})
+	run("mkdir -p /etc/certs && cat > /etc/certs/root-cert.pem", strings.NewReader(root))
+	run("mkdir -p /var/run/secrets/tokens && cat > /var/run/secrets/tokens/istio-token", strings.NewReader(tr.Status.Token))
+	clusterEnv := "ISTIO_NAMESPACE='" + ns + "'\nSERVICE_ACCOUNT='vmsa'\nISTIO_META_CLUSTER_ID='" + ctl.Name + "'\nTRUST_DOMAIN='cluster.local'\nPOD_NAMESPACE='" + ns + "'\nISTIO_SERVICE='details." + ns + "'\n"
+	run("cat > /var/lib/istio/envoy/cluster.env", strings.NewReader(clusterEnv))
+	run("mkdir -p /etc/istio/config && cat > /etc/istio/config/mesh", strings.NewReader("defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n"))
+	run("echo '"+lbIP+" istiod.istio-system.svc' >> /etc/hosts", nil)
+	run("mkdir -p /etc/istio/proxy && chown -R istio-proxy /var/lib/istio /etc/certs /etc/istio/proxy /etc/istio/config /var/run/secrets /etc/certs/root-cert.pem", nil)
+	run("systemctl start istio", nil)
+
+	want := "spiffe://cluster.local/ns/" + ns + "/sa/vmsa"
+	poll(t, 90*time.Second, "workload certificate in /etc/certs", func(ctx context.Context) (bool, error) {
+		out, _, err := l.VMExec(ctx, vm, "cat", "/etc/certs/cert-chain.pem")
+		if err != nil {
+			logs, _, _ := l.VMExec(ctx, vm, "bash", "-c", "systemctl status istio; tail -5 /var/log/istio/istio.err.log /var/log/istio/istio.log")
+			return false, fmt.Errorf("%v\n%s", err, logs)
+		}
+		b, _ := pem.Decode([]byte(out))
+		if b == nil {
+			return false, fmt.Errorf("cert-chain.pem is not PEM")
+		}
+		cert, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return false, err
+		}
+		if len(cert.URIs) != 1 || cert.URIs[0].String() != want {
+			return false, fmt.Errorf("URI SANs %v, want %s", cert.URIs, want)
+		}
+		return true, nil
+	})
+
+	// The stand-in envoy opens ADS through the agent: istiod lists the
+	// proxy, named <pod>.<namespace> (POD_NAME is the VM's short hostname).
+	proxy := l.VMs[0].Hostname + "." + ns + "-"
+	poll(t, 60*time.Second, "istiod lists the VM's proxy", func(ctx context.Context) (bool, error) {
+		resp, err := http.Get(l.Istio.DebugURL + "/debug/connections")
+		if err != nil {
+			return false, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), `"connectionId":"`+proxy) {
+			return false, fmt.Errorf("no connection %s* in %.500s", proxy, body)
+		}
+		return true, err
 	})
 }
