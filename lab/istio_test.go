@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -187,6 +189,61 @@ func TestDNSILBAnswersClusterNames(t *testing.T) {
 		out, _, err = l.VMExec(ctx, vm, "host", "-t", "A", "istio-pilot.istio-system.svc.cluster.local.")
 		return err == nil && strings.Contains(out, "has address "+pilot.Spec.ClusterIP), err
 	})
+}
+
+// TestIstioctlWorkloadEntryConfigure runs the real istioctl against the
+// control cluster: it reads a WorkloadGroup and writes the VM's files.
+func TestIstioctlWorkloadEntryConfigure(t *testing.T) {
+	t.Parallel()
+	l := istioLab(t)
+	ctx := context.Background()
+	ctl := l.ControlCluster()
+	cs := l.Clientset(t, ctl.Name)
+	ns := newNamespace(t, cs, "wg")
+	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "vmsa"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rootCertConfigMap(t, cs, ns)
+	dir := t.TempDir()
+	wg := filepath.Join(dir, "workloadgroup.yaml")
+	err := os.WriteFile(wg, []byte(`apiVersion: networking.istio.io/v1
+kind: WorkloadGroup
+metadata:
+  name: details
+  namespace: `+ns+`
+spec:
+  metadata:
+    labels:
+      app: details
+  template:
+    serviceAccount: vmsa
+    network: ""
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	cmd := exec.CommandContext(ctx, l.Istio.Istioctl, "--kubeconfig", ctl.Kubeconfig, "x", "workload", "entry", "configure",
+		"-f", wg, "-o", out, "--clusterID", ctl.Name, "--ingressIP", "10.251.0.250", "--autoregister")
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("istioctl x workload entry configure: %v\n%s", err, b)
+	}
+	for _, f := range []string{"cluster.env", "mesh.yaml", "root-cert.pem", "istio-token", "hosts"} {
+		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("istioctl did not write %s (%v)", f, err)
+		}
+	}
+	env, _ := os.ReadFile(filepath.Join(out, "cluster.env"))
+	for _, want := range []string{"SERVICE_ACCOUNT='vmsa'", "ISTIO_META_AUTO_REGISTER_GROUP='details'", "ISTIO_META_CLUSTER_ID='" + ctl.Name + "'"} {
+		if !strings.Contains(string(env), want) {
+			t.Errorf("cluster.env lacks %s:\n%s", want, env)
+		}
+	}
+	hosts, _ := os.ReadFile(filepath.Join(out, "hosts"))
+	if got := strings.TrimSpace(string(hosts)); got != "10.251.0.250 istiod.istio-system.svc" {
+		t.Errorf("hosts = %q", got)
+	}
 }
 
 // TestModernSidecarObtainsWorkloadCert installs the modern istio-sidecar
