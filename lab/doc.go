@@ -14,24 +14,27 @@
 // process of whatever binary imports this package: the binary re-executes
 // itself with MESHX_LAB_CONTROLLER set, which this package's init handles.
 //
-// With Options.Istio (on for `meshx-lab up`, `make lab-up` and the demo;
-// off unless a test package asks for it) the lab also runs a real Istio
-// control plane built from source (BuildIstio, from the separate Go module
-// lab/istiotools, pinned to IstioVersion and CoreDNSVersion): the Istio
-// CRDs are applied to every cluster, istiod (pilot-discovery) runs out of
-// cluster against the control cluster with its admin kubeconfig,
+// With Options.Istio (on for `meshx-lab up`, `make lab-up` and the demo; off
+// unless a test package asks for it) the lab also runs a real Istio control
+// plane built from source (BuildIstio, from the separate Go module
+// lab/istiotools, pinned to IstioVersion and CoreDNSVersion): the Istio CRDs
+// are applied to every cluster, istiod (pilot-discovery) runs out of cluster
+// against the control cluster with its admin kubeconfig,
 // POD_NAMESPACE=istio-system, the cluster's name as cluster ID and
-// WorkloadEntry auto-registration and health checks on, and CoreDNS runs
-// per cluster as its kube-dns (kubernetes plugin, watching that cluster's
-// API). Each listens on kernel-chosen loopback ports, recorded in lab.json
-// (Lab.Istio), together with the paths of istioctl, pilot-agent and the
-// modern istio-sidecar .deb (the real pilot-agent, istio-start.sh,
-// istio.service, sidecar.env and postinst of the pinned module, and the
-// lab's stand-in envoy, lab/istiotools/envoy, which opens the agent's ADS
-// and SDS streams so that istiod sees a connected proxy). istiod's CA signs workload certificates for
-// TokenRequest tokens of audience istio-ca, which it checks by TokenReview
-// against the lab's kube-apiserver. They are started and stopped by PID
-// like every lab process.
+// WorkloadEntry auto-registration and health checks on, and CoreDNS runs per
+// cluster as its kube-dns (kubernetes plugin, watching that cluster's API).
+// The control cluster gets the istio mesh ConfigMap and the istiod and
+// istio-pilot Services an install has, in front of the pod istiod-0 that
+// stands for istiod. Each process listens on kernel-chosen loopback ports,
+// recorded in lab.json (Lab.Istio), together with the paths of istioctl,
+// pilot-agent and the modern istio-sidecar .deb (the real pilot-agent,
+// istio-start.sh, istio.service, sidecar.env and postinst of the pinned
+// module, and the lab's stand-in envoy, lab/istiotools/envoy, which opens
+// the agent's ADS and SDS streams so that istiod sees a connected proxy).
+// istiod's CA signs workload certificates for TokenRequest tokens of
+// audience istio-ca, which it checks by TokenReview against the lab's
+// kube-apiserver. They are started and stopped by PID like every lab
+// process.
 //
 // Load-balancer addresses carry traffic when the instance has VMs: the lab
 // controller of each cluster puts every address it gives a LoadBalancer

@@ -22,8 +22,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Istio is the real Istio control plane of a lab (Options.Istio): istiod
@@ -347,12 +349,40 @@ func ensureIstiodPod(ctx context.Context, ctl *Cluster, ist *Istio) error {
 		{Port: IstiodPortMonitoring, Protocol: corev1.ProtocolTCP, Target: ist.MonitoringAddress},
 		{Port: IstiodPortWebhook, Protocol: corev1.ProtocolTCP, Target: ist.WebhookAddress},
 	}
+	if err := ensureIstiodServices(ctx, cs); err != nil {
+		return err
+	}
 	return kubelab.EnsureBackedPod(ctx, cs, kubelab.BackedPod{
 		Namespace: kubelab.IstioNamespace, Name: IstiodPod, ServiceAccount: "istiod",
 		Image:    "docker.io/istio/pilot:meshx-lab",
 		Labels:   map[string]string{"app": "istiod", "istio": "pilot", "istio.io/rev": "default"},
 		Backends: backends,
 	})
+}
+
+// ensureIstiodServices creates the Services in front of istiod that an
+// install has: istiod (a modern install) and istio-pilot (Istio 1.0's name,
+// which the VMs of the 1.0 flow resolve through kube-dns).
+func ensureIstiodServices(ctx context.Context, cs kubernetes.Interface) error {
+	port := func(name string, p, target int32) corev1.ServicePort {
+		return corev1.ServicePort{Name: name, Port: p, TargetPort: intstr.FromInt32(target)}
+	}
+	svcs := []*corev1.Service{
+		{ObjectMeta: metav1.ObjectMeta{Name: "istiod", Namespace: kubelab.IstioNamespace, Labels: map[string]string{"app": "istiod", "istio": "pilot"}},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "istiod", "istio": "pilot"}, Ports: []corev1.ServicePort{
+				port("grpc-xds", IstiodPortXDS, IstiodPortXDS), port("https-dns", IstiodPortSecureXDS, IstiodPortSecureXDS),
+				port("https-webhook", 443, IstiodPortWebhook), port("http-monitoring", IstiodPortMonitoring, IstiodPortMonitoring)}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "istio-pilot", Namespace: kubelab.IstioNamespace, Labels: map[string]string{"app": "pilot", "istio": "pilot"}},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"istio": "pilot"}, Ports: []corev1.ServicePort{
+				port("grpc-xds", IstiodPortXDS, IstiodPortXDS), port("https-xds", 15011, 15011),
+				port("http-legacy-discovery", IstiodPortHTTP, IstiodPortHTTP), port("http-monitoring", IstiodPortMonitoring, IstiodPortMonitoring)}}},
+	}
+	for _, svc := range svcs {
+		if _, err := cs.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("service %s/%s: %w", svc.Namespace, svc.Name, err)
+		}
+	}
+	return nil
 }
 
 // applyCRDs creates the CustomResourceDefinitions in file (multi-document

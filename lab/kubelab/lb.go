@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -106,16 +105,20 @@ func ownsLB(svc *corev1.Service) bool {
 // syncService gives a LoadBalancer Service its address and makes the
 // address carry traffic (see forwarders).
 func (c *controller) syncService(ctx context.Context, key string) error {
-	err := c.syncLB(ctx, key)
+	if err := c.syncLB(ctx, key); err != nil {
+		return err
+	}
+	// Listeners follow the Service as the informer has it; an address
+	// just given is in it from the next event on (syncLB set up its
+	// listeners already).
 	ns, name, _ := strings.Cut(key, "/")
-	svc, gerr := c.services.Services(ns).Get(name)
-	if gerr != nil {
+	svc, err := c.services.Services(ns).Get(name)
+	if err != nil {
 		svc = nil
+	} else if ownsLB(svc) && len(svc.Status.LoadBalancer.Ingress) == 0 {
+		return nil
 	}
-	if ferr := c.fwd.sync(ctx, key, svc); ferr != nil {
-		return errors.Join(err, ferr)
-	}
-	return err
+	return c.fwd.sync(ctx, key, svc)
 }
 
 func (c *controller) syncLB(ctx context.Context, key string) error {
@@ -179,6 +182,10 @@ func (c *controller) syncLB(ctx context.Context, key string) error {
 	}
 	svc = svc.DeepCopy()
 	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{ingress}
+	// The address carries traffic before anyone can read it.
+	if err := c.fwd.sync(ctx, key, svc); err != nil {
+		return err
+	}
 	if _, err := c.cs.CoreV1().Services(ns).UpdateStatus(ctx, svc, metav1.UpdateOptions{}); err != nil {
 		return ignoreNotFound(err)
 	}
