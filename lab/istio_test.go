@@ -18,7 +18,10 @@ import (
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -253,8 +256,10 @@ spec:
 // TestModernSidecarObtainsWorkloadCert installs the modern istio-sidecar
 // .deb on a VM, writes by hand what `istioctl x workload entry configure`
 // and the istio.io VM steps would, starts the istio unit and waits for the
-// real pilot-agent to obtain a workload certificate from istiod and for
-// istiod to list the proxy (the stand-in envoy's ADS stream). This
+// real pilot-agent to obtain a workload certificate from istiod, for
+// istiod to list the proxy (the stand-in envoy's ADS stream) and to
+// auto-register a WorkloadEntry with the VM's address for its
+// WorkloadGroup. This
 // hand-written setup is the reference meshx must reproduce. Not parallel:
 // istio-start.sh changes the VM's iptables while the unit runs.
 func TestModernSidecarObtainsWorkloadCert(t *testing.T) {
@@ -299,7 +304,30 @@ func TestModernSidecarObtainsWorkloadCert(t *testing.T) {
 	})
 	run("mkdir -p /etc/certs && cat > /etc/certs/root-cert.pem", strings.NewReader(root))
 	run("mkdir -p /var/run/secrets/tokens && cat > /var/run/secrets/tokens/istio-token", strings.NewReader(tr.Status.Token))
-	clusterEnv := "ISTIO_NAMESPACE='" + ns + "'\nSERVICE_ACCOUNT='vmsa'\nISTIO_META_CLUSTER_ID='" + ctl.Name + "'\nTRUST_DOMAIN='cluster.local'\nPOD_NAMESPACE='" + ns + "'\nISTIO_SERVICE='details." + ns + "'\n"
+	// A WorkloadGroup for the VM to join: istiod registers a WorkloadEntry
+	// for it when its proxy connects (auto-registration).
+	rc, err := ctl.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wgs := dyn.Resource(schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "workloadgroups"}).Namespace(ns)
+	_, err = wgs.Create(ctx, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "networking.istio.io/v1", "kind": "WorkloadGroup",
+		"metadata": map[string]any{"name": "details"},
+		"spec": map[string]any{
+			"metadata": map[string]any{"labels": map[string]any{"app": "details"}},
+			"template": map[string]any{"serviceAccount": "vmsa"},
+		},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusterEnv := "ISTIO_NAMESPACE='" + ns + "'\nSERVICE_ACCOUNT='vmsa'\nISTIO_META_CLUSTER_ID='" + ctl.Name + "'\nTRUST_DOMAIN='cluster.local'\nPOD_NAMESPACE='" + ns + "'\nISTIO_SERVICE='details." + ns + "'\n" +
+		"ISTIO_META_AUTO_REGISTER_GROUP='details'\n"
 	run("cat > /var/lib/istio/envoy/cluster.env", strings.NewReader(clusterEnv))
 	run("mkdir -p /etc/istio/config && cat > /etc/istio/config/mesh", strings.NewReader("defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n"))
 	run("echo '"+lbIP+" istiod.istio-system.svc' >> /etc/hosts", nil)
@@ -341,5 +369,19 @@ func TestModernSidecarObtainsWorkloadCert(t *testing.T) {
 			return false, fmt.Errorf("no connection %s* in %.500s", proxy, body)
 		}
 		return true, err
+	})
+	wes := dyn.Resource(schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "workloadentries"}).Namespace(ns)
+	poll(t, 30*time.Second, "auto-registered WorkloadEntry", func(ctx context.Context) (bool, error) {
+		list, err := wes.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, we := range list.Items {
+			addr, _, _ := unstructured.NestedString(we.Object, "spec", "address")
+			if addr == l.VMs[0].Address {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("%d WorkloadEntries, none with address %s", len(list.Items), l.VMs[0].Address)
 	})
 }
