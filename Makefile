@@ -33,7 +33,8 @@ fmt:
 
 # The lab targets need only bin/meshx-lab (not the rest of the build).
 # lab-binaries builds etcd, kube-apiserver and kube-controller-manager from
-# lab/tools into ~/.cache/meshx-lab once; lab-up is idempotent; lab-down
+# lab/tools, and pilot-discovery, pilot-agent, istioctl and CoreDNS from
+# lab/istiotools, into ~/.cache/meshx-lab once; lab-up is idempotent; lab-down
 # removes everything lab-up made.
 lab-tool:
 	@mkdir -p $(BIN)

@@ -35,6 +35,7 @@ type Lab struct {
 	IstioRootCert     string // file: the root every istio.<sa> secret chains to
 	ExamplesVars      string // file: HCL variables for examples/
 	KubernetesVersion string // KubernetesVersion the clusters run
+	Istio             *Istio // nil unless Options.Istio
 }
 
 // Cluster is one cluster of a lab.
@@ -68,6 +69,7 @@ type labFile struct {
 	Sidecar           *sidecarFile  `json:"sidecarPackage,omitempty"`
 	IstioRootCert     string        `json:"istioRootCert"`
 	ExamplesVars      string        `json:"examplesVars"`
+	Istio             *istioFile    `json:"istio,omitempty"`
 }
 
 type clusterFile struct {
@@ -106,7 +108,7 @@ func (l *Lab) save() error {
 		SubnetIndex: l.SubnetIndex, Subnet: l.Subnet, BridgeIP: l.BridgeIP,
 		SSHPrivateKey: l.SSHPrivateKey, KnownHosts: l.KnownHosts,
 		IstioRootCert: l.IstioRootCert, ExamplesVars: l.ExamplesVars,
-		Clusters: []clusterFile{}, VMs: []vmFile{},
+		Clusters: []clusterFile{}, VMs: []vmFile{}, Istio: l.Istio.file(),
 	}
 	if l.SidecarDeb != "" || l.SidecarURL != "" {
 		f.Sidecar = &sidecarFile{Path: l.SidecarDeb, URL: l.SidecarURL, SHA256: l.SidecarSHA256}
@@ -141,7 +143,7 @@ func Load(dir string) (*Lab, error) {
 	l := &Lab{
 		Name: f.Name, Dir: f.Dir, KubernetesVersion: f.KubernetesVersion, SubnetIndex: f.SubnetIndex, Subnet: f.Subnet,
 		BridgeIP: f.BridgeIP, SSHPrivateKey: f.SSHPrivateKey, KnownHosts: f.KnownHosts,
-		IstioRootCert: f.IstioRootCert, ExamplesVars: f.ExamplesVars,
+		IstioRootCert: f.IstioRootCert, ExamplesVars: f.ExamplesVars, Istio: f.Istio.istio(),
 	}
 	if f.Sidecar != nil {
 		l.SidecarDeb, l.SidecarURL, l.SidecarSHA256 = f.Sidecar.Path, f.Sidecar.URL, f.Sidecar.SHA256

@@ -32,7 +32,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(lab.RunTests(m, lab.Options{Name: "labtest", VMs: 1}))
+	os.Exit(lab.RunTests(m, lab.Options{Name: "labtest", VMs: 1, Istio: true}))
 }
 
 // poll calls cond every 50ms until it reports done, failing the test after
@@ -374,6 +374,9 @@ func TestControlPlanePods(t *testing.T) {
 				wantN := 1
 				if c.Role != "control" && s.ns == "istio-system" {
 					wantN = 0 // remote clusters have no Istio control plane
+				}
+				if c.Role == "control" && s.sel == "istio=pilot" && l.Istio != nil {
+					wantN = 2 // istio-pilot-0 and istiod-0, labelled as an install labels istiod
 				}
 				if len(pods.Items) != wantN {
 					t.Errorf("%s %s: %d pods, want %d", s.ns, s.sel, len(pods.Items), wantN)

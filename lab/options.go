@@ -42,6 +42,13 @@ type Options struct {
 	// BinDir holds etcd, kube-apiserver and kube-controller-manager.
 	// Default BinDir().
 	BinDir string
+	// Istio runs a real Istio control plane: the Istio CRDs in every
+	// cluster and istiod against the control cluster (see Istio). Off by
+	// default; `meshx-lab up` turns it on.
+	Istio bool
+	// IstioBinDir holds pilot-discovery, pilot-agent, istioctl, coredns
+	// and the Istio files. Default IstioBinDir().
+	IstioBinDir string
 	// Log receives one line per step; nil discards.
 	Log io.Writer
 }
@@ -93,6 +100,9 @@ func (o Options) withDefaults() (Options, error) {
 	o.Dir = d
 	if o.BinDir == "" {
 		o.BinDir = BinDir()
+	}
+	if o.IstioBinDir == "" {
+		o.IstioBinDir = IstioBinDir()
 	}
 	if o.Log == nil {
 		o.Log = io.Discard

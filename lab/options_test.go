@@ -3,6 +3,7 @@ package lab
 import (
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -159,6 +160,59 @@ func TestToolsModulePinsKubernetesVersion(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, tools); diff != "" {
 		t.Errorf("tool directives (-want +got):\n%s", diff)
+	}
+}
+
+// TestIstioToolsModulePins keeps IstioVersion and CoreDNSVersion (which
+// name the cache directory) and the istiotools module in step, with no
+// replace directives: the module builds Istio exactly as pinned.
+func TestIstioToolsModulePins(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("istiotools", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mf, err := modfile.Parse("istiotools/go.mod", b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range mf.Require {
+		if r.Mod.Path == "istio.io/istio" || r.Mod.Path == "github.com/coredns/coredns" {
+			got[r.Mod.Path] = r.Mod.Version
+		}
+	}
+	want := map[string]string{"istio.io/istio": IstioVersion, "github.com/coredns/coredns": CoreDNSVersion}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("pins in istiotools/go.mod (-want +got):\n%s", diff)
+	}
+	if len(mf.Replace) != 0 {
+		t.Errorf("istiotools/go.mod has %d replace directives, want none", len(mf.Replace))
+	}
+	var tools, wantTools []string
+	for _, tl := range mf.Tool {
+		tools = append(tools, tl.Path)
+	}
+	for _, b := range IstioBinaries {
+		if !strings.HasPrefix(istioBuildTargets[b], istioToolsModule+"/") {
+			wantTools = append(wantTools, istioBuildTargets[b])
+		}
+	}
+	sort.Strings(wantTools)
+	if diff := cmp.Diff(wantTools, tools); diff != "" {
+		t.Errorf("tool directives (-want +got):\n%s", diff)
+	}
+}
+
+func TestMainName(t *testing.T) {
+	for pkg, want := range map[string]string{
+		"go.etcd.io/etcd/server/v3":                "server",
+		"istio.io/istio/pilot/cmd/pilot-discovery": "pilot-discovery",
+		"github.com/coredns/coredns":               "coredns",
+		istioToolsModule + "/envoy":                "envoy",
+	} {
+		if got := mainName(pkg); got != want {
+			t.Errorf("mainName(%s) = %s, want %s", pkg, got, want)
+		}
 	}
 }
 

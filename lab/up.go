@@ -76,6 +76,11 @@ func preconditions(o Options) error {
 	if err := checkBinaries(o.BinDir); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+	if o.Istio {
+		if err := checkIstioBinaries(o.IstioBinDir); err != nil {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+	}
 	if o.VMs == 0 {
 		return nil // the clusters need neither root nor namespaces
 	}
@@ -188,6 +193,13 @@ func up(ctx context.Context, o Options, fresh bool) (*Lab, error) {
 		l.SSHPrivateKey, l.KnownHosts = vms.KeyFile, vms.KnownHostsFile
 		l.SidecarDeb, l.SidecarURL, l.SidecarSHA256 = vms.DebPath, vms.DebURL, vms.DebSHA256
 	}
+	if o.Istio {
+		if l.Istio, err = startIstio(ctx, o, l); err != nil {
+			return nil, err
+		}
+	} else if err := stopIstio(o.Dir); err != nil {
+		return nil, err
+	}
 	if err := l.writeExamplesVars(); err != nil {
 		return nil, err
 	}
@@ -219,6 +231,12 @@ func startCluster(ctx context.Context, o Options, co ClusterOptions, i int, subn
 		return nil, err
 	}
 	first, last := lbPool(subnet, i, len(o.Clusters))
+	dev := ""
+	if o.VMs > 0 {
+		// vmlab names the bridge "<prefix>br"; it comes up meanwhile, and
+		// the controller retries until it exists.
+		dev = vmPrefix(int(subnet.Addr().As4()[2])) + "br"
+	}
 	cfg := kubelab.Config{
 		Name: co.Name, Role: co.Role, Dir: dir, BinDir: o.BinDir,
 		Kubeconfig:  filepath.Join(o.Dir, co.Name+".kubeconfig"),
@@ -227,6 +245,7 @@ func startCluster(ctx context.Context, o Options, co ClusterOptions, i int, subn
 		LBFirst:     first, LBLast: last,
 		LBMode: co.LBMode, LBDelay: co.LBDelay,
 		IstioCACert: caCert, IstioCAKey: caKey,
+		LBDevice:   dev,
 		Controller: argv, ControllerEnv: env,
 	}
 	st, err := kubelab.Start(ctx, cfg)
@@ -250,6 +269,9 @@ func down(ctx context.Context, dir string, log io.Writer, removeDir bool) error 
 		return err
 	}
 	var errs []error
+	if err := stopIstio(dir); err != nil {
+		errs = append(errs, fmt.Errorf("istio: %w", err))
+	}
 	if _, err := os.Stat(vmDir(dir)); err == nil {
 		if err := stopVMs(ctx, dir); err != nil {
 			errs = append(errs, fmt.Errorf("VMs: %w", err))
@@ -328,6 +350,11 @@ func Status(opts Options) (*Lab, []ProcessStatus, error) {
 		}
 		for _, r := range recs {
 			out = append(out, ProcessStatus{Owner: c.Name, Record: r, Alive: r.Alive()})
+		}
+	}
+	if recs, err := proc.Load(istioProcessesFile(l.Dir)); err == nil {
+		for _, r := range recs {
+			out = append(out, ProcessStatus{Owner: "istio", Record: r, Alive: r.Alive()})
 		}
 	}
 	// A VM counts as running when its sshd accepts connections.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -36,7 +37,7 @@ func skipUnlessAvailable(t *testing.T, o lab.Options) {
 // cluster, one VM) next to the package's.
 func TestUpIsIdempotentAndDownLeavesNothing(t *testing.T) {
 	t.Parallel()
-	o := lab.Options{Name: "labtest-down", VMs: 1, Clusters: []lab.ClusterOptions{{Name: "solo"}}}
+	o := lab.Options{Name: "labtest-down", VMs: 1, Istio: true, Clusters: []lab.ClusterOptions{{Name: "solo"}}}
 	skipUnlessAvailable(t, o)
 	t.Cleanup(func() { lab.Down(context.Background(), o) })
 
@@ -60,7 +61,8 @@ func TestUpIsIdempotentAndDownLeavesNothing(t *testing.T) {
 	for _, p := range procs {
 		names = append(names, p.Owner+"/"+p.Name)
 	}
-	want := []string{"solo/etcd", "solo/kube-apiserver", "solo/kube-controller-manager", "solo/lab-controller", "vm1/vm (sshd)"}
+	want := []string{"solo/etcd", "solo/kube-apiserver", "solo/kube-controller-manager", "solo/lab-controller",
+		"istio/istiod", "istio/coredns-solo", "vm1/vm (sshd)"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("recorded processes (-want +got):\n%s", diff)
 	}
@@ -85,8 +87,28 @@ func TestUpIsIdempotentAndDownLeavesNothing(t *testing.T) {
 		}
 	}
 
+	// A load-balancer address carries traffic: an address on the bridge
+	// and a forwarder, which Down must take away too.
+	cs := l.Clientset(t, "solo")
+	lbIP := createIstiodLB(t, cs, "istio-system", "istiod-ilb")
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(lbIP, "15012"), 5*time.Second)
+	if err != nil {
+		t.Errorf("load balancer %s:15012 does not accept connections: %v", lbIP, err)
+	} else {
+		conn.Close()
+	}
+	if socketsOn(t, netip.MustParseAddr(lbIP)) == 0 {
+		t.Errorf("no socket bound to load balancer address %s", lbIP)
+	}
+
 	if err := lab.Down(step(t), o); err != nil {
 		t.Fatalf("Down: %v", err)
+	}
+	// Nothing may be dialled once the address is gone (it would leave
+	// the machine), so the forwarders are looked for in the kernel's
+	// socket tables.
+	if n := socketsOn(t, netip.MustParseAddr(lbIP)); n > 0 {
+		t.Errorf("%d sockets still bound to load balancer address %s after Down", n, lbIP)
 	}
 	for _, p := range procs {
 		if p.Record.Alive() {
@@ -162,4 +184,27 @@ func step(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// socketsOn counts the host's listening TCP sockets and UDP sockets bound
+// to ip (closed connections linger in TIME_WAIT and do not count).
+func socketsOn(t *testing.T, ip netip.Addr) int {
+	t.Helper()
+	a := ip.As4()
+	// /proc/net/{tcp,udp} print IPv4 addresses as little-endian hex.
+	want := fmt.Sprintf("%02X%02X%02X%02X:", a[3], a[2], a[1], a[0])
+	n := 0
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/udp"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			// Field 4 is the state; 0A is TCP_LISTEN, 07 an unconnected UDP socket.
+			if fs := strings.Fields(line); len(fs) > 3 && strings.HasPrefix(fs[1], want) && (fs[3] == "0A" || fs[3] == "07") {
+				n++
+			}
+		}
+	}
+	return n
 }

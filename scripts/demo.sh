@@ -15,7 +15,7 @@ run()  { printf '%s$ %s%s\n' "$B" "$*" "$N"; "$@"; }
 say "Installing what the lab needs (Debian packages), once"
 make -s deps
 
-say "Building the lab's Kubernetes binaries (cached after the first run) and starting the lab"
+say "Building the lab's Kubernetes and Istio binaries (cached after the first run) and starting the lab"
 ./bin/meshx-lab build
 ./bin/meshx-lab up
 
@@ -51,7 +51,31 @@ case "$answer" in
   *) fail "the VM resolved istio-pilot.istio-system to something other than the pilot ILB address $pilot" ;;
 esac
 
-say "5. Plan again: nothing left to do"
+say "5. Through dns-ilb, the cluster's own DNS (the lab's CoreDNS) answers a Service name with its ClusterIP"
+# The lab's istiod reads the same cluster; its registry has the ClusterIP.
+DEBUG=$(sed -n 's/^ *"debugURL": "\(.*\)",*$/\1/p' .lab/lab.json)
+[ -n "$DEBUG" ] || fail "lab.json names no istiod (the lab runs one unless up -istio=false)"
+vip=$(curl -fsS "$DEBUG/debug/registryz" | grep -o '"hostname":"istio-pilot.istio-system.svc.cluster.local","clusterVIPs":{"Addresses":{"control":\["[0-9.]*"' | grep -o '[0-9.]*"$' | tr -d '"')
+[ -n "$vip" ] || fail "istiod's registry has no ClusterIP for istio-pilot.istio-system"
+cmd=(ssh -i "$KEY" -o UserKnownHostsFile="$KNOWN" -o StrictHostKeyChecking=yes -o BatchMode=yes "root@$VM" host -t A istio-pilot.istio-system.svc.cluster.local.)
+printf '%s$ %s%s\n' "$B" "${cmd[*]}" "$N"
+answer=$("${cmd[@]}")
+echo "$answer"
+case "$answer" in
+  *"has address $vip"*) ;;
+  *) fail "the VM resolved istio-pilot.istio-system.svc.cluster.local. to something other than its ClusterIP $vip" ;;
+esac
+
+say "6. A real control plane reads what meshx registered: istiod lists details.bookinfo with the VM's IP"
+printf '%s$ curl -s %s/debug/endpointz%s\n' "$B" "$DEBUG" "$N"
+details=$(curl -fsS "$DEBUG/debug/endpointz" | grep -o '"details.bookinfo.svc.cluster.local":{[^]]*]' || true)
+echo "$details" | cut -c1-300
+case "$details" in
+  *"\"$VM\""*) ;;
+  *) fail "istiod does not list details.bookinfo with the VM's IP $VM" ;;
+esac
+
+say "7. Plan again: nothing left to do"
 set +e
 meshx plan -detailed-exitcode
 code=$?
@@ -61,7 +85,9 @@ set -e
 printf '\n%sDemo complete.%s meshx created the mesh-expansion load balancers and waited for their\n' "$G" "$N"
 printf 'addresses, registered details and mysqldb as Services with the VM'"'"'s IP, set up the VM\n'
 printf '(%s) over SSH with verified host keys, and the VM now resolves istio-pilot to\n' "$VM"
-printf 'the pilot load balancer (%s) through its own dnsmasq. A second plan found nothing to change.\n\n' "$pilot"
+printf 'the pilot load balancer (%s) through its own dnsmasq, and cluster Service names through\n' "$pilot"
+printf 'dns-ilb to the cluster'"'"'s CoreDNS; a real istiod lists details with the VM'"'"'s IP.\n'
+printf 'A second plan found nothing to change.\n\n'
 printf 'Try: edit a file on the VM or a Service by hand and run the plan again to see the drift.\n'
 printf 'Undo it all with: ./bin/meshx -chdir=%s destroy -var-file=%s\n' "$EX" "$PWD/$VARS"
 printf 'Stop the lab with: make lab-down\n'

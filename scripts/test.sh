@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # In CI nothing may skip for want of root or the lab.
 if [ -n "${CI:-}" ]; then export MESHX_LAB_REQUIRED=1; fi
 
-echo "== building the lab's Kubernetes binaries (cached after the first run)"
+echo "== building the lab's Kubernetes and Istio binaries (cached after the first run)"
 ./bin/meshx-lab build
 
 echo "== go test ./..."

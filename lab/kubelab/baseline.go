@@ -142,21 +142,26 @@ func (c *controller) ensureBaseline(ctx context.Context) error {
 			ports = append(ports, corev1.ContainerPort{ContainerPort: port})
 		}
 		if err := create("pod "+p.Name, func() error {
-			_, err := cs.Pods(p.Namespace).Create(ctx, &corev1.Pod{
-				ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: p.Labels},
-				Spec: corev1.PodSpec{
-					NodeName:                     NodeName,
-					ServiceAccountName:           p.ServiceAccount,
-					AutomountServiceAccountToken: ptr.To(false),
-					Containers:                   []corev1.Container{{Name: "main", Image: p.Image, Ports: ports}},
-				},
-			}, metav1.CreateOptions{})
+			_, err := cs.Pods(p.Namespace).Create(ctx, nodePod(p.Namespace, p.Name, p.ServiceAccount, p.Image, p.Labels, nil, ports), metav1.CreateOptions{})
 			return err
 		}()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// nodePod is a lab pod bound to the lab node, one container "main".
+func nodePod(ns, name, sa, image string, labels, annotations map[string]string, ports []corev1.ContainerPort) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels, Annotations: annotations},
+		Spec: corev1.PodSpec{
+			NodeName:                     NodeName,
+			ServiceAccountName:           sa,
+			AutomountServiceAccountToken: ptr.To(false),
+			Containers:                   []corev1.Container{{Name: "main", Image: image, Ports: ports}},
+		},
+	}
 }
 
 // waitReady returns once the cluster's lab controller, controller manager

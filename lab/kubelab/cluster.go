@@ -62,6 +62,9 @@ type Config struct {
 	LBDelay     time.Duration // initial lb-delay
 	IstioCACert string        // the lab's Istio root CA, shared by all clusters
 	IstioCAKey  string
+	// LBDevice is the interface (the lab's VM bridge) LoadBalancer
+	// addresses go on so they carry traffic; "" leaves them labels only.
+	LBDevice string
 	// Controller is the argv and extra environment that run RunController
 	// for Dir in a new process (see package lab: the lab re-executes its
 	// own binary).
@@ -86,6 +89,7 @@ type State struct {
 	IstioCACert  string `json:"istioCACert"`
 	IstioCAKey   string `json:"istioCAKey"`
 	DNSServiceIP string `json:"dnsServiceIP"`
+	LBDevice     string `json:"lbDevice,omitempty"`
 }
 
 func stateFile(dir string) string     { return filepath.Join(dir, "cluster.json") }
@@ -169,6 +173,7 @@ func (cfg *Config) state(server string) *State {
 		IstioCACert:  cfg.IstioCACert,
 		IstioCAKey:   cfg.IstioCAKey,
 		DNSServiceIP: nthAddr(cfg.ServiceCIDR, 10).String(),
+		LBDevice:     cfg.LBDevice,
 	}
 }
 

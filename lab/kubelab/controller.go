@@ -45,6 +45,8 @@ type controller struct {
 
 	podIPs *pool // touched only by the single pod worker
 
+	fwd *forwarders // nil without Config.LBDevice
+
 	ca *CA
 }
 
@@ -98,7 +100,7 @@ func newController(st *State, cs kubernetes.Interface, l *log.Logger) (*controll
 	rl := func() workqueue.TypedRateLimitingInterface[string] {
 		return workqueue.NewTypedRateLimitingQueue(workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 5*time.Second))
 	}
-	return &controller{
+	c := &controller{
 		st: st, cs: cs, log: l, node: node,
 		lbQ: rl(), saQ: rl(), podQ: rl(),
 		lbCfg:     lbConfig{Mode: st.LBMode, Delay: delay},
@@ -106,13 +108,18 @@ func newController(st *State, cs kubernetes.Interface, l *log.Logger) (*controll
 		firstSeen: map[string]time.Time{},
 		podIPs:    newPool(podFirst, podLast),
 		ca:        ca,
-	}, nil
+	}
+	if st.LBDevice != "" {
+		c.fwd = newForwarders(c, st.LBDevice)
+	}
+	return c, nil
 }
 
 func (c *controller) run(ctx context.Context) error {
 	defer c.lbQ.ShutDown()
 	defer c.saQ.ShutDown()
 	defer c.podQ.ShutDown()
+	defer c.fwd.closeAll()
 
 	if err := c.ensureBaseline(ctx); err != nil {
 		return err

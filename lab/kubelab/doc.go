@@ -8,7 +8,10 @@
 // through ConfigMap kube-system/meshx-lab), keeps an Istio 1.0 Citadel-style
 // Secret istio.<sa> for every ServiceAccount, binds unscheduled Pods to one
 // fake Node and reports Pods on that Node as Running with an IP from the
-// cluster's pod CIDR, the way kwok does. No container ever runs.
+// cluster's pod CIDR, the way kwok does. No container ever runs. With
+// Config.LBDevice it also makes LoadBalancer addresses carry traffic: each
+// address goes on that device and a userspace forwarder relays its ports to
+// the real processes named by the selected pods' BackendsAnnotation.
 //
 // kubelab does not build the binaries (package lab does), does not choose
 // CIDRs, ports pools or directories for several clusters (package lab does),

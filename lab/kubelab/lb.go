@@ -102,7 +102,26 @@ func ownsLB(svc *corev1.Service) bool {
 	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer && svc.Spec.LoadBalancerClass == nil
 }
 
+// syncService gives a LoadBalancer Service its address and makes the
+// address carry traffic (see forwarders).
 func (c *controller) syncService(ctx context.Context, key string) error {
+	if err := c.syncLB(ctx, key); err != nil {
+		return err
+	}
+	// Listeners follow the Service as the informer has it; an address
+	// just given is in it from the next event on (syncLB set up its
+	// listeners already).
+	ns, name, _ := strings.Cut(key, "/")
+	svc, err := c.services.Services(ns).Get(name)
+	if err != nil {
+		svc = nil
+	} else if ownsLB(svc) && len(svc.Status.LoadBalancer.Ingress) == 0 {
+		return nil
+	}
+	return c.fwd.sync(ctx, key, svc)
+}
+
+func (c *controller) syncLB(ctx context.Context, key string) error {
 	ns, name, _ := strings.Cut(key, "/")
 	svc, err := c.services.Services(ns).Get(name)
 	if apierrors.IsNotFound(err) {
@@ -163,6 +182,10 @@ func (c *controller) syncService(ctx context.Context, key string) error {
 	}
 	svc = svc.DeepCopy()
 	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{ingress}
+	// The address carries traffic before anyone can read it.
+	if err := c.fwd.sync(ctx, key, svc); err != nil {
+		return err
+	}
 	if _, err := c.cs.CoreV1().Services(ns).UpdateStatus(ctx, svc, metav1.UpdateOptions{}); err != nil {
 		return ignoreNotFound(err)
 	}

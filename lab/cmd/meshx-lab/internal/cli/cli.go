@@ -20,7 +20,8 @@ import (
 const usage = `usage: meshx-lab <command> [flags]
 
 commands:
-  build     build etcd, kube-apiserver and kube-controller-manager ` + lab.KubernetesVersion + ` into the cache
+  build     [-only kubernetes|istio]: build etcd, kube-apiserver and kube-controller-manager ` + lab.KubernetesVersion + `,
+            pilot-discovery, pilot-agent, istioctl and CoreDNS into the cache
   up        start the lab (idempotent); writes .lab/lab.json, kubeconfigs, SSH key, examples.vars
   down      stop everything the lab started and remove what it made
   status    show the lab and whether its processes run
@@ -102,15 +103,28 @@ func parse(fs *flag.FlagSet, args []string) error {
 
 func build(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
+	only := fs.String("only", "", "build only kubernetes or istio (default both)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	start := time.Now()
-	bin, err := lab.Build(ctx, stdout)
-	if err != nil {
-		return err
+	if *only != "" && *only != "kubernetes" && *only != "istio" {
+		return usageError{fmt.Errorf("-only %q: want kubernetes or istio", *only)}
 	}
-	fmt.Fprintf(stdout, "lab binaries ready in %s (%s)\n", bin, time.Since(start).Round(time.Second))
+	start := time.Now()
+	if *only != "istio" {
+		bin, err := lab.Build(ctx, stdout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Kubernetes binaries ready in %s (%s)\n", bin, time.Since(start).Round(time.Second))
+	}
+	if *only != "kubernetes" {
+		bin, err := lab.BuildIstio(ctx, stdout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Istio binaries ready in %s (%s)\n", bin, time.Since(start).Round(time.Second))
+	}
 	return nil
 }
 
@@ -121,6 +135,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	clusters := fs.String("clusters", "control,remote1", "comma-separated cluster names; the first is the control cluster")
 	vms := fs.Int("vms", lab.DefaultVMs, "number of VMs")
 	noBuild := fs.Bool("no-build", false, "fail instead of building missing binaries")
+	istio := fs.Bool("istio", true, "run a real Istio control plane (istiod, CoreDNS)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -132,8 +147,14 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	o.Log = stdout
+	o.Istio = *istio
 	if !*noBuild && len(lab.MissingBinaries(lab.BinDir())) > 0 {
 		if _, err := lab.Build(ctx, stdout); err != nil {
+			return err
+		}
+	}
+	if !*noBuild && *istio && len(lab.MissingIstioBinaries(lab.IstioBinDir())) > 0 {
+		if _, err := lab.BuildIstio(ctx, stdout); err != nil {
 			return err
 		}
 	}
@@ -206,6 +227,9 @@ func printLab(w io.Writer, l *lab.Lab) {
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "ssh -i %s -o UserKnownHostsFile=%s %s@%s\n", l.SSHPrivateKey, l.KnownHosts, l.VMs[0].User, l.VMs[0].Address)
+	}
+	if l.Istio != nil {
+		fmt.Fprintf(w, "istiod: debug %s, xDS/CA %s; istioctl %s\n", l.Istio.DebugURL, l.Istio.XDSAddress, l.Istio.Istioctl)
 	}
 	fmt.Fprintf(w, "variables for examples: %s\n", l.ExamplesVars)
 }

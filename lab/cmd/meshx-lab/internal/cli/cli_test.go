@@ -21,6 +21,7 @@ func TestRun(t *testing.T) {
 		{"help", []string{"help"}, 0, "usage: meshx-lab", ""},
 		{"unknown", []string{"launch"}, 2, "", `unknown command "launch"`},
 		{"bad flag", []string{"up", "-vms", "many"}, 2, "", "invalid value"},
+		{"bad build target", []string{"build", "-only", "envoy"}, 2, "", "want kubernetes or istio"},
 		{"lb-mode arity", []string{"lb-mode", "-dir", dir, "control"}, 2, "", "want CLUSTER and ip, hostname or never"},
 		{"status of nothing", []string{"status", "-name", "cli-none", "-dir", dir}, 0, "lab cli-none is not up", ""},
 		{"controller without cluster", []string{"controller"}, 2, "", "usage: meshx-lab controller"},
