@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +187,24 @@ func TestBookinfoOnVM(t *testing.T) {
 	w.Must(0, "plan", "-detailed-exitcode", "-no-color", "-target=service.details.service")
 	w.Must(0, "plan", "-detailed-exitcode", "-no-color", "-target=vm.vm1")
 
+	t.Run("a real control plane reads what meshx wrote", func(t *testing.T) {
+		// The seeds' own check: VM dnsmasq → dns-ilb → the cluster's DNS
+		// (the lab's CoreDNS) answers a Service name with its ClusterIP.
+		pilot, err := cs.CoreV1().Services("istio-system").Get(c, "istio-pilot", e2etest.Get)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := w.VMExec("vm1", "host", "-t", "A", "istio-pilot.istio-system.svc.cluster.local."); !strings.Contains(got, "has address "+pilot.Spec.ClusterIP) {
+			t.Errorf("host istio-pilot.istio-system.svc.cluster.local. inside the VM: %q, want its ClusterIP %s", got, pilot.Spec.ClusterIP)
+		}
+		// istiod reads the Service and Endpoints meshx registered.
+		vmIP := w.Lab.VM("vm1").Address
+		e2etest.Eventually(t, "istiod lists details.bookinfo with the VM's IP", time.Minute, func() (bool, string) {
+			eps, err := istiodEndpoints(w.Lab.Istio.DebugURL, "details.bookinfo.svc.cluster.local")
+			return err == nil && strings.Contains(eps, strconv.Quote(vmIP)), fmt.Sprintf("%v %.300s", err, eps)
+		})
+	})
+
 	t.Run("the VM stays in the mesh across a reboot", func(t *testing.T) {
 		// setupIstioVM.sh only started the units, so a rebooted VM left the
 		// mesh; meshx enables them.
@@ -308,4 +330,41 @@ func sameInts(a, b []int32) bool {
 		}
 	}
 	return true
+}
+
+// istiodEndpoints returns, as JSON, what istiod's /debug/endpointz holds
+// under the service host name, wherever in the document it is.
+func istiodEndpoints(debugURL, host string) (string, error) {
+	resp, err := http.Get(debugURL + "/debug/endpointz")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var doc any
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		return "", fmt.Errorf("endpointz: %w", err)
+	}
+	var find func(v any) any
+	find = func(v any) any {
+		switch v := v.(type) {
+		case map[string]any:
+			if x, ok := v[host]; ok {
+				return x
+			}
+			for _, x := range v {
+				if f := find(x); f != nil {
+					return f
+				}
+			}
+		case []any:
+			for _, x := range v {
+				if f := find(x); f != nil {
+					return f
+				}
+			}
+		}
+		return nil
+	}
+	b, err := json.Marshal(find(doc))
+	return string(b), err
 }

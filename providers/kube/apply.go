@@ -503,6 +503,12 @@ func (a *applier) waitGone(ctx context.Context, r ref) error {
 	}
 }
 
+// publishedEverywhere are the ConfigMaps controllers put into every
+// namespace: kube-controller-manager's root CA bundle, and istiod's mesh
+// root certificate and, from Istio 1.2x, its certificate revocation list
+// (istio-ca-crl). They go with the namespace and are no reason to keep it.
+var publishedEverywhere = map[string]bool{"kube-root-ca.crt": true, "istio-ca-root-cert": true, "istio-ca-crl": true}
+
 // checkNamespaceDeletable refuses to delete a namespace meshx created
 // while it holds workloads or configuration meshx does not own.
 func (p *Provider) checkNamespaceDeletable(ctx context.Context, ns, env string) error {
@@ -532,8 +538,8 @@ func (p *Provider) checkNamespaceDeletable(ctx context.Context, ns, env string) 
 				return fmt.Errorf("list config maps in namespace %s: %w", ns, err)
 			}
 			for i := range l.Items {
-				if n := l.Items[i].Name; n == "kube-root-ca.crt" || n == "istio-ca-root-cert" {
-					continue // published into every namespace by controllers
+				if publishedEverywhere[l.Items[i].Name] {
+					continue
 				}
 				objs = append(objs, &l.Items[i])
 			}

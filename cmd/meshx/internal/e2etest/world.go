@@ -253,3 +253,22 @@ func RunMeshx(dir string, args ...string) Result {
 	code := cli.Run(append([]string{"-chdir=" + dir}, args...), strings.NewReader(""), &out, &errb)
 	return Result{code, out.String(), errb.String()}
 }
+
+// Eventually polls cond every 200 ms until it holds and fails the test
+// after limit, with cond's last word on why not. It is for what a system
+// reaches asynchronously (istiod reading an API server), never a timing
+// assertion: limit is far beyond what any load makes the wait take.
+func Eventually(t testing.TB, what string, limit time.Duration, cond func() (ok bool, why string)) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %s", what, limit, why)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
