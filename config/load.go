@@ -27,6 +27,10 @@ type LoadOptions struct {
 	Env []string
 	// HomeDir expands "~" in paths; "" means os.UserHomeDir.
 	HomeDir string
+	// UnsetUnknown lets variables without a value stay unknown instead of
+	// being an error, as terraform validate does: checks that need their
+	// values are skipped. For validate only; plan and apply need values.
+	UnsetUnknown bool
 }
 
 // VarArg is one -var or -var-file argument; exactly one field is set.

@@ -66,6 +66,11 @@ func (l *loader) loadVariables(autoVars []source) {
 		if !d.ok {
 			continue
 		}
+		if d.source == "" && l.opts.UnsetUnknown {
+			// Stays unknown (below); its validation rules are skipped.
+			d.ok = false
+			continue
+		}
 		if d.source == "" {
 			detail := fmt.Sprintf("The variable %q has no default and no value was given. Set it in %s or a *%s file, with -var=\"%s=…\" or -var-file=FILE, or in the environment variable %s%s.",
 				name, DefaultVarsFile, AutoVarsSuffix, name, EnvVarPrefix, name)
