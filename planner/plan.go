@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -77,6 +78,33 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 		plan.Outputs = outs
 	}
 	return plan, exp, diags
+}
+
+// Outputs returns a plan holding the values of the output blocks named
+// (every one when names is empty), observing only what they read: nothing
+// when the configuration alone gives every value, else the instances
+// holding apply-time values (the control cluster's ILBs and discovered
+// service CIDR) and what those depend on. So outputs never need SSH to a
+// VM, and a cluster they do not read is not contacted.
+func Outputs(ctx context.Context, cfg *config.Config, names []string, opts Options) (*providers.Plan, hcl.Diagnostics) {
+	exp, diags := Expand(cfg)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	want := func(name string) bool { return len(names) == 0 || slices.Contains(names, name) }
+	static, d := OutputValues(cfg, exp, AppliedOutputs(nil))
+	known := true
+	for _, ov := range static {
+		if want(ov.Name) && providers.IsUnknown(ov.Value) {
+			known = false
+		}
+	}
+	if known || len(exp.sources) == 0 {
+		return &providers.Plan{Environment: cfg.Meshx.Environment, Outputs: static}, append(diags, d...)
+	}
+	opts.Targets, opts.Destroy = exp.sources, false
+	p, _, d := Plan(ctx, cfg, opts)
+	return p, append(diags, d...)
 }
 
 // Connect builds a provider per cluster and VM of cfg. Providers connect
