@@ -90,3 +90,7 @@ func checkLabelValue(v string) string {
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// Suggest returns the candidate closest to name when it is close enough
+// to be a likely typo, else "": for "did you mean" outside this package.
+func Suggest(name string, candidates []string) string { return nameSuggestion(name, candidates) }

@@ -144,6 +144,13 @@ func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
 	if len(in.Targets) > 0 && len(failedTarget) == 0 {
 		diags = append(diags, unmatchedTargets(in.Targets, changes)...)
 	}
+	for _, t := range in.Targets {
+		plan.Targets = append(plan.Targets, t.String())
+	}
+	for t := range failedTarget {
+		plan.Unobserved = append(plan.Unobserved, t)
+	}
+	sort.Strings(plan.Unobserved)
 	orderDeletes(changes, plan)
 	plan.Changes = make([]providers.Change, 0, len(changes))
 	for _, c := range changes {

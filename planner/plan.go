@@ -2,7 +2,9 @@ package planner
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -51,6 +53,9 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 			exp.Resources[i].Settings.ForceConflicts = true
 		}
 	}
+	if d := undeclaredTargets(cfg, opts.Targets); d.HasErrors() {
+		return nil, exp, append(diags, d...)
+	}
 	connect := opts.Connect
 	if connect == nil {
 		connect = func(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error) {
@@ -78,6 +83,44 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 		plan.Outputs = outs
 	}
 	return plan, exp, diags
+}
+
+// undeclaredTargets reports, before anything is contacted, each target
+// naming a cluster or VM the configuration does not declare: nothing can
+// be observed there, as only declared ones are connected to. A service
+// block removed from configuration may still own objects in a cluster, so
+// a target naming one is checked after observation (Build).
+func undeclaredTargets(cfg *config.Config, targets []providers.Address) hcl.Diagnostics {
+	declared := map[string]bool{}
+	var names []string
+	for _, c := range cfg.Clusters {
+		names = append(names, "cluster."+c.Name)
+	}
+	for _, v := range cfg.VMs {
+		names = append(names, "vm."+v.Name)
+	}
+	for _, s := range cfg.Services {
+		names = append(names, "service."+s.Name)
+	}
+	for _, n := range names {
+		declared[n] = true
+	}
+	var diags hcl.Diagnostics
+	for _, t := range targets {
+		if t.Block == "service" || declared[t.Target()] {
+			continue
+		}
+		detail := fmt.Sprintf("-target=%s names a %s the configuration does not declare, so there is nothing to plan or observe there.", t, t.Block)
+		if s := config.Suggest(t.Target(), names); s != "" {
+			fixed := t
+			fixed.Block, fixed.Name, _ = strings.Cut(s, ".")
+			detail += fmt.Sprintf(" Did you mean -target=%s?", fixed)
+		} else {
+			detail += " Run meshx plan without -target to see the addresses."
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Target matches nothing", Detail: detail})
+	}
+	return diags
 }
 
 // Outputs returns a plan holding the values of the output blocks named

@@ -175,11 +175,11 @@ func (c *applyCommand) Run(args []string) int {
 			return incomplete()
 		}
 		if !autoApprove {
-			q, d := "Do you want to perform these actions?", "meshx will perform the actions described above."
+			q := "Do you want to perform these actions?"
 			if destroy {
-				q, d = "Do you really want to destroy everything in environment "+o.cfg.Meshx.Environment+"?", "meshx will destroy all the objects this environment created. There is no undo."
+				q = "Do you really want to destroy everything in environment " + o.cfg.Meshx.Environment + "?"
 			}
-			if !o.confirm(q, d) {
+			if !o.confirm(q, approvalDetail(p)) {
 				return ExitError
 			}
 			if lk.lost() != nil {
@@ -215,6 +215,22 @@ func (c *applyCommand) Run(args []string) int {
 		o.outputs(outs)
 	}
 	return incomplete()
+}
+
+// approvalDetail is what the approval prompt says will happen, naming
+// what a partial plan leaves out.
+func approvalDetail(p *providers.Plan) string {
+	lines := []string{"meshx will perform the actions described above."}
+	if p.Destroy {
+		lines[0] = "meshx will destroy all the objects this environment created. There is no undo."
+	}
+	if len(p.Targets) > 0 {
+		lines = append(lines, "Targeting is in effect: only -target="+strings.Join(p.Targets, ", -target=")+" and "+views.TargetCover(p)+" are included.")
+	}
+	if len(p.Unobserved) > 0 {
+		lines = append(lines, "Left out, as they could not be observed: "+strings.Join(p.Unobserved, ", ")+". Nothing on them, nor anything that depends on them, will be changed.")
+	}
+	return strings.Join(lines, "\n  ")
 }
 
 // readSavedPlan reads a plan file and checks it was made from the current
