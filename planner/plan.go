@@ -110,17 +110,25 @@ func undeclaredTargets(cfg *config.Config, targets []providers.Address) hcl.Diag
 		if t.Block == "service" || declared[t.Target()] {
 			continue
 		}
-		detail := fmt.Sprintf("-target=%s names a %s the configuration does not declare, so there is nothing to plan or observe there.", t, t.Block)
-		if s := config.Suggest(t.Target(), names); s != "" {
-			fixed := t
-			fixed.Block, fixed.Name, _ = strings.Cut(s, ".")
-			detail += fmt.Sprintf(" Did you mean -target=%s?", fixed)
-		} else {
-			detail += " Run meshx plan without -target to see the addresses."
-		}
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Target matches nothing", Detail: detail})
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Target matches nothing",
+			Detail: fmt.Sprintf("-target=%s names a %s the configuration does not declare, so there is nothing to plan or observe there.%s", t, t.Block, targetSuggestion(t, names, nil))})
 	}
 	return diags
+}
+
+// targetSuggestion ends a message about target t: "did you mean" the
+// closest of addrs (instance addresses and their block.name.type
+// prefixes) or of blocks ("vm.ecs1"), else how to list the addresses.
+func targetSuggestion(t providers.Address, blocks, addrs []string) string {
+	if s := config.Suggest(t.String(), addrs); s != "" && s != t.String() {
+		return fmt.Sprintf(" Did you mean -target=%s?", s)
+	}
+	if s := config.Suggest(t.Target(), blocks); s != "" && s != t.Target() {
+		fixed := t
+		fixed.Block, fixed.Name, _ = strings.Cut(s, ".")
+		return fmt.Sprintf(" Did you mean -target=%s?", fixed)
+	}
+	return " Run meshx plan without -target to see the addresses."
 }
 
 // Outputs returns a plan holding the values of the output blocks named
