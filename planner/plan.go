@@ -53,7 +53,7 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 			exp.Resources[i].Settings.ForceConflicts = true
 		}
 	}
-	if d := undeclaredTargets(cfg, opts.Targets); d.HasErrors() {
+	if d := CheckTargets(cfg, opts.Targets); d.HasErrors() {
 		return nil, exp, append(diags, d...)
 	}
 	connect := opts.Connect
@@ -85,13 +85,13 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 	return plan, exp, diags
 }
 
-// undeclaredTargets reports, before anything is contacted, each target
-// naming a cluster or VM the configuration does not declare: nothing can
-// be observed there, as only declared ones are connected to. A service
-// block removed from configuration may still own objects in a cluster, so
-// a target naming one is checked after observation (Build).
-func undeclaredTargets(cfg *config.Config, targets []providers.Address) hcl.Diagnostics {
-	declared := map[string]bool{}
+// CheckTargets reports, before anything is contacted, each target naming
+// a cluster or VM the configuration does not declare: nothing can be
+// observed there, as only declared ones are connected to. A service block
+// removed from configuration may still own objects in a cluster, so a
+// target naming one is checked after observation (Build). Plan calls it;
+// callers that connect before planning (apply's lock) call it first.
+func CheckTargets(cfg *config.Config, targets []providers.Address) hcl.Diagnostics {
 	var names []string
 	for _, c := range cfg.Clusters {
 		names = append(names, "cluster."+c.Name)
@@ -102,12 +102,9 @@ func undeclaredTargets(cfg *config.Config, targets []providers.Address) hcl.Diag
 	for _, s := range cfg.Services {
 		names = append(names, "service."+s.Name)
 	}
-	for _, n := range names {
-		declared[n] = true
-	}
 	var diags hcl.Diagnostics
 	for _, t := range targets {
-		if t.Block == "service" || declared[t.Target()] {
+		if t.Block == "service" || slices.Contains(names, t.Target()) {
 			continue
 		}
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Target matches nothing",
