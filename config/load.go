@@ -157,6 +157,8 @@ type loader struct {
 	blocks      map[string]map[string]*hcl.Block // kind → name → block
 	localAttrs  map[string]*hcl.Attribute
 	varDecls    map[string]*varDecl
+	// unset are the variables without a value under UnsetUnknown.
+	unset map[string]bool
 
 	nodes    map[string]*node
 	order    []*node
@@ -294,6 +296,7 @@ func load(dir string, files, autoVars []source, opts LoadOptions) (*Config, hcl.
 		blocks:     map[string]map[string]*hcl.Block{},
 		localAttrs: map[string]*hcl.Attribute{},
 		varDecls:   map[string]*varDecl{},
+		unset:      map[string]bool{},
 		sensitive:  map[hcl.Range]bool{},
 		keyFiles:   map[string]bool{},
 		nodes:      map[string]*node{},
