@@ -131,6 +131,12 @@ func (c *applyCommand) Run(args []string) int {
 		}
 	}
 
+	// Before the lock, so a mistyped -target contacts nothing.
+	if d := planner.CheckTargets(o.cfg, o.flags.targets); d.HasErrors() {
+		o.diagnostics(d)
+		return ExitError
+	}
+
 	ctx, stop := o.interruptible(context.Background())
 	defer stop()
 	ctx, lk, code, ok := o.takeLock(ctx, c.name())

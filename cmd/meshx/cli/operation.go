@@ -166,10 +166,6 @@ func (o *op) load() bool {
 				Detail: fmt.Sprintf("%s=%s is negative. Give a positive duration, like %s=45s.", f.name, f.d, f.name)})
 		}
 	}
-	if !diags.HasErrors() {
-		// Before the lock, so a mistyped -target contacts nothing.
-		diags = append(diags, planner.CheckTargets(cfg, o.flags.targets)...)
-	}
 	o.diagnostics(diags)
 	if diags.HasErrors() {
 		return false
