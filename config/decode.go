@@ -147,7 +147,8 @@ func (d *decoder) value(name string, ty cty.Type, hint string) (cty.Value, bool)
 		return cty.NilVal, false
 	}
 	a := d.body.attrs[name]
-	if !v.IsWhollyKnown() {
+	unset := d.l.dependsOnUnset(a.Expr, map[string]bool{})
+	if !v.IsWhollyKnown() && !unset {
 		d.unknown(a)
 		return cty.NilVal, false
 	}
@@ -162,6 +163,9 @@ func (d *decoder) value(name string, ty cty.Type, hint string) (cty.Value, bool)
 		diag.Expression, diag.EvalContext = a.Expr, d.ctx
 		*d.failed = true
 		return cty.NilVal, false
+	}
+	if !cv.IsWhollyKnown() {
+		return cty.NilVal, false // validate without a value: type checked only
 	}
 	return cv, true
 }
