@@ -42,8 +42,13 @@ func (d *decoder) nested(typ string) *decoder {
 
 func (d *decoder) attr(name string) *hcl.Attribute { return d.body.attrs[name] }
 
-// has reports whether the attribute is written.
-func (d *decoder) has(name string) bool { return d.body.attrs[name] != nil }
+// has reports whether the attribute is written, with a value to check.
+func (d *decoder) has(name string) bool {
+	a := d.body.attrs[name]
+	// One that derives from a variable validate was not given is as
+	// good as unwritten: every check of its value is skipped.
+	return a != nil && !d.l.dependsOnUnset(a.Expr, map[string]bool{})
+}
 
 // rng returns the range of an attribute's expression, or of the block
 // header when it is not written (for defaults).
@@ -143,7 +148,8 @@ func (d *decoder) value(name string, ty cty.Type, hint string) (cty.Value, bool)
 		return cty.NilVal, false
 	}
 	a := d.body.attrs[name]
-	if !v.IsWhollyKnown() {
+	unset := d.l.dependsOnUnset(a.Expr, map[string]bool{})
+	if !v.IsWhollyKnown() && !unset {
 		d.unknown(a)
 		return cty.NilVal, false
 	}
@@ -159,11 +165,17 @@ func (d *decoder) value(name string, ty cty.Type, hint string) (cty.Value, bool)
 		*d.failed = true
 		return cty.NilVal, false
 	}
+	if !cv.IsWhollyKnown() {
+		return cty.NilVal, false // validate without a value: type checked only
+	}
 	return cv, true
 }
 
 // unknown reports an attribute that depends on apply-time values.
 func (d *decoder) unknown(a *hcl.Attribute) {
+	if d.l.dependsOnUnset(a.Expr, map[string]bool{}) {
+		return // validate without a value: nothing to check
+	}
 	var refs []string
 	for _, t := range a.Expr.Variables() {
 		if isApplyTimeRef(t) {
@@ -360,6 +372,9 @@ func (d *decoder) envMap(name string) EnvMap {
 		}
 		ev, _ = ev.UnmarkDeep()
 		if !ev.IsWhollyKnown() {
+			if d.l.dependsOnUnset(a.Expr, map[string]bool{}) {
+				continue // validate without a value: nothing to check
+			}
 			if sensitive && name == "sidecar_env" {
 				// Which keys of sidecar.env are secret is decided when
 				// observing it, from the values known then.

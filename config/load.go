@@ -27,6 +27,10 @@ type LoadOptions struct {
 	Env []string
 	// HomeDir expands "~" in paths; "" means os.UserHomeDir.
 	HomeDir string
+	// UnsetUnknown lets variables without a value stay unknown instead of
+	// being an error, as terraform validate does: checks that need their
+	// values are skipped. For validate only; plan and apply need values.
+	UnsetUnknown bool
 }
 
 // VarArg is one -var or -var-file argument; exactly one field is set.
@@ -172,6 +176,8 @@ type loader struct {
 	blocks      map[string]map[string]*hcl.Block // kind → name → block
 	localAttrs  map[string]*hcl.Attribute
 	varDecls    map[string]*varDecl
+	// unset are the variables without a value under UnsetUnknown.
+	unset map[string]bool
 
 	nodes    map[string]*node
 	order    []*node
@@ -309,6 +315,7 @@ func load(dir string, files, autoVars []source, opts LoadOptions) (*Config, hcl.
 		blocks:     map[string]map[string]*hcl.Block{},
 		localAttrs: map[string]*hcl.Attribute{},
 		varDecls:   map[string]*varDecl{},
+		unset:      map[string]bool{},
 		sensitive:  map[hcl.Range]bool{},
 		keyFiles:   map[string]bool{},
 		nodes:      map[string]*node{},

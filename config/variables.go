@@ -66,6 +66,18 @@ func (l *loader) loadVariables(autoVars []source) {
 		if !d.ok {
 			continue
 		}
+		if d.source == "" && l.opts.UnsetUnknown {
+			// Unknown of its type, and as secret as a value would be, so
+			// type and sensitivity checks still apply; its validation
+			// rules, and checks of what derives from it, are skipped.
+			val := cty.UnknownVal(d.v.Type)
+			if d.v.Sensitive {
+				val = val.Mark(sensitiveMark)
+			}
+			l.scope.vars[name] = val
+			l.unset[name] = true
+			continue
+		}
 		if d.source == "" {
 			detail := fmt.Sprintf("The variable %q has no default and no value was given. Set it in %s or a *%s file, with -var=\"%s=…\" or -var-file=FILE, or in the environment variable %s%s.",
 				name, DefaultVarsFile, AutoVarsSuffix, name, EnvVarPrefix, name)
@@ -92,7 +104,7 @@ func (l *loader) loadVariables(autoVars []source) {
 		}
 	}
 	for _, name := range sortedKeys(l.varDecls) {
-		if d := l.varDecls[name]; d.ok {
+		if d := l.varDecls[name]; d.ok && !l.unset[name] {
 			l.checkValidations(d)
 		}
 	}
@@ -417,4 +429,28 @@ func describeSource(src, name string) string {
 		return "the file " + strings.TrimPrefix(src, "file ")
 	}
 	return src
+}
+
+// dependsOnUnset reports whether expr derives from a variable left unset
+// under LoadOptions.UnsetUnknown, directly or through locals: its value
+// is unknown because it was not given, not because meshx learns it only
+// while applying.
+func (l *loader) dependsOnUnset(expr hcl.Expression, seen map[string]bool) bool {
+	for _, t := range expr.Variables() {
+		name := attrStep(t, 1)
+		switch t.RootName() {
+		case "var":
+			if l.unset[name] {
+				return true
+			}
+		case "local":
+			if a := l.localAttrs[name]; a != nil && !seen[name] {
+				seen[name] = true
+				if l.dependsOnUnset(a.Expr, seen) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -50,10 +50,10 @@ type Variable struct {
 	Value any
 }
 
-// FromPlan starts a File from p: environment, destroy mode, changes and
-// outputs. Each change's Kind and Target are filled from p's Resources or
-// Observed when the planner left them empty. The caller sets MeshxVersion,
-// CreatedAt, ConfigDigest, Targets and Variables.
+// FromPlan starts a File from p: environment, destroy mode, changes,
+// outputs and targets. Each change's Kind and Target are filled from p's
+// Resources or Observed when the planner left them empty. The caller sets
+// MeshxVersion, CreatedAt, ConfigDigest and Variables.
 func FromPlan(p *providers.Plan) *File {
 	f := &File{
 		FormatVersion: FormatVersion,
@@ -61,6 +61,7 @@ func FromPlan(p *providers.Plan) *File {
 		Destroy:       p.Destroy,
 		Changes:       make([]providers.Change, len(p.Changes)),
 		Outputs:       append([]providers.OutputValue(nil), p.Outputs...),
+		Targets:       p.Targets,
 	}
 	for i, c := range p.Changes {
 		if r := p.Resources[c.Addr]; r != nil {
@@ -90,6 +91,7 @@ func (f *File) Plan() *providers.Plan {
 		Destroy:     f.Destroy,
 		Changes:     f.Changes,
 		Outputs:     f.Outputs,
+		Targets:     f.Targets,
 	}
 }
 

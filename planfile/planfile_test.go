@@ -267,3 +267,12 @@ func TestFromPlanFillsKindAndTarget(t *testing.T) {
 		t.Error("FromPlan must not modify the plan")
 	}
 }
+
+// TestTargetsKept: a targeted plan's targets go into the file and come
+// back in the plan it renders, so show says the plan is partial.
+func TestTargetsKept(t *testing.T) {
+	f := FromPlan(&providers.Plan{Environment: "e", Targets: []string{"vm.ecs1"}})
+	if diff := cmp.Diff([]string{"vm.ecs1"}, f.Plan().Targets); diff != "" {
+		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+}

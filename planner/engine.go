@@ -3,6 +3,8 @@ package planner
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -142,8 +144,15 @@ func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
 		changes[o.Addr] = c
 	}
 	if len(in.Targets) > 0 && len(failedTarget) == 0 {
-		diags = append(diags, unmatchedTargets(in.Targets, changes)...)
+		diags = append(diags, unmatchedTargets(in.Targets, in.Resources, changes)...)
 	}
+	for _, t := range in.Targets {
+		plan.Targets = append(plan.Targets, t.String())
+	}
+	for t := range failedTarget {
+		plan.Unobserved = append(plan.Unobserved, t)
+	}
+	sort.Strings(plan.Unobserved)
 	orderDeletes(changes, plan)
 	plan.Changes = make([]providers.Change, 0, len(changes))
 	for _, c := range changes {
@@ -260,7 +269,13 @@ func selectTargets(all []providers.Resource, targets []providers.Address, destro
 
 // unmatchedTargets reports targets that name neither a declared instance
 // nor an owned one removed from configuration.
-func unmatchedTargets(targets []providers.Address, changes map[providers.Address]providers.Change) hcl.Diagnostics {
+func unmatchedTargets(targets []providers.Address, all []providers.Resource, changes map[providers.Address]providers.Change) hcl.Diagnostics {
+	blocks, addrs := map[string]bool{}, map[string]bool{}
+	for _, r := range all {
+		typ := r.Addr
+		typ.Key = ""
+		blocks[r.Addr.Target()], addrs[typ.String()], addrs[r.Addr.String()] = true, true, true
+	}
 	var diags hcl.Diagnostics
 	for _, t := range targets {
 		matched := false
@@ -274,7 +289,7 @@ func unmatchedTargets(targets []providers.Address, changes map[providers.Address
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Target matches nothing",
-				Detail:   fmt.Sprintf("-target=%s names no instance of this configuration and nothing this environment owns. Run `meshx plan` without -target to see the addresses.", t),
+				Detail:   fmt.Sprintf("-target=%s names no instance of this configuration and nothing this environment owns.%s", t, targetSuggestion(t, slices.Sorted(maps.Keys(blocks)), slices.Sorted(maps.Keys(addrs)))),
 			})
 		}
 	}

@@ -317,4 +317,14 @@ func TestCycleAndTargets(t *testing.T) {
 	if !diags.HasErrors() {
 		t.Error("a target matching nothing must fail")
 	}
+	// A near miss gets a "did you mean", at the level it was written.
+	for target, want := range map[string]string{
+		`vm.v.file["/etc/kubedsn"]`: `Did you mean -target=vm.v.file["/etc/kubedns"]?`,
+		`vm.v.fiel`:                 `Did you mean -target=vm.v.file?`,
+	} {
+		_, diags = Build(context.Background(), Input{Resources: world(""), Providers: provs, Targets: []providers.Address{addr(target)}})
+		if !diags.HasErrors() || !strings.Contains(diags[len(diags)-1].Detail, want) {
+			t.Errorf("-target=%s: %v, want %q", target, diags, want)
+		}
+	}
 }

@@ -28,6 +28,8 @@ type Expansion struct {
 	// known collects, from instance outputs, the apply-time values
 	// configuration expressions may reference.
 	known func(providers.Outputs) (config.Known, error)
+	// sources are the instances whose outputs known reads.
+	sources []providers.Address
 }
 
 // expander accumulates instances, deduplicating shared ones (namespaces).
@@ -75,6 +77,10 @@ func Expand(cfg *config.Config) (Expansion, hcl.Diagnostics) {
 	}
 	for _, v := range cfg.VMs {
 		e.vm(v)
+	}
+	e.out.sources = e.ilbList()
+	if e.info != nil {
+		e.out.sources = append(e.out.sources, *e.info)
 	}
 	return e.out, diags
 }

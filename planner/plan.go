@@ -2,6 +2,9 @@ package planner
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -50,6 +53,9 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 			exp.Resources[i].Settings.ForceConflicts = true
 		}
 	}
+	if d := CheckTargets(cfg, opts.Targets); d.HasErrors() {
+		return nil, exp, append(diags, d...)
+	}
 	connect := opts.Connect
 	if connect == nil {
 		connect = func(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error) {
@@ -77,6 +83,76 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 		plan.Outputs = outs
 	}
 	return plan, exp, diags
+}
+
+// CheckTargets reports, before anything is contacted, each target naming
+// a cluster or VM the configuration does not declare: nothing can be
+// observed there, as only declared ones are connected to. A service block
+// removed from configuration may still own objects in a cluster, so a
+// target naming one is checked after observation (Build). Plan calls it;
+// callers that connect before planning (apply's lock) call it first.
+func CheckTargets(cfg *config.Config, targets []providers.Address) hcl.Diagnostics {
+	var names []string
+	for _, c := range cfg.Clusters {
+		names = append(names, "cluster."+c.Name)
+	}
+	for _, v := range cfg.VMs {
+		names = append(names, "vm."+v.Name)
+	}
+	for _, s := range cfg.Services {
+		names = append(names, "service."+s.Name)
+	}
+	var diags hcl.Diagnostics
+	for _, t := range targets {
+		if t.Block == "service" || slices.Contains(names, t.Target()) {
+			continue
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Target matches nothing",
+			Detail: fmt.Sprintf("-target=%s names a %s the configuration does not declare, so there is nothing to plan or observe there.%s", t, t.Block, targetSuggestion(t, names, nil))})
+	}
+	return diags
+}
+
+// targetSuggestion ends a message about target t: "did you mean" the
+// closest of addrs (instance addresses and their block.name.type
+// prefixes) or of blocks ("vm.ecs1"), else how to list the addresses.
+func targetSuggestion(t providers.Address, blocks, addrs []string) string {
+	if s := config.Suggest(t.String(), addrs); s != "" && s != t.String() {
+		return fmt.Sprintf(" Did you mean -target=%s?", s)
+	}
+	if s := config.Suggest(t.Target(), blocks); s != "" && s != t.Target() {
+		fixed := t
+		fixed.Block, fixed.Name, _ = strings.Cut(s, ".")
+		return fmt.Sprintf(" Did you mean -target=%s?", fixed)
+	}
+	return " Run meshx plan without -target to see the addresses."
+}
+
+// Outputs returns a plan holding the values of the output blocks named
+// (every one when names is empty), observing only what they read: nothing
+// when the configuration alone gives every value, else the instances
+// holding apply-time values (the control cluster's ILBs and discovered
+// service CIDR) and what those depend on. So outputs never need SSH to a
+// VM, and a cluster they do not read is not contacted.
+func Outputs(ctx context.Context, cfg *config.Config, names []string, opts Options) (*providers.Plan, hcl.Diagnostics) {
+	exp, diags := Expand(cfg)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	want := func(name string) bool { return len(names) == 0 || slices.Contains(names, name) }
+	static, d := OutputValues(cfg, exp, AppliedOutputs(nil))
+	known := true
+	for _, ov := range static {
+		if want(ov.Name) && providers.IsUnknown(ov.Value) {
+			known = false
+		}
+	}
+	if known || len(exp.sources) == 0 {
+		return &providers.Plan{Environment: cfg.Meshx.Environment, Outputs: static}, append(diags, d...)
+	}
+	opts.Targets, opts.Destroy = exp.sources, false
+	p, _, d := Plan(ctx, cfg, opts)
+	return p, append(diags, d...)
 }
 
 // Connect builds a provider per cluster and VM of cfg. Providers connect

@@ -18,6 +18,14 @@ type Plan struct {
 	Changes []Change
 	// Outputs are the configuration's output values as known at plan time.
 	Outputs []OutputValue
+	// Targets are the -target addresses the plan was limited to. A
+	// targeted plan is partial: it may not hold every change the
+	// configuration asks for.
+	Targets []string
+	// Unobserved are the targets (cluster.x, vm.y) that could not be
+	// observed, sorted: nothing on them, nor anything depending on them,
+	// is planned, so the plan is partial. A plan file never has any.
+	Unobserved []string
 
 	Resources map[Address]*Resource `json:"-"`
 	Observed  map[Address]Observed  `json:"-"`

@@ -131,6 +131,12 @@ func (c *applyCommand) Run(args []string) int {
 		}
 	}
 
+	// Before the lock, so a mistyped -target contacts nothing.
+	if d := planner.CheckTargets(o.cfg, o.flags.targets); d.HasErrors() {
+		o.diagnostics(d)
+		return ExitError
+	}
+
 	ctx, stop := o.interruptible(context.Background())
 	defer stop()
 	ctx, lk, code, ok := o.takeLock(ctx, c.name())
@@ -175,11 +181,11 @@ func (c *applyCommand) Run(args []string) int {
 			return incomplete()
 		}
 		if !autoApprove {
-			q, d := "Do you want to perform these actions?", "meshx will perform the actions described above."
+			q := "Do you want to perform these actions?"
 			if destroy {
-				q, d = "Do you really want to destroy everything in environment "+o.cfg.Meshx.Environment+"?", "meshx will destroy all the objects this environment created. There is no undo."
+				q = "Do you really want to destroy everything in environment " + o.cfg.Meshx.Environment + "?"
 			}
-			if !o.confirm(q, d) {
+			if !o.confirm(q, approvalDetail(p)) {
 				return ExitError
 			}
 			if lk.lost() != nil {
@@ -215,6 +221,22 @@ func (c *applyCommand) Run(args []string) int {
 		o.outputs(outs)
 	}
 	return incomplete()
+}
+
+// approvalDetail is what the approval prompt says will happen, naming
+// what a partial plan leaves out.
+func approvalDetail(p *providers.Plan) string {
+	lines := []string{"meshx will perform the actions described above."}
+	if p.Destroy {
+		lines[0] = "meshx will destroy all the objects this environment created. There is no undo."
+	}
+	if len(p.Targets) > 0 {
+		lines = append(lines, "Targeting is in effect: only -target="+strings.Join(p.Targets, ", -target=")+" and "+views.TargetCover(p)+" are included.")
+	}
+	if len(p.Unobserved) > 0 {
+		lines = append(lines, "Left out, as they could not be observed: "+strings.Join(p.Unobserved, ", ")+". Nothing on them, nor anything that depends on them, will be changed.")
+	}
+	return strings.Join(lines, "\n  ")
 }
 
 // readSavedPlan reads a plan file and checks it was made from the current

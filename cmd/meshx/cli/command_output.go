@@ -9,6 +9,7 @@ import (
 	"github.com/posener/complete"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/views"
+	"github.com/meshx-dev/meshx/planner"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -28,8 +29,11 @@ Usage: meshx [global options] output [options] [NAME]
 
   Prints the configuration's output values, reading what they depend on
   (load-balancer addresses, discovered CIDRs) from the clusters: meshx keeps
-  no state file. A value that depends on something not applied yet prints
-  as (known after apply). Sensitive values print as <sensitive>.
+  no state file. Only what the outputs read is observed: values the
+  configuration gives need no connection, and VMs are never contacted. A
+  value that depends on something not applied yet prints as (known after
+  apply); with -raw it is an error (exit status 1). Sensitive values print
+  as <sensitive>.
 
 Options:
   -json               Print {"name": {"sensitive": bool, "value": …}}.
@@ -62,9 +66,14 @@ func (c *outputCommand) Run(args []string) int {
 	if !o.load() {
 		return ExitError
 	}
-	p, _, ok := o.plan(context.Background(), false)
+	p, diags := planner.Outputs(context.Background(), o.cfg, fs.Args(), planner.Options{
+		Parallelism: planner.DefaultObserveParallelism,
+		Progress:    o.observeProgress,
+		Log:         o.note,
+	})
 	defer closeProviders(p)
-	if !ok {
+	o.diagnostics(diags)
+	if p == nil || diags.HasErrors() {
 		return ExitError
 	}
 	outs := p.Outputs
@@ -81,24 +90,14 @@ func (c *outputCommand) Run(args []string) int {
 			return ExitError
 		}
 	}
-	display := func(ov providers.OutputValue) any {
-		switch {
-		case ov.Sensitive:
-			return "<sensitive>"
-		case providers.IsUnknown(ov.Value):
-			return "(known after apply)"
-		}
-		return ov.Value
-	}
 	switch {
 	case raw:
-		v := display(outs[0])
-		if s, ok := v.(string); ok {
-			fmt.Fprintln(c.Stdout, s)
-		} else {
-			b, _ := json.Marshal(v)
-			fmt.Fprintln(c.Stdout, string(b))
+		s, err := rawOutput(outs[0])
+		if err != nil {
+			fmt.Fprintf(c.Stderr, "Error: %s\n", err)
+			return ExitError
 		}
+		fmt.Fprintln(c.Stdout, s)
 	case jsonOut:
 		doc := map[string]any{}
 		for _, ov := range outs {
@@ -111,9 +110,35 @@ func (c *outputCommand) Run(args []string) int {
 		c.writeJSON(doc)
 	default:
 		for _, ov := range outs {
-			b, _ := json.Marshal(display(ov))
+			b, _ := json.Marshal(displayOutput(ov))
 			fmt.Fprintf(c.Stdout, "%s = %s\n", ov.Name, views.EscapeJSON(b))
 		}
 	}
 	return ExitOK
+}
+
+// displayOutput is an output's value as output shows it.
+func displayOutput(ov providers.OutputValue) any {
+	switch {
+	case ov.Sensitive:
+		return "<sensitive>"
+	case providers.IsUnknown(ov.Value):
+		return "(known after apply)"
+	}
+	return ov.Value
+}
+
+// rawOutput is what output -raw prints: a string as it is, another value
+// as JSON. A value not known until apply is an error, so a script never
+// takes "(known after apply)" for an address.
+func rawOutput(ov providers.OutputValue) (string, error) {
+	if !ov.Sensitive && providers.IsUnknown(ov.Value) {
+		return "", fmt.Errorf("output %q is not known yet: it depends on values known only after apply, such as a load balancer's address. Run meshx apply, then read it again", ov.Name)
+	}
+	v := displayOutput(ov)
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/posener/complete"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/views"
@@ -87,7 +88,9 @@ func (c *planCommand) Run(args []string) int {
 	}
 	ctx, stop := o.interruptible(context.Background())
 	defer stop()
-	p, _, ok := o.plan(ctx, destroy)
+	// Targets that could not be observed are reported and left out, and
+	// the plan of the rest is shown, as apply shows it; the run fails.
+	p, _, unobserved, ok := o.planPartial(ctx, destroy)
 	defer closeProviders(p)
 	if !ok {
 		return ExitError
@@ -103,22 +106,26 @@ func (c *planCommand) Run(args []string) int {
 	default:
 		o.show(p)
 	}
-	if out != "" {
+	switch {
+	case len(unobserved) > 0:
+		if out != "" {
+			o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Plan not saved",
+				Detail: fmt.Sprintf("%s could not be observed, so %s was not written: a saved plan is applied whole or not at all. Fix the connection and plan again.", strings.Join(unobserved, ", "), out)}})
+		}
+		return ExitError
+	case out != "":
 		pf := planfile.FromPlan(p)
 		pf.MeshxVersion = Version
 		pf.CreatedAt = time.Now().UTC()
 		pf.ConfigDigest = configDigest(o.cfg)
 		pf.Variables = planVariables(o.cfg)
-		for _, t := range f.targets {
-			pf.Targets = append(pf.Targets, t.String())
-		}
 		if err := writePlanFile(c.path(out), pf); err != nil {
 			return o.fail(ExitError, "Cannot save the plan", err)
 		}
 		if o.json == nil && format == "text" {
 			fmt.Fprintf(c.Stdout, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run the following command to apply:\n    meshx apply %q\n", out, out)
 		}
-	} else if o.json == nil && format == "text" && p.HasChanges() {
+	case o.json == nil && format == "text" && p.HasChanges():
 		fmt.Fprintln(c.Stdout, "\nNote: You didn't use the -out option to save this plan, so meshx can't guarantee to take exactly these actions if you run \"meshx apply\" now.")
 	}
 	if detailed && p.HasChanges() {

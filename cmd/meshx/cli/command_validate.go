@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/views"
+	"github.com/meshx-dev/meshx/config"
 	"github.com/posener/complete"
 )
 
@@ -28,7 +29,9 @@ Usage: meshx [global options] validate [options]
   one control cluster, non-overlapping pod and service CIDRs, VM addresses
   outside the clusters' ranges, ports and namespaces. It reads every *.hcl
   file of the directory, plus meshx.vars and *.auto.vars, and touches no
-  cluster and no VM.
+  cluster and no VM. It needs no variable values: a variable without one
+  is unknown, as with terraform validate, and the checks that need its
+  value are skipped, so CI can validate before credentials exist.
 
   Exit status: 0 when the configuration is valid (warnings allowed),
   1 when it is not.
@@ -59,7 +62,9 @@ func (c *validateCommand) Run(args []string) int {
 	if fs.NArg() > 0 {
 		return c.FlagError(fmt.Errorf("validate takes no arguments, but got %q; to check another directory, use meshx -chdir=%s validate", fs.Arg(0), fs.Arg(0)), jsonOut)
 	}
-	cfg, diags := c.LoadConfig()
+	// Variables without values stay unknown, as with terraform validate,
+	// so CI can validate before any credential or address exists.
+	cfg, diags := config.Load(c.WorkingDir, config.LoadOptions{Vars: c.vars, Env: c.Env, UnsetUnknown: true})
 	if jsonOut {
 		c.writeJSON(views.NewValidateResult(diags, Sources(cfg.Files)))
 	} else {

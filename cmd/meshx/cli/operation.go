@@ -76,7 +76,7 @@ const opFlagsHelp = `  -json               Print newline-delimited JSON events (
                       (default: ssh connect_timeout, else 20s).
   -target=ADDRESS     Limit the run to ADDRESS (e.g. vm.ecs1 or
                       service.details.service) and what it depends on;
-                      repeatable.
+                      repeatable. The plan then says it is partial.
   -adopt              Let meshx take over existing objects it did not create
                       (like adopt = true on every block).
   -force-conflicts    Take fields of meshx's objects that other field
@@ -203,17 +203,10 @@ func (o *op) load() bool {
 	return true
 }
 
-// plan observes and diffs; any error, an unobservable target included,
-// makes it fail.
-func (o *op) plan(ctx context.Context, destroy bool) (*providers.Plan, planner.Expansion, bool) {
-	p, exp, unobserved, ok := o.planPartial(ctx, destroy)
-	return p, exp, ok && len(unobserved) == 0
-}
-
-// planPartial is plan for apply and destroy: when the only errors are
-// targets that could not be observed (an unreachable VM), the plan of the
-// other targets still holds; it is returned with the failed targets, so
-// one VM does not hold up the rest.
+// planPartial observes and diffs. When the only errors are targets that
+// could not be observed (an unreachable VM), the plan of the other targets
+// still holds; it is returned with the failed targets, so one VM does not
+// hold up the rest, and plan and apply show the same partial plan.
 func (o *op) planPartial(ctx context.Context, destroy bool) (*providers.Plan, planner.Expansion, []string, bool) {
 	p, exp, diags := planner.Plan(ctx, o.cfg, planner.Options{
 		Parallelism: max(planner.DefaultObserveParallelism, o.flags.parallelism),

@@ -7,9 +7,11 @@ import (
 	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
 )
 
-// TestUnreachableVM: one of two VMs refuses SSH. Apply fails naming it and
+// TestUnreachableVM: one of two VMs refuses SSH. plan and apply show the
+// same partial plan under the same banner; apply fails naming the VM and
 // saying it could not connect, but everything else (the other VM, every
-// Kubernetes object) is applied; once the VM is back, the plan holds only
+// Kubernetes object) is applied; output reads the cluster alone, refusing
+// with -raw a value not known yet; once the VM is back, the plan holds only
 // its instances and a second apply finishes.
 func TestUnreachableVM(t *testing.T) {
 	w := e2etest.New(t, "unreachable")
@@ -32,7 +34,24 @@ func TestUnreachableVM(t *testing.T) {
 		}
 	})
 
+	// Outputs read only the control cluster, so vm2 being down does not
+	// matter; before apply the ILB address is not known, which -raw
+	// refuses to print as a value.
+	out := w.Must(1, "output", "-raw", "pilot_ilb")
+	wantContains(t, "output -raw before apply", out.Stderr, `output "pilot_ilb" is not known yet`)
+	if out.Stdout != "" || strings.Contains(out.Stderr, "vm.vm2") {
+		t.Errorf("output -raw before apply printed %q, or contacted vm2:\n%s", out.Stdout, out.Stderr)
+	}
+
+	// plan and apply show the same partial plan under the same banner.
+	banner := "Warning: vm.vm2 could not be observed; this plan is partial"
+	plan := w.Must(1, "plan", "-no-color")
+	wantContains(t, "plan", all(plan), banner, "Cannot observe vm.vm2")
 	r := w.Must(1, "apply", "-auto-approve", "-no-color")
+	wantContains(t, "apply", r.Stdout, banner)
+	if pa, aa := plannedAddrs(plan.Stdout), plannedAddrs(r.Stdout); len(pa) == 0 || strings.Join(pa, "\n") != strings.Join(aa, "\n") {
+		t.Errorf("plan and apply planned different changes:\nplan:\n%s\napply:\n%s", strings.Join(pa, "\n"), strings.Join(aa, "\n"))
+	}
 	vm2 := w.Lab.VM("vm2").Address
 	wantContains(t, "apply", all(r), "Cannot observe vm.vm2", "connect to "+vm2, "connection refused")
 	if strings.Contains(all(r), "Cannot observe vm.vm1") {
@@ -70,6 +89,15 @@ func TestUnreachableVM(t *testing.T) {
 		t.Errorf("vm1 sidecar.env:\n%s", got)
 	}
 	vmPathsAbsent(t, w, "vm2", "/etc/dnsmasq.d/kubedns", "/var/lib/istio/envoy/cluster.env", "/var/lib/meshx/unreachable.json")
+
+	// With vm2 still down, the output is read from the cluster alone.
+	pilot, err := cs.CoreV1().Services("istio-system").Get(c, "istio-pilot-ilb", e2etest.Get)
+	if err != nil || len(pilot.Status.LoadBalancer.Ingress) == 0 {
+		t.Fatalf("istio-pilot-ilb: %v %+v", err, pilot)
+	}
+	if out := w.Must(0, "output", "-raw", "pilot_ilb"); strings.TrimSpace(out.Stdout) != pilot.Status.LoadBalancer.Ingress[0].IP {
+		t.Errorf("output -raw pilot_ilb = %q, want %s", out.Stdout, pilot.Status.LoadBalancer.Ingress[0].IP)
+	}
 
 	// vm2 is back: only its instances remain.
 	if err := w.Lab.StartSSHD(e2etest.Step(t), "vm2"); err != nil {

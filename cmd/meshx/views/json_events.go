@@ -129,12 +129,16 @@ func streamAction(a providers.Action) string {
 	return a.String()
 }
 
-// Plan writes a resource_drift message per drifted instance, a
+// Plan writes a warning diagnostic per reason the plan is partial
+// (PartialNotes), a resource_drift message per drifted instance, a
 // planned_change per change that does something, and the change_summary.
 // It also remembers p, so later apply events name each instance's kind and
 // target: call it before Event.
 func (v *JSON) Plan(p *providers.Plan) {
 	v.plan = p
+	for _, n := range PartialNotes(p) {
+		v.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: n.Summary, Detail: n.Detail}}, nil)
+	}
 	for _, c := range p.Drifted() {
 		v.emit("info", "resource_drift", c.Addr.String()+": Drift detected (update)", map[string]any{
 			"change": map[string]any{"resource": v.resource(c.Addr, c), "action": "update"},

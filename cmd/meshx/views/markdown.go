@@ -25,7 +25,8 @@ type MarkdownOptions struct {
 
 // Markdown renders the plan as one or more PR comment bodies: a hidden
 // marker `<!-- meshx:plan env=ENV -->` to find and update the comment, the
-// title, the summary line, a caution banner when anything is destroyed or
+// title, the summary line, a warning when the plan is partial (-target,
+// targets not observed), a caution banner when anything is destroyed or
 // replaced, the addresses grouped by action, drift in its own collapsed
 // section, then one collapsed ```diff per changed resource with +, - and !
 // in column 0 so GitHub colours them.
@@ -117,7 +118,7 @@ func markerSafe(s string) string {
 // intro is what the first comment starts with.
 func (m mdRender) intro(order bool) []mdBlock {
 	p := m.plan
-	blocks := []mdBlock{{lines: []string{SummaryLine(p)}}}
+	blocks := append([]mdBlock{{lines: []string{SummaryLine(p)}}}, partialMarkdown(PartialNotes(p))...)
 	if n := countDestructive(p); n > 0 {
 		noun := "resources"
 		verb := "will be"

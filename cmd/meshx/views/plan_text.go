@@ -38,13 +38,16 @@ func SummaryLine(p *providers.Plan) string {
 	return fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy.", add, change, destroy)
 }
 
-// PlanText writes the plan as Terraform users know it: what changed
-// outside meshx, the legend of the symbols used, each change with its
+// PlanText writes the plan as Terraform users know it: why it is partial
+// (-target, targets not observed), what changed outside meshx, the legend of the symbols used, each change with its
 // attribute diff, optionally the execution order, and the summary line
 // last.
 func PlanText(w io.Writer, p *providers.Plan, opts PlanOptions) error {
 	buf := bufio.NewWriter(w)
 	bw := NewTerminalWriter(buf, opts.Color)
+	for _, l := range partialText(PartialNotes(p)) {
+		fmt.Fprintln(bw, l)
+	}
 	if !p.HasChanges() {
 		fmt.Fprintln(bw, SummaryLine(p))
 		return buf.Flush()
