@@ -26,10 +26,20 @@ type Plan struct {
 	// observed, sorted: nothing on them, nor anything depending on them,
 	// is planned, so the plan is partial. A plan file never has any.
 	Unobserved []string
+	// Clusters names the Kubernetes API each cluster block reached, in
+	// configuration order: views print them above the plan, so nobody
+	// applies to the wrong cluster. A plan file keeps none.
+	Clusters []ClusterEndpoint `json:"-"`
 
 	Resources map[Address]*Resource `json:"-"`
 	Observed  map[Address]Observed  `json:"-"`
 	Providers map[string]Provider   `json:"-"`
+}
+
+// ClusterEndpoint is where one cluster block's requests go: its
+// kubeconfig context ("" for none) and API server URL.
+type ClusterEndpoint struct {
+	Name, Context, Server string
 }
 
 // OutputValue is one output block's value. Value is JSON-shaped, or

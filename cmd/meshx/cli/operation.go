@@ -218,6 +218,9 @@ func (o *op) planPartial(ctx context.Context, destroy bool) (*providers.Plan, pl
 		Force:       o.flags.force,
 	})
 	o.diagnostics(diags)
+	if p != nil {
+		o.describeClusters(p)
+	}
 	failed, only := planner.TargetFailures(diags)
 	if p == nil || !only {
 		return p, exp, nil, false
@@ -247,28 +250,16 @@ func (o *op) show(p *providers.Plan) {
 		o.json.Plan(p)
 		return
 	}
-	o.clusterHeader(p)
 	_ = views.PlanText(o.m.Stdout, p, views.PlanOptions{Color: o.m.ColorStdout(), Order: o.flags.order})
 }
 
-// clusterHeader names each cluster's kubeconfig context and API server
-// above a plan, so nobody applies to the wrong cluster.
-func (o *op) clusterHeader(p *providers.Plan) {
-	n := 0
+// describeClusters records in p the context and server each cluster block
+// reached, which every view names above the plan.
+func (o *op) describeClusters(p *providers.Plan) {
 	for _, c := range o.cfg.Clusters {
-		kp, ok := p.Providers["cluster."+c.Name].(*kube.Provider)
-		if !ok {
-			continue
+		if kp, ok := p.Providers["cluster."+c.Name].(*kube.Provider); ok {
+			p.Clusters = append(p.Clusters, providers.ClusterEndpoint{Name: c.Name, Context: kp.Context(), Server: kp.Server()})
 		}
-		kctx := kp.Context()
-		if kctx == "" {
-			kctx = "(none)"
-		}
-		fmt.Fprintf(o.m.Stdout, "cluster.%s: context %s, server %s\n", c.Name, kctx, kp.Server())
-		n++
-	}
-	if n > 0 {
-		fmt.Fprintln(o.m.Stdout)
 	}
 }
 

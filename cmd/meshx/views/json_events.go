@@ -129,13 +129,19 @@ func streamAction(a providers.Action) string {
 	return a.String()
 }
 
-// Plan writes a warning diagnostic per reason the plan is partial
+// Plan writes a cluster message naming each cluster's context and server,
+// a warning diagnostic per reason the plan is partial
 // (PartialNotes), a resource_drift message per drifted instance, a
 // planned_change per change that does something, and the change_summary.
 // It also remembers p, so later apply events name each instance's kind and
 // target: call it before Event.
 func (v *JSON) Plan(p *providers.Plan) {
 	v.plan = p
+	for _, c := range p.Clusters {
+		v.emit("info", "cluster", fmt.Sprintf("cluster.%s: context %s, server %s", c.Name, orNone(c.Context), c.Server), map[string]any{
+			"cluster": map[string]any{"name": c.Name, "context": c.Context, "server": c.Server},
+		})
+	}
 	for _, n := range PartialNotes(p) {
 		v.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: n.Summary, Detail: n.Detail}}, nil)
 	}

@@ -118,7 +118,15 @@ func markerSafe(s string) string {
 // intro is what the first comment starts with.
 func (m mdRender) intro(order bool) []mdBlock {
 	p := m.plan
-	blocks := append([]mdBlock{{lines: []string{SummaryLine(p)}}}, partialMarkdown(PartialNotes(p))...)
+	blocks := []mdBlock{{lines: []string{SummaryLine(p)}}}
+	if len(p.Clusters) > 0 {
+		var l []string
+		for _, c := range p.Clusters {
+			l = append(l, fmt.Sprintf("- %s: context %s, server %s", codeSpan("cluster."+c.Name), codeSpan(Escape(orNone(c.Context))), codeSpan(Escape(c.Server))))
+		}
+		blocks = append(blocks, mdBlock{lines: l})
+	}
+	blocks = append(blocks, partialMarkdown(PartialNotes(p))...)
 	if n := countDestructive(p); n > 0 {
 		noun := "resources"
 		verb := "will be"

@@ -73,3 +73,23 @@ func partialMarkdown(notes []PartialNote) []mdBlock {
 	}
 	return out
 }
+
+// clusterLines names each cluster's context and server, then a blank
+// line; nothing when the plan reached no cluster.
+func clusterLines(p *providers.Plan) []string {
+	var out []string
+	for _, c := range p.Clusters {
+		out = append(out, "cluster."+c.Name+": context "+orNone(c.Context)+", server "+c.Server)
+	}
+	if len(out) > 0 {
+		out = append(out, "")
+	}
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

@@ -38,13 +38,17 @@ func SummaryLine(p *providers.Plan) string {
 	return fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy.", add, change, destroy)
 }
 
-// PlanText writes the plan as Terraform users know it: why it is partial
+// PlanText writes the plan as Terraform users know it: which cluster
+// each cluster block reached (context and server), why it is partial
 // (-target, targets not observed), what changed outside meshx, the legend of the symbols used, each change with its
 // attribute diff, optionally the execution order, and the summary line
 // last.
 func PlanText(w io.Writer, p *providers.Plan, opts PlanOptions) error {
 	buf := bufio.NewWriter(w)
 	bw := NewTerminalWriter(buf, opts.Color)
+	for _, l := range clusterLines(p) {
+		fmt.Fprintln(bw, l)
+	}
 	for _, l := range partialText(PartialNotes(p)) {
 		fmt.Fprintln(bw, l)
 	}
