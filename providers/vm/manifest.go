@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/meshx-dev/meshx/providers/vm/envfile"
 	"regexp"
 	"sort"
 	"strings"
@@ -165,7 +166,7 @@ func (e *entry) validate() error {
 	}
 	for _, k := range sortedKeys(e.Keys) {
 		rec := e.Keys[k]
-		if !envKeyRE.MatchString(k) {
+		if !envfile.ValidKey(k) {
 			errs = append(errs, fmt.Errorf("key %q is not a shell variable name", k))
 			continue
 		}

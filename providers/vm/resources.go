@@ -3,6 +3,7 @@ package vm
 import (
 	"errors"
 	"fmt"
+	"github.com/meshx-dev/meshx/providers/vm/envfile"
 	"sort"
 	"strings"
 	"sync"
@@ -242,7 +243,7 @@ var envFileAttrs = map[string]bool{"mode": true, "owner": true, "group": true, "
 
 // envValue checks one managed key and converts its value to a string.
 func envValue(k string, v any) (any, error) {
-	if !envKeyRE.MatchString(k) {
+	if !envfile.ValidKey(k) {
 		return nil, fmt.Errorf("key %q is not a shell variable name", k)
 	}
 	switch k {

@@ -24,8 +24,6 @@ var (
 	// accountRE accepts a user or group name as Debian's adduser does, or
 	// a numeric id.
 	accountRE = regexp.MustCompile(`^([a-z_][a-z0-9_.-]{0,31}\$?|[0-9]{1,10})$`)
-	// envKeyRE is a shell variable name.
-	envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 	// environmentRE names the manifest file, so it is a plain file name.
 	environmentRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 	// sha256RE is a lower-case hex sha256.
