@@ -59,10 +59,11 @@ func TestTypedBookinfo(t *testing.T) {
 		Name: "ecs1", Address: "192.168.0.10", MeshIP: "192.168.0.10",
 		SSH:       SSH{User: "root", Port: 22, PrivateKeyFile: "/home/test/.ssh/id_rsa", KnownHostsFile: filepath.Join(cfg.Dir, "known_hosts")},
 		Namespace: "bookinfo", ServiceAccount: "default",
-		SidecarPackage: &SidecarPackage{
+		SidecarPackages: []*SidecarPackage{{
+			Name:   "istio-sidecar",
 			Source: "https://storage.example.com/1.0.0/deb/istio-sidecar.deb",
 			SHA256: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-		},
+		}},
 		SidecarEnv: EnvMap{Values: map[string]string{"ISTIO_INBOUND_INTERCEPTION_MODE": "REDIRECT", "ISTIO_PILOT_PORT": "15005"}},
 		ClusterEnv: EnvMap{Values: map[string]string{}},
 		CertsMode:  CertsAll, Cluster: "control",
@@ -425,8 +426,8 @@ func TestExamples(t *testing.T) {
 		if vm.Address != "10.251.0.10" || vm.Namespace != "bookinfo" || vm.SSH.PrivateKeyFile != "/lab/id_ed25519" || vm.SSH.KnownHostsFile != "/lab/known_hosts" {
 			t.Errorf("vm = %+v", vm)
 		}
-		if vm.SidecarPackage == nil || vm.SidecarPackage.Source != "http://127.0.0.1:8080/istio-sidecar.deb" {
-			t.Errorf("sidecar package = %+v", vm.SidecarPackage)
+		if len(vm.SidecarPackages) != 1 || vm.SidecarPackages[0].Source != "http://127.0.0.1:8080/istio-sidecar.deb" {
+			t.Errorf("sidecar packages = %+v", vm.SidecarPackages)
 		}
 		c := cfg.Control()
 		if c.Kubeconfig != "/lab/control.kubeconfig" || c.MeshExpansion.LoadBalancer != "alibaba" || c.ServiceCIDR != "" {
