@@ -459,6 +459,35 @@ func TestExamples(t *testing.T) {
 			t.Errorf("details = %+v, want served from remote1 on 9080", s)
 		}
 	})
+
+	t.Run("gce-0.2", func(t *testing.T) {
+		cfg := load("gce-0.2")
+		if cfg.Meshx.Istio.Profile != "0.2" || cfg.Meshx.Istio.ControlPlaneAuth != "NONE" {
+			t.Errorf("istio = %+v, want profile 0.2 without control-plane auth", cfg.Meshx.Istio)
+		}
+		vm := cfg.VM("istio-vm")
+		if vm.Namespace != "vm" || vm.CertsMode != CertsRootOnly || vm.Address != "10.251.0.10" {
+			t.Errorf("vm = %+v", vm)
+		}
+		var got []string
+		for _, p := range vm.SidecarPackages {
+			got = append(got, p.Name+" "+p.Source+" "+p.SHA256[:4])
+		}
+		want := []string{
+			"istio-agent http://127.0.0.1:8080/istio-agent_0.2.12-lab1_all.deb 1111",
+			"istio-auth-node-agent http://127.0.0.1:8080/istio-auth-node-agent_0.2.12-lab1_all.deb 2222",
+			"istio-proxy http://127.0.0.1:8080/istio-proxy_0.2.12-lab1_all.deb 3333",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("sidecar packages (-want +got):\n%s", diff)
+		}
+		if _, set := vm.SidecarEnv.Values["ISTIO_PILOT_PORT"]; set {
+			t.Errorf("sidecar_env sets ISTIO_PILOT_PORT without control-plane auth: %v", vm.SidecarEnv.Values)
+		}
+		if s := cfg.Service("mysqldb"); s.Namespace != "vm" || s.Ports[0] != (Port{Name: "mysql", Port: 3306, Range: s.Ports[0].Range}) {
+			t.Errorf("mysqldb = %+v", s)
+		}
+	})
 }
 
 func BenchmarkLoadExample(b *testing.B) {
