@@ -22,6 +22,17 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/pr
 // kubedns file, with the GCE tutorial's addresses. Each golden file is one
 // profile's column of reference §1–§2; go test -update rewrites them.
 func TestProfilesGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "profiles", "*.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var goldens []string
+	for _, f := range files {
+		goldens = append(goldens, strings.TrimSuffix(filepath.Base(f), ".txt"))
+	}
+	if diff := cmp.Diff(goldens, Names()); diff != "" && !*update {
+		t.Errorf("golden files (-testdata/profiles +profiles):\n%s", diff)
+	}
 	addrs := map[string]string{"pilot": "10.150.0.6", "dns": "10.150.0.7", "mixer": "10.150.0.8", "ca": "10.150.0.9", "citadel": "10.150.0.9"}
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
