@@ -146,8 +146,10 @@ type VM struct {
 	// "default" and "default").
 	Namespace      string
 	ServiceAccount string
-	// SidecarPackage is nil when meshx should not install the sidecar.
-	SidecarPackage *SidecarPackage
+	// SidecarPackages are the sidecar's packages in the profile's install
+	// order (one, istio-sidecar, from Istio 0.5; three before); empty when
+	// meshx should not install the sidecar.
+	SidecarPackages []*SidecarPackage
 	// SidecarEnv are settings merged into /var/lib/istio/envoy/sidecar.env;
 	// ClusterEnv are extra settings appended to cluster.env.
 	SidecarEnv EnvMap
@@ -185,8 +187,11 @@ type SSH struct {
 	ConnectTimeout time.Duration
 }
 
-// SidecarPackage is where the istio-sidecar package comes from.
+// SidecarPackage is where one package of the sidecar comes from.
 type SidecarPackage struct {
+	// Name is the Debian package name: istio-sidecar, or istio-agent,
+	// istio-auth-node-agent or istio-proxy before Istio 0.5.
+	Name string
 	// Source is an http(s) URL, or an absolute local path to upload.
 	Source string
 	// SHA256 is the lower-case hex digest; required for URLs.

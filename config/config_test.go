@@ -59,10 +59,11 @@ func TestTypedBookinfo(t *testing.T) {
 		Name: "ecs1", Address: "192.168.0.10", MeshIP: "192.168.0.10",
 		SSH:       SSH{User: "root", Port: 22, PrivateKeyFile: "/home/test/.ssh/id_rsa", KnownHostsFile: filepath.Join(cfg.Dir, "known_hosts")},
 		Namespace: "bookinfo", ServiceAccount: "default",
-		SidecarPackage: &SidecarPackage{
+		SidecarPackages: []*SidecarPackage{{
+			Name:   "istio-sidecar",
 			Source: "https://storage.example.com/1.0.0/deb/istio-sidecar.deb",
 			SHA256: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-		},
+		}},
 		SidecarEnv: EnvMap{Values: map[string]string{"ISTIO_INBOUND_INTERCEPTION_MODE": "REDIRECT", "ISTIO_PILOT_PORT": "15005"}},
 		ClusterEnv: EnvMap{Values: map[string]string{}},
 		CertsMode:  CertsAll, Cluster: "control",
@@ -425,8 +426,8 @@ func TestExamples(t *testing.T) {
 		if vm.Address != "10.251.0.10" || vm.Namespace != "bookinfo" || vm.SSH.PrivateKeyFile != "/lab/id_ed25519" || vm.SSH.KnownHostsFile != "/lab/known_hosts" {
 			t.Errorf("vm = %+v", vm)
 		}
-		if vm.SidecarPackage == nil || vm.SidecarPackage.Source != "http://127.0.0.1:8080/istio-sidecar.deb" {
-			t.Errorf("sidecar package = %+v", vm.SidecarPackage)
+		if len(vm.SidecarPackages) != 1 || vm.SidecarPackages[0].Source != "http://127.0.0.1:8080/istio-sidecar.deb" {
+			t.Errorf("sidecar packages = %+v", vm.SidecarPackages)
 		}
 		c := cfg.Control()
 		if c.Kubeconfig != "/lab/control.kubeconfig" || c.MeshExpansion.LoadBalancer != "alibaba" || c.ServiceCIDR != "" {
@@ -456,6 +457,35 @@ func TestExamples(t *testing.T) {
 		}
 		if s := cfg.Service("details"); s.Cluster != "remote1" || s.Ports[0].Port != 9080 {
 			t.Errorf("details = %+v, want served from remote1 on 9080", s)
+		}
+	})
+
+	t.Run("gce-0.2", func(t *testing.T) {
+		cfg := load("gce-0.2")
+		if cfg.Meshx.Istio.Profile != "0.2" || cfg.Meshx.Istio.ControlPlaneAuth != "NONE" {
+			t.Errorf("istio = %+v, want profile 0.2 without control-plane auth", cfg.Meshx.Istio)
+		}
+		vm := cfg.VM("istio-vm")
+		if vm.Namespace != "vm" || vm.CertsMode != CertsRootOnly || vm.Address != "10.251.0.10" {
+			t.Errorf("vm = %+v", vm)
+		}
+		var got []string
+		for _, p := range vm.SidecarPackages {
+			got = append(got, p.Name+" "+p.Source+" "+p.SHA256[:4])
+		}
+		want := []string{
+			"istio-agent http://127.0.0.1:8080/istio-agent_0.2.12-lab1_all.deb 1111",
+			"istio-auth-node-agent http://127.0.0.1:8080/istio-auth-node-agent_0.2.12-lab1_all.deb 2222",
+			"istio-proxy http://127.0.0.1:8080/istio-proxy_0.2.12-lab1_all.deb 3333",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("sidecar packages (-want +got):\n%s", diff)
+		}
+		if _, set := vm.SidecarEnv.Values["ISTIO_PILOT_PORT"]; set {
+			t.Errorf("sidecar_env sets ISTIO_PILOT_PORT without control-plane auth: %v", vm.SidecarEnv.Values)
+		}
+		if s := cfg.Service("mysqldb"); s.Namespace != "vm" || s.Ports[0] != (Port{Name: "mysql", Port: 3306, Range: s.Ports[0].Range}) {
+			t.Errorf("mysqldb = %+v", s)
 		}
 	})
 }

@@ -40,6 +40,18 @@ func (d *decoder) nested(typ string) *decoder {
 	return &decoder{l: d.l, ctx: d.ctx, body: b, where: "the " + typ + " block of " + d.where, prefix: d.prefix + typ + ".", ranges: d.ranges, failed: d.failed}
 }
 
+// labeled returns decoders for a repeatable nested block with one label,
+// in file order, each with the label.
+func (d *decoder) labeled(typ string) (out []*decoder, labels []string) {
+	for _, b := range d.body.multi[typ] {
+		label := b.block.Labels[0]
+		out = append(out, &decoder{l: d.l, ctx: d.ctx, body: b, where: fmt.Sprintf("the %s %q block of %s", typ, label, d.where),
+			prefix: d.prefix + typ + "." + label + ".", ranges: d.ranges, failed: d.failed})
+		labels = append(labels, label)
+	}
+	return out, labels
+}
+
 func (d *decoder) attr(name string) *hcl.Attribute { return d.body.attrs[name] }
 
 // has reports whether the attribute is written, with a value to check.

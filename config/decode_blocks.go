@@ -149,9 +149,16 @@ func (l *loader) decodeMeshx(n *node) {
 		if id.has("profile") && id.oneOf("profile", m.Istio.Profile, istio.Names(), "Unknown Istio profile") {
 			l.profile = m.Istio.Profile
 		}
+		prof := profileByName(l.profile)
+		if !prof.HasCPAuth() {
+			m.Istio.ControlPlaneAuth = istio.AuthNone
+		}
 		m.Istio.ControlPlaneAuth = id.str("control_plane_auth", m.Istio.ControlPlaneAuth)
-		if id.has("control_plane_auth") {
-			id.oneOf("control_plane_auth", m.Istio.ControlPlaneAuth, controlPlaneAuths, "Invalid control plane auth policy")
+		if id.has("control_plane_auth") &&
+			id.oneOf("control_plane_auth", m.Istio.ControlPlaneAuth, controlPlaneAuths, "Invalid control plane auth policy") &&
+			!prof.HasCPAuth() && m.Istio.ControlPlaneAuth != istio.AuthNone && !n.failed {
+			l.errorf(id.rng("control_plane_auth"), "No control plane auth in this Istio profile",
+				"Istio %s has no control-plane authentication: pilot serves plain text on 8080 only, and cluster.env has no auth key. Remove control_plane_auth (it is NONE), or choose profile \"0.4\" or later.", prof.Name)
 		}
 	}
 	l.istioNS = m.Istio.Namespace
@@ -301,38 +308,101 @@ func (l *loader) decodeVM(n *node) {
 	v.SidecarEnv = d.envMap("sidecar_env")
 	v.ClusterEnv = d.envMap("cluster_env")
 	l.decodeSSH(v, d)
-	if pd := d.nested("sidecar_package"); pd != nil && pd.nonNull("source") {
-		p := &SidecarPackage{Source: pd.str("source", "")}
-		p.SHA256 = strings.ToLower(pd.str("sha256", ""))
-		switch {
-		case p.Source == "" && !n.failed:
-			l.errorf(pd.rng("source"), "Missing sidecar package source", "The source of %s is empty. Write a URL, like \"https://…/istio-sidecar.deb\", or a local path.", pd.where)
-		case strings.Contains(p.Source, "://") && !isURL(p.Source):
-			l.errorf(pd.rng("source"), "Unsupported package source",
-				"The source of %s is %s; meshx downloads http:// and https:// URLs and uploads local paths. Use one of those.", pd.where, pd.quoted("source", p.Source))
-		case isURL(p.Source) && p.SHA256 == "" && !n.failed:
-			l.errorf(pd.rng("source"), "Missing sidecar package checksum",
-				"The sidecar package of %s is downloaded from a URL, so meshx needs its SHA-256 to check what arrives. Add sha256 = \"<64 hex digits>\" (sha256sum istio-sidecar.deb).", where)
-		case p.Source != "" && !isURL(p.Source):
-			p.Source = l.path(p.Source)
-			if msg := checkLocalDeb(p.Source); msg != "" {
-				l.errorf(pd.rng("source"), "Unusable sidecar package",
-					"The source of %s is the local file %s, which %s meshx uploads this file to the VM when applying. Point source at the istio-sidecar .deb, or use its https:// URL with sha256.", pd.where, p.Source, msg)
-			}
-		}
-		if isURL(p.Source) && !urlTextRe.MatchString(p.Source) {
-			l.errorf(pd.rng("source"), "Invalid package URL",
-				"The source of %s is %q, which holds a space, a quote, a backslash or a control character; the VM's download command would not take it as written. Percent-encode those characters (a space is %%20, ' is %%27).", pd.where, p.Source)
-		}
-		if p.SHA256 != "" && !sha256Re.MatchString(p.SHA256) {
-			l.errorf(pd.rng("sha256"), "Invalid SHA-256 digest", "The sha256 of %s must be 64 hexadecimal digits, as sha256sum prints; it has %d characters.", pd.where, len(p.SHA256))
-		}
-		v.SidecarPackage = p
-	}
+	v.SidecarPackages = l.decodePackages(n, d)
 	v.complete = !n.failed
 	l.vms[v.Name] = v
 	l.cfg.VMs = append(l.cfg.VMs, v)
 	l.scope.vms[v.Name] = vmObject(v)
+}
+
+// decodePackages decodes the sidecar's packages of a VM: sidecar_package
+// when the profile ships one package, or one package "<name>" block for
+// each of the profile's packages (istio-agent, istio-auth-node-agent and
+// istio-proxy before 0.5). A null source leaves a package out; a VM has
+// all of the profile's packages or none.
+func (l *loader) decodePackages(n *node, d *decoder) []*SidecarPackage {
+	prof := profileByName(l.profile)
+	where := d.where
+	byName := map[string]*SidecarPackage{}
+	var first hcl.Range
+	if pd := d.nested("sidecar_package"); pd != nil {
+		first = pd.body.block.DefRange
+		if len(prof.Packages) != 1 {
+			l.errorf(pd.body.block.DefRange, "One sidecar package, several needed",
+				"Istio %s ships the sidecar as %d packages, %s, as setupIstioVM.sh installed them; %s has a single sidecar_package block. Write one block per package instead, like package %q { source = \"…\", sha256 = \"…\" }.",
+				prof.Name, len(prof.Packages), quoteList(prof.Packages), where, prof.Packages[0])
+		} else if pd.nonNull("source") {
+			byName[prof.Packages[0]] = l.decodePackage(n, pd, where, prof.Packages[0])
+		}
+	}
+	pds, names := d.labeled("package")
+	if first != (hcl.Range{}) && len(pds) > 0 {
+		l.errorf(pds[0].body.block.DefRange, "Both sidecar_package and package blocks",
+			"%s has a sidecar_package block (at %s) and package blocks. Use one form: package blocks name each of %s.", where, posString(first), quoteList(prof.Packages))
+		pds = nil
+	}
+	for i, pd := range pds {
+		name := names[i]
+		if !contains(prof.Packages, name) {
+			l.errorf(pd.body.block.LabelRanges[0], "Unknown sidecar package",
+				"Istio %s's sidecar packages are %s; %s names %q%s", prof.Name, quoteList(prof.Packages), where, name, suggest(name, prof.Packages))
+			continue
+		}
+		if _, dup := byName[name]; dup {
+			l.errorf(pd.body.block.DefRange, "Duplicate package block", "%s has two package %q blocks. Keep one.", where, name)
+			continue
+		}
+		byName[name] = nil
+		if pd.nonNull("source") {
+			byName[name] = l.decodePackage(n, pd, where, name)
+		}
+	}
+	var out, missing []string
+	var pkgs []*SidecarPackage
+	for _, name := range prof.Packages {
+		if p := byName[name]; p != nil {
+			pkgs = append(pkgs, p)
+			out = append(out, name)
+		} else {
+			missing = append(missing, name)
+		}
+	}
+	if len(pkgs) > 0 && len(missing) > 0 && !n.failed {
+		l.errorf(d.body.block.DefRange, "Missing sidecar package",
+			"%s installs %s but not %s: Istio %s's sidecar needs all of %s. Add a package block with the source of each, or leave them all out.",
+			where, quoteList(out), quoteList(missing), prof.Name, quoteList(prof.Packages))
+	}
+	return pkgs
+}
+
+// decodePackage decodes one sidecar package block whose source is not null.
+func (l *loader) decodePackage(n *node, pd *decoder, where, name string) *SidecarPackage {
+	p := &SidecarPackage{Name: name, Source: pd.str("source", "")}
+	p.SHA256 = strings.ToLower(pd.str("sha256", ""))
+	switch {
+	case p.Source == "" && !n.failed:
+		l.errorf(pd.rng("source"), "Missing sidecar package source", "The source of %s is empty. Write a URL, like \"https://…/%s.deb\", or a local path.", pd.where, name)
+	case strings.Contains(p.Source, "://") && !isURL(p.Source):
+		l.errorf(pd.rng("source"), "Unsupported package source",
+			"The source of %s is %s; meshx downloads http:// and https:// URLs and uploads local paths. Use one of those.", pd.where, pd.quoted("source", p.Source))
+	case isURL(p.Source) && p.SHA256 == "" && !n.failed:
+		l.errorf(pd.rng("source"), "Missing sidecar package checksum",
+			"The sidecar package of %s is downloaded from a URL, so meshx needs its SHA-256 to check what arrives. Add sha256 = \"<64 hex digits>\" (sha256sum %s.deb).", where, name)
+	case p.Source != "" && !isURL(p.Source):
+		p.Source = l.path(p.Source)
+		if msg := checkLocalDeb(p.Source); msg != "" {
+			l.errorf(pd.rng("source"), "Unusable sidecar package",
+				"The source of %s is the local file %s, which %s meshx uploads this file to the VM when applying. Point source at the %s .deb, or use its https:// URL with sha256.", pd.where, p.Source, msg, name)
+		}
+	}
+	if isURL(p.Source) && !urlTextRe.MatchString(p.Source) {
+		l.errorf(pd.rng("source"), "Invalid package URL",
+			"The source of %s is %q, which holds a space, a quote, a backslash or a control character; the VM's download command would not take it as written. Percent-encode those characters (a space is %%20, ' is %%27).", pd.where, p.Source)
+	}
+	if p.SHA256 != "" && !sha256Re.MatchString(p.SHA256) {
+		l.errorf(pd.rng("sha256"), "Invalid SHA-256 digest", "The sha256 of %s must be 64 hexadecimal digits, as sha256sum prints; it has %d characters.", pd.where, len(p.SHA256))
+	}
+	return p
 }
 
 // urlTextRe matches the package URLs the VM provider accepts: no space,

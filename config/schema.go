@@ -3,8 +3,8 @@ package config
 import "github.com/hashicorp/hcl/v2"
 
 // Block schemas. Nested block schemas are keyed "<parent>.<type>" in
-// nestedSchemas; every nested block may appear at most once except
-// variable.validation.
+// nestedSchemas; every nested block may appear at most once except those
+// in repeatable.
 
 var rootSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
@@ -66,7 +66,7 @@ var blockSchemas = map[string]*hcl.BodySchema{
 			{Name: "certs_mode"},
 			{Name: "cluster"},
 		},
-		Blocks: []hcl.BlockHeaderSchema{{Type: "ssh"}, {Type: "sidecar_package"}},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "ssh"}, {Type: "sidecar_package"}, {Type: "package", LabelNames: []string{"name"}}},
 	},
 	"vm.ssh": {
 		Attributes: []hcl.AttributeSchema{
@@ -81,12 +81,8 @@ var blockSchemas = map[string]*hcl.BodySchema{
 			{Name: "connect_timeout"},
 		},
 	},
-	"vm.sidecar_package": {
-		Attributes: []hcl.AttributeSchema{
-			{Name: "source", Required: true},
-			{Name: "sha256"},
-		},
-	},
+	"vm.sidecar_package": packageSchema,
+	"vm.package":         packageSchema,
 	"service": {
 		Attributes: []hcl.AttributeSchema{
 			{Name: "namespace"},
@@ -123,8 +119,17 @@ var blockSchemas = map[string]*hcl.BodySchema{
 	},
 }
 
+// packageSchema is a sidecar package: sidecar_package, or package "<name>"
+// for the profiles that ship the sidecar as several packages.
+var packageSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "source", Required: true},
+		{Name: "sha256"},
+	},
+}
+
 // repeatable lists the nested blocks that may appear more than once.
-var repeatable = map[string]bool{"variable.validation": true}
+var repeatable = map[string]bool{"variable.validation": true, "vm.package": true}
 
 // rawBody is a block body split by its schema, with nested blocks split
 // recursively.

@@ -222,10 +222,12 @@ func envKeyRange(m EnvMap, key string) hcl.Range {
 func (l *loader) checkEnvPitfalls(v *VM) {
 	p := profileByName(l.profile)
 	// cluster.env keys meshx writes, and where their values come from.
-	reserved := map[string]string{
-		"ISTIO_SERVICE_CIDR":     "the cluster's service_cidr",
-		"ISTIO_SYSTEM_NAMESPACE": "meshx.istio.namespace",
-		p.CPAuthKey:              "meshx.istio.control_plane_auth",
+	reserved := map[string]string{"ISTIO_SERVICE_CIDR": "the cluster's service_cidr"}
+	if p.NamespaceInEnv {
+		reserved["ISTIO_SYSTEM_NAMESPACE"] = "meshx.istio.namespace"
+	}
+	if p.HasCPAuth() {
+		reserved[p.CPAuthKey] = "meshx.istio.control_plane_auth"
 	}
 	for _, key := range sortedKeys(reserved) {
 		if _, ok := v.ClusterEnv.Values[key]; ok || contains(v.ClusterEnv.Unknown, key) {
@@ -236,7 +238,7 @@ func (l *loader) checkEnvPitfalls(v *VM) {
 				"vm %q sets %s in sidecar_env, but the sidecar reads cluster.env after sidecar.env, and meshx writes %s there from %s. Remove it and set %s instead.", v.Name, key, key, reserved[key], reserved[key])
 		}
 	}
-	if p.CPAuthKey != "CONTROL_PLANE_AUTH_POLICY" {
+	if p.HasCPAuth() && p.CPAuthKey != "CONTROL_PLANE_AUTH_POLICY" {
 		for _, m := range []EnvMap{v.SidecarEnv, v.ClusterEnv} {
 			if _, ok := m.Values["CONTROL_PLANE_AUTH_POLICY"]; ok {
 				l.warnf(envKeyRange(m, "CONTROL_PLANE_AUTH_POLICY"), "Setting ignored by the sidecar",
@@ -246,7 +248,7 @@ func (l *loader) checkEnvPitfalls(v *VM) {
 	}
 	auth := l.cfg.Meshx.Istio.ControlPlaneAuth
 	port, rng, set := v.env("ISTIO_PILOT_PORT")
-	mtls := strconv.Itoa(istio.MTLSPilotPort)
+	mtls := strconv.Itoa(p.MTLSPilotPort)
 	switch {
 	case p.Legacy && auth == istio.AuthMutualTLS && !set && !contains(v.SidecarEnv.Unknown, "ISTIO_PILOT_PORT") && !contains(v.ClusterEnv.Unknown, "ISTIO_PILOT_PORT"):
 		// The legacy flow never wrote the port, and the sidecar's default

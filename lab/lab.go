@@ -31,6 +31,7 @@ type Lab struct {
 	SidecarURL        string // where VMs can download it
 	SidecarSHA256     string
 	Debs              []Deb  // every sidecar version built, oldest first (upgrade tests)
+	LegacyDebs        []Deb  // Istio 0.2–0.4's three sidecar packages, in install order
 	SudoUser          string // a non-root VM user with passwordless sudo
 	IstioRootCert     string // file: the root every istio.<sa> secret chains to
 	ExamplesVars      string // file: HCL variables for examples/

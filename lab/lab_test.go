@@ -140,6 +140,15 @@ func TestExamplesVars(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatal(diags)
 		}
+		if name == "legacy_sidecar_packages" {
+			// Istio 0.2–0.4's three packages: name → {url, sha256}.
+			for it := v.ElementIterator(); it.Next(); {
+				k, pkg := it.Element()
+				got[k.AsString()+".url"] = pkg.GetAttr("url").AsString()
+				got[k.AsString()+".sha256"] = pkg.GetAttr("sha256").AsString()
+			}
+			continue
+		}
 		got[name] = v.AsString()
 	}
 	want := map[string]string{
@@ -150,6 +159,12 @@ func TestExamplesVars(t *testing.T) {
 		"known_hosts":            l.KnownHosts,
 		"sidecar_package_url":    l.SidecarURL,
 		"sidecar_package_sha256": l.SidecarSHA256,
+	}
+	if len(l.LegacyDebs) != 3 {
+		t.Errorf("lab has %d legacy sidecar packages, want 3", len(l.LegacyDebs))
+	}
+	for _, d := range l.LegacyDebs {
+		want[d.Package+".url"], want[d.Package+".sha256"] = d.URL, d.SHA256
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("examples.vars (-want +got):\n%s", diff)

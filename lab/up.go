@@ -189,7 +189,7 @@ func up(ctx context.Context, o Options, fresh bool) (*Lab, error) {
 		return nil, errors.Join(errs...)
 	}
 	if vms != nil {
-		l.VMs, l.BridgeIP, l.Debs, l.SudoUser = vms.VMs, vms.BridgeIP, vms.Debs, vms.SudoUser
+		l.VMs, l.BridgeIP, l.Debs, l.LegacyDebs, l.SudoUser = vms.VMs, vms.BridgeIP, vms.Debs, vms.LegacyDebs, vms.SudoUser
 		l.SSHPrivateKey, l.KnownHosts = vms.KeyFile, vms.KnownHostsFile
 		l.SidecarDeb, l.SidecarURL, l.SidecarSHA256 = vms.DebPath, vms.DebURL, vms.DebSHA256
 	}

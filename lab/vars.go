@@ -11,9 +11,11 @@ import (
 // writeExamplesVars writes <dir>/examples.vars: the HCL variables the
 // examples read (control_kubeconfig, remote1_kubeconfig, vm_address,
 // ssh_private_key, known_hosts, sidecar_package_url,
-// sidecar_package_sha256), one `name = "value"` line each. Only variables
-// the instance has values for are written: every cluster's
+// sidecar_package_sha256, legacy_sidecar_packages), one line each. Only
+// variables the instance has values for are written: every cluster's
 // <name>_kubeconfig, and the VM ones when it has VMs.
+// legacy_sidecar_packages maps each of Istio 0.2–0.4's three package names
+// to {url, sha256}, on one line so that a line filter can drop it.
 func (l *Lab) writeExamplesVars() error {
 	var b strings.Builder
 	b.WriteString("# Written by meshx-lab up for lab instance " + l.Name + "; use with -var-file.\n")
@@ -28,6 +30,13 @@ func (l *Lab) writeExamplesVars() error {
 		if l.SidecarURL != "" {
 			line("sidecar_package_url", l.SidecarURL)
 			line("sidecar_package_sha256", l.SidecarSHA256)
+		}
+		if len(l.LegacyDebs) > 0 {
+			var pkgs []string
+			for _, d := range l.LegacyDebs {
+				pkgs = append(pkgs, fmt.Sprintf("%s = { url = %s, sha256 = %s }", hclString(d.Package), hclString(d.URL), hclString(d.SHA256)))
+			}
+			fmt.Fprintf(&b, "legacy_sidecar_packages = { %s }\n", strings.Join(pkgs, ", "))
 		}
 	}
 	l.ExamplesVars = filepath.Join(l.Dir, "examples.vars")

@@ -35,7 +35,7 @@ func stopVMs(ctx context.Context, dir string) error { return vmlab.Down(ctx, vmD
 func (l *Lab) loadVMs() {
 	if st, err := vmlab.Load(vmDir(l.Dir)); err == nil {
 		l.VMs = st.VMs
-		l.Debs = st.Debs
+		l.Debs, l.LegacyDebs = st.Debs, st.LegacyDebs
 		l.SudoUser = st.SudoUser
 	}
 }

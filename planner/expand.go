@@ -221,22 +221,22 @@ func (e *expander) vm(v *config.VM) {
 	}
 
 	dnsmasqPkg := add(vm.Package(v.Name, "dnsmasq", vm.PackageSource{Apt: "dnsmasq"}))
-	var sidecarPkg *providers.Address
-	if v.SidecarPackage != nil {
-		src := vm.PackageSource{SHA256: v.SidecarPackage.SHA256}
-		if v.SidecarPackage.IsURL() {
-			src.URL = v.SidecarPackage.Source
+	// The sidecar's packages, in the profile's install order: each
+	// depends on the one before, as setupIstioVM.sh ran dpkg -i.
+	var sidecarPkgs []providers.Address
+	for _, sp := range v.SidecarPackages {
+		src := vm.PackageSource{SHA256: sp.SHA256}
+		if sp.IsURL() {
+			src.URL = sp.Source
 		} else {
-			src.Path = v.SidecarPackage.Source
+			src.Path = sp.Source
 		}
-		a := add(vm.Package(v.Name, "istio-sidecar", src))
-		sidecarPkg = &a
+		r := vm.Package(v.Name, sp.Name, src)
+		r.DependsOn = append(r.DependsOn, sidecarPkgs...)
+		sidecarPkgs = append(sidecarPkgs, add(r))
 	}
 	withPkg := func(deps ...providers.Address) []providers.Address {
-		if sidecarPkg != nil {
-			deps = append(deps, *sidecarPkg)
-		}
-		return deps
+		return append(deps, sidecarPkgs...)
 	}
 
 	// cluster.env: the service CIDR the sidecar intercepts. A sensitive
@@ -344,7 +344,7 @@ func (e *expander) vm(v *config.VM) {
 		case "istio":
 			triggers = withPkg(append([]providers.Address{clusterEnv, sidecarEnv}, certs...)...)
 		}
-		if sidecarPkg == nil && u != "dnsmasq" {
+		if len(sidecarPkgs) == 0 && u != "dnsmasq" {
 			continue // no package, no unit file to enable
 		}
 		add(vm.Unit(v.Name, u, triggers))

@@ -23,7 +23,7 @@ EX=examples/bookinfo-vm
 # The lab writes the values the examples read (kubeconfig, VM address, SSH
 # key, known_hosts, the sidecar package URL and its sha256).
 VARS=.lab/bookinfo-vm.vars
-grep -v '^remote1_kubeconfig' .lab/examples.vars > "$VARS"
+grep -v '^remote1_kubeconfig\|^legacy_sidecar_packages' .lab/examples.vars > "$VARS"
 meshx() { run ./bin/meshx -chdir="$EX" "$@" -var-file="$PWD/$VARS"; }
 var() { sed -n "s/^$1 = \"\(.*\)\"$/\1/p" "$VARS"; }
 VM=$(var vm_address) KEY=$(var ssh_private_key) KNOWN=$(var known_hosts)

@@ -26,6 +26,76 @@ type Deb struct {
 // first: the first is what a VM installs, the second tests upgrades.
 var DebVersions = []string{"1.0.0-lab1", "1.0.1-lab1"}
 
+// LegacyDebVersion is the version of the stand-ins of Istio 0.2–0.4's three
+// packages (istio-agent, istio-auth-node-agent, istio-proxy).
+const LegacyDebVersion = "0.2.12-lab1"
+
+// debPackage is one stand-in package to build.
+type debPackage struct {
+	name, version string
+	files         map[string]debFile
+	conffiles     []string
+	// binaries are the files under usr/local/bin the postinst makes
+	// readable by all; setgid are those it also makes setgid istio-proxy.
+	binaries, setgid []string
+	description      string
+}
+
+type debFile struct {
+	mode    os.FileMode
+	content string
+}
+
+// sidecarPackage is the stand-in istio-sidecar of the given version.
+func sidecarPackage(version string) debPackage {
+	return debPackage{
+		name: "istio-sidecar", version: version, files: sidecarFiles(version),
+		conffiles: []string{"/var/lib/istio/envoy/sidecar.env", "/var/lib/istio/envoy/envoy_bootstrap_tmpl.json"},
+		binaries:  []string{"envoy", "pilot-agent", "node_agent"},
+		setgid:    []string{"envoy", "pilot-agent"},
+		description: `Istio sidecar (meshx lab stand-in)
+ Installs what istio-sidecar.deb 1.0 installs as far as meshx can observe:
+ the istio-proxy user, /var/lib/istio, the istio and istio-auth-node-agent
+ units and their scripts. The scripts log their configuration and wait;
+ there is no Envoy.`,
+	}
+}
+
+// legacyPackages are the stand-ins of the three packages setupIstioVM.sh
+// installed before 0.5: the files of the stand-in istio-sidecar, split the
+// way 0.2's debs split them (the agent with the istio unit and its
+// configuration, the node agent with its unit, Envoy alone). Each creates
+// the istio-proxy user, so that any of them may be installed first.
+func legacyPackages(version string) []debPackage {
+	all := sidecarFiles(version)
+	pick := func(paths ...string) map[string]debFile {
+		m := map[string]debFile{}
+		for _, p := range paths {
+			m[p] = all[p]
+		}
+		return m
+	}
+	describe := func(what string) string {
+		return what + " (meshx lab stand-in)\n Installs, as far as meshx can observe, what Istio 0.2's package of this\n name installs. The scripts log their configuration and wait."
+	}
+	return []debPackage{
+		{name: "istio-agent", version: version,
+			files: pick("usr/local/bin/pilot-agent", "usr/local/bin/istio-start.sh", "usr/local/bin/istio-iptables.sh",
+				"lib/systemd/system/istio.service", "var/lib/istio/envoy/sidecar.env", "var/lib/istio/envoy/envoy_bootstrap_tmpl.json"),
+			conffiles: []string{"/var/lib/istio/envoy/sidecar.env", "/var/lib/istio/envoy/envoy_bootstrap_tmpl.json"},
+			binaries:  []string{"pilot-agent"}, setgid: []string{"pilot-agent"},
+			description: describe("Istio pilot agent")},
+		{name: "istio-auth-node-agent", version: version,
+			files:       pick("usr/local/bin/node_agent", "lib/systemd/system/istio-auth-node-agent.service"),
+			binaries:    []string{"node_agent"},
+			description: describe("Istio auth node agent")},
+		{name: "istio-proxy", version: version,
+			files:    pick("usr/local/bin/envoy"),
+			binaries: []string{"envoy"}, setgid: []string{"envoy"},
+			description: describe("Istio proxy (Envoy)")},
+	}
+}
+
 // debFileName is Debian's file name for an architecture-independent
 // package.
 func debFileName(pkg, version string) string {
@@ -36,14 +106,8 @@ func debFileName(pkg, version string) string {
 // by path, with their modes. They install what istio-sidecar.deb 1.0
 // installs as far as meshx can observe (reference section 1); the
 // binaries are scripts that log what they were given and wait.
-func sidecarFiles(version string) map[string]struct {
-	mode    os.FileMode
-	content string
-} {
-	type f = struct {
-		mode    os.FileMode
-		content string
-	}
+func sidecarFiles(version string) map[string]debFile {
+	type f = debFile
 	v := func(s string) string { return strings.ReplaceAll(s, "@VERSION@", version) }
 	stub := func(name string) f {
 		return f{0o755, v("#!/bin/sh\n# " + name + ": meshx lab stand-in shipped by istio-sidecar @VERSION@; does nothing.\n" +
@@ -216,8 +280,8 @@ const bootstrapTmpl = `{
 }
 `
 
-const postinst = `#!/bin/sh
-# istio-sidecar postinst (meshx lab stand-in of Istio 1.0's tools/deb/postinst.sh)
+const postinstHead = `#!/bin/sh
+# @PACKAGE@ postinst (meshx lab stand-in of Istio 1.0's tools/deb/postinst.sh)
 set -e
 umask 022
 if ! getent passwd istio-proxy >/dev/null; then
@@ -235,9 +299,28 @@ fi
 mkdir -p /var/lib/istio/envoy /var/lib/istio/proxy /var/lib/istio/config /var/log/istio
 touch /var/lib/istio/config/mesh
 chown istio-proxy:istio-proxy /var/lib/istio/envoy /var/lib/istio/config /var/log/istio /var/lib/istio/config/mesh /var/lib/istio/proxy
-chmod o+rx /usr/local/bin/envoy /usr/local/bin/pilot-agent /usr/local/bin/node_agent
-chmod 2755 /usr/local/bin/envoy /usr/local/bin/pilot-agent
 `
+
+// postinst returns the package's postinst: the istio-proxy user and
+// directories, then modes on its own binaries.
+func (p debPackage) postinst() string {
+	var b strings.Builder
+	b.WriteString(strings.ReplaceAll(postinstHead, "@PACKAGE@", p.name))
+	bins := func(names []string) string {
+		paths := make([]string, len(names))
+		for i, n := range names {
+			paths[i] = "/usr/local/bin/" + n
+		}
+		return strings.Join(paths, " ")
+	}
+	if len(p.binaries) > 0 {
+		b.WriteString("chmod o+rx " + bins(p.binaries) + "\n")
+	}
+	if len(p.setgid) > 0 {
+		b.WriteString("chmod 2755 " + bins(p.setgid) + "\n")
+	}
+	return b.String()
+}
 
 // buildDebs builds every version in DebVersions into dir (once: existing
 // packages are reused) and returns them with their SHA-256. urlBase is the
@@ -248,25 +331,46 @@ func buildDebs(ctx context.Context, dir, urlBase string) ([]Deb, error) {
 	}
 	var debs []Deb
 	for _, ver := range DebVersions {
-		out := filepath.Join(dir, debFileName("istio-sidecar", ver))
-		if _, err := os.Stat(out); err != nil {
-			if err := buildSidecarDeb(ctx, ver, out); err != nil {
-				return nil, err
-			}
-		}
-		sum, err := fileSHA256(out)
+		d, err := buildDeb(ctx, sidecarPackage(ver), dir, urlBase)
 		if err != nil {
-			return nil, fmt.Errorf("vmlab: %w", err)
+			return nil, err
 		}
-		debs = append(debs, Deb{
-			Package: "istio-sidecar", Version: ver, Path: out, SHA256: sum,
-			URL: urlBase + "/" + filepath.Base(out),
-		})
+		debs = append(debs, d)
 	}
 	return debs, nil
 }
 
-func buildSidecarDeb(ctx context.Context, version, out string) error {
+// buildLegacyDebs builds the stand-ins of Istio 0.2–0.4's three packages
+// into dir, as buildDebs does, in setupIstioVM.sh's install order.
+func buildLegacyDebs(ctx context.Context, dir, urlBase string) ([]Deb, error) {
+	var debs []Deb
+	for _, p := range legacyPackages(LegacyDebVersion) {
+		d, err := buildDeb(ctx, p, dir, urlBase)
+		if err != nil {
+			return nil, err
+		}
+		debs = append(debs, d)
+	}
+	return debs, nil
+}
+
+// buildDeb builds p into dir unless it is there already, and returns it
+// with its SHA-256.
+func buildDeb(ctx context.Context, p debPackage, dir, urlBase string) (Deb, error) {
+	out := filepath.Join(dir, debFileName(p.name, p.version))
+	if _, err := os.Stat(out); err != nil {
+		if err := p.build(ctx, out); err != nil {
+			return Deb{}, err
+		}
+	}
+	sum, err := fileSHA256(out)
+	if err != nil {
+		return Deb{}, fmt.Errorf("vmlab: %w", err)
+	}
+	return Deb{Package: p.name, Version: p.version, Path: out, SHA256: sum, URL: urlBase + "/" + filepath.Base(out)}, nil
+}
+
+func (p debPackage) build(ctx context.Context, out string) error {
 	tree, err := os.MkdirTemp(filepath.Dir(out), ".build-")
 	if err != nil {
 		return fmt.Errorf("vmlab: %w", err)
@@ -283,35 +387,30 @@ func buildSidecarDeb(ctx context.Context, version, out string) error {
 		return os.Chmod(p, mode)
 	}
 	size := 0
-	for rel, f := range sidecarFiles(version) {
+	for rel, f := range p.files {
 		if err := write(rel, f.mode, f.content); err != nil {
 			return fmt.Errorf("vmlab: build deb: %w", err)
 		}
 		size += len(f.content)
 	}
-	control := fmt.Sprintf(`Package: istio-sidecar
-Version: %s
-Architecture: all
-Maintainer: meshx lab <lab@meshx.invalid>
-Installed-Size: %d
-Depends: iproute2, iptables
-Section: net
-Priority: optional
-Homepage: https://istio.io/
-Description: Istio sidecar (meshx lab stand-in)
- Installs what istio-sidecar.deb 1.0 installs as far as meshx can observe:
- the istio-proxy user, /var/lib/istio, the istio and istio-auth-node-agent
- units and their scripts. The scripts log their configuration and wait;
- there is no Envoy.
-`, version, (size+1023)/1024)
+	control := fmt.Sprintf("Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: meshx lab <lab@meshx.invalid>\nInstalled-Size: %d\n"+
+		"Depends: iproute2, iptables\nSection: net\nPriority: optional\nHomepage: https://istio.io/\nDescription: %s\n",
+		p.name, p.version, (size+1023)/1024, p.description)
+	conffiles := ""
+	for _, c := range p.conffiles {
+		conffiles += c + "\n"
+	}
 	for _, f := range []struct {
 		rel, content string
 		mode         os.FileMode
 	}{
 		{"DEBIAN/control", control, 0o644},
-		{"DEBIAN/conffiles", "/var/lib/istio/envoy/sidecar.env\n/var/lib/istio/envoy/envoy_bootstrap_tmpl.json\n", 0o644},
-		{"DEBIAN/postinst", postinst, 0o755},
+		{"DEBIAN/conffiles", conffiles, 0o644},
+		{"DEBIAN/postinst", p.postinst(), 0o755},
 	} {
+		if f.content == "" {
+			continue
+		}
 		if err := write(f.rel, f.mode, f.content); err != nil {
 			return fmt.Errorf("vmlab: build deb: %w", err)
 		}

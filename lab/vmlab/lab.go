@@ -65,7 +65,10 @@ type State struct {
 	Bridge      string `json:"bridge"`    // bridge interface
 	HTTPAddr    string `json:"http_addr"` // BridgeIP:DebPort, serving the debs
 	Debs        []Deb  `json:"debs"`      // every version built, oldest first
-	SudoUser    string `json:"sudo_user"` // non-root user with passwordless sudo
+	// LegacyDebs are the stand-ins of Istio 0.2–0.4's istio-agent,
+	// istio-auth-node-agent and istio-proxy, in install order.
+	LegacyDebs []Deb  `json:"legacy_debs"`
+	SudoUser   string `json:"sudo_user"` // non-root user with passwordless sudo
 }
 
 // VM returns the VM called name.
@@ -268,13 +271,17 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	httpAddr := net.JoinHostPort(bridgeIP, strconv.Itoa(DebPort))
 	debDir := filepath.Join(dir, "debs")
 	type debResult struct {
-		debs []Deb
-		err  error
+		debs, legacy []Deb
+		err          error
 	}
 	debc := make(chan debResult, 1)
 	go func() {
 		debs, err := buildDebs(ctx, debDir, "http://"+httpAddr)
-		debc <- debResult{debs, err}
+		var legacy []Deb
+		if err == nil {
+			legacy, err = buildLegacyDebs(ctx, debDir, "http://"+httpAddr)
+		}
+		debc <- debResult{debs, legacy, err}
 	}()
 
 	// VMs beyond Count go; dead VMs are cleaned up and started again.
@@ -344,7 +351,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		DebPath: dr.debs[0].Path, DebURL: dr.debs[0].URL, DebSHA256: dr.debs[0].SHA256,
 		LBPoolStart: hostAddr(o.SubnetIndex, 200), LBPoolEnd: hostAddr(o.SubnetIndex, 250),
 		Dir: dir, Prefix: o.Prefix, SubnetIndex: o.SubnetIndex, Subnet: subnet(o.SubnetIndex).String(),
-		Bridge: rec.Bridge, HTTPAddr: httpAddr, Debs: dr.debs, SudoUser: SudoUser,
+		Bridge: rec.Bridge, HTTPAddr: httpAddr, Debs: dr.debs, LegacyDebs: dr.legacy, SudoUser: SudoUser,
 	}
 	for _, v := range rec.VMs {
 		st.VMs = append(st.VMs, VM{

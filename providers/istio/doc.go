@@ -10,7 +10,10 @@
 // expansion) and tests can all use it. Facts come from
 // reference/istio-mesh-expansion.md.
 //
-// Profiles "1.0", "0.8" and "0.7" cover the setupMeshEx.sh era. A modern
+// Profiles "1.0", "0.8", "0.7", "0.4", "0.3" and "0.2" cover the
+// setupMeshEx.sh era. What differs between generations is data in the
+// profile table (ILB ports, cluster.env keys, kubedns names, the sidecar's
+// packages, the mutual-TLS pilot port), not branches in the renderers. A modern
 // profile (istiod, east-west gateway, WorkloadEntry, istio-token) would be a
 // new Profile value whose Legacy is false; the planner checks Legacy before
 // expanding node-agent units and Citadel secrets.

@@ -44,9 +44,19 @@ type Profile struct {
 	Legacy bool
 	// ILBs in the order mesh-expansion.yaml lists them.
 	ILBs []ILB
+	// NamespaceInEnv says cluster.env carries ISTIO_SYSTEM_NAMESPACE (from
+	// 0.4; 0.2's generateClusterEnv wrote only ISTIO_SERVICE_CIDR).
+	NamespaceInEnv bool
 	// CPAuthKey is the cluster.env key carrying the control-plane auth
-	// policy: ISTIO_CP_AUTH from 1.0, CONTROL_PLANE_AUTH_POLICY before.
+	// policy: ISTIO_CP_AUTH from 1.0, CONTROL_PLANE_AUTH_POLICY in 0.4–0.8,
+	// and "" before 0.4, which had no control-plane authentication: pilot
+	// served plain text on 8080 only.
 	CPAuthKey string
+	// MTLSPilotPort is the pilot port a VM must use when control-plane auth
+	// is MUTUAL_TLS (ISTIO_PILOT_PORT in sidecar.env): 15003 in 0.4, 15005
+	// from 0.7; 0 without control-plane auth. The sidecar's default, 8080,
+	// only works with NONE.
+	MTLSPilotPort int
 	// CPAuthAlso are further keys given the same value. 0.8's
 	// setupMeshEx.sh wrote only CONTROL_PLANE_AUTH_POLICY while its
 	// istio-start.sh read only ISTIO_CP_AUTH, so the policy was silently
@@ -59,7 +69,37 @@ type Profile struct {
 	Units []string
 	// SecretPrefix names the Citadel secret of a service account: prefix+sa.
 	SecretPrefix string
+	// Packages are the sidecar's Debian packages, in install order:
+	// istio-sidecar from 0.5; before, setupIstioVM.sh installed three.
+	Packages []string
+	// KubednsHosts lists the host names the dnsmasq kubedns file answers, in
+	// file order, without the namespace suffix (the file repeats them with
+	// it).
+	KubednsHosts []KubednsHost
 }
+
+// KubednsHost is one dnsmasq address= entry: a host name answered with the
+// address of one ILB.
+type KubednsHost struct {
+	Host   string
+	ILBKey string
+}
+
+// Sidecar packages: one from 0.5, three before.
+var (
+	sidecarPackage  = []string{"istio-sidecar"}
+	sidecarPackages = []string{"istio-agent", "istio-auth-node-agent", "istio-proxy"}
+)
+
+// kubedns07 is generateDnsmasq's file in 0.2–0.7; kubedns08 from 0.8, where
+// istio-ca stays "Deprecated. For backward compatibility".
+var (
+	kubedns07 = []KubednsHost{{"istio-mixer", "mixer"}, {"istio-pilot", "pilot"}, {"istio-ca", "ca"}}
+	kubedns08 = []KubednsHost{
+		{"istio-policy", "mixer"}, {"istio-telemetry", "mixer"}, {"istio-pilot", "pilot"},
+		{"istio-citadel", "citadel"}, {"istio-ca", "citadel"},
+	}
+)
 
 var pilotILB08 = ILB{
 	Key: "pilot", Name: "istio-pilot-ilb",
@@ -92,22 +132,74 @@ var ilbs08 = []ILB{
 	dnsILB,
 }
 
+// ilbs02 is mesh-expansion.yaml of 0.2 and 0.3 (the GCE tutorial's
+// cluster): pilot in plain text on 8080 only, mixer on 9091, the CA as
+// istio-ca-ilb. The pilot and mixer ports have no names, as upstream wrote
+// them; the CA and DNS load balancers are those of 0.7.
+var ilbs02 = []ILB{
+	{Key: "pilot", Name: "istio-pilot-ilb",
+		Ports:    []Port{{Port: 8080, Protocol: "TCP"}},
+		Selector: map[string]string{"istio": "pilot"}},
+	{Key: "mixer", Name: "mixer-ilb",
+		Ports:    []Port{{Port: 9091, Protocol: "TCP"}},
+		Selector: map[string]string{"istio": "mixer"}},
+	caILB07,
+	dnsILB,
+}
+
+// ilbs04 is mesh-expansion.yaml of 0.4: pilot and mixer move to their
+// mutual-TLS ports 15003 and 15004.
+var ilbs04 = []ILB{
+	{Key: "pilot", Name: "istio-pilot-ilb",
+		Ports:    []Port{{Port: 15003, Protocol: "TCP"}},
+		Selector: map[string]string{"istio": "pilot"}},
+	{Key: "mixer", Name: "mixer-ilb",
+		Ports:    []Port{{Port: 15004, Protocol: "TCP"}},
+		Selector: map[string]string{"istio": "mixer"}},
+	caILB07,
+	dnsILB,
+}
+
+// caILB07 is the certificate authority's ILB before 0.8.
+var caILB07 = ILB{Key: "ca", Name: "istio-ca-ilb",
+	Ports:    []Port{{Name: "grpc-ca", Port: 8060, Protocol: "TCP"}},
+	Selector: map[string]string{"istio": "istio-ca"}}
+
 var legacyUnits = []string{"dnsmasq", "istio-auth-node-agent", "istio"}
+
+// profile02 is Istio 0.2 and 0.3, which differ in nothing meshx writes
+// (0.3 fixed a typo in mesh-expansion.yaml and setupMeshEx.sh's base64
+// flag).
+func profile02(name string) *Profile {
+	return &Profile{
+		Name: name, Legacy: true, CAKey: "ca",
+		Units: legacyUnits, SecretPrefix: "istio.", Packages: sidecarPackages, KubednsHosts: kubedns07,
+		ILBs: ilbs02,
+	}
+}
 
 var profiles = map[string]*Profile{
 	"1.0": {
-		Name: "1.0", Legacy: true, CPAuthKey: "ISTIO_CP_AUTH", CAKey: "citadel",
-		Units: legacyUnits, SecretPrefix: "istio.",
+		Name: "1.0", Legacy: true, NamespaceInEnv: true, CPAuthKey: "ISTIO_CP_AUTH", MTLSPilotPort: 15005, CAKey: "citadel",
+		Units: legacyUnits, SecretPrefix: "istio.", Packages: sidecarPackage, KubednsHosts: kubedns08,
 		ILBs: ilbs08,
 	},
 	"0.8": {
-		Name: "0.8", Legacy: true, CPAuthKey: "CONTROL_PLANE_AUTH_POLICY", CPAuthAlso: []string{"ISTIO_CP_AUTH"}, CAKey: "citadel",
-		Units: legacyUnits, SecretPrefix: "istio.",
+		Name: "0.8", Legacy: true, NamespaceInEnv: true, CPAuthKey: "CONTROL_PLANE_AUTH_POLICY", CPAuthAlso: []string{"ISTIO_CP_AUTH"},
+		MTLSPilotPort: 15005, CAKey: "citadel",
+		Units: legacyUnits, SecretPrefix: "istio.", Packages: sidecarPackage, KubednsHosts: kubedns08,
 		ILBs: ilbs08,
 	},
+	"0.4": {
+		Name: "0.4", Legacy: true, NamespaceInEnv: true, CPAuthKey: "CONTROL_PLANE_AUTH_POLICY", MTLSPilotPort: 15003, CAKey: "ca",
+		Units: legacyUnits, SecretPrefix: "istio.", Packages: sidecarPackages, KubednsHosts: kubedns07,
+		ILBs: ilbs04,
+	},
+	"0.3": profile02("0.3"),
+	"0.2": profile02("0.2"),
 	"0.7": {
-		Name: "0.7", Legacy: true, CPAuthKey: "CONTROL_PLANE_AUTH_POLICY", CAKey: "ca",
-		Units: legacyUnits, SecretPrefix: "istio.",
+		Name: "0.7", Legacy: true, NamespaceInEnv: true, CPAuthKey: "CONTROL_PLANE_AUTH_POLICY", MTLSPilotPort: 15005, CAKey: "ca",
+		Units: legacyUnits, SecretPrefix: "istio.", Packages: sidecarPackage, KubednsHosts: kubedns07,
 		ILBs: []ILB{
 			{Key: "pilot", Name: "istio-pilot-ilb",
 				Ports: []Port{
@@ -118,9 +210,7 @@ var profiles = map[string]*Profile{
 			{Key: "mixer", Name: "mixer-ilb",
 				Ports:    []Port{{Name: "grpc-mixer-mtls", Port: 15004, Protocol: "TCP"}},
 				Selector: map[string]string{"istio": "mixer"}},
-			{Key: "ca", Name: "istio-ca-ilb",
-				Ports:    []Port{{Name: "grpc-ca", Port: 8060, Protocol: "TCP"}},
-				Selector: map[string]string{"istio": "istio-ca"}},
+			caILB07,
 			dnsILB,
 		},
 	},
@@ -144,6 +234,10 @@ func Names() []string {
 	sort.Strings(names)
 	return names
 }
+
+// HasCPAuth reports whether the generation has control-plane
+// authentication (0.4 on), so control_plane_auth means something.
+func (p *Profile) HasCPAuth() bool { return p.CPAuthKey != "" }
 
 // ILB returns the profile's load balancer with the given key.
 func (p *Profile) ILB(key string) (ILB, bool) {
@@ -169,11 +263,6 @@ const (
 	AuthMutualTLS = "MUTUAL_TLS"
 	AuthNone      = "NONE"
 )
-
-// MTLSPilotPort is the Pilot port a VM must use when control-plane auth is
-// MUTUAL_TLS (ISTIO_PILOT_PORT in sidecar.env); the sidecar's default, 8080,
-// only works with NONE.
-const MTLSPilotPort = 15005
 
 // LoadBalancerAnnotations returns the annotations that make a LoadBalancer
 // Service internal on the given cloud, or an error naming the valid clouds.

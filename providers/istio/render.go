@@ -42,14 +42,21 @@ func CertFiles(rootOnly bool) []CertFile {
 }
 
 // ClusterEnv renders /var/lib/istio/envoy/cluster.env: the service CIDR the
-// sidecar intercepts, the Istio namespace and the control-plane auth policy
-// under the profile's key, then extra keys sorted.
+// sidecar intercepts, then, where the profile has them, the Istio namespace
+// and the control-plane auth policy under the profile's key, then extra
+// keys sorted.
 func (p *Profile) ClusterEnv(serviceCIDR, istioNamespace, cpAuth string, extra map[string]string) string {
 	var b strings.Builder
+	skip := map[string]bool{"ISTIO_SERVICE_CIDR": true}
 	assign(&b, "ISTIO_SERVICE_CIDR", serviceCIDR)
-	assign(&b, "ISTIO_SYSTEM_NAMESPACE", istioNamespace)
-	assign(&b, p.CPAuthKey, cpAuth)
-	skip := map[string]bool{"ISTIO_SERVICE_CIDR": true, "ISTIO_SYSTEM_NAMESPACE": true, p.CPAuthKey: true}
+	if p.NamespaceInEnv {
+		assign(&b, "ISTIO_SYSTEM_NAMESPACE", istioNamespace)
+		skip["ISTIO_SYSTEM_NAMESPACE"] = true
+	}
+	if p.HasCPAuth() {
+		assign(&b, p.CPAuthKey, cpAuth)
+		skip[p.CPAuthKey] = true
+	}
 	for _, k := range p.CPAuthAlso {
 		assign(&b, k, cpAuth)
 		skip[k] = true
@@ -78,25 +85,6 @@ func assign(b *strings.Builder, key, value string) {
 	fmt.Fprintf(b, "%s=%s\n", key, shellquote.Word(value))
 }
 
-// KubednsHost is one dnsmasq address= entry: a host name answered with the
-// address of one ILB.
-type KubednsHost struct {
-	Host   string
-	ILBKey string
-}
-
-// KubednsHosts lists the host names the kubedns file answers, in file order,
-// without the namespace suffix (the file repeats them with it).
-func (p *Profile) KubednsHosts() []KubednsHost {
-	if p.CAKey == "ca" { // 0.2–0.7
-		return []KubednsHost{{"istio-mixer", "mixer"}, {"istio-pilot", "pilot"}, {"istio-ca", "ca"}}
-	}
-	return []KubednsHost{
-		{"istio-policy", "mixer"}, {"istio-telemetry", "mixer"}, {"istio-pilot", "pilot"},
-		{"istio-citadel", "citadel"}, {"istio-ca", "citadel"}, // istio-ca: "Deprecated. For backward compatibility"
-	}
-}
-
 // Kubedns renders /etc/dnsmasq.d/kubedns from the ILB addresses (ILB key to
 // IP or host name): cluster service names go to kube-dns through dns-ilb,
 // and the control-plane names resolve to their ILBs, bare and with the
@@ -116,7 +104,7 @@ func (p *Profile) Kubedns(istioNamespace string, addrs map[string]string) (strin
 	}
 	fmt.Fprintf(&b, "server=/svc.cluster.local/%s\n", dns)
 	for _, suffix := range []string{"", "." + istioNamespace} {
-		for _, h := range p.KubednsHosts() {
+		for _, h := range p.KubednsHosts {
 			a, err := need(h.ILBKey)
 			if err != nil {
 				return "", err

@@ -1,8 +1,6 @@
 package e2e_fail
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,39 +21,12 @@ import (
 // remote1, an empty second plan, and the outputs.
 func TestMulticlusterExample(t *testing.T) {
 	l := lab.Get(t)
-	root, err := lab.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &e2etest.World{T: t, Lab: l, Dir: t.TempDir()}
-	src := filepath.Join(root, "examples", "multicluster")
-	files, err := filepath.Glob(filepath.Join(src, "*.hcl"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no configuration in %s: %v", src, err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(w.Dir, filepath.Base(f)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	control, remote := l.Cluster("control"), l.Cluster("remote1")
-	vars := []string{"-var-file=" + l.ExamplesVars,
-		"-var", "control_pod_cidr=" + control.PodCIDR, "-var", "control_service_cidr=" + control.ServiceCIDR,
-		"-var", "remote1_pod_cidr=" + remote.PodCIDR, "-var", "remote1_service_cidr=" + remote.ServiceCIDR,
-		"-no-color"}
-	run := func(want int, args ...string) e2etest.Result {
-		t.Helper()
-		return w.Must(want, append(args, vars...)...)
-	}
-	t.Cleanup(func() {
-		if r := w.Meshx(append([]string{"destroy", "-auto-approve"}, vars...)...); r.Code != 0 {
-			t.Errorf("cleanup destroy: %s", r)
-		}
-	})
+	w := e2etest.Example(t, l, "multicluster", "-var-file="+l.ExamplesVars,
+		"-var", "control_pod_cidr="+control.PodCIDR, "-var", "control_service_cidr="+control.ServiceCIDR,
+		"-var", "remote1_pod_cidr="+remote.PodCIDR, "-var", "remote1_service_cidr="+remote.ServiceCIDR,
+		"-no-color")
+	run := w.Must
 
 	apply := run(0, "apply", "-auto-approve")
 	wantContains(t, "apply", apply.Stdout, "Apply complete!", `remote1_cluster_id = "remote1"`, `pilot_ilb = "`, `remotePilotAddress`, `remoteTelemetryAddress`)
@@ -145,7 +116,7 @@ func TestMulticlusterExample(t *testing.T) {
 	if err != nil || len(pilot.Status.LoadBalancer.Ingress) == 0 {
 		t.Fatalf("istio-pilot-ilb: %v %+v", err, pilot)
 	}
-	out := w.Must(0, append([]string{"output"}, vars...)...)
+	out := w.Must(0, "output")
 	wantContains(t, "meshx output", out.Stdout, `remote1_cluster_id = "remote1"`, `pilot_ilb = "`+pilot.Status.LoadBalancer.Ingress[0].IP+`"`)
 	if !strings.Contains(apply.Stdout, `pilot_ilb = "`+pilot.Status.LoadBalancer.Ingress[0].IP+`"`) {
 		t.Errorf("apply printed another pilot_ilb than %s:\n%s", pilot.Status.LoadBalancer.Ingress[0].IP, apply.Stdout)

@@ -38,6 +38,8 @@ type World struct {
 	KnownHosts string
 	// WaitTimeout is the mesh_expansion wait_timeout.
 	WaitTimeout string
+	// Args are appended to every meshx run (an example's -var-file).
+	Args []string
 }
 
 type Svc struct {
@@ -126,8 +128,40 @@ func (r Result) String() string {
 func (w *World) Meshx(args ...string) Result {
 	w.T.Helper()
 	var out, errb bytes.Buffer
-	code := cli.Run(append([]string{"-chdir=" + w.Dir}, args...), strings.NewReader(""), &out, &errb)
+	code := cli.Run(w.argv(args), strings.NewReader(""), &out, &errb)
 	return Result{code, out.String(), errb.String()}
+}
+
+func (w *World) argv(args []string) []string {
+	return append(append([]string{"-chdir=" + w.Dir}, args...), w.Args...)
+}
+
+// Example returns a World whose directory holds a copy of the
+// configuration files of examples/<name>, unchanged, run with args (the
+// lab's vars file, overrides) and destroyed when the test ends.
+func Example(t *testing.T, l *lab.Lab, name string, args ...string) *World {
+	t.Helper()
+	root, err := lab.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &World{T: t, Lab: l, Dir: t.TempDir(), Args: args}
+	src := filepath.Join(root, "examples", name)
+	files, err := filepath.Glob(filepath.Join(src, "*.hcl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no configuration in %s: %v", src, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(w.Dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.DestroyOnCleanup()
+	return w
 }
 
 // MeshxSeeing runs the CLI like Meshx and calls seen, once, as soon as its
@@ -137,7 +171,7 @@ func (w *World) MeshxSeeing(text string, seen func(), args ...string) Result {
 	w.T.Helper()
 	var out bytes.Buffer
 	errw := &watchWriter{text: []byte(text), seen: seen}
-	code := cli.Run(append([]string{"-chdir=" + w.Dir}, args...), strings.NewReader(""), &out, errw)
+	code := cli.Run(w.argv(args), strings.NewReader(""), &out, errw)
 	return Result{code, out.String(), errw.String()}
 }
 

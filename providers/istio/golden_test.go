@@ -1,0 +1,83 @@
+package istio
+
+import (
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	gocmp "cmp"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/profiles")
+
+// TestProfilesGolden renders, for every profile, what meshx makes of it:
+// the ILB Services, the sidecar packages and units, cluster.env and the
+// kubedns file, with the GCE tutorial's addresses. Each golden file is one
+// profile's column of reference §1–§2; go test -update rewrites them.
+func TestProfilesGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "profiles", "*.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var goldens []string
+	for _, f := range files {
+		goldens = append(goldens, strings.TrimSuffix(filepath.Base(f), ".txt"))
+	}
+	if diff := cmp.Diff(goldens, Names()); diff != "" && !*update {
+		t.Errorf("golden files (-testdata/profiles +profiles):\n%s", diff)
+	}
+	addrs := map[string]string{"pilot": "10.150.0.6", "dns": "10.150.0.7", "mixer": "10.150.0.8", "ca": "10.150.0.9", "citadel": "10.150.0.9"}
+	for _, name := range Names() {
+		t.Run(name, func(t *testing.T) {
+			p, _ := Lookup(name)
+			var b strings.Builder
+			fmt.Fprintf(&b, "# profile %s\n\n## ILBs (mesh-expansion.yaml)\n", p.Name)
+			for _, l := range p.ILBs {
+				var ports []string
+				for _, pt := range l.Ports {
+					ports = append(ports, fmt.Sprintf("%s %d/%s", gocmp.Or(pt.Name, "(unnamed)"), pt.Port, pt.Protocol))
+				}
+				var sel []string
+				for _, k := range slices.Sorted(maps.Keys(l.Selector)) {
+					sel = append(sel, k+"="+l.Selector[k])
+				}
+				fmt.Fprintf(&b, "%s %s/%s: %s; selector %s\n", l.Key, l.Namespace("istio-system"), l.Name, strings.Join(ports, ", "), strings.Join(sel, ","))
+			}
+			fmt.Fprintf(&b, "\n## packages\n%s\n\n## units\n%s\n\n## pilot port for MUTUAL_TLS\n%d\n",
+				strings.Join(p.Packages, " "), strings.Join(p.Units, " "), p.MTLSPilotPort)
+			auth := AuthNone
+			if p.HasCPAuth() {
+				auth = AuthMutualTLS
+			}
+			fmt.Fprintf(&b, "\n## cluster.env (%s)\n%s", auth, p.ClusterEnv("10.63.240.0/20", "istio-system", auth, nil))
+			kd, err := p.Kubedns("istio-system", addrs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "\n## kubedns\n%s", kd)
+			golden := filepath.Join("testdata", "profiles", name+".txt")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if diff := cmp.Diff(string(want), b.String()); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", golden, diff)
+			}
+		})
+	}
+}
