@@ -571,20 +571,24 @@ func (l *loader) checkNameShown(rng hcl.Range, what, name, shown string, check f
 }
 
 // Suggest returns the candidate a user most likely meant by name, or ""
-// when none is close: a candidate at most two edits away (case aside), or
-// one that name starts with or that starts with name ("alibabacloud" for
-// "alibaba", "aw" for "aws").
+// when none is close: the nearest candidate at most two edits away (case
+// aside), else the longest one that name starts with or that starts with
+// name ("alibaba" for "alibabacloud", "aws" for "aw").
 func Suggest(name string, candidates []string) string {
-	best, bestDist := "", 3
 	lower := strings.ToLower(name)
+	best, bestDist := "", 3
+	for _, c := range candidates {
+		if d := levenshtein.Distance(lower, strings.ToLower(c), nil); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if best != "" || len(lower) < 2 {
+		return best
+	}
 	for _, c := range candidates {
 		lc := strings.ToLower(c)
-		d := levenshtein.Distance(lower, lc, nil)
-		if d >= bestDist && len(lower) >= 2 && len(lc) >= 2 && (strings.HasPrefix(lower, lc) || strings.HasPrefix(lc, lower)) {
-			d = bestDist - 1
-		}
-		if d < bestDist {
-			best, bestDist = c, d
+		if len(lc) >= 2 && (strings.HasPrefix(lower, lc) || strings.HasPrefix(lc, lower)) && len(c) > len(best) {
+			best = c
 		}
 	}
 	return best
