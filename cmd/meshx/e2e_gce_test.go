@@ -123,12 +123,17 @@ func TestGCETutorialExample(t *testing.T) {
 		t.Error("root-cert.pem on the VM differs from the istio.default secret")
 	}
 
-	// setupIstioVM.sh 0.2's three packages, and no istio-sidecar.
-	got := w.VMExec(vm, "sh", "-c", "for p in istio-agent istio-auth-node-agent istio-proxy istio-sidecar; do echo \"$p $(dpkg-query -W -f '${Version} ${Status}' $p 2>/dev/null || echo absent)\"; done")
+	// setupIstioVM.sh 0.2's three packages, and no istio-sidecar. (An
+	// earlier test on the same VM may have left istio-sidecar's conffiles,
+	// "deinstall ok config-files", as dpkg -r does: not installed either.)
+	got := w.VMExec(vm, "sh", "-c", "for p in istio-agent istio-auth-node-agent istio-proxy; do echo \"$p $(dpkg-query -W -f '${Version} ${Status}' $p 2>/dev/null || echo absent)\"; done")
 	wantPkgs := "istio-agent 0.2.12-lab1 install ok installed\nistio-auth-node-agent 0.2.12-lab1 install ok installed\n" +
-		"istio-proxy 0.2.12-lab1 install ok installed\nistio-sidecar absent\n"
+		"istio-proxy 0.2.12-lab1 install ok installed\n"
 	if diff := cmp.Diff(wantPkgs, got); diff != "" {
 		t.Errorf("packages (-want +got):\n%s", diff)
+	}
+	if st := w.VMExec(vm, "sh", "-c", "dpkg-query -W -f '${Status}' istio-sidecar 2>/dev/null || true"); strings.Contains(st, "install ok installed") {
+		t.Errorf("istio-sidecar is installed (%s); profile 0.2 ships three packages instead", st)
 	}
 	sidecar := w.VMExec(vm, "cat", "/var/lib/istio/envoy/sidecar.env")
 	for _, line := range []string{"ISTIO_INBOUND_PORTS=3306", "ISTIO_NAMESPACE=vm", "ISTIO_SERVICE=mysqldb"} {
