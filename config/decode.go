@@ -2,13 +2,13 @@ package config
 
 import (
 	"fmt"
-	"github.com/agext/levenshtein"
 	"net/netip"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"

@@ -7,13 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/meshx-dev/meshx/providers/vm/envfile"
 	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/providers/vm/envfile"
 )
 
 // Apply carries out one change. Create, Update and Replace make the

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/meshx-dev/meshx/providers/vm/envfile"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/meshx-dev/meshx/providers/vm/envfile"
 )
 
 // manifestFormat is the version of the manifest layout.

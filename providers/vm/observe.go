@@ -7,13 +7,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/meshx-dev/meshx/providers/vm/envfile"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/providers/vm/envfile"
 )
 
 // fileStat is what the observe script says about one path.

@@ -3,13 +3,13 @@ package vm
 import (
 	"errors"
 	"fmt"
-	"github.com/meshx-dev/meshx/providers/vm/envfile"
 	"sort"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
 	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/providers/vm/envfile"
 )
 
 // Kinds of the instances this provider manages (providers.Resource.Kind).

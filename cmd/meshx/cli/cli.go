@@ -32,7 +32,6 @@ package cli
 
 import (
 	"fmt"
-	"github.com/meshx-dev/meshx/config"
 	"io"
 	"os"
 	"runtime/debug"
@@ -43,6 +42,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/views"
+	"github.com/meshx-dev/meshx/config"
 )
 
 // Version is meshx's version, set at build time with
