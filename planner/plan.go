@@ -59,7 +59,7 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 	connect := opts.Connect
 	if connect == nil {
 		connect = func(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error) {
-			return ConnectLog(ctx, cfg, opts.Log)
+			return Connect(ctx, cfg, opts.Log)
 		}
 	}
 	provs, err := connect(ctx, cfg)
@@ -155,14 +155,10 @@ func Outputs(ctx context.Context, cfg *config.Config, names []string, opts Optio
 	return p, append(diags, d...)
 }
 
-// Connect builds a provider per cluster and VM of cfg. Providers connect
-// lazily, on their first Observe.
-func Connect(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error) {
-	return ConnectLog(ctx, cfg, nil)
-}
-
-// ConnectLog is Connect with the providers' notes sent to log.
-func ConnectLog(ctx context.Context, cfg *config.Config, log func(string)) (map[string]providers.Provider, error) {
+// Connect builds a provider per cluster and VM of cfg, whose notes worth
+// showing (a host key trusted on first use) go to log; nil drops them.
+// Providers connect lazily, on their first Observe.
+func Connect(ctx context.Context, cfg *config.Config, log func(string)) (map[string]providers.Provider, error) {
 	out := map[string]providers.Provider{}
 	for _, c := range cfg.Clusters {
 		p, err := kube.New(ctx, KubeCluster(c))
