@@ -234,7 +234,7 @@ func startIstiod(ctx context.Context, o Options, ctl *Cluster) (*Istio, error) {
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		ports, err := freePorts(6)
+		ports, err := kubelab.FreePorts(6)
 		if err != nil {
 			return nil, err
 		}
@@ -476,25 +476,6 @@ func stopIstio(dir string) error {
 	return proc.Save(istioProcessesFile(dir), nil)
 }
 
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 func addIstioProcess(dir string, r proc.Record) error {
 	recs, err := proc.Load(istioProcessesFile(dir))
 	if err != nil {
@@ -514,7 +495,7 @@ func startCoreDNS(ctx context.Context, o Options, c *Cluster) (string, error) {
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		ports, err := freePorts(1)
+		ports, err := kubelab.FreePorts(1)
 		if err != nil {
 			return "", err
 		}
