@@ -111,9 +111,6 @@ func TestBookinfoOnVM(t *testing.T) {
 	}
 
 	// The VM: files with exact content, modes and owners.
-	stat := func(path string) string {
-		return strings.TrimSpace(w.VMExec("vm1", "stat", "-c", "%a %U %G", path))
-	}
 	wantKubedns := "server=/svc.cluster.local/" + addr["dns-ilb"] + "\n" +
 		"address=/istio-policy/" + addr["mixer-ilb"] + "\n" +
 		"address=/istio-telemetry/" + addr["mixer-ilb"] + "\n" +
@@ -139,7 +136,7 @@ func TestBookinfoOnVM(t *testing.T) {
 		"/etc/certs/cert-chain.pem":        "644 istio-proxy istio-proxy",
 		"/etc/certs/key.pem":               "600 istio-proxy istio-proxy",
 	} {
-		if got := stat(path); got != want {
+		if got := w.VMStat("vm1", path); got != want {
 			t.Errorf("%s: mode/owner %q, want %q", path, got, want)
 		}
 	}

@@ -101,9 +101,6 @@ func TestGCETutorialExample(t *testing.T) {
 	}
 
 	// gceMachineSetup: the root certificate only, readable by the proxy.
-	stat := func(path string) string {
-		return strings.TrimSpace(w.VMExec(vm, "sh", "-c", "stat -c '%a %U %G' "+path+" 2>/dev/null || echo absent"))
-	}
 	for path, want := range map[string]string{
 		"/etc/dnsmasq.d/kubedns":           "644 root root",
 		"/var/lib/istio/envoy/cluster.env": "644 istio-proxy istio-proxy",
@@ -111,7 +108,7 @@ func TestGCETutorialExample(t *testing.T) {
 		"/etc/certs/cert-chain.pem":        "absent",
 		"/etc/certs/key.pem":               "absent",
 	} {
-		if got := stat(path); got != want {
+		if got := w.VMStat(vm, path); got != want {
 			t.Errorf("%s: %q, want %q", path, got, want)
 		}
 	}

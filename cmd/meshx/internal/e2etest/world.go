@@ -237,6 +237,13 @@ func (w *World) VMExec(vm string, argv ...string) string {
 	return out
 }
 
+// VMStat returns a file's mode, owner and group inside a lab VM, as
+// "644 root root", or "absent".
+func (w *World) VMStat(vm, path string) string {
+	w.T.Helper()
+	return strings.TrimSpace(w.VMExec(vm, "sh", "-c", "stat -c '%a %U %G' -- '"+strings.ReplaceAll(path, "'", `'\''`)+"' 2>/dev/null || echo absent"))
+}
+
 // Step returns a context for one step of a test that is not a single
 // client-go request: a lab operation such as switching the load-balancer
 // mode or stopping an sshd, which waits on the lab. Its minute counts from
