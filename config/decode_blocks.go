@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/meshx-dev/meshx/providers/istio"
+	"github.com/meshx-dev/meshx/istio"
 	"github.com/zclconf/go-cty/cty"
 )
 

@@ -60,6 +60,6 @@
 // (it only resolves their paths; file() may read one, and then marks it),
 // and never prints: rendering diagnostics is
 // the CLI's job. It reads the Istio profiles (names, ILB keys, cluster.env
-// keys) from package providers/istio to check references and settings;
+// keys) from package istio to check references and settings;
 // rendering files for a profile lives there, not here.
 package config

@@ -1,6 +1,6 @@
 package config
 
-import "github.com/meshx-dev/meshx/providers/istio"
+import "github.com/meshx-dev/meshx/istio"
 
 // profile returns the named Istio profile, or the default one when the name
 // is unknown (that error is reported where the name is written).

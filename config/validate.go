@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/meshx-dev/meshx/providers/istio"
+	"github.com/meshx-dev/meshx/istio"
 )
 
 // validate runs the checks that span blocks, once every block is decoded.

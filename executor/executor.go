@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/go-multierror"
 
+	"github.com/meshx-dev/meshx/planner"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -34,8 +36,8 @@ const (
 // Event reports one step of an apply.
 type Event struct {
 	Type    EventType
-	Addr    providers.Address
-	Action  providers.Action
+	Addr    plans.Address
+	Action  plans.Action
 	Elapsed time.Duration
 	// Message is a progress note, or the reason for a skip.
 	Message string
@@ -61,12 +63,12 @@ type Options struct {
 // Result is the outcome of a run.
 type Result struct {
 	// Outputs of every instance that completed (or was already in place).
-	Outputs map[providers.Address]providers.Object
+	Outputs map[plans.Address]plans.Object
 	// Added, Changed and Destroyed count completed changes, as Terraform's
 	// "Apply complete!" line does.
 	Added, Changed, Destroyed int
 	// Failed lists the instances that errored; Skipped those not attempted.
-	Failed, Skipped []providers.Address
+	Failed, Skipped []plans.Address
 	// Err collects every error (a *multierror.Error), nil on success.
 	Err error
 	// Interrupted is set when the context was cancelled before the end;
@@ -78,18 +80,18 @@ type Result struct {
 }
 
 type node struct {
-	change providers.Change
+	change plans.Change
 	done   chan struct{}
 	ok     bool
 	// changed is whether applying modified anything; dependants with
 	// Triggers restart only then.
 	changed bool
-	outputs providers.Object
+	outputs plans.Object
 }
 
 // Apply carries out plan. It returns when every change has completed,
 // failed or been skipped.
-func Apply(ctx context.Context, plan *providers.Plan, opts Options) Result {
+func Apply(ctx context.Context, plan *planner.Plan, opts Options) Result {
 	if opts.Parallelism <= 0 {
 		opts.Parallelism = 10
 	}
@@ -109,7 +111,7 @@ func Apply(ctx context.Context, plan *providers.Plan, opts Options) Result {
 		opts.Events(e)
 	}
 
-	nodes := make(map[providers.Address]*node, len(plan.Changes))
+	nodes := make(map[plans.Address]*node, len(plan.Changes))
 	for _, c := range plan.Changes {
 		nodes[c.Addr] = &node{change: c, done: make(chan struct{})}
 	}
@@ -126,9 +128,9 @@ func Apply(ctx context.Context, plan *providers.Plan, opts Options) Result {
 	}
 	wg.Wait()
 
-	res := Result{Outputs: map[providers.Address]providers.Object{}}
+	res := Result{Outputs: map[plans.Address]plans.Object{}}
 	var errs *multierror.Error
-	addrs := make([]providers.Address, 0, len(nodes))
+	addrs := make([]plans.Address, 0, len(nodes))
 	for a := range nodes {
 		addrs = append(addrs, a)
 	}
@@ -138,15 +140,15 @@ func Apply(ctx context.Context, plan *providers.Plan, opts Options) Result {
 		switch {
 		case n.ok:
 			res.Outputs[a] = n.outputs
-			if n.changed || n.change.Action == providers.Delete {
+			if n.changed || n.change.Action == plans.Delete {
 				switch n.change.Action {
-				case providers.Create:
+				case plans.Create:
 					res.Added++
-				case providers.Update:
+				case plans.Update:
 					res.Changed++
-				case providers.Delete:
+				case plans.Delete:
 					res.Destroyed++
-				case providers.Replace:
+				case plans.Replace:
 					res.Added++
 					res.Destroyed++
 				}
@@ -189,21 +191,21 @@ func listErrors(es []error) string {
 }
 
 type run struct {
-	plan  *providers.Plan
+	plan  *planner.Plan
 	opts  Options
 	emit  func(Event)
-	nodes map[providers.Address]*node
+	nodes map[plans.Address]*node
 	sem   chan struct{}
 
 	mu   sync.Mutex
-	errs map[providers.Address]error
+	errs map[plans.Address]error
 }
 
-func (e *run) fail(a providers.Address, err error) {
+func (e *run) fail(a plans.Address, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.errs == nil {
-		e.errs = map[providers.Address]error{}
+		e.errs = map[plans.Address]error{}
 	}
 	e.errs[a] = err
 }
@@ -222,7 +224,7 @@ func (e *run) visit(ctx context.Context, n *node) {
 			return
 		}
 	}
-	if c.Action == providers.NoOp {
+	if c.Action == plans.NoOp {
 		n.outputs = e.plan.Observed[c.Addr].Outputs
 		n.ok = true
 		return
@@ -251,9 +253,9 @@ func (e *run) visit(ctx context.Context, n *node) {
 }
 
 // applyOutputs answers Render at apply time from completed dependencies.
-type applyOutputs struct{ nodes map[providers.Address]*node }
+type applyOutputs struct{ nodes map[plans.Address]*node }
 
-func (o applyOutputs) Output(addr providers.Address, name string) (any, bool) {
+func (o applyOutputs) Output(addr plans.Address, name string) (any, bool) {
 	n, ok := o.nodes[addr]
 	if !ok {
 		return nil, false
@@ -261,12 +263,12 @@ func (o applyOutputs) Output(addr providers.Address, name string) (any, bool) {
 	select {
 	case <-n.done:
 	default:
-		return providers.Unknown, true // not a dependency of the caller: a planner bug
+		return plans.Unknown, true // not a dependency of the caller: a planner bug
 	}
 	if v, ok := n.outputs[name]; ok {
 		return v, true
 	}
-	return providers.Unknown, true
+	return plans.Unknown, true
 }
 
 func (e *run) apply(ctx context.Context, n *node, start time.Time) (providers.ApplyResponse, error) {
@@ -287,12 +289,12 @@ func (e *run) apply(ctx context.Context, n *node, start time.Time) (providers.Ap
 		Change:      c,
 		Observed:    obs,
 	}
-	if r != nil && c.Action != providers.Delete {
+	if r != nil && c.Action != plans.Delete {
 		desired, err := r.Render(applyOutputs{e.nodes})
 		if err != nil {
 			return providers.ApplyResponse{}, fmt.Errorf("%s: render: %w", c.Addr, err)
 		}
-		if providers.HasUnknown(desired) {
+		if plans.HasUnknown(desired) {
 			return providers.ApplyResponse{}, fmt.Errorf("%s: a value is still unknown after its dependencies were applied", c.Addr)
 		}
 		req.Desired = desired

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/meshx-dev/meshx/planner"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -15,8 +17,8 @@ type gateProvider struct {
 	mu       sync.Mutex
 	started  chan struct{}
 	release  chan struct{}
-	gated    providers.Address
-	finished []providers.Address
+	gated    plans.Address
+	finished []plans.Address
 }
 
 func (g *gateProvider) Observe(context.Context, providers.ObserveRequest) providers.ObserveResponse {
@@ -41,19 +43,19 @@ func (g *gateProvider) Close() error { return nil }
 
 // gatedPlan is a plan of two steps, the second depending on the first,
 // whose first step blocks in g until released.
-func gatedPlan() (*providers.Plan, *gateProvider) {
-	first := providers.Address{Block: "vm", Name: "a", Type: "file", Key: "/first"}
-	second := providers.Address{Block: "vm", Name: "a", Type: "unit", Key: "after"}
+func gatedPlan() (*planner.Plan, *gateProvider) {
+	first := plans.Address{Block: "vm", Name: "a", Type: "file", Key: "/first"}
+	second := plans.Address{Block: "vm", Name: "a", Type: "unit", Key: "after"}
 	g := &gateProvider{started: make(chan struct{}), release: make(chan struct{}), gated: first}
-	render := func(providers.Outputs) (providers.Object, error) { return providers.Object{}, nil }
-	plan := &providers.Plan{
-		Changes: []providers.Change{
-			{Addr: first, Action: providers.Create},
-			{Addr: second, Action: providers.Create, DependsOn: []providers.Address{first}},
-		},
-		Resources: map[providers.Address]*providers.Resource{
+	render := func(providers.Outputs) (plans.Object, error) { return plans.Object{}, nil }
+	plan := &planner.Plan{
+		Plan: &plans.Plan{Changes: []plans.Change{
+			{Addr: first, Action: plans.Create},
+			{Addr: second, Action: plans.Create, DependsOn: []plans.Address{first}},
+		}},
+		Resources: map[plans.Address]*providers.Resource{
 			first:  {Addr: first, Target: "vm.a", Render: render},
-			second: {Addr: second, Target: "vm.a", Render: render, DependsOn: []providers.Address{first}},
+			second: {Addr: second, Target: "vm.a", Render: render, DependsOn: []plans.Address{first}},
 		},
 		Providers: map[string]providers.Provider{"vm.a": g},
 	}

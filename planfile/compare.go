@@ -5,12 +5,12 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // Mismatch is one reason a saved plan no longer holds for an instance.
 type Mismatch struct {
-	Addr providers.Address
+	Addr plans.Address
 	// Reason says what changed since the plan, e.g. "precondition
 	// changed: was digest 1a2b… exists=true, now digest 3c4d… exists=true"
 	// or "action differs: update → no-op".
@@ -40,9 +40,9 @@ func (m Mismatch) String() string { return m.Addr.String() + ": " + m.Reason }
 // so it counts as a no-op here: a read that became a no-op (Citadel made
 // the secret since) or the reverse is not a mismatch. An empty result
 // means the saved plan can be applied as reviewed.
-func Compare(saved []providers.Change, fresh *providers.Plan) []Mismatch {
+func Compare(saved []plans.Change, fresh *plans.Plan) []Mismatch {
 	var out []Mismatch
-	inSaved := make(map[providers.Address]bool, len(saved))
+	inSaved := make(map[plans.Address]bool, len(saved))
 	for _, s := range saved {
 		inSaved[s.Addr] = true
 		f, ok := fresh.Change(s.Addr)
@@ -79,15 +79,15 @@ func Compare(saved []providers.Change, fresh *providers.Plan) []Mismatch {
 // sensitiveChanges describes the sensitive attributes of saved whose
 // fingerprints fresh does not repeat. Both are redacted, so the values
 // compared are fingerprints (or Unknown).
-func sensitiveChanges(saved, fresh providers.Change) []string {
+func sensitiveChanges(saved, fresh plans.Change) []string {
 	var out []string
 	for _, k := range saved.Sensitive {
 		was, ok := saved.After[k]
-		if !ok || providers.HasUnknown(was) {
+		if !ok || plans.HasUnknown(was) {
 			continue
 		}
 		now := fresh.After[k]
-		if providers.HasUnknown(now) || !providers.Equal(was, now) {
+		if plans.HasUnknown(now) || !plans.Equal(was, now) {
 			out = append(out, fmt.Sprintf("sensitive value changed: %s %s → %s", k, shownFingerprint(was), shownFingerprint(now)))
 		}
 	}
@@ -97,25 +97,25 @@ func sensitiveChanges(saved, fresh providers.Change) []string {
 // shownFingerprint renders a redacted sensitive value briefly.
 func shownFingerprint(v any) string {
 	switch {
-	case providers.HasUnknown(v):
+	case plans.HasUnknown(v):
 		return "(known after apply)"
 	case v == nil:
 		return "null"
 	}
-	if s, ok := v.(string); ok && providers.IsFingerprint(s) {
+	if s, ok := v.(string); ok && plans.IsFingerprint(s) {
 		return s
 	}
 	return "(other value)"
 }
 
 // changes reports whether this action changes anything.
-func changes(a providers.Action) bool {
-	return a != providers.NoOp && a != providers.Read
+func changes(a plans.Action) bool {
+	return a != plans.NoOp && a != plans.Read
 }
 
 // describe renders a precondition briefly: "digest 1a2b3c4d5e6f
 // exists=true", or "exists=false".
-func describe(p providers.Precondition) string {
+func describe(p plans.Precondition) string {
 	if !p.Exists && p.Digest == "" {
 		return "exists=false"
 	}
@@ -128,7 +128,7 @@ func describe(p providers.Precondition) string {
 
 // detailChanges lists the provider facts that changed, such as
 // " (resourceVersion 123 → 456)", so the user sees what moved.
-func detailChanges(was, now providers.Precondition) string {
+func detailChanges(was, now plans.Precondition) string {
 	keys := map[string]bool{}
 	for k := range was.Details {
 		keys[k] = true

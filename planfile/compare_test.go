@@ -4,8 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 func TestCompare(t *testing.T) {
@@ -15,54 +14,54 @@ func TestCompare(t *testing.T) {
 	d := mustAddr(t, `cluster.control.ilb["d"]`)
 	digest1 := "1111111111111111aaaa"
 	digest2 := "2222222222222222bbbb"
-	was := providers.Precondition{Exists: true, Digest: digest1, Details: map[string]string{"resourceVersion": "10"}}
-	now := providers.Precondition{Exists: true, Digest: digest2, Details: map[string]string{"resourceVersion": "11"}}
-	absent := providers.Precondition{}
-	ch := func(addr providers.Address, act providers.Action, pre providers.Precondition) providers.Change {
-		return providers.Change{Addr: addr, Action: act, Precondition: pre}
+	was := plans.Precondition{Exists: true, Digest: digest1, Details: map[string]string{"resourceVersion": "10"}}
+	now := plans.Precondition{Exists: true, Digest: digest2, Details: map[string]string{"resourceVersion": "11"}}
+	absent := plans.Precondition{}
+	ch := func(addr plans.Address, act plans.Action, pre plans.Precondition) plans.Change {
+		return plans.Change{Addr: addr, Action: act, Precondition: pre}
 	}
 	// sens is an update of a's sensitive content.
-	sens := func(addr providers.Address, content any) providers.Change {
-		c := ch(addr, providers.Update, was)
-		c.After, c.Sensitive = providers.Object{"content": content, "mode": "0600"}, []string{"content"}
+	sens := func(addr plans.Address, content any) plans.Change {
+		c := ch(addr, plans.Update, was)
+		c.After, c.Sensitive = plans.Object{"content": content, "mode": "0600"}, []string{"content"}
 		return c
 	}
 	for _, tc := range []struct {
 		name         string
-		saved, fresh []providers.Change
+		saved, fresh []plans.Change
 		want         []string
 	}{
-		{"identical", []providers.Change{ch(a, providers.Update, was), ch(b, providers.NoOp, was)},
-			[]providers.Change{ch(a, providers.Update, was), ch(b, providers.NoOp, was)}, nil},
-		{"no-op whose object moved is fine", []providers.Change{ch(b, providers.NoOp, was)}, []providers.Change{ch(b, providers.NoOp, now)}, nil},
-		{"precondition changed", []providers.Change{ch(a, providers.Update, was)}, []providers.Change{ch(a, providers.Update, now)},
+		{"identical", []plans.Change{ch(a, plans.Update, was), ch(b, plans.NoOp, was)},
+			[]plans.Change{ch(a, plans.Update, was), ch(b, plans.NoOp, was)}, nil},
+		{"no-op whose object moved is fine", []plans.Change{ch(b, plans.NoOp, was)}, []plans.Change{ch(b, plans.NoOp, now)}, nil},
+		{"precondition changed", []plans.Change{ch(a, plans.Update, was)}, []plans.Change{ch(a, plans.Update, now)},
 			[]string{`vm.ecs1.file["/a"]: precondition changed: was digest 111111111111 exists=true, now digest 222222222222 exists=true (resourceVersion 10 → 11)`}},
-		{"object deleted since", []providers.Change{ch(a, providers.Update, was)}, []providers.Change{ch(a, providers.Create, absent)},
+		{"object deleted since", []plans.Change{ch(a, plans.Update, was)}, []plans.Change{ch(a, plans.Create, absent)},
 			[]string{`vm.ecs1.file["/a"]: precondition changed: was digest 111111111111 exists=true, now exists=false (resourceVersion 10 → (none)); action differs: update → create`}},
-		{"action differs", []providers.Change{ch(a, providers.Update, was)}, []providers.Change{ch(a, providers.NoOp, was)},
+		{"action differs", []plans.Change{ch(a, plans.Update, was)}, []plans.Change{ch(a, plans.NoOp, was)},
 			[]string{`vm.ecs1.file["/a"]: action differs: update → no-op`}},
-		{"no longer planned", []providers.Change{ch(c, providers.Delete, was)}, nil,
+		{"no longer planned", []plans.Change{ch(c, plans.Delete, was)}, nil,
 			[]string{`vm.ecs1.unit["c"]: no longer planned`}},
-		{"new change", []providers.Change{ch(a, providers.NoOp, was)}, []providers.Change{ch(a, providers.NoOp, was), ch(d, providers.Create, absent)},
+		{"new change", []plans.Change{ch(a, plans.NoOp, was)}, []plans.Change{ch(a, plans.NoOp, was), ch(d, plans.Create, absent)},
 			[]string{`cluster.control.ilb["d"]: new change not in saved plan (create)`}},
-		{"saved no-op now changes", []providers.Change{ch(b, providers.NoOp, was)}, []providers.Change{ch(b, providers.Update, was)},
+		{"saved no-op now changes", []plans.Change{ch(b, plans.NoOp, was)}, []plans.Change{ch(b, plans.Update, was)},
 			[]string{`vm.ecs1.file["/b"]: action differs: no-op → update`}},
-		{"a read changes nothing", []providers.Change{ch(b, providers.Read, absent), ch(c, providers.Read, absent)},
-			[]providers.Change{ch(b, providers.NoOp, was), ch(c, providers.Read, absent), ch(d, providers.Read, absent)}, nil},
-		{"saved read now changes", []providers.Change{ch(b, providers.Read, absent)}, []providers.Change{ch(b, providers.Update, was)},
+		{"a read changes nothing", []plans.Change{ch(b, plans.Read, absent), ch(c, plans.Read, absent)},
+			[]plans.Change{ch(b, plans.NoOp, was), ch(c, plans.Read, absent), ch(d, plans.Read, absent)}, nil},
+		{"saved read now changes", []plans.Change{ch(b, plans.Read, absent)}, []plans.Change{ch(b, plans.Update, was)},
 			[]string{`vm.ecs1.file["/b"]: precondition changed: was exists=false, now digest 111111111111 exists=true (resourceVersion (none) → 10); action differs: read → update`}},
-		{"a secret changed since", []providers.Change{sens(a, "sha256:aaaaaaaaaaaa")}, []providers.Change{sens(a, "sha256:bbbbbbbbbbbb")},
+		{"a secret changed since", []plans.Change{sens(a, "sha256:aaaaaaaaaaaa")}, []plans.Change{sens(a, "sha256:bbbbbbbbbbbb")},
 			[]string{`vm.ecs1.file["/a"]: sensitive value changed: content sha256:aaaaaaaaaaaa → sha256:bbbbbbbbbbbb`}},
-		{"a secret still the same", []providers.Change{sens(a, "sha256:aaaaaaaaaaaa")}, []providers.Change{sens(a, "sha256:aaaaaaaaaaaa")}, nil},
-		{"a secret known only after apply", []providers.Change{sens(a, providers.Unknown)}, []providers.Change{sens(a, "sha256:bbbbbbbbbbbb")}, nil},
-		{"a secret now known only after apply", []providers.Change{sens(a, "sha256:aaaaaaaaaaaa")}, []providers.Change{sens(a, providers.Unknown)},
+		{"a secret still the same", []plans.Change{sens(a, "sha256:aaaaaaaaaaaa")}, []plans.Change{sens(a, "sha256:aaaaaaaaaaaa")}, nil},
+		{"a secret known only after apply", []plans.Change{sens(a, plans.Unknown)}, []plans.Change{sens(a, "sha256:bbbbbbbbbbbb")}, nil},
+		{"a secret now known only after apply", []plans.Change{sens(a, "sha256:aaaaaaaaaaaa")}, []plans.Change{sens(a, plans.Unknown)},
 			[]string{`vm.ecs1.file["/a"]: sensitive value changed: content sha256:aaaaaaaaaaaa → (known after apply)`}},
-		{"sorted by address", []providers.Change{ch(c, providers.Delete, was), ch(a, providers.Update, was)}, []providers.Change{ch(d, providers.Create, absent)},
+		{"sorted by address", []plans.Change{ch(c, plans.Delete, was), ch(a, plans.Update, was)}, []plans.Change{ch(d, plans.Create, absent)},
 			[]string{`cluster.control.ilb["d"]: new change not in saved plan (create)`, `vm.ecs1.file["/a"]: no longer planned`, `vm.ecs1.unit["c"]: no longer planned`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, m := range Compare(tc.saved, &providers.Plan{Changes: tc.fresh}) {
+			for _, m := range Compare(tc.saved, &plans.Plan{Changes: tc.fresh}) {
 				got = append(got, m.String())
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {

@@ -10,7 +10,7 @@
 // marker object {"__meshx_unknown": true}; both read back as they were.
 //
 // It holds no secret. Change values are fingerprints by construction, and
-// Write refuses a plan in which any value is still a providers.Sensitive,
+// Write refuses a plan in which any value is still a plans.Sensitive,
 // so a secret that escaped redaction upstream fails loudly instead of
 // reaching the disk. A sensitive variable's value is never stored, and the
 // CLI leaves it out of the configuration digest; Compare catches a secret

@@ -11,7 +11,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // FormatVersion is the major version of the file format this package
@@ -38,8 +38,8 @@ type File struct {
 	// non-sensitive ones.
 	Variables []Variable
 	// Changes are sorted by address.
-	Changes []providers.Change
-	Outputs []providers.OutputValue
+	Changes []plans.Change
+	Outputs []plans.OutputValue
 }
 
 // Variable is one input variable as a plan file records it.
@@ -51,42 +51,24 @@ type Variable struct {
 }
 
 // FromPlan starts a File from p: environment, destroy mode, changes,
-// outputs and targets. Each change's Kind and Target are filled from p's
-// Resources or Observed when the planner left them empty. The caller sets
-// MeshxVersion, CreatedAt, ConfigDigest and Variables.
-func FromPlan(p *providers.Plan) *File {
+// outputs and targets. The caller sets MeshxVersion, CreatedAt,
+// ConfigDigest and Variables.
+func FromPlan(p *plans.Plan) *File {
 	f := &File{
 		FormatVersion: FormatVersion,
 		Environment:   p.Environment,
 		Destroy:       p.Destroy,
-		Changes:       make([]providers.Change, len(p.Changes)),
-		Outputs:       append([]providers.OutputValue(nil), p.Outputs...),
+		Changes:       append([]plans.Change(nil), p.Changes...),
+		Outputs:       append([]plans.OutputValue(nil), p.Outputs...),
 		Targets:       p.Targets,
-	}
-	for i, c := range p.Changes {
-		if r := p.Resources[c.Addr]; r != nil {
-			c.Kind = cmpOr(c.Kind, r.Kind)
-			c.Target = cmpOr(c.Target, r.Target)
-		} else if o, ok := p.Observed[c.Addr]; ok {
-			c.Kind = cmpOr(c.Kind, o.Kind)
-			c.Target = cmpOr(c.Target, o.Target)
-		}
-		f.Changes[i] = c
 	}
 	return f
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// Plan returns the plan the file holds, for rendering. It has no
-// Resources, Observed or Providers, so it cannot be executed.
-func (f *File) Plan() *providers.Plan {
-	return &providers.Plan{
+// Plan returns the plan the file holds, for rendering. Executing it needs a
+// fresh planner.Plan checked against it (Compare).
+func (f *File) Plan() *plans.Plan {
+	return &plans.Plan{
 		Environment: f.Environment,
 		Destroy:     f.Destroy,
 		Changes:     f.Changes,
@@ -117,18 +99,18 @@ type variableJSON struct {
 }
 
 type changeJSON struct {
-	Address      string                 `json:"address"`
-	Action       string                 `json:"action"`
-	Kind         string                 `json:"kind,omitempty"`
-	Target       string                 `json:"target,omitempty"`
-	Before       any                    `json:"before"`
-	After        any                    `json:"after"`
-	Sensitive    []string               `json:"sensitive,omitempty"`
-	Reason       string                 `json:"reason,omitempty"`
-	Drift        bool                   `json:"drift,omitempty"`
-	Adopt        bool                   `json:"adopt,omitempty"`
-	Precondition providers.Precondition `json:"precondition"`
-	DependsOn    []string               `json:"depends_on,omitempty"`
+	Address      string             `json:"address"`
+	Action       string             `json:"action"`
+	Kind         string             `json:"kind,omitempty"`
+	Target       string             `json:"target,omitempty"`
+	Before       any                `json:"before"`
+	After        any                `json:"after"`
+	Sensitive    []string           `json:"sensitive,omitempty"`
+	Reason       string             `json:"reason,omitempty"`
+	Drift        bool               `json:"drift,omitempty"`
+	Adopt        bool               `json:"adopt,omitempty"`
+	Precondition plans.Precondition `json:"precondition"`
+	DependsOn    []string           `json:"depends_on,omitempty"`
 }
 
 type outputJSON struct {
@@ -138,7 +120,7 @@ type outputJSON struct {
 }
 
 // Write encodes f. It fails, writing nothing, when any value in the plan
-// is a providers.Sensitive: plans hold fingerprints, never secrets. A
+// is a plans.Sensitive: plans hold fingerprints, never secrets. A
 // sensitive output whose value is not a fingerprint is stored as the
 // fingerprint of its JSON form; a sensitive variable's value is dropped.
 func Write(w io.Writer, f *File) error {
@@ -219,14 +201,14 @@ func outputFingerprint(v any) any {
 	case nil:
 		return nil
 	case string:
-		if providers.IsFingerprint(t) {
+		if plans.IsFingerprint(t) {
 			return t
 		}
-		return providers.Fingerprint([]byte(t))
-	case providers.Sensitive:
+		return plans.Fingerprint([]byte(t))
+	case plans.Sensitive:
 		return t.Fingerprint()
 	}
-	if providers.IsUnknown(v) {
+	if plans.IsUnknown(v) {
 		return v
 	}
 	// Sensitive marshals as its fingerprint and Unknown as null, so this
@@ -235,7 +217,7 @@ func outputFingerprint(v any) any {
 	if err != nil {
 		return nil
 	}
-	return providers.Fingerprint(b)
+	return plans.Fingerprint(b)
 }
 
 func nonNil(s []string) []string {
@@ -308,7 +290,7 @@ func Read(r io.Reader) (*File, error) {
 		}
 		f.Variables = append(f.Variables, fv)
 	}
-	seen := map[providers.Address]bool{}
+	seen := map[plans.Address]bool{}
 	for i, cj := range in.Changes {
 		c, err := decodeChange(cj)
 		if err != nil {
@@ -329,7 +311,7 @@ func Read(r io.Reader) (*File, error) {
 		if o.Sensitive {
 			val = outputFingerprint(val)
 		}
-		f.Outputs = append(f.Outputs, providers.OutputValue{Name: o.Name, Sensitive: o.Sensitive, Value: val})
+		f.Outputs = append(f.Outputs, plans.OutputValue{Name: o.Name, Sensitive: o.Sensitive, Value: val})
 	}
 	return f, nil
 }
@@ -403,12 +385,12 @@ func (c *capReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func decodeChange(cj changeJSON) (providers.Change, error) {
-	addr, err := providers.ParseAddress(cj.Address)
+func decodeChange(cj changeJSON) (plans.Change, error) {
+	addr, err := plans.ParseAddress(cj.Address)
 	if err != nil {
-		return providers.Change{}, err
+		return plans.Change{}, err
 	}
-	c := providers.Change{
+	c := plans.Change{
 		Addr:         addr,
 		Kind:         cj.Kind,
 		Target:       cj.Target,
@@ -428,7 +410,7 @@ func decodeChange(cj changeJSON) (providers.Change, error) {
 		return c, err
 	}
 	for _, d := range cj.DependsOn {
-		da, err := providers.ParseAddress(d)
+		da, err := plans.ParseAddress(d)
 		if err != nil {
 			return c, fmt.Errorf("%s: depends_on: %w", addr, err)
 		}
@@ -437,8 +419,8 @@ func decodeChange(cj changeJSON) (providers.Change, error) {
 	return c, nil
 }
 
-func parseAction(s string) (providers.Action, error) {
-	for a := providers.NoOp; a <= providers.Read; a++ {
+func parseAction(s string) (plans.Action, error) {
+	for a := plans.NoOp; a <= plans.Read; a++ {
 		if a.String() == s {
 			return a, nil
 		}

@@ -10,12 +10,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
-func mustAddr(t testing.TB, s string) providers.Address {
+func mustAddr(t testing.TB, s string) plans.Address {
 	t.Helper()
-	a, err := providers.ParseAddress(s)
+	a, err := plans.ParseAddress(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,36 +39,36 @@ func sample(t testing.TB) *File {
 			{Name: "ports", Value: []any{int64(9080), int64(9443)}},
 			{Name: "ssh_key", Sensitive: true},
 		},
-		Changes: []providers.Change{
+		Changes: []plans.Change{
 			{
-				Addr: lb, Action: providers.Update, Kind: "kube_service", Target: "cluster.control",
-				Before: providers.Object{"address": "10.0.0.20", "ports": []any{map[string]any{"port": int64(15011)}}, "weight": 2.0, "ratio": 0.25},
-				After:  providers.Object{"address": providers.Unknown, "ports": []any{map[string]any{"port": int64(15012)}}, "weight": 3.0, "ratio": 1e-7, "nothing": nil},
+				Addr: lb, Action: plans.Update, Kind: "kube_service", Target: "cluster.control",
+				Before: plans.Object{"address": "10.0.0.20", "ports": []any{map[string]any{"port": int64(15011)}}, "weight": 2.0, "ratio": 0.25},
+				After:  plans.Object{"address": plans.Unknown, "ports": []any{map[string]any{"port": int64(15012)}}, "weight": 3.0, "ratio": 1e-7, "nothing": nil},
 				Reason: "", Drift: true, Adopt: true,
-				Precondition: providers.Precondition{Exists: true, Digest: "abc", Details: map[string]string{"resourceVersion": "812"}},
+				Precondition: plans.Precondition{Exists: true, Digest: "abc", Details: map[string]string{"resourceVersion": "812"}},
 			},
 			{
-				Addr: file, Action: providers.Create, Kind: "vm_file", Target: "vm.ecs1",
-				After: providers.Object{
+				Addr: file, Action: plans.Create, Kind: "vm_file", Target: "vm.ecs1",
+				After: plans.Object{
 					"content":   "server=/svc.cluster.local/" + "10.0.0.10\n",
-					"key":       providers.Fingerprint([]byte("k")),
+					"key":       plans.Fingerprint([]byte("k")),
 					"tricky":    map[string]any{"__meshx_unknown": true, "plain": "v"},
 					"lookalike": map[string]any{"__meshx_map": map[string]any{"a": "b"}},
 					"empty":     map[string]any{},
 					"list":      []any{},
 				},
 				Sensitive: []string{"key"},
-				DependsOn: []providers.Address{lb},
+				DependsOn: []plans.Address{lb},
 			},
 			{
-				Addr: unit, Action: providers.Delete, Kind: "vm_unit", Target: "vm.ecs1", Reason: "not in configuration",
-				Before: providers.Object{"active": true}, DependsOn: []providers.Address{file, lb},
-				Precondition: providers.Precondition{Exists: true, Digest: "def"},
+				Addr: unit, Action: plans.Delete, Kind: "vm_unit", Target: "vm.ecs1", Reason: "not in configuration",
+				Before: plans.Object{"active": true}, DependsOn: []plans.Address{file, lb},
+				Precondition: plans.Precondition{Exists: true, Digest: "def"},
 			},
 		},
-		Outputs: []providers.OutputValue{
-			{Name: "pilot", Value: providers.Unknown},
-			{Name: "token", Value: providers.Fingerprint([]byte("t")), Sensitive: true},
+		Outputs: []plans.OutputValue{
+			{Name: "pilot", Value: plans.Unknown},
+			{Name: "token", Value: plans.Fingerprint([]byte("t")), Sensitive: true},
 			{Name: "n", Value: int64(3)},
 		},
 	}
@@ -78,11 +78,11 @@ func TestRoundTrip(t *testing.T) {
 	for _, compress := range []bool{false, true} {
 		want := sample(t)
 		// A deferred read (sorted between the ILB and the VM file).
-		read := providers.Change{
-			Addr: mustAddr(t, `cluster.control.istio_secret["bookinfo/default"]`), Action: providers.Read, Kind: "kube_istio_secret",
-			Target: "cluster.control", After: providers.Object{"namespace": "bookinfo", "name": "istio.default"},
+		read := plans.Change{
+			Addr: mustAddr(t, `cluster.control.istio_secret["bookinfo/default"]`), Action: plans.Read, Kind: "kube_istio_secret",
+			Target: "cluster.control", After: plans.Object{"namespace": "bookinfo", "name": "istio.default"},
 		}
-		want.Changes = append(want.Changes[:1], append([]providers.Change{read}, want.Changes[1:]...)...)
+		want.Changes = append(want.Changes[:1], append([]plans.Change{read}, want.Changes[1:]...)...)
 		var buf bytes.Buffer
 		if err := Write(&buf, want); err != nil {
 			t.Fatal(err)
@@ -103,7 +103,7 @@ func TestRoundTrip(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("gzip=%v: round trip (-want +got):\n%s", compress, diff)
 		}
-		if !providers.IsUnknown(got.Changes[0].After["address"]) {
+		if !plans.IsUnknown(got.Changes[0].After["address"]) {
 			t.Errorf("Unknown did not round-trip: %#v", got.Changes[0].After["address"])
 		}
 		if _, ok := got.Changes[0].Before["weight"].(float64); !ok {
@@ -115,7 +115,7 @@ func TestRoundTrip(t *testing.T) {
 func TestWriteDropsSensitiveVariableValues(t *testing.T) {
 	f := sample(t)
 	f.Variables = append(f.Variables, Variable{Name: "password", Sensitive: true, Value: "hunter2-password"})
-	f.Outputs = append(f.Outputs, providers.OutputValue{Name: "raw", Value: "raw-output-secret", Sensitive: true})
+	f.Outputs = append(f.Outputs, plans.OutputValue{Name: "raw", Value: "raw-output-secret", Sensitive: true})
 	var buf bytes.Buffer
 	if err := Write(&buf, f); err != nil {
 		t.Fatal(err)
@@ -129,17 +129,17 @@ func TestWriteDropsSensitiveVariableValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := got.Outputs[len(got.Outputs)-1].Value; v != providers.Fingerprint([]byte("raw-output-secret")) {
+	if v := got.Outputs[len(got.Outputs)-1].Value; v != plans.Fingerprint([]byte("raw-output-secret")) {
 		t.Errorf("sensitive output stored as %v, want its fingerprint", v)
 	}
 }
 
 // TestWriteRefusesSecrets places a real secret, wrapped in
-// providers.Sensitive, in every place a value can hide and checks that
+// plans.Sensitive, in every place a value can hide and checks that
 // Write fails, writes nothing, and does not quote the secret in its error.
 func TestWriteRefusesSecrets(t *testing.T) {
 	secret := []byte("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretsecret\n-----END RSA PRIVATE KEY-----\n")
-	s := providers.NewSensitive(secret)
+	s := plans.NewSensitive(secret)
 	for _, tc := range []struct {
 		name string
 		mod  func(f *File)
@@ -147,7 +147,7 @@ func TestWriteRefusesSecrets(t *testing.T) {
 	}{
 		{"top-level after", func(f *File) { f.Changes[1].After["content"] = s }, `vm.ecs1.file["/etc/dnsmasq.d/kubedns"]: after.content holds a secret`},
 		{"nested before", func(f *File) { f.Changes[0].Before["ports"] = []any{map[string]any{"tls": s}} }, `before.ports[0].tls holds a secret`},
-		{"in an Object value", func(f *File) { f.Changes[2].Before["o"] = providers.Object{"k": s} }, `before.o.k holds a secret`},
+		{"in an Object value", func(f *File) { f.Changes[2].Before["o"] = plans.Object{"k": s} }, `before.o.k holds a secret`},
 		{"output", func(f *File) { f.Outputs[2].Value = map[string]any{"x": s} }, `output.n.x holds a secret`},
 		{"variable", func(f *File) { f.Variables[0].Value = s }, `var.vm_ip holds a secret`},
 	} {
@@ -249,29 +249,29 @@ func TestCountValues(t *testing.T) {
 	}
 }
 
-func TestFromPlanFillsKindAndTarget(t *testing.T) {
+func TestFromPlanKeepsKindAndTarget(t *testing.T) {
 	a := mustAddr(t, `vm.ecs1.unit["istio"]`)
 	o := mustAddr(t, `vm.old.file["/x"]`)
-	p := &providers.Plan{
+	p := &plans.Plan{
 		Environment: "e",
-		Changes:     []providers.Change{{Addr: a, Action: providers.Create}, {Addr: o, Action: providers.Delete}},
-		Resources:   map[providers.Address]*providers.Resource{a: {Addr: a, Kind: "vm_unit", Target: "vm.ecs1"}},
-		Observed:    map[providers.Address]providers.Observed{o: {Addr: o, Kind: "vm_file", Target: "vm.old"}},
+		Changes: []plans.Change{{Addr: a, Action: plans.Create, Kind: "vm_unit", Target: "vm.ecs1"},
+			{Addr: o, Action: plans.Delete, Kind: "vm_file", Target: "vm.old"}},
 	}
 	f := FromPlan(p)
 	got := [][2]string{{f.Changes[0].Kind, f.Changes[0].Target}, {f.Changes[1].Kind, f.Changes[1].Target}}
 	if diff := cmp.Diff([][2]string{{"vm_unit", "vm.ecs1"}, {"vm_file", "vm.old"}}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if p.Changes[0].Kind != "" {
-		t.Error("FromPlan must not modify the plan")
+	f.Changes[0].Kind = "changed"
+	if p.Changes[0].Kind != "vm_unit" {
+		t.Error("FromPlan must copy the changes, not share them with the plan")
 	}
 }
 
 // TestTargetsKept: a targeted plan's targets go into the file and come
 // back in the plan it renders, so show says the plan is partial.
 func TestTargetsKept(t *testing.T) {
-	f := FromPlan(&providers.Plan{Environment: "e", Targets: []string{"vm.ecs1"}})
+	f := FromPlan(&plans.Plan{Environment: "e", Targets: []string{"vm.ecs1"}})
 	if diff := cmp.Diff([]string{"vm.ecs1"}, f.Plan().Targets); diff != "" {
 		t.Errorf("targets (-want +got):\n%s", diff)
 	}

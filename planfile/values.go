@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // Marker keys. A value that is Unknown is stored as {"__meshx_unknown":
@@ -23,14 +23,14 @@ const (
 // encodeValue turns a JSON-shaped value into what the file stores:
 // integers stay integers, floats always carry a decimal point or exponent
 // (so 2.0 reads back as a float), Unknown becomes its marker. A
-// providers.Sensitive anywhere is an error: it must have been redacted to
+// plans.Sensitive anywhere is an error: it must have been redacted to
 // its fingerprint before the plan got here. path names the value in
 // errors; no error includes a value.
 func encodeValue(v any, path string) (any, error) {
-	v = providers.Normalize(v)
+	v = plans.Normalize(v)
 	switch t := v.(type) {
-	case providers.Sensitive:
-		return nil, fmt.Errorf("%s holds a secret (providers.Sensitive); a plan file stores only fingerprints", path)
+	case plans.Sensitive:
+		return nil, fmt.Errorf("%s holds a secret (plans.Sensitive); a plan file stores only fingerprints", path)
 	case nil, string, bool:
 		return t, nil
 	case int64:
@@ -70,7 +70,7 @@ func encodeValue(v any, path string) (any, error) {
 		}
 		return out, nil
 	}
-	if providers.IsUnknown(v) {
+	if plans.IsUnknown(v) {
 		return map[string]any{unknownKey: true}, nil
 	}
 	return nil, fmt.Errorf("%s: unsupported value of type %T", path, v)
@@ -102,7 +102,7 @@ func decodeValue(v any, path string) (any, error) {
 				if u != true {
 					return nil, fmt.Errorf("%s: malformed unknown marker", path)
 				}
-				return providers.Unknown, nil
+				return plans.Unknown, nil
 			}
 			if inner, ok := t[mapKey]; ok {
 				m, ok := inner.(map[string]any)
@@ -145,7 +145,7 @@ func decodeEntries(m map[string]any, path string) (map[string]any, error) {
 }
 
 // encodeObject encodes an Object; nil stays nil (null in the file).
-func encodeObject(o providers.Object, path string) (any, error) {
+func encodeObject(o plans.Object, path string) (any, error) {
 	if o == nil {
 		return nil, nil
 	}
@@ -153,7 +153,7 @@ func encodeObject(o providers.Object, path string) (any, error) {
 }
 
 // decodeObject decodes what encodeObject wrote.
-func decodeObject(v any, path string) (providers.Object, error) {
+func decodeObject(v any, path string) (plans.Object, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -165,5 +165,5 @@ func decodeObject(v any, path string) (providers.Object, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: want an object", path)
 	}
-	return providers.Object(m), nil
+	return plans.Object(m), nil
 }

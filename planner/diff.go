@@ -7,16 +7,17 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
 // planOutputs answers Render's questions while planning: outputs of
 // instances planned so far, Unknown where an instance will change.
 type planOutputs struct {
-	values map[providers.Address]providers.Object
+	values map[plans.Address]plans.Object
 }
 
-func (p *planOutputs) Output(addr providers.Address, name string) (any, bool) {
+func (p *planOutputs) Output(addr plans.Address, name string) (any, bool) {
 	o, declared := p.values[addr]
 	if !declared {
 		return nil, false
@@ -24,35 +25,35 @@ func (p *planOutputs) Output(addr providers.Address, name string) (any, bool) {
 	if v, ok := o[name]; ok {
 		return v, true
 	}
-	return providers.Unknown, true
+	return plans.Unknown, true
 }
 
 // plannedOutputs returns the outputs dependants may use at plan time: the
 // observed ones when the instance stays as it is (or keeps its outputs
 // through an in-place update), none (all Unknown) otherwise.
-func plannedOutputs(r *providers.Resource, o providers.Observed, c providers.Change) providers.Object {
+func plannedOutputs(r *providers.Resource, o providers.Observed, c plans.Change) plans.Object {
 	switch {
-	case c.Action == providers.NoOp && o.Exists:
+	case c.Action == plans.NoOp && o.Exists:
 		return o.Outputs
-	case c.Action == providers.Update && r != nil && r.OutputsSurviveUpdate:
+	case c.Action == plans.Update && r != nil && r.OutputsSurviveUpdate:
 		return o.Outputs
 	}
-	return providers.Object{}
+	return plans.Object{}
 }
 
-func precondition(o providers.Observed) providers.Precondition {
-	p := providers.Precondition{Exists: o.Exists, Details: o.Details}
+func precondition(o providers.Observed) plans.Precondition {
+	p := plans.Precondition{Exists: o.Exists, Details: o.Details}
 	if o.Exists {
-		p.Digest = providers.Digest(o.Object)
+		p.Digest = plans.Digest(o.Object)
 	}
 	return p
 }
 
 // diffResource renders r with what is known and compares it with what was
 // observed.
-func diffResource(r *providers.Resource, o providers.Observed, known *planOutputs, changes map[providers.Address]providers.Change) (providers.Change, hcl.Diagnostics) {
-	c := providers.Change{Addr: r.Addr, Precondition: precondition(o), Drift: o.Exists && o.Drift}
-	before, sensBefore := providers.Redact(o.Object)
+func diffResource(r *providers.Resource, o providers.Observed, known *planOutputs, changes map[plans.Address]plans.Change) (plans.Change, hcl.Diagnostics) {
+	c := plans.Change{Addr: r.Addr, Precondition: precondition(o), Drift: o.Exists && o.Drift}
+	before, sensBefore := plans.Redact(o.Object)
 	if o.Exists {
 		c.Before = before
 	}
@@ -61,7 +62,7 @@ func diffResource(r *providers.Resource, o providers.Observed, known *planOutput
 		c.Sensitive = sensBefore
 		if !o.Exists {
 			// It will exist once what it depends on is applied.
-			c.Action = providers.Read
+			c.Action = plans.Read
 			c.Reason = "it does not exist yet; read during apply"
 		}
 		return c, nil
@@ -74,12 +75,12 @@ func diffResource(r *providers.Resource, o providers.Observed, known *planOutput
 			Detail:   err.Error(),
 		}}
 	}
-	after, sensAfter := providers.Redact(desired)
+	after, sensAfter := plans.Redact(desired)
 	c.After = after
 	c.Sensitive = unionSorted(sensBefore, sensAfter)
 
 	if !o.Exists {
-		c.Action = providers.Create
+		c.Action = plans.Create
 		return c, nil
 	}
 	if !o.Owned {
@@ -89,7 +90,7 @@ func diffResource(r *providers.Resource, o providers.Observed, known *planOutput
 			return c, nil
 		case r.Settings.Adopt:
 			c.Adopt = true
-			c.Action = providers.Update
+			c.Action = plans.Update
 			c.Reason = "adopting an existing object"
 		case !r.AdoptFreely:
 			owner := o.Owner
@@ -107,46 +108,46 @@ func diffResource(r *providers.Resource, o providers.Observed, known *planOutput
 	}
 	var diffs []string
 	for _, k := range desiredKeys(desired) {
-		if !providers.Equal(desired[k], o.Object[k]) {
+		if !plans.Equal(desired[k], o.Object[k]) {
 			diffs = append(diffs, k)
 		}
 	}
 	if len(diffs) > 0 {
-		c.Action = providers.Update
+		c.Action = plans.Update
 		for _, k := range diffs {
 			for _, f := range r.ForceNew {
 				if f == k {
-					c.Action = providers.Replace
+					c.Action = plans.Replace
 					c.Reason = fmt.Sprintf("%s cannot change in place", k)
 				}
 			}
 		}
 	}
-	if c.Action == providers.NoOp {
+	if c.Action == plans.NoOp {
 		for _, name := range r.ReadyOutputs {
 			if v, ok := o.Outputs[name]; !ok || v == nil || v == "" {
-				c.Action = providers.Update
+				c.Action = plans.Update
 				c.Reason = fmt.Sprintf("not ready: it has no %s yet, and apply waits for one", name)
 				break
 			}
 		}
 	}
-	if c.Action == providers.NoOp {
+	if c.Action == plans.NoOp {
 		var fired []string
 		for _, t := range r.Triggers {
-			if tc, ok := changes[t]; ok && tc.Action != providers.NoOp && tc.Action != providers.Read {
+			if tc, ok := changes[t]; ok && tc.Action != plans.NoOp && tc.Action != plans.Read {
 				fired = append(fired, t.String())
 			}
 		}
 		if len(fired) > 0 {
-			c.Action = providers.Update
+			c.Action = plans.Update
 			c.Reason = "inputs changed: " + strings.Join(fired, ", ")
 		}
 	}
 	return c, nil
 }
 
-func desiredKeys(o providers.Object) []string {
+func desiredKeys(o plans.Object) []string {
 	keys := make([]string, 0, len(o))
 	for k := range o {
 		keys = append(keys, k)
@@ -172,9 +173,9 @@ func unionSorted(lists ...[]string) []string {
 
 // destroyChange plans the removal of a declared instance, if this
 // environment owns it.
-func destroyChange(r *providers.Resource, o providers.Observed) providers.Change {
-	c := providers.Change{Addr: r.Addr, Precondition: precondition(o)}
-	before, sens := providers.Redact(o.Object)
+func destroyChange(r *providers.Resource, o providers.Observed) plans.Change {
+	c := plans.Change{Addr: r.Addr, Precondition: precondition(o)}
+	before, sens := plans.Redact(o.Object)
 	if o.Exists {
 		c.Before = before
 		c.Sensitive = sens
@@ -183,18 +184,18 @@ func destroyChange(r *providers.Resource, o providers.Observed) providers.Change
 		c.After = c.Before
 		return c
 	}
-	c.Action = providers.Delete
+	c.Action = plans.Delete
 	c.Reason = "destroy requested"
 	return c
 }
 
 // orphanChange plans the removal of an owned instance the configuration no
 // longer declares.
-func orphanChange(o providers.Observed) providers.Change {
-	before, sens := providers.Redact(o.Object)
-	return providers.Change{
+func orphanChange(o providers.Observed) plans.Change {
+	before, sens := plans.Redact(o.Object)
+	return plans.Change{
 		Addr:         o.Addr,
-		Action:       providers.Delete,
+		Action:       plans.Delete,
 		Before:       before,
 		Sensitive:    sens,
 		Reason:       "not in configuration",
@@ -205,11 +206,11 @@ func orphanChange(o providers.Observed) providers.Change {
 
 // reverseDependencies makes each delete wait for the deletes of everything
 // that depended on it, so a destroy runs in the reverse order of creation.
-func reverseDependencies(changes map[providers.Address]providers.Change) {
-	rev := map[providers.Address][]providers.Address{}
+func reverseDependencies(changes map[plans.Address]plans.Change) {
+	rev := map[plans.Address][]plans.Address{}
 	for a, c := range changes {
 		for _, d := range c.DependsOn {
-			if changes[d].Action == providers.Delete && c.Action == providers.Delete {
+			if changes[d].Action == plans.Delete && c.Action == plans.Delete {
 				rev[d] = append(rev[d], a)
 			}
 		}
@@ -230,7 +231,7 @@ var deleteRank = map[string]int{
 	"vm_unit": 3,
 }
 
-func kindOf(plan *providers.Plan, a providers.Address) string {
+func kindOf(plan *Plan, a plans.Address) string {
 	if r, ok := plan.Resources[a]; ok {
 		return r.Kind
 	}
@@ -245,15 +246,15 @@ func rankOf(kind string) int {
 }
 
 // orderDeletes adds the rank edges between deletes on the same target.
-func orderDeletes(changes map[providers.Address]providers.Change, plan *providers.Plan) {
+func orderDeletes(changes map[plans.Address]plans.Change, plan *Plan) {
 	type del struct {
-		addr   providers.Address
+		addr   plans.Address
 		target string
 		rank   int
 	}
 	var dels []del
 	for a, c := range changes {
-		if c.Action != providers.Delete {
+		if c.Action != plans.Delete {
 			continue
 		}
 		target := plan.Observed[a].Target

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -22,7 +23,7 @@ type Input struct {
 	Resources   []providers.Resource
 	Providers   map[string]providers.Provider
 	// Ranges locate each instance's configuration block, for diagnostics.
-	Ranges map[providers.Address]hcl.Range
+	Ranges map[plans.Address]hcl.Range
 	// Parallelism bounds concurrent observations (default
 	// DefaultObserveParallelism).
 	Parallelism int
@@ -34,7 +35,7 @@ type Input struct {
 	Destroy bool
 	// Targets, when set, limit the plan to these instances (partial
 	// addresses allowed) and everything they depend on.
-	Targets []providers.Address
+	Targets []plans.Address
 }
 
 // DefaultObserveParallelism bounds concurrent observations when
@@ -56,11 +57,11 @@ type ObserveProgress struct {
 // Build observes every target, diffs, and returns the plan. Targets that
 // cannot be observed produce error diagnostics; the other targets are still
 // planned so one unreachable VM does not hide the rest.
-func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
+func Build(ctx context.Context, in Input) (*Plan, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	res, d := selectTargets(in.Resources, in.Targets, in.Destroy)
 	diags = append(diags, d...)
-	byAddr := make(map[providers.Address]*providers.Resource, len(res))
+	byAddr := make(map[plans.Address]*providers.Resource, len(res))
 	for i := range res {
 		r := &res[i]
 		if _, dup := byAddr[r.Addr]; dup {
@@ -69,7 +70,7 @@ func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
 		}
 		byAddr[r.Addr] = r
 	}
-	declared := make(map[providers.Address]bool, len(in.Resources))
+	declared := make(map[plans.Address]bool, len(in.Resources))
 	for _, r := range in.Resources {
 		declared[r.Addr] = true
 	}
@@ -81,15 +82,14 @@ func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
 	obs, orphans, d := observeAll(ctx, in, res)
 	diags = append(diags, d...)
 
-	plan := &providers.Plan{
-		Environment: in.Environment,
-		Destroy:     in.Destroy,
-		Resources:   byAddr,
-		Observed:    obs,
-		Providers:   in.Providers,
+	plan := &Plan{
+		Plan:      &plans.Plan{Environment: in.Environment, Destroy: in.Destroy},
+		Resources: byAddr,
+		Observed:  obs,
+		Providers: in.Providers,
 	}
-	known := &planOutputs{values: map[providers.Address]providers.Object{}}
-	changes := map[providers.Address]providers.Change{}
+	known := &planOutputs{values: map[plans.Address]plans.Object{}}
+	changes := map[plans.Address]plans.Change{}
 	failedTarget := map[string]bool{}
 	for _, dg := range d {
 		if t, ok := dg.Extra.(targetFailure); ok {
@@ -99,14 +99,14 @@ func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
 	// Instances on a target that could not be observed are left out, and
 	// so is everything that depends on one: applying it would take the
 	// unobserved instance as already in place.
-	left := map[providers.Address]bool{}
+	left := map[plans.Address]bool{}
 	for _, r := range order {
 		if failedTarget[r.Target] || dependsOnAny(r.DependsOn, left) {
 			left[r.Addr] = true
 			continue
 		}
 		o := obs[r.Addr]
-		var c providers.Change
+		var c plans.Change
 		var cd hcl.Diagnostics
 		if in.Destroy {
 			c = destroyChange(r, o)
@@ -154,7 +154,7 @@ func Build(ctx context.Context, in Input) (*providers.Plan, hcl.Diagnostics) {
 	}
 	sort.Strings(plan.Unobserved)
 	orderDeletes(changes, plan)
-	plan.Changes = make([]providers.Change, 0, len(changes))
+	plan.Changes = make([]plans.Change, 0, len(changes))
 	for _, c := range changes {
 		plan.Changes = append(plan.Changes, c)
 	}
@@ -184,7 +184,7 @@ func TargetFailures(diags hcl.Diagnostics) (targets []string, only bool) {
 
 // targetsUndeclared reports whether some target names no declared
 // instance: it may name one removed from configuration.
-func targetsUndeclared(targets []providers.Address, all []providers.Resource) bool {
+func targetsUndeclared(targets []plans.Address, all []providers.Resource) bool {
 	for _, t := range targets {
 		found := false
 		for _, r := range all {
@@ -200,7 +200,7 @@ func targetsUndeclared(targets []providers.Address, all []providers.Resource) bo
 	return false
 }
 
-func targeted(targets []providers.Address, a providers.Address) bool {
+func targeted(targets []plans.Address, a plans.Address) bool {
 	for _, t := range targets {
 		if t.Contains(a) {
 			return true
@@ -209,7 +209,7 @@ func targeted(targets []providers.Address, a providers.Address) bool {
 	return false
 }
 
-func dependsOnAny(deps []providers.Address, set map[providers.Address]bool) bool {
+func dependsOnAny(deps []plans.Address, set map[plans.Address]bool) bool {
 	for _, d := range deps {
 		if set[d] {
 			return true
@@ -226,11 +226,11 @@ func internalDiag(msg string) *hcl.Diagnostic {
 // everything they depend on; for destroy, everything that depends on them
 // instead (removing a VM must not remove the load balancers it uses, and
 // removing a namespace removes what is in it first).
-func selectTargets(all []providers.Resource, targets []providers.Address, destroy bool) ([]providers.Resource, hcl.Diagnostics) {
+func selectTargets(all []providers.Resource, targets []plans.Address, destroy bool) ([]providers.Resource, hcl.Diagnostics) {
 	if len(targets) == 0 {
 		return all, nil
 	}
-	next := map[providers.Address][]providers.Address{}
+	next := map[plans.Address][]plans.Address{}
 	for _, r := range all {
 		if destroy {
 			for _, d := range r.DependsOn {
@@ -240,9 +240,9 @@ func selectTargets(all []providers.Resource, targets []providers.Address, destro
 			next[r.Addr] = r.DependsOn
 		}
 	}
-	keep := map[providers.Address]bool{}
-	var visit func(a providers.Address)
-	visit = func(a providers.Address) {
+	keep := map[plans.Address]bool{}
+	var visit func(a plans.Address)
+	visit = func(a plans.Address) {
 		if keep[a] {
 			return
 		}
@@ -269,7 +269,7 @@ func selectTargets(all []providers.Resource, targets []providers.Address, destro
 
 // unmatchedTargets reports targets that name neither a declared instance
 // nor an owned one removed from configuration.
-func unmatchedTargets(targets []providers.Address, all []providers.Resource, changes map[providers.Address]providers.Change) hcl.Diagnostics {
+func unmatchedTargets(targets []plans.Address, all []providers.Resource, changes map[plans.Address]plans.Change) hcl.Diagnostics {
 	blocks, addrs := map[string]bool{}, map[string]bool{}
 	for _, r := range all {
 		typ := r.Addr
@@ -300,9 +300,9 @@ func unmatchedTargets(targets []providers.Address, all []providers.Resource, cha
 // depends on, ties broken by address so the order is deterministic.
 // A dependency outside res (left out by -target) is not waited for; one the
 // configuration does not declare at all is an error.
-func topoOrder(res []providers.Resource, byAddr map[providers.Address]*providers.Resource, declared map[providers.Address]bool) ([]*providers.Resource, error) {
-	indeg := map[providers.Address]int{}
-	users := map[providers.Address][]providers.Address{}
+func topoOrder(res []providers.Resource, byAddr map[plans.Address]*providers.Resource, declared map[plans.Address]bool) ([]*providers.Resource, error) {
+	indeg := map[plans.Address]int{}
+	users := map[plans.Address][]plans.Address{}
 	for _, r := range res {
 		indeg[r.Addr] += 0
 		for _, d := range r.DependsOn {
@@ -316,7 +316,7 @@ func topoOrder(res []providers.Resource, byAddr map[providers.Address]*providers
 			users[d] = append(users[d], r.Addr)
 		}
 	}
-	var ready []providers.Address
+	var ready []plans.Address
 	for a, n := range indeg {
 		if n == 0 {
 			ready = append(ready, a)
@@ -350,7 +350,7 @@ func topoOrder(res []providers.Resource, byAddr map[providers.Address]*providers
 
 // observeAll asks every target's provider for its instances, at most
 // Parallelism targets at a time.
-func observeAll(ctx context.Context, in Input, res []providers.Resource) (map[providers.Address]providers.Observed, []providers.Observed, hcl.Diagnostics) {
+func observeAll(ctx context.Context, in Input, res []providers.Resource) (map[plans.Address]providers.Observed, []providers.Observed, hcl.Diagnostics) {
 	byTarget := map[string][]providers.Resource{}
 	for _, r := range res {
 		byTarget[r.Target] = append(byTarget[r.Target], r)
@@ -404,7 +404,7 @@ func observeAll(ctx context.Context, in Input, res []providers.Resource) (map[pr
 		wg.Wait()
 	}
 
-	obs := map[providers.Address]providers.Observed{}
+	obs := map[plans.Address]providers.Observed{}
 	var orphans []providers.Observed
 	var diags hcl.Diagnostics
 	for i, t := range targets {
@@ -502,11 +502,11 @@ func (pr *progress) report(f func(ObserveProgress), every time.Duration) (stop f
 	return func() { close(quit); <-exited }
 }
 
-func sortedAddrs(in []providers.Address) []providers.Address {
+func sortedAddrs(in []plans.Address) []plans.Address {
 	if len(in) == 0 {
 		return nil
 	}
-	out := append([]providers.Address(nil), in...)
+	out := append([]plans.Address(nil), in...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
 	k := 0
 	for i := range out {

@@ -1,4 +1,4 @@
-package planner
+package planner_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meshx-dev/meshx/executor"
+	"github.com/meshx-dev/meshx/planner"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -18,23 +20,23 @@ import (
 // records the order of applies.
 type memProvider struct {
 	mu      sync.Mutex
-	objs    map[providers.Address]providers.Object
-	owned   map[providers.Address]bool
-	outputs map[providers.Address]providers.Object
-	failOn  map[providers.Address]bool
+	objs    map[plans.Address]plans.Object
+	owned   map[plans.Address]bool
+	outputs map[plans.Address]plans.Object
+	failOn  map[plans.Address]bool
 	applied *[]string
 }
 
 func newMem(applied *[]string) *memProvider {
-	return &memProvider{objs: map[providers.Address]providers.Object{}, owned: map[providers.Address]bool{},
-		outputs: map[providers.Address]providers.Object{}, failOn: map[providers.Address]bool{}, applied: applied}
+	return &memProvider{objs: map[plans.Address]plans.Object{}, owned: map[plans.Address]bool{},
+		outputs: map[plans.Address]plans.Object{}, failOn: map[plans.Address]bool{}, applied: applied}
 }
 
 func (m *memProvider) Observe(_ context.Context, req providers.ObserveRequest) providers.ObserveResponse {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	resp := providers.ObserveResponse{Objects: map[providers.Address]providers.Observed{}}
-	want := map[providers.Address]bool{}
+	resp := providers.ObserveResponse{Objects: map[plans.Address]providers.Observed{}}
+	want := map[plans.Address]bool{}
 	for _, r := range req.Resources {
 		want[r.Addr] = true
 		o, ok := m.objs[r.Addr]
@@ -56,24 +58,24 @@ func (m *memProvider) Apply(_ context.Context, req providers.ApplyRequest) provi
 	if m.failOn[a] {
 		return providers.ApplyResponse{Err: fmt.Errorf("boom")}
 	}
-	if req.Change.Action == providers.Delete {
+	if req.Change.Action == plans.Delete {
 		delete(m.objs, a)
 		delete(m.owned, a)
 		return providers.ApplyResponse{Changed: true}
 	}
-	changed := !providers.Equal(map[string]any(req.Desired), map[string]any(m.objs[a])) || len(req.Triggered) > 0
+	changed := !plans.Equal(map[string]any(req.Desired), map[string]any(m.objs[a])) || len(req.Triggered) > 0
 	m.objs[a] = req.Desired
 	m.owned[a] = true
 	if req.Resource.Kind == "lb" {
-		m.outputs[a] = providers.Object{"address": "10.0.0." + a.Key}
+		m.outputs[a] = plans.Object{"address": "10.0.0." + a.Key}
 	}
 	return providers.ApplyResponse{Changed: changed, Outputs: m.outputs[a]}
 }
 
 func (m *memProvider) Close() error { return nil }
 
-func addr(s string) providers.Address {
-	a, err := providers.ParseAddress(s)
+func addr(s string) plans.Address {
+	a, err := plans.ParseAddress(s)
 	if err != nil {
 		panic(err)
 	}
@@ -86,21 +88,21 @@ func world(fileExtra string) []providers.Resource {
 	lb, file, unit := addr(`cluster.c.ilb["7"]`), addr(`vm.v.file["/etc/kubedns"]`), addr(`vm.v.unit["dnsmasq"]`)
 	return []providers.Resource{
 		{Addr: lb, Kind: "lb", Target: "cluster.c", OutputsSurviveUpdate: true,
-			Render: func(providers.Outputs) (providers.Object, error) { return providers.Object{"port": 53}, nil }},
-		{Addr: file, Kind: "vm_file", Target: "vm.v", DependsOn: []providers.Address{lb},
-			Render: func(in providers.Outputs) (providers.Object, error) {
+			Render: func(providers.Outputs) (plans.Object, error) { return plans.Object{"port": 53}, nil }},
+		{Addr: file, Kind: "vm_file", Target: "vm.v", DependsOn: []plans.Address{lb},
+			Render: func(in providers.Outputs) (plans.Object, error) {
 				a, _ := in.Output(lb, "address")
-				if providers.IsUnknown(a) {
-					return providers.Object{"content": providers.Unknown}, nil
+				if plans.IsUnknown(a) {
+					return plans.Object{"content": plans.Unknown}, nil
 				}
-				return providers.Object{"content": fmt.Sprintf("server=%v%s", a, fileExtra)}, nil
+				return plans.Object{"content": fmt.Sprintf("server=%v%s", a, fileExtra)}, nil
 			}},
-		{Addr: unit, Kind: "vm_unit", Target: "vm.v", DependsOn: []providers.Address{file}, Triggers: []providers.Address{file},
-			Render: func(providers.Outputs) (providers.Object, error) { return providers.Object{"active": true}, nil }},
+		{Addr: unit, Kind: "vm_unit", Target: "vm.v", DependsOn: []plans.Address{file}, Triggers: []plans.Address{file},
+			Render: func(providers.Outputs) (plans.Object, error) { return plans.Object{"active": true}, nil }},
 	}
 }
 
-func actions(p *providers.Plan) map[string]string {
+func actions(p *planner.Plan) map[string]string {
 	out := map[string]string{}
 	for _, c := range p.Changes {
 		out[c.Addr.String()] = c.Action.String()
@@ -114,7 +116,7 @@ func TestPlanApplyReplan(t *testing.T) {
 	provs := map[string]providers.Provider{"cluster.c": c, "vm.v": v}
 	ctx := context.Background()
 
-	plan, diags := Build(ctx, Input{Environment: "e", Resources: world(""), Providers: provs})
+	plan, diags := planner.Build(ctx, planner.Input{Environment: "e", Resources: world(""), Providers: provs})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -123,7 +125,7 @@ func TestPlanApplyReplan(t *testing.T) {
 		t.Fatalf("first plan (-want +got):\n%s", diff)
 	}
 	fc, _ := plan.Change(addr(`vm.v.file["/etc/kubedns"]`))
-	if !providers.IsUnknown(fc.After["content"]) {
+	if !plans.IsUnknown(fc.After["content"]) {
 		t.Errorf("file content before the lb exists = %v, want unknown", fc.After["content"])
 	}
 	res := executor.Apply(ctx, plan, executor.Options{})
@@ -137,13 +139,13 @@ func TestPlanApplyReplan(t *testing.T) {
 		t.Errorf("apply order (-want +got):\n%s", diff)
 	}
 
-	plan, diags = Build(ctx, Input{Environment: "e", Resources: world(""), Providers: provs})
+	plan, diags = planner.Build(ctx, planner.Input{Environment: "e", Resources: world(""), Providers: provs})
 	if diags.HasErrors() || plan.HasChanges() {
 		t.Fatalf("second plan has changes: %v %v", actions(plan), diags)
 	}
 
 	// Changing the file's text restarts the unit, and only the file and unit.
-	plan, _ = Build(ctx, Input{Environment: "e", Resources: world("\n#x"), Providers: provs})
+	plan, _ = planner.Build(ctx, planner.Input{Environment: "e", Resources: world("\n#x"), Providers: provs})
 	want = map[string]string{`cluster.c.ilb["7"]`: "no-op", `vm.v.file["/etc/kubedns"]`: "update", `vm.v.unit["dnsmasq"]`: "update"}
 	if diff := cmp.Diff(want, actions(plan)); diff != "" {
 		t.Fatalf("edit plan (-want +got):\n%s", diff)
@@ -162,19 +164,19 @@ func TestNotReadyInstanceIsWaitedFor(t *testing.T) {
 	c, v := newMem(&applied), newMem(&applied)
 	provs := map[string]providers.Provider{"cluster.c": c, "vm.v": v}
 	lb := addr(`cluster.c.ilb["7"]`)
-	c.objs[lb] = providers.Object{"port": 53}
+	c.objs[lb] = plans.Object{"port": 53}
 	c.owned[lb] = true // created, but never got its address
 	res := world("")
 	res[0].ReadyOutputs = []string{"address"}
-	plan, diags := Build(context.Background(), Input{Environment: "e", Resources: res, Providers: provs})
+	plan, diags := planner.Build(context.Background(), planner.Input{Environment: "e", Resources: res, Providers: provs})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
 	lc, _ := plan.Change(lb)
-	if lc.Action != providers.Update || !strings.Contains(lc.Reason, "no address yet") {
+	if lc.Action != plans.Update || !strings.Contains(lc.Reason, "no address yet") {
 		t.Fatalf("not-ready lb planned %s (%q), want an update that waits", lc.Action, lc.Reason)
 	}
-	if fc, _ := plan.Change(addr(`vm.v.file["/etc/kubedns"]`)); !providers.IsUnknown(fc.After["content"]) {
+	if fc, _ := plan.Change(addr(`vm.v.file["/etc/kubedns"]`)); !plans.IsUnknown(fc.After["content"]) {
 		t.Errorf("file content = %v, want unknown until the lb has an address", fc.After["content"])
 	}
 	if r := executor.Apply(context.Background(), plan, executor.Options{}); r.Err != nil {
@@ -183,7 +185,7 @@ func TestNotReadyInstanceIsWaitedFor(t *testing.T) {
 	if got := v.objs[addr(`vm.v.file["/etc/kubedns"]`)]["content"]; got != "server=10.0.0.7" {
 		t.Errorf("file rendered at apply = %v", got)
 	}
-	plan, _ = Build(context.Background(), Input{Environment: "e", Resources: res, Providers: provs})
+	plan, _ = planner.Build(context.Background(), planner.Input{Environment: "e", Resources: res, Providers: provs})
 	if plan.HasChanges() {
 		t.Errorf("replan after the lb got its address: %v", actions(plan))
 	}
@@ -194,10 +196,10 @@ func TestFailureKeepsIndependentBranches(t *testing.T) {
 	c, v := newMem(&applied), newMem(&applied)
 	other := newMem(&applied)
 	res := append(world(""), providers.Resource{Addr: addr(`vm.w.file["/x"]`), Kind: "vm_file", Target: "vm.w",
-		Render: func(providers.Outputs) (providers.Object, error) { return providers.Object{"content": "x"}, nil }})
+		Render: func(providers.Outputs) (plans.Object, error) { return plans.Object{"content": "x"}, nil }})
 	provs := map[string]providers.Provider{"cluster.c": c, "vm.v": v, "vm.w": other}
 	c.failOn[addr(`cluster.c.ilb["7"]`)] = true
-	plan, diags := Build(context.Background(), Input{Environment: "e", Resources: res, Providers: provs})
+	plan, diags := planner.Build(context.Background(), planner.Input{Environment: "e", Resources: res, Providers: provs})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -222,21 +224,21 @@ func TestUnownedRefusedUnlessAdopted(t *testing.T) {
 	var applied []string
 	c := newMem(&applied)
 	a := addr(`cluster.c.ilb["7"]`)
-	c.objs[a] = providers.Object{"port": 53}
+	c.objs[a] = plans.Object{"port": 53}
 	mk := func(adopt bool) []providers.Resource {
 		return []providers.Resource{{Addr: a, Kind: "lb", Target: "cluster.c", Settings: providers.Settings{Adopt: adopt},
-			Render: func(providers.Outputs) (providers.Object, error) { return providers.Object{"port": 53}, nil }}}
+			Render: func(providers.Outputs) (plans.Object, error) { return plans.Object{"port": 53}, nil }}}
 	}
 	provs := map[string]providers.Provider{"cluster.c": c}
-	_, diags := Build(context.Background(), Input{Environment: "e", Resources: mk(false), Providers: provs})
+	_, diags := planner.Build(context.Background(), planner.Input{Environment: "e", Resources: mk(false), Providers: provs})
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), `cluster.c.ilb["7"] already exists`) {
 		t.Fatalf("want refusal naming the object, got %v", diags)
 	}
-	plan, diags := Build(context.Background(), Input{Environment: "e", Resources: mk(true), Providers: provs})
+	plan, diags := planner.Build(context.Background(), planner.Input{Environment: "e", Resources: mk(true), Providers: provs})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	if ch, _ := plan.Change(a); ch.Action != providers.Update || !ch.Adopt {
+	if ch, _ := plan.Change(a); ch.Action != plans.Update || !ch.Adopt {
 		t.Errorf("adopt change = %+v", ch)
 	}
 }
@@ -246,19 +248,29 @@ func TestOrphansAndDestroyOrder(t *testing.T) {
 	c, v := newMem(&applied), newMem(&applied)
 	provs := map[string]providers.Provider{"cluster.c": c, "vm.v": v}
 	ctx := context.Background()
-	plan, _ := Build(ctx, Input{Environment: "e", Resources: world(""), Providers: provs})
+	plan, _ := planner.Build(ctx, planner.Input{Environment: "e", Resources: world(""), Providers: provs})
 	if r := executor.Apply(ctx, plan, executor.Options{}); r.Err != nil {
 		t.Fatal(r.Err)
 	}
 	// Dropping the unit from configuration plans exactly one delete.
-	plan, _ = Build(ctx, Input{Environment: "e", Resources: world("")[:2], Providers: provs})
+	plan, _ = planner.Build(ctx, planner.Input{Environment: "e", Resources: world("")[:2], Providers: provs})
 	want := map[string]string{`cluster.c.ilb["7"]`: "no-op", `vm.v.file["/etc/kubedns"]`: "no-op", `vm.v.unit["dnsmasq"]`: "delete"}
 	if diff := cmp.Diff(want, actions(plan)); diff != "" {
 		t.Fatalf("orphan plan (-want +got):\n%s", diff)
 	}
+	// Every change carries its kind and target, the orphan's from what was
+	// observed, so a plan file and the views need nothing else.
+	kinds := map[string][2]string{}
+	for _, c := range plan.Changes {
+		kinds[c.Addr.String()] = [2]string{c.Kind, c.Target}
+	}
+	wantKinds := map[string][2]string{`cluster.c.ilb["7"]`: {"lb", "cluster.c"}, `vm.v.file["/etc/kubedns"]`: {"vm_file", "vm.v"}, `vm.v.unit["dnsmasq"]`: {"thing", "vm.v"}}
+	if diff := cmp.Diff(wantKinds, kinds); diff != "" {
+		t.Errorf("kinds and targets (-want +got):\n%s", diff)
+	}
 	// Destroy runs in the reverse order of creation.
 	applied = nil
-	plan, _ = Build(ctx, Input{Environment: "e", Resources: world(""), Providers: provs, Destroy: true})
+	plan, _ = planner.Build(ctx, planner.Input{Environment: "e", Resources: world(""), Providers: provs, Destroy: true})
 	if r := executor.Apply(ctx, plan, executor.Options{Parallelism: 4}); r.Err != nil || r.Destroyed != 3 {
 		t.Fatalf("destroy: %v, destroyed %d", r.Err, r.Destroyed)
 	}
@@ -269,17 +281,17 @@ func TestOrphansAndDestroyOrder(t *testing.T) {
 
 func TestCycleAndTargets(t *testing.T) {
 	a, b := addr("vm.v.file[\"/a\"]"), addr("vm.v.file[\"/b\"]")
-	r := func(x, dep providers.Address) providers.Resource {
-		return providers.Resource{Addr: x, Target: "vm.v", DependsOn: []providers.Address{dep},
-			Render: func(providers.Outputs) (providers.Object, error) { return nil, nil }}
+	r := func(x, dep plans.Address) providers.Resource {
+		return providers.Resource{Addr: x, Target: "vm.v", DependsOn: []plans.Address{dep},
+			Render: func(providers.Outputs) (plans.Object, error) { return nil, nil }}
 	}
-	_, diags := Build(context.Background(), Input{Resources: []providers.Resource{r(a, b), r(b, a)}})
+	_, diags := planner.Build(context.Background(), planner.Input{Resources: []providers.Resource{r(a, b), r(b, a)}})
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "cycle") {
 		t.Errorf("want cycle error, got %v", diags)
 	}
 	var applied []string
 	provs := map[string]providers.Provider{"cluster.c": newMem(&applied), "vm.v": newMem(&applied)}
-	plan, diags := Build(context.Background(), Input{Resources: world(""), Providers: provs, Targets: []providers.Address{addr(`vm.v.file["/etc/kubedns"]`)}})
+	plan, diags := planner.Build(context.Background(), planner.Input{Resources: world(""), Providers: provs, Targets: []plans.Address{addr(`vm.v.file["/etc/kubedns"]`)}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -288,32 +300,32 @@ func TestCycleAndTargets(t *testing.T) {
 	}
 	// Instances outside the targets are not observed, so providers report
 	// them as orphans: -target must never plan them as deletes.
-	full, _ := Build(context.Background(), Input{Resources: world(""), Providers: provs})
+	full, _ := planner.Build(context.Background(), planner.Input{Resources: world(""), Providers: provs})
 	if r := executor.Apply(context.Background(), full, executor.Options{}); r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	plan, diags = Build(context.Background(), Input{Resources: world(""), Providers: provs, Targets: []providers.Address{addr(`vm.v.unit["dnsmasq"]`)}})
+	plan, diags = planner.Build(context.Background(), planner.Input{Resources: world(""), Providers: provs, Targets: []plans.Address{addr(`vm.v.unit["dnsmasq"]`)}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
 	for _, c := range plan.Changes {
-		if c.Action == providers.Delete {
+		if c.Action == plans.Delete {
 			t.Errorf("-target planned a delete of %s", c.Addr)
 		}
 	}
 	// Destroy with -target removes the target and what depends on it, never
 	// what it depends on.
-	plan, _ = Build(context.Background(), Input{Resources: world(""), Providers: provs, Destroy: true, Targets: []providers.Address{addr(`vm.v.file["/etc/kubedns"]`)}})
+	plan, _ = planner.Build(context.Background(), planner.Input{Resources: world(""), Providers: provs, Destroy: true, Targets: []plans.Address{addr(`vm.v.file["/etc/kubedns"]`)}})
 	want := map[string]string{`vm.v.file["/etc/kubedns"]`: "delete", `vm.v.unit["dnsmasq"]`: "delete"}
 	if diff := cmp.Diff(want, actions(plan)); diff != "" {
 		t.Errorf("destroy -target (-want +got):\n%s", diff)
 	}
 	// A target naming an instance removed from configuration deletes it.
-	plan, _ = Build(context.Background(), Input{Resources: world("")[:2], Providers: provs, Targets: []providers.Address{addr(`vm.v.unit["dnsmasq"]`)}})
-	if c, ok := plan.Change(addr(`vm.v.unit["dnsmasq"]`)); !ok || c.Action != providers.Delete {
+	plan, _ = planner.Build(context.Background(), planner.Input{Resources: world("")[:2], Providers: provs, Targets: []plans.Address{addr(`vm.v.unit["dnsmasq"]`)}})
+	if c, ok := plan.Change(addr(`vm.v.unit["dnsmasq"]`)); !ok || c.Action != plans.Delete {
 		t.Errorf("targeted orphan: %+v, want a delete", c)
 	}
-	_, diags = Build(context.Background(), Input{Resources: world(""), Providers: provs, Targets: []providers.Address{addr("vm.nope")}})
+	_, diags = planner.Build(context.Background(), planner.Input{Resources: world(""), Providers: provs, Targets: []plans.Address{addr("vm.nope")}})
 	if !diags.HasErrors() {
 		t.Error("a target matching nothing must fail")
 	}
@@ -322,7 +334,7 @@ func TestCycleAndTargets(t *testing.T) {
 		`vm.v.file["/etc/kubedsn"]`: `Did you mean -target=vm.v.file["/etc/kubedns"]?`,
 		`vm.v.fiel`:                 `Did you mean -target=vm.v.file?`,
 	} {
-		_, diags = Build(context.Background(), Input{Resources: world(""), Providers: provs, Targets: []providers.Address{addr(target)}})
+		_, diags = planner.Build(context.Background(), planner.Input{Resources: world(""), Providers: provs, Targets: []plans.Address{addr(target)}})
 		if !diags.HasErrors() || !strings.Contains(diags[len(diags)-1].Detail, want) {
 			t.Errorf("-target=%s: %v, want %q", target, diags, want)
 		}

@@ -13,8 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/meshx-dev/meshx/config"
+	"github.com/meshx-dev/meshx/istio"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
-	"github.com/meshx-dev/meshx/providers/istio"
 	"github.com/meshx-dev/meshx/providers/kube"
 	"github.com/meshx-dev/meshx/providers/vm"
 )
@@ -23,13 +24,13 @@ import (
 type Expansion struct {
 	Resources []providers.Resource
 	// Ranges locate the block each instance comes from.
-	Ranges map[providers.Address]hcl.Range
+	Ranges map[plans.Address]hcl.Range
 
 	// known collects, from instance outputs, the apply-time values
 	// configuration expressions may reference.
 	known func(providers.Outputs) (config.Known, error)
 	// sources are the instances whose outputs known reads.
-	sources []providers.Address
+	sources []plans.Address
 }
 
 // expander accumulates instances, deduplicating shared ones (namespaces).
@@ -38,12 +39,12 @@ type expander struct {
 	profile *istio.Profile
 	control *config.Cluster
 	out     Expansion
-	seen    map[providers.Address]bool
+	seen    map[plans.Address]bool
 	// ilbs maps ILB key to its instance address on the control cluster.
-	ilbs map[string]providers.Address
+	ilbs map[string]plans.Address
 	// info is the control cluster's facts instance, when the service CIDR
 	// must be discovered.
-	info *providers.Address
+	info *plans.Address
 }
 
 // Expand turns cfg into the instances that realise it: the seeds'
@@ -51,8 +52,8 @@ type expander struct {
 // machineSetup, sidecar.env edits, istioctl register, generate-kubeconfig.sh
 // and create-secret.sh, as one graph.
 func Expand(cfg *config.Config) (Expansion, hcl.Diagnostics) {
-	e := &expander{cfg: cfg, seen: map[providers.Address]bool{}, ilbs: map[string]providers.Address{},
-		out: Expansion{Ranges: map[providers.Address]hcl.Range{}}}
+	e := &expander{cfg: cfg, seen: map[plans.Address]bool{}, ilbs: map[string]plans.Address{},
+		out: Expansion{Ranges: map[plans.Address]hcl.Range{}}}
 	var diags hcl.Diagnostics
 	p, ok := istio.Lookup(cfg.Meshx.Istio.Profile)
 	if !ok {
@@ -95,7 +96,7 @@ func (e *expander) add(r providers.Resource, rng hcl.Range) {
 }
 
 // namespace declares (once) a namespace on a cluster and returns its address.
-func (e *expander) namespace(cluster, name string, rng hcl.Range) providers.Address {
+func (e *expander) namespace(cluster, name string, rng hcl.Range) plans.Address {
 	r := kube.Namespace(cluster, name)
 	e.add(r, rng)
 	return r.Addr
@@ -132,7 +133,7 @@ func (e *expander) controlCluster() hcl.Diagnostics {
 	istioNSAddr := e.namespace(c.Name, istioNS, c.DeclRange)
 	for _, l := range e.profile.ILBs {
 		ns := l.Namespace(istioNS)
-		var deps []providers.Address
+		var deps []plans.Address
 		if ns == istioNS {
 			deps = append(deps, istioNSAddr)
 		}
@@ -182,7 +183,7 @@ func (e *expander) service(s *config.Service) {
 		ann[k] = v
 	}
 	ann[kube.ServiceAccountsAnnotation] = s.ServiceAccount
-	svcAddr := providers.Address{Block: "service", Name: s.Name, Type: "service"}
+	svcAddr := plans.Address{Block: "service", Name: s.Name, Type: "service"}
 	svc := kube.Service(svcAddr, cluster, s.Namespace, s.Name, ports, s.Labels, ann)
 	svc.DependsOn = append(svc.DependsOn, ns)
 	svc.Settings.Adopt = adopt
@@ -199,7 +200,7 @@ func (e *expander) service(s *config.Service) {
 		ips = append(ips, v.MeshIP)
 	}
 	sort.Strings(ips)
-	epAddr := providers.Address{Block: "service", Name: s.Name, Type: "endpoints"}
+	epAddr := plans.Address{Block: "service", Name: s.Name, Type: "endpoints"}
 	ep := kube.Endpoints(epAddr, cluster, s.Namespace, s.Name, ips, ports, s.Labels)
 	ep.DependsOn = append(ep.DependsOn, ns, svcAddr)
 	ep.Settings.Adopt = adopt
@@ -215,7 +216,7 @@ func (e *expander) vm(v *config.VM) {
 	if cluster == "" {
 		cluster = e.control.Name
 	}
-	add := func(r providers.Resource) providers.Address {
+	add := func(r providers.Resource) plans.Address {
 		e.add(r, v.DeclRange)
 		return r.Addr
 	}
@@ -223,7 +224,7 @@ func (e *expander) vm(v *config.VM) {
 	dnsmasqPkg := add(vm.Package(v.Name, "dnsmasq", vm.PackageSource{Apt: "dnsmasq"}))
 	// The sidecar's packages, in the profile's install order: each
 	// depends on the one before, as setupIstioVM.sh ran dpkg -i.
-	var sidecarPkgs []providers.Address
+	var sidecarPkgs []plans.Address
 	for _, sp := range v.SidecarPackages {
 		src := vm.PackageSource{SHA256: sp.SHA256}
 		if sp.IsURL() {
@@ -235,25 +236,25 @@ func (e *expander) vm(v *config.VM) {
 		r.DependsOn = append(r.DependsOn, sidecarPkgs...)
 		sidecarPkgs = append(sidecarPkgs, add(r))
 	}
-	withPkg := func(deps ...providers.Address) []providers.Address {
+	withPkg := func(deps ...plans.Address) []plans.Address {
 		return append(deps, sidecarPkgs...)
 	}
 
 	// cluster.env: the service CIDR the sidecar intercepts. A sensitive
 	// setting makes the whole file sensitive: plans show its fingerprint.
-	var envDeps []providers.Address
+	var envDeps []plans.Address
 	if e.info != nil {
 		envDeps = append(envDeps, *e.info)
 	}
 	envDeps = append(envDeps, e.ilbList()...)
 	clusterEnv := add(vm.File(v.Name, istio.ClusterEnvPath, func(in providers.Outputs) (any, error) {
 		cidr, err := e.serviceCIDR(in)
-		if err != nil || providers.IsUnknown(cidr) {
+		if err != nil || plans.IsUnknown(cidr) {
 			return cidr, err
 		}
 		extra, unknown, err := e.envMap(v.ClusterEnv, in)
 		if err != nil || unknown {
-			return providers.Unknown, err
+			return plans.Unknown, err
 		}
 		return p.ClusterEnv(cidr.(string), istioNS, e.cfg.Meshx.Istio.ControlPlaneAuth, extra), nil
 	}, 0o644, istio.ProxyUser, istio.ProxyUser, len(v.ClusterEnv.Sensitive) > 0, withPkg(envDeps...)))
@@ -264,8 +265,8 @@ func (e *expander) vm(v *config.VM) {
 		for _, key := range slices.Sorted(maps.Keys(e.ilbs)) {
 			a := e.ilbs[key]
 			val, _ := in.Output(a, "address")
-			if providers.IsUnknown(val) || val == nil {
-				return providers.Unknown, nil
+			if plans.IsUnknown(val) || val == nil {
+				return plans.Unknown, nil
 			}
 			s := fmt.Sprint(val)
 			if err := checkILBAddress(a, "address", s); err != nil {
@@ -280,7 +281,7 @@ func (e *expander) vm(v *config.VM) {
 	secret := kube.IstioSecret(cluster, v.Namespace, v.ServiceAccount)
 	secret.DependsOn = append(secret.DependsOn, e.namespace(cluster, v.Namespace, v.DeclRange))
 	add(secret)
-	var certs []providers.Address
+	var certs []plans.Address
 	for _, cf := range istio.CertFiles(v.CertsMode == config.CertsRootOnly) {
 		name := cf.Name
 		certs = append(certs, add(vm.File(v.Name, istio.CertDir+"/"+name, func(in providers.Outputs) (any, error) {
@@ -293,7 +294,7 @@ func (e *expander) vm(v *config.VM) {
 	}
 
 	// sidecar.env: the keys meshx manages, merged into the packaged file.
-	// Sensitive settings are providers.Sensitive, so plans show their
+	// Sensitive settings are plans.Sensitive, so plans show their
 	// fingerprints (config refuses one known only after apply).
 	var ports []int
 	var names []string
@@ -320,12 +321,12 @@ func (e *expander) vm(v *config.VM) {
 		}
 		for _, k := range v.SidecarEnv.Sensitive {
 			if s, ok := out[k].(string); ok {
-				out[k] = providers.NewSensitive([]byte(s))
+				out[k] = plans.NewSensitive([]byte(s))
 			}
 		}
 		if unknown {
 			for _, k := range v.SidecarEnv.Unknown {
-				out[k] = providers.Unknown
+				out[k] = plans.Unknown
 			}
 		}
 		return out, nil
@@ -335,14 +336,14 @@ func (e *expander) vm(v *config.VM) {
 
 	// Units, enabled at boot and restarted only when an input changed.
 	for _, u := range p.Units {
-		var triggers []providers.Address
+		var triggers []plans.Address
 		switch u {
 		case "dnsmasq":
-			triggers = []providers.Address{dnsmasqPkg, kubedns, dhclient}
+			triggers = []plans.Address{dnsmasqPkg, kubedns, dhclient}
 		case "istio-auth-node-agent":
 			triggers = withPkg(certs...)
 		case "istio":
-			triggers = withPkg(append([]providers.Address{clusterEnv, sidecarEnv}, certs...)...)
+			triggers = withPkg(append([]plans.Address{clusterEnv, sidecarEnv}, certs...)...)
 		}
 		if len(sidecarPkgs) == 0 && u != "dnsmasq" {
 			continue // no package, no unit file to enable
@@ -352,9 +353,9 @@ func (e *expander) vm(v *config.VM) {
 }
 
 // ilbList returns the ILB instance addresses in key order.
-func (e *expander) ilbList() []providers.Address {
+func (e *expander) ilbList() []plans.Address {
 	keys := slices.Sorted(maps.Keys(e.ilbs))
-	out := make([]providers.Address, len(keys))
+	out := make([]plans.Address, len(keys))
 	for i, k := range keys {
 		out[i] = e.ilbs[k]
 	}
@@ -371,8 +372,8 @@ func (e *expander) serviceCIDR(in providers.Outputs) (any, error) {
 		return nil, fmt.Errorf("cluster %q has no service_cidr and none was discovered", e.control.Name)
 	}
 	v, _ := in.Output(*e.info, "service_cidr")
-	if v == nil || providers.IsUnknown(v) {
-		return providers.Unknown, nil
+	if v == nil || plans.IsUnknown(v) {
+		return plans.Unknown, nil
 	}
 	if err := checkDiscoveredCIDR(*e.info, v); err != nil {
 		return nil, err
@@ -385,7 +386,7 @@ func (e *expander) serviceCIDR(in providers.Outputs) (any, error) {
 // the cluster at apply time, after configuration validation, and end up in
 // files on VMs (cluster.env, the dnsmasq kubedns file): a line break or a
 // shell character there would add lines or commands.
-func checkILBAddress(svc providers.Address, field, s string) error {
+func checkILBAddress(svc plans.Address, field, s string) error {
 	if s == "" {
 		return nil
 	}
@@ -400,7 +401,7 @@ func checkILBAddress(svc providers.Address, field, s string) error {
 
 // checkDiscoveredCIDR refuses a discovered service CIDR that does not
 // parse as one, for the reason checkILBAddress gives.
-func checkDiscoveredCIDR(info providers.Address, v any) error {
+func checkDiscoveredCIDR(info plans.Address, v any) error {
 	s, ok := v.(string)
 	if ok {
 		if _, err := netip.ParsePrefix(s); err == nil {
@@ -438,7 +439,7 @@ func (e *expander) known(in providers.Outputs) (config.Known, error) {
 	}
 	k.ILB[e.control.Name] = m
 	if e.info != nil {
-		if v, _ := in.Output(*e.info, "service_cidr"); v != nil && !providers.IsUnknown(v) {
+		if v, _ := in.Output(*e.info, "service_cidr"); v != nil && !plans.IsUnknown(v) {
 			if err := checkDiscoveredCIDR(*e.info, v); err != nil {
 				return config.Known{}, err
 			}
@@ -472,7 +473,7 @@ func (e *expander) envMap(m config.EnvMap, in providers.Outputs) (map[string]str
 // OutputValues evaluates the output blocks with the instance outputs known
 // so far; values that depend on unknown ones are Unknown, sensitive ones
 // only a fingerprint.
-func OutputValues(cfg *config.Config, exp Expansion, in providers.Outputs) ([]providers.OutputValue, hcl.Diagnostics) {
+func OutputValues(cfg *config.Config, exp Expansion, in providers.Outputs) ([]plans.OutputValue, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	known := config.Known{}
 	if exp.known != nil {
@@ -482,19 +483,19 @@ func OutputValues(cfg *config.Config, exp Expansion, in providers.Outputs) ([]pr
 		}
 		known = k
 	}
-	var out []providers.OutputValue
+	var out []plans.OutputValue
 	for _, o := range cfg.Outputs {
 		v, d := cfg.EvalExpr(o.Expr, known)
 		diags = append(diags, d...)
-		ov := providers.OutputValue{Name: o.Name, Sensitive: o.Sensitive}
+		ov := plans.OutputValue{Name: o.Name, Sensitive: o.Sensitive}
 		switch {
 		case d.HasErrors():
 			continue
 		case !v.IsWhollyKnown():
-			ov.Value = providers.Unknown
+			ov.Value = plans.Unknown
 		case o.Sensitive:
 			b, _ := ctyjson.Marshal(v, v.Type())
-			ov.Value = providers.Fingerprint(b)
+			ov.Value = plans.Fingerprint(b)
 		default:
 			ov.Value = ctyToJSON(v)
 		}

@@ -11,14 +11,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meshx-dev/meshx/config"
+	"github.com/meshx-dev/meshx/istio"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
-	"github.com/meshx-dev/meshx/providers/istio"
 )
 
 // noOutputs answers every Render question with Unknown.
 type noOutputs struct{}
 
-func (noOutputs) Output(providers.Address, string) (any, bool) { return providers.Unknown, true }
+func (noOutputs) Output(plans.Address, string) (any, bool) { return plans.Unknown, true }
 
 // TestSensitiveSettingsStaySecret checks that a sensitive variable used in
 // sidecar_env makes that key of sidecar.env Sensitive, and used in
@@ -76,7 +77,7 @@ vm "v" {
 		if err != nil {
 			t.Fatalf("render %s: %v", r.Addr, err)
 		}
-		redacted, sens := providers.Redact(o)
+		redacted, sens := plans.Redact(o)
 		got[r.Addr.String()] = sens
 		b, err := json.Marshal(redacted)
 		if err != nil {
@@ -95,9 +96,9 @@ vm "v" {
 }
 
 // outputsFunc answers every output by name, whatever the instance.
-type outputsFunc func(a providers.Address, name string) (any, bool)
+type outputsFunc func(a plans.Address, name string) (any, bool)
 
-func (f outputsFunc) Output(a providers.Address, name string) (any, bool) { return f(a, name) }
+func (f outputsFunc) Output(a plans.Address, name string) (any, bool) { return f(a, name) }
 
 // expandSource loads one configuration file and expands it.
 func expandSource(t *testing.T, src string) Expansion {
@@ -167,7 +168,7 @@ vm "a" {
 		{"newline in discovered CIDR", "10.0.0.6", "", "10.96.0.0/12\nEVIL=1", `the discovered service CIDR "10.96.0.0/12\nEVIL=1" is not a CIDR`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := outputsFunc(func(a providers.Address, name string) (any, bool) {
+			in := outputsFunc(func(a plans.Address, name string) (any, bool) {
 				switch name {
 				case "ip":
 					return tc.ip, true
@@ -286,7 +287,7 @@ vm "istio-vm" {
 	if diff := cmp.Diff([]string{"istio-pilot-ilb", "mixer-ilb", "istio-ca-ilb", "dns-ilb"}, ilbs); diff != "" {
 		t.Errorf("ILBs (-want +got):\n%s", diff)
 	}
-	in := outputsFunc(func(a providers.Address, name string) (any, bool) {
+	in := outputsFunc(func(a plans.Address, name string) (any, bool) {
 		ips := map[string]string{"istio-pilot-ilb": "10.150.0.6", "dns-ilb": "10.150.0.7", "mixer-ilb": "10.150.0.8", "istio-ca-ilb": "10.150.0.9"}
 		return ips[a.Key], true
 	})

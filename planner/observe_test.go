@@ -1,4 +1,4 @@
-package planner
+package planner_test
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshx-dev/meshx/planner"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -45,11 +47,11 @@ func TestObserveFiftyTargetsInOneWave(t *testing.T) {
 	for i := range n {
 		t := fmt.Sprintf("vm.web%d", i)
 		provs[t] = &barrierProvider{memProvider: *newMem(&applied), arrived: &arrived, all: all}
-		res = append(res, providers.Resource{Addr: addr(t + ".file[\"/etc/x\"]"), Target: t, Kind: "thing", Render: func(providers.Outputs) (providers.Object, error) { return providers.Object{}, nil }})
+		res = append(res, providers.Resource{Addr: addr(t + ".file[\"/etc/x\"]"), Target: t, Kind: "thing", Render: func(providers.Outputs) (plans.Object, error) { return plans.Object{}, nil }})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, diags := Build(ctx, Input{Environment: "prod", Resources: res, Providers: provs})
+	_, diags := planner.Build(ctx, planner.Input{Environment: "prod", Resources: res, Providers: provs})
 	if diags.HasErrors() {
 		t.Fatalf("50 targets were not observed in one wave: %s", diags.Error())
 	}
@@ -66,22 +68,22 @@ func TestObserveProgress(t *testing.T) {
 		"vm.fast": newMem(&applied),
 		"vm.web7": &barrierProvider{memProvider: *newMem(&applied), arrived: &arrived, all: stuck, endpoint: "10.0.0.7:22"},
 	}
-	render := func(providers.Outputs) (providers.Object, error) { return providers.Object{}, nil }
+	render := func(providers.Outputs) (plans.Object, error) { return plans.Object{}, nil }
 	res := []providers.Resource{
 		{Addr: addr(`vm.fast.file["/etc/x"]`), Target: "vm.fast", Kind: "thing", Render: render},
 		{Addr: addr(`vm.web7.file["/etc/x"]`), Target: "vm.web7", Kind: "thing", Render: render},
 	}
-	got := make(chan ObserveProgress, 100)
+	got := make(chan planner.ObserveProgress, 100)
 	var once sync.Once
-	_, _ = Build(context.Background(), Input{Environment: "prod", Resources: res, Providers: provs, ProgressEvery: 10 * time.Millisecond,
-		Progress: func(p ObserveProgress) {
+	_, _ = planner.Build(context.Background(), planner.Input{Environment: "prod", Resources: res, Providers: provs, ProgressEvery: 10 * time.Millisecond,
+		Progress: func(p planner.ObserveProgress) {
 			got <- p
 			if p.Done == 1 {
 				once.Do(func() { close(stuck) })
 			}
 		}})
 	close(got)
-	var seen []ObserveProgress
+	var seen []planner.ObserveProgress
 	for p := range got {
 		if p.Done == 1 && p.Total == 2 && p.Waiting == "vm.web7 (10.0.0.7:22)" && p.Elapsed > 0 {
 			return

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/meshx-dev/meshx/config"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 	"github.com/meshx-dev/meshx/providers/kube"
 	"github.com/meshx-dev/meshx/providers/vm"
@@ -25,7 +26,7 @@ type Options struct {
 	// trusted on first use; nil drops them.
 	Log     func(msg string)
 	Destroy bool
-	Targets []providers.Address
+	Targets []plans.Address
 	// Adopt lets every instance take over existing unowned objects (the
 	// -adopt flag); blocks can also say adopt = true.
 	Adopt bool
@@ -37,10 +38,32 @@ type Options struct {
 	Connect func(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error)
 }
 
-// Plan expands cfg, observes every target and returns the plan, with the
+// Plan is a plans.Plan together with what only memory holds: the desired
+// resources (whose Render produces real values, secrets included), what was
+// observed, and the connected providers. The executor needs all of it to
+// act; a plan file keeps only the embedded plans.Plan, and a saved plan gets
+// the rest back by planning again and checking every change's Precondition.
+type Plan struct {
+	*plans.Plan
+	Resources map[plans.Address]*providers.Resource
+	Observed  map[plans.Address]providers.Observed
+	Providers map[string]providers.Provider
+}
+
+// Close releases every provider's connections.
+func (p *Plan) Close() {
+	if p == nil {
+		return
+	}
+	for _, pr := range p.Providers {
+		_ = pr.Close()
+	}
+}
+
+// Make expands cfg, observes every target and returns the plan, with the
 // configuration's outputs as known at plan time. The returned Expansion
 // lets the caller evaluate outputs again after apply.
-func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Plan, Expansion, hcl.Diagnostics) {
+func Make(ctx context.Context, cfg *config.Config, opts Options) (*Plan, Expansion, hcl.Diagnostics) {
 	exp, diags := Expand(cfg)
 	if diags.HasErrors() {
 		return nil, exp, diags
@@ -91,7 +114,7 @@ func Plan(ctx context.Context, cfg *config.Config, opts Options) (*providers.Pla
 // removed from configuration may still own objects in a cluster, so a
 // target naming one is checked after observation (Build). Plan calls it;
 // callers that connect before planning (apply's lock) call it first.
-func CheckTargets(cfg *config.Config, targets []providers.Address) hcl.Diagnostics {
+func CheckTargets(cfg *config.Config, targets []plans.Address) hcl.Diagnostics {
 	var names []string
 	for _, c := range cfg.Clusters {
 		names = append(names, "cluster."+c.Name)
@@ -116,7 +139,7 @@ func CheckTargets(cfg *config.Config, targets []providers.Address) hcl.Diagnosti
 // targetSuggestion ends a message about target t: "did you mean" the
 // closest of addrs (instance addresses and their block.name.type
 // prefixes) or of blocks ("vm.ecs1"), else how to list the addresses.
-func targetSuggestion(t providers.Address, blocks, addrs []string) string {
+func targetSuggestion(t plans.Address, blocks, addrs []string) string {
 	if s := config.Suggest(t.String(), addrs); s != "" && s != t.String() {
 		return fmt.Sprintf(" Did you mean -target=%s?", s)
 	}
@@ -134,7 +157,7 @@ func targetSuggestion(t providers.Address, blocks, addrs []string) string {
 // holding apply-time values (the control cluster's ILBs and discovered
 // service CIDR) and what those depend on. So outputs never need SSH to a
 // VM, and a cluster they do not read is not contacted.
-func Outputs(ctx context.Context, cfg *config.Config, names []string, opts Options) (*providers.Plan, hcl.Diagnostics) {
+func Outputs(ctx context.Context, cfg *config.Config, names []string, opts Options) (*Plan, hcl.Diagnostics) {
 	exp, diags := Expand(cfg)
 	if diags.HasErrors() {
 		return nil, diags
@@ -143,15 +166,15 @@ func Outputs(ctx context.Context, cfg *config.Config, names []string, opts Optio
 	static, d := OutputValues(cfg, exp, AppliedOutputs(nil))
 	known := true
 	for _, ov := range static {
-		if want(ov.Name) && providers.IsUnknown(ov.Value) {
+		if want(ov.Name) && plans.IsUnknown(ov.Value) {
 			known = false
 		}
 	}
 	if known || len(exp.sources) == 0 {
-		return &providers.Plan{Environment: cfg.Meshx.Environment, Outputs: static}, append(diags, d...)
+		return &Plan{Plan: &plans.Plan{Environment: cfg.Meshx.Environment, Outputs: static}}, append(diags, d...)
 	}
 	opts.Targets, opts.Destroy = exp.sources, false
-	p, _, d := Plan(ctx, cfg, opts)
+	p, _, d := Make(ctx, cfg, opts)
 	return p, append(diags, d...)
 }
 
@@ -207,11 +230,11 @@ func KubeCluster(c *config.Cluster) kube.Cluster {
 
 // PlannedOutputs answers Output from a plan: observed outputs of instances
 // that stay as they are, Unknown for the rest.
-func PlannedOutputs(p *providers.Plan) providers.Outputs { return plannedView{p} }
+func PlannedOutputs(p *Plan) providers.Outputs { return plannedView{p} }
 
-type plannedView struct{ p *providers.Plan }
+type plannedView struct{ p *Plan }
 
-func (v plannedView) Output(addr providers.Address, name string) (any, bool) {
+func (v plannedView) Output(addr plans.Address, name string) (any, bool) {
 	c, ok := v.p.Change(addr)
 	if !ok {
 		return nil, false
@@ -219,17 +242,17 @@ func (v plannedView) Output(addr providers.Address, name string) (any, bool) {
 	if val, ok := plannedOutputs(v.p.Resources[addr], v.p.Observed[addr], c)[name]; ok {
 		return val, true
 	}
-	return providers.Unknown, true
+	return plans.Unknown, true
 }
 
 // AppliedOutputs answers Output from the outputs an apply produced.
-func AppliedOutputs(outs map[providers.Address]providers.Object) providers.Outputs {
+func AppliedOutputs(outs map[plans.Address]plans.Object) providers.Outputs {
 	return appliedView(outs)
 }
 
-type appliedView map[providers.Address]providers.Object
+type appliedView map[plans.Address]plans.Object
 
-func (v appliedView) Output(addr providers.Address, name string) (any, bool) {
+func (v appliedView) Output(addr plans.Address, name string) (any, bool) {
 	o, ok := v[addr]
 	if !ok {
 		return nil, false
@@ -237,5 +260,5 @@ func (v appliedView) Output(addr providers.Address, name string) (any, bool) {
 	if val, ok := o[name]; ok {
 		return val, true
 	}
-	return providers.Unknown, true
+	return plans.Unknown, true
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/meshx-dev/meshx/config"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -45,13 +46,13 @@ vm "ecs1" {
 		{"cluster.remote9", []string{"-target=cluster.remote9 names a cluster", "Run meshx plan without -target"}},
 	} {
 		t.Run(tc.target, func(t *testing.T) {
-			a, err := providers.ParseAddress(tc.target)
+			a, err := plans.ParseAddress(tc.target)
 			if err != nil {
 				t.Fatal(err)
 			}
 			connected := false
-			_, _, diags := Plan(context.Background(), cfg, Options{
-				Targets: []providers.Address{a},
+			_, _, diags := Make(context.Background(), cfg, Options{
+				Targets: []plans.Address{a},
 				Connect: func(context.Context, *config.Config) (map[string]providers.Provider, error) {
 					connected = true
 					return map[string]providers.Provider{}, nil

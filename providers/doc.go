@@ -1,16 +1,8 @@
-// Package providers is the vocabulary shared by the planner, the executor and
-// the concrete providers (providers/kube over client-go, providers/vm over
-// SSH): resource addresses, actions, changes, observed and desired objects,
-// and the Provider interface.
+// Package providers defines what the planner and the executor ask of a
+// system meshx manages: the Provider interface (observe, apply), the
+// desired Resource the planner builds for it, and what a provider reports
+// back. The concrete providers live below it: providers/kube over client-go,
+// providers/vm over SSH.
 //
-// It is a leaf: it imports no other meshx package, knows nothing of HCL and
-// talks to no system. Planning (expanding configuration, diffing, ordering)
-// lives in package planner; walking a plan lives in package executor.
-//
-// Objects are JSON-shaped attribute maps (string, bool, int64, float64,
-// []any, map[string]any, nil) so that diffs, plan files and machine output
-// need no per-kind code. A leaf may be Unknown while planning: its value is
-// known only after something it depends on has been applied. Secret values
-// live only in memory: every Object that leaves a provider or the planner for
-// display or storage carries a Fingerprint in place of a sensitive value.
+// The plan model itself (addresses, changes, objects) is package plans.
 package providers

@@ -3,12 +3,14 @@ package providers
 import (
 	"context"
 	"time"
+
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // Resource is one desired instance, built by the planner from configuration
 // and handed to the provider of its target.
 type Resource struct {
-	Addr Address
+	Addr plans.Address
 	// Target names the system the instance lives on and so the provider
 	// that handles it: "cluster.control", "vm.ecs1".
 	Target string
@@ -19,16 +21,16 @@ type Resource struct {
 	Kind string
 	// DependsOn are the instances whose outputs feed Render or that must
 	// exist first. The executor applies them before this one.
-	DependsOn []Address
+	DependsOn []plans.Address
 	// Triggers are instances whose change in the same run makes this one
 	// act even if its own attributes match (a unit restarts when one of its
 	// input files changed). Every trigger is also in DependsOn.
-	Triggers []Address
+	Triggers []plans.Address
 	// Render returns the desired Object, given the outputs of DependsOn.
 	// While planning, outputs not known yet are Unknown and Render must
 	// propagate them (a file whose text uses an unknown address has Unknown
 	// content). At apply every output is known. Secret values are Sensitive.
-	Render func(in Outputs) (Object, error)
+	Render func(in Outputs) (plans.Object, error)
 	// ForceNew lists attributes whose change cannot be made in place; a
 	// difference there plans Replace.
 	ForceNew []string
@@ -80,12 +82,12 @@ type Settings struct {
 type Outputs interface {
 	// Output returns the named output of the instance at addr, Unknown if it
 	// is not known yet, and false if addr has no such output.
-	Output(addr Address, name string) (any, bool)
+	Output(addr plans.Address, name string) (any, bool)
 }
 
 // Observed is the live state of one instance.
 type Observed struct {
-	Addr Address
+	Addr plans.Address
 	// Target is the target the instance was observed on; the planner sets
 	// it.
 	Target string
@@ -102,13 +104,13 @@ type Observed struct {
 	// Object is the attribute view of the live instance, projected onto the
 	// attributes meshx manages, with Sensitive values for secrets (Redact
 	// turns them into fingerprints).
-	Object Object
+	Object plans.Object
 	// Drift is set when the live instance differs from what meshx last
 	// applied to it.
 	Drift bool
 	// Outputs are values other instances can use, e.g. {"address": "…"}
 	// for a load balancer; a missing output is unknown.
-	Outputs Object
+	Outputs plans.Object
 	// Details are provider facts for preconditions, e.g. resourceVersion.
 	Details map[string]string
 }
@@ -124,7 +126,7 @@ type ObserveRequest struct {
 // ObserveResponse answers an ObserveRequest.
 type ObserveResponse struct {
 	// Objects holds one entry per requested resource.
-	Objects map[Address]Observed
+	Objects map[plans.Address]Observed
 	// Orphans are instances on the target that this environment owns but
 	// that were not requested: the planner plans their deletion.
 	Orphans []Observed
@@ -139,15 +141,15 @@ type ApplyRequest struct {
 	// Resource is nil for a Delete of an orphan.
 	Resource *Resource
 	// Change is the planned change (redacted view).
-	Change Change
+	Change plans.Change
 	// Desired is Render's result with every input known and real secrets.
 	// Nil for Delete.
-	Desired Object
+	Desired plans.Object
 	// Observed is what planning saw.
 	Observed Observed
 	// Triggered lists the Triggers that changed in this run; empty means
 	// none did and a restart-only change can be skipped.
-	Triggered []Address
+	Triggered []plans.Address
 	// Progress reports a long wait, e.g. "waiting for an address".
 	Progress func(message string)
 }
@@ -155,7 +157,7 @@ type ApplyRequest struct {
 // ApplyResponse answers an ApplyRequest.
 type ApplyResponse struct {
 	// Outputs of the instance after the change.
-	Outputs Object
+	Outputs plans.Object
 	// Changed reports whether anything was actually modified (a change whose
 	// rendered value turned out equal to the live one changes nothing).
 	Changed bool

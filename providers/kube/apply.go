@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -40,21 +41,21 @@ func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) provid
 type applier struct {
 	p        *Provider
 	req      providers.ApplyRequest
-	addr     providers.Address
+	addr     plans.Address
 	progress func(string)
 	changed  bool
 }
 
 func (a *applier) env() string { return a.req.Environment }
 
-func (a *applier) run(ctx context.Context) (providers.Object, error) {
+func (a *applier) run(ctx context.Context) (plans.Object, error) {
 	if err := checkEnvironment(a.env()); err != nil {
 		return nil, err
 	}
 	switch a.req.Change.Action {
-	case providers.Delete:
+	case plans.Delete:
 		return nil, a.deleteObserved(ctx)
-	case providers.Replace:
+	case plans.Replace:
 		if err := a.deleteObserved(ctx); err != nil {
 			return nil, err
 		}
@@ -66,7 +67,7 @@ func (a *applier) run(ctx context.Context) (providers.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.req.Change.Action == providers.NoOp && !ReadOnly(s.kind) {
+	if a.req.Change.Action == plans.NoOp && !ReadOnly(s.kind) {
 		return a.req.Observed.Outputs, nil
 	}
 	if a.req.Desired == nil && !ReadOnly(s.kind) {
@@ -261,7 +262,7 @@ func portManagers(svc *corev1.Service, k portKey) []string {
 	return out
 }
 
-func (a *applier) applyLoadBalancer(ctx context.Context, s *spec) (providers.Object, error) {
+func (a *applier) applyLoadBalancer(ctx context.Context, s *spec) (plans.Object, error) {
 	id := ref{res: resServices, namespace: s.namespace, name: s.name}
 	live, err := a.claim(ctx, id)
 	if err != nil {
@@ -287,14 +288,14 @@ func (a *applier) applyLoadBalancer(ctx context.Context, s *spec) (providers.Obj
 }
 
 // waitLoadBalancer polls the Service until it has an ingress address.
-func (a *applier) waitLoadBalancer(ctx context.Context, s *spec) (providers.Object, error) {
+func (a *applier) waitLoadBalancer(ctx context.Context, s *spec) (plans.Object, error) {
 	timeout := a.req.Resource.Settings.WaitTimeout
 	if timeout <= 0 {
 		timeout = DefaultLoadBalancerWait
 	}
 	start := a.p.now()
 	what := s.namespace + "/" + s.name
-	var out providers.Object
+	var out plans.Object
 	err := a.p.poll(ctx, timeout, func(elapsed time.Duration) (bool, error) {
 		svc, err := a.p.cs.CoreV1().Services(s.namespace).Get(ctx, s.name, metav1.GetOptions{})
 		if err != nil {
@@ -401,13 +402,13 @@ func (a *applier) applyEndpoints(ctx context.Context, s *spec) error {
 	return nil
 }
 
-func (a *applier) waitIstioSecret(ctx context.Context, s *spec) (providers.Object, error) {
+func (a *applier) waitIstioSecret(ctx context.Context, s *spec) (plans.Object, error) {
 	timeout := DefaultIstioSecretWait
 	if a.req.Resource.Settings.WaitTimeout > 0 {
 		timeout = a.req.Resource.Settings.WaitTimeout
 	}
 	what := s.namespace + "/" + s.name
-	var out providers.Object
+	var out plans.Object
 	err := a.p.poll(ctx, timeout, func(time.Duration) (bool, error) {
 		sec, err := a.p.cs.CoreV1().Secrets(s.namespace).Get(ctx, s.name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -449,7 +450,7 @@ func (a *applier) deleteObserved(ctx context.Context) error {
 			continue
 		}
 		if !ownedBy(live, a.env()) {
-			if a.req.Change.Action == providers.Replace {
+			if a.req.Change.Action == plans.Replace {
 				continue // adopted-by-replace never happens to others' objects
 			}
 			return fmt.Errorf("not deleting %s: it is no longer managed by meshx environment %q (owner: %s)", r.human(), a.env(), ownerOf(live, a.env()))

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/meshx-dev/meshx/lab"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -71,7 +72,7 @@ func BenchmarkRegister200(b *testing.B) {
 				return
 			}
 			ar := p.Apply(ctx, providers.ApplyRequest{Environment: e, Resource: &r, Desired: d,
-				Change: providers.Change{Addr: r.Addr, Action: providers.Create}, Observed: resp.Objects[r.Addr]})
+				Change: plans.Change{Addr: r.Addr, Action: plans.Create}, Observed: resp.Objects[r.Addr]})
 			if ar.Err != nil {
 				b.Error(ar.Err)
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -71,7 +72,7 @@ type spec struct {
 	// remote secret
 	remote    string
 	clusterID string
-	reader    providers.Address
+	reader    plans.Address
 }
 
 func clusterTarget(cluster string) string { return "cluster." + cluster }
@@ -86,15 +87,15 @@ func Namespace(cluster, name string) providers.Resource {
 		Addr:        NamespaceAddress(cluster, name),
 		Target:      clusterTarget(cluster),
 		Kind:        KindNamespace,
-		Render:      func(providers.Outputs) (providers.Object, error) { return renderNamespace(s) },
+		Render:      func(providers.Outputs) (plans.Object, error) { return renderNamespace(s) },
 		UseExisting: true,
 		Private:     s,
 	}
 }
 
 // NamespaceAddress is the address Namespace gives a namespace.
-func NamespaceAddress(cluster, name string) providers.Address {
-	return providers.Address{Block: "cluster", Name: cluster, Type: "namespace", Key: name}
+func NamespaceAddress(cluster, name string) plans.Address {
+	return plans.Address{Block: "cluster", Name: cluster, Type: "namespace", Key: name}
 }
 
 // LoadBalancer declares a mesh-expansion ILB: a Service of type
@@ -111,10 +112,10 @@ func LoadBalancer(cluster, key, namespace, name string, ports []Port, selector, 
 	s := &spec{kind: KindLoadBalancer, cluster: cluster, namespace: namespace, name: name,
 		ports: ports, selector: copyMap(selector), annotations: copyMap(annotations)}
 	return providers.Resource{
-		Addr:                 providers.Address{Block: "cluster", Name: cluster, Type: "ilb", Key: key},
+		Addr:                 plans.Address{Block: "cluster", Name: cluster, Type: "ilb", Key: key},
 		Target:               clusterTarget(cluster),
 		Kind:                 KindLoadBalancer,
-		Render:               func(providers.Outputs) (providers.Object, error) { return renderLoadBalancer(s) },
+		Render:               func(providers.Outputs) (plans.Object, error) { return renderLoadBalancer(s) },
 		ForceNew:             []string{"namespace", "name"},
 		ReadyOutputs:         []string{"address"},
 		OutputsSurviveUpdate: true,
@@ -133,11 +134,11 @@ func LoadBalancer(cluster, key, namespace, name string, ports []Port, selector, 
 func ClusterInfo(cluster string) providers.Resource {
 	s := &spec{kind: KindClusterInfo, cluster: cluster}
 	return providers.Resource{
-		Addr:   providers.Address{Block: "cluster", Name: cluster, Type: "info"},
+		Addr:   plans.Address{Block: "cluster", Name: cluster, Type: "info"},
 		Target: clusterTarget(cluster),
 		Kind:   KindClusterInfo,
-		Render: func(providers.Outputs) (providers.Object, error) {
-			return providers.Object{"server": providers.Unknown, "service_cidr": providers.Unknown}, nil
+		Render: func(providers.Outputs) (plans.Object, error) {
+			return plans.Object{"server": plans.Unknown, "service_cidr": plans.Unknown}, nil
 		},
 		ReadOnly: true,
 		Private:  s,
@@ -147,14 +148,14 @@ func ClusterInfo(cluster string) providers.Resource {
 // Service declares a selector-less Service for services running on VMs
 // (what istioctl register created), at addr chosen by the planner. Put
 // ServiceAccountsAnnotation in annotations.
-func Service(addr providers.Address, cluster, namespace, name string, ports []Port, labels, annotations map[string]string) providers.Resource {
+func Service(addr plans.Address, cluster, namespace, name string, ports []Port, labels, annotations map[string]string) providers.Resource {
 	s := &spec{kind: KindService, cluster: cluster, namespace: namespace, name: name,
 		ports: ports, labels: copyMap(labels), annotations: copyMap(annotations)}
 	return providers.Resource{
 		Addr:     addr,
 		Target:   clusterTarget(cluster),
 		Kind:     KindService,
-		Render:   func(providers.Outputs) (providers.Object, error) { return renderService(s) },
+		Render:   func(providers.Outputs) (plans.Object, error) { return renderService(s) },
 		ForceNew: []string{"namespace", "name"},
 		Private:  s,
 	}
@@ -163,14 +164,14 @@ func Service(addr providers.Address, cluster, namespace, name string, ports []Po
 // Endpoints declares the Endpoints object of a selector-less Service: one
 // subset whose addresses are ips (the VMs' mesh IPs, deduplicated and
 // sorted) with every port. Make it depend on the Service instance.
-func Endpoints(addr providers.Address, cluster, namespace, name string, ips []string, ports []Port, labels map[string]string) providers.Resource {
+func Endpoints(addr plans.Address, cluster, namespace, name string, ips []string, ports []Port, labels map[string]string) providers.Resource {
 	s := &spec{kind: KindEndpoints, cluster: cluster, namespace: namespace, name: name,
 		ports: ports, labels: copyMap(labels), ips: append([]string(nil), ips...)}
 	return providers.Resource{
 		Addr:     addr,
 		Target:   clusterTarget(cluster),
 		Kind:     KindEndpoints,
-		Render:   func(providers.Outputs) (providers.Object, error) { return renderEndpoints(s) },
+		Render:   func(providers.Outputs) (plans.Object, error) { return renderEndpoints(s) },
 		ForceNew: []string{"namespace", "name"},
 		Private:  s,
 	}
@@ -193,8 +194,8 @@ func Reader(cluster, namespace, serviceAccount string, tokenLifetime time.Durati
 		Addr:      ReaderAddress(cluster),
 		Target:    clusterTarget(cluster),
 		Kind:      KindReader,
-		DependsOn: []providers.Address{NamespaceAddress(cluster, namespace)},
-		Render:    func(providers.Outputs) (providers.Object, error) { return renderReader(s) },
+		DependsOn: []plans.Address{NamespaceAddress(cluster, namespace)},
+		Render:    func(providers.Outputs) (plans.Object, error) { return renderReader(s) },
 		ForceNew:  []string{"namespace", "service_account"},
 		// Observe leaves out the token when an update will replace it, so
 		// the outputs it does give survive the update.
@@ -205,8 +206,8 @@ func Reader(cluster, namespace, serviceAccount string, tokenLifetime time.Durati
 }
 
 // ReaderAddress is the address Reader gives a cluster's reader.
-func ReaderAddress(cluster string) providers.Address {
-	return providers.Address{Block: "cluster", Name: cluster, Type: "reader"}
+func ReaderAddress(cluster string) plans.Address {
+	return plans.Address{Block: "cluster", Name: cluster, Type: "reader"}
 }
 
 // RemoteSecret declares, in the control cluster's namespace, the Istio
@@ -214,15 +215,15 @@ func ReaderAddress(cluster string) providers.Address {
 // cluster.<control>), built from the outputs of reader (the remote's
 // Reader address). clusterID must be a DNS-1123 label; it names the secret,
 // its data key and the kubeconfig's cluster, context and user.
-func RemoteSecret(control, remote, namespace, clusterID string, reader providers.Address) providers.Resource {
+func RemoteSecret(control, remote, namespace, clusterID string, reader plans.Address) providers.Resource {
 	s := &spec{kind: KindRemoteSecret, cluster: control, namespace: namespace, name: clusterID,
 		remote: remote, clusterID: clusterID, reader: reader}
 	return providers.Resource{
-		Addr:      providers.Address{Block: "cluster", Name: remote, Type: "secret"},
+		Addr:      plans.Address{Block: "cluster", Name: remote, Type: "secret"},
 		Target:    clusterTarget(control),
 		Kind:      KindRemoteSecret,
-		DependsOn: []providers.Address{reader},
-		Render:    func(in providers.Outputs) (providers.Object, error) { return renderRemoteSecret(s, in) },
+		DependsOn: []plans.Address{reader},
+		Render:    func(in providers.Outputs) (plans.Object, error) { return renderRemoteSecret(s, in) },
 		ForceNew:  []string{"namespace", "name"},
 		Private:   s,
 	}
@@ -248,11 +249,11 @@ func IstioSecret(cluster, namespace, serviceAccount string) providers.Resource {
 	s := &spec{kind: KindIstioSecret, cluster: cluster, namespace: namespace,
 		name: "istio." + serviceAccount, serviceAccount: serviceAccount}
 	return providers.Resource{
-		Addr:   providers.Address{Block: "cluster", Name: cluster, Type: "istio_secret", Key: namespace + "/" + serviceAccount},
+		Addr:   plans.Address{Block: "cluster", Name: cluster, Type: "istio_secret", Key: namespace + "/" + serviceAccount},
 		Target: clusterTarget(cluster),
 		Kind:   KindIstioSecret,
-		Render: func(providers.Outputs) (providers.Object, error) {
-			return providers.Object{"namespace": namespace, "name": s.name}, nil
+		Render: func(providers.Outputs) (plans.Object, error) {
+			return plans.Object{"namespace": namespace, "name": s.name}, nil
 		},
 		ReadOnly: true,
 		Settings: providers.Settings{WaitTimeout: DefaultIstioSecretWait},

@@ -8,19 +8,18 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/meshx-dev/meshx/plans"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/meshx-dev/meshx/providers"
 )
 
 // clusterInfo returns the kube_cluster_info attributes (and outputs).
-func (p *Provider) clusterInfo(ctx context.Context) (providers.Object, error) {
+func (p *Provider) clusterInfo(ctx context.Context) (plans.Object, error) {
 	cidr, err := p.ServiceCIDR(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return providers.Object{"server": p.server, "service_cidr": cidr}, nil
+	return plans.Object{"server": p.server, "service_cidr": cidr}, nil
 }
 
 // ServiceCIDR discovers the cluster's service CIDR: the ServiceCIDR

@@ -30,7 +30,7 @@
 //
 //	kube_load_balancer  address (ip, else hostname), ip, hostname
 //	kube_cluster_info   server (API server URL from the kubeconfig), service_cidr
-//	kube_reader         server, ca (PEM), token (providers.Sensitive; with
+//	kube_reader         server, ca (PEM), token (plans.Sensitive; with
 //	                    TokenRequest tokens, a fingerprint string between
 //	                    rotations: see below)
 //	kube_istio_secret   root-cert.pem, cert-chain.pem (strings), key.pem (Sensitive)
@@ -52,7 +52,7 @@
 // Every object meshx writes carries the labels app.kubernetes.io/managed-by=
 // meshx and meshx.dev/environment=ENV and the annotations meshx.dev/address
 // (the instance address), meshx.dev/kind and meshx.dev/applied-digest (the
-// providers.Digest of the desired Object last applied). Observe lists
+// plans.Digest of the desired Object last applied). Observe lists
 // objects with the two labels over every kind this package manages
 // (namespaces, services, endpoints, secrets, service accounts, cluster
 // roles and cluster role bindings); those whose address was not requested
@@ -141,12 +141,12 @@
 // without the token and still changes when anything in the file does.
 //
 // Token, key and kubeconfig bytes never appear in an Object (only as
-// providers.Sensitive), an output string, an error or a log line.
+// plans.Sensitive), an output string, an error or a log line.
 //
 // # What it does not do
 //
 // It does not decide which instances a cluster needs, compute internal-LB
-// annotations or Istio ports (package providers/istio and the planner do),
+// annotations or Istio ports (package istio and the planner do),
 // install Istio, or validate that a server URL is reachable from the
 // control plane.
 package kube

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/meshx-dev/meshx/lab"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -58,36 +59,36 @@ type world struct {
 	t       testing.TB
 	env     string
 	provs   map[string]*Provider // by target
-	outputs map[providers.Address]providers.Object
+	outputs map[plans.Address]plans.Object
 	mu      sync.Mutex
 	// progress collects every Progress message.
 	progress []string
 }
 
 func newWorld(t testing.TB, env string, provs ...*Provider) *world {
-	w := &world{t: t, env: env, provs: map[string]*Provider{}, outputs: map[providers.Address]providers.Object{}}
+	w := &world{t: t, env: env, provs: map[string]*Provider{}, outputs: map[plans.Address]plans.Object{}}
 	for _, p := range provs {
 		w.provs[p.target()] = p
 	}
 	return w
 }
 
-func (w *world) Output(addr providers.Address, name string) (any, bool) {
+func (w *world) Output(addr plans.Address, name string) (any, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	o, ok := w.outputs[addr]
 	if !ok {
-		return providers.Unknown, true
+		return plans.Unknown, true
 	}
 	if v, ok := o[name]; ok {
 		return v, true
 	}
-	return providers.Unknown, true
+	return plans.Unknown, true
 }
 
 // observe observes rs (grouped by target) and returns every Observed and
 // the orphans.
-func (w *world) observe(rs []providers.Resource) (map[providers.Address]providers.Observed, []providers.Observed) {
+func (w *world) observe(rs []providers.Resource) (map[plans.Address]providers.Observed, []providers.Observed) {
 	w.t.Helper()
 	byTarget := map[string][]providers.Resource{}
 	for _, r := range rs {
@@ -98,7 +99,7 @@ func (w *world) observe(rs []providers.Resource) (map[providers.Address]provider
 			byTarget[t] = nil
 		}
 	}
-	all := map[providers.Address]providers.Observed{}
+	all := map[plans.Address]providers.Observed{}
 	var orphans []providers.Observed
 	for t, list := range byTarget {
 		resp := w.provs[t].Observe(context.Background(), providers.ObserveRequest{Environment: w.env, Resources: list})
@@ -119,10 +120,10 @@ func (w *world) observe(rs []providers.Resource) (map[providers.Address]provider
 
 // diffKeys lists the rendered attributes that differ from the observed
 // ones, as package planner compares them.
-func diffKeys(desired, observed providers.Object) []string {
+func diffKeys(desired, observed plans.Object) []string {
 	var out []string
 	for _, k := range desired.Keys() {
-		if !providers.Equal(desired[k], observed[k]) {
+		if !plans.Equal(desired[k], observed[k]) {
 			out = append(out, k)
 		}
 	}
@@ -133,9 +134,9 @@ func diffKeys(desired, observed providers.Object) []string {
 type step struct {
 	r        providers.Resource
 	obs      providers.Observed
-	action   providers.Action
+	action   plans.Action
 	diff     []string
-	rendered providers.Object
+	rendered plans.Object
 }
 
 // plan observes rs and decides each action, rendering in order with the
@@ -154,21 +155,21 @@ func (w *world) plan(rs []providers.Resource) []step {
 		s.rendered = d
 		switch {
 		case r.ReadOnly && o.Exists:
-			s.action = providers.NoOp
+			s.action = plans.NoOp
 		case r.ReadOnly:
-			s.action = providers.Create // Apply waits for it to exist
+			s.action = plans.Create // Apply waits for it to exist
 		case !o.Exists:
-			s.action = providers.Create
+			s.action = plans.Create
 		case !o.Owned && r.UseExisting:
-			s.action = providers.NoOp
+			s.action = plans.NoOp
 		default:
 			s.diff = diffKeys(d, o.Object)
 			if len(s.diff) > 0 {
-				s.action = providers.Update
+				s.action = plans.Update
 			}
 		}
 		w.mu.Lock()
-		if s.action == providers.NoOp || r.OutputsSurviveUpdate {
+		if s.action == plans.NoOp || r.OutputsSurviveUpdate {
 			w.outputs[r.Addr] = o.Outputs
 		} else {
 			delete(w.outputs, r.Addr)
@@ -183,7 +184,7 @@ func (w *world) plan(rs []providers.Resource) []step {
 func changes(steps []step) []string {
 	var out []string
 	for _, s := range steps {
-		if s.action != providers.NoOp {
+		if s.action != plans.NoOp {
 			out = append(out, fmt.Sprintf("%s: %s %v", s.r.Addr, s.action, s.diff))
 		}
 	}
@@ -196,7 +197,7 @@ func (w *world) apply(rs []providers.Resource) []step {
 	w.t.Helper()
 	steps := w.plan(rs)
 	for _, s := range steps {
-		if s.action == providers.NoOp {
+		if s.action == plans.NoOp {
 			continue
 		}
 		resp := w.applyOne(s)
@@ -214,13 +215,13 @@ func (w *world) applyOne(s step) providers.ApplyResponse {
 	if err != nil {
 		w.t.Fatalf("render %s: %v", r.Addr, err)
 	}
-	if providers.HasUnknown(desired) && !r.ReadOnly {
+	if plans.HasUnknown(desired) && !r.ReadOnly {
 		w.t.Fatalf("%s: unknown after its dependencies were applied: %v", r.Addr, desired)
 	}
 	resp := w.provs[r.Target].Apply(context.Background(), providers.ApplyRequest{
 		Environment: w.env,
 		Resource:    &r,
-		Change:      providers.Change{Addr: r.Addr, Action: s.action},
+		Change:      plans.Change{Addr: r.Addr, Action: s.action},
 		Desired:     desired,
 		Observed:    s.obs,
 		Progress: func(m string) {
@@ -245,7 +246,7 @@ func (w *world) destroy() {
 	for _, o := range orphans {
 		resp := w.provs[o.Target].Apply(context.Background(), providers.ApplyRequest{
 			Environment: w.env,
-			Change:      providers.Change{Addr: o.Addr, Action: providers.Delete},
+			Change:      plans.Change{Addr: o.Addr, Action: plans.Delete},
 			Observed:    o,
 		})
 		if resp.Err != nil {
@@ -277,7 +278,7 @@ func (w *world) applyDriftRepair(s step) providers.ApplyResponse {
 	return w.provs[r.Target].Apply(context.Background(), providers.ApplyRequest{
 		Environment: w.env,
 		Resource:    &r,
-		Change:      providers.Change{Addr: r.Addr, Action: s.action, Drift: true},
+		Change:      plans.Change{Addr: r.Addr, Action: s.action, Drift: true},
 		Desired:     desired,
 		Observed:    s.obs,
 	})

@@ -9,10 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meshx-dev/meshx/plans"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-
-	"github.com/meshx-dev/meshx/providers"
 )
 
 // buildKubeconfig returns the kubeconfig Istio's secret controller reads
@@ -78,17 +77,17 @@ func parseKubeconfig(b []byte) (remoteKubeconfig, error) {
 func maskedKubeconfigFingerprint(live []byte, id string) string {
 	k, err := parseKubeconfig(live)
 	if err != nil || k.token == "" {
-		return providers.Fingerprint(live)
+		return plans.Fingerprint(live)
 	}
 	canonical, err := buildKubeconfig(id, k.server, k.ca, k.token)
 	if err != nil || !bytes.Equal(canonical, live) {
-		return providers.Fingerprint(live)
+		return plans.Fingerprint(live)
 	}
-	masked, err := buildKubeconfig(id, k.server, k.ca, providers.Fingerprint([]byte(k.token)))
+	masked, err := buildKubeconfig(id, k.server, k.ca, plans.Fingerprint([]byte(k.token)))
 	if err != nil {
-		return providers.Fingerprint(live)
+		return plans.Fingerprint(live)
 	}
-	return providers.Fingerprint(masked)
+	return plans.Fingerprint(masked)
 }
 
 // jwtExpiry reads the exp claim of a JWT without verifying it: only to

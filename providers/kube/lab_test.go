@@ -18,11 +18,12 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/meshx-dev/meshx/lab"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
-func svcAddr(name, typ string) providers.Address {
-	return providers.Address{Block: "service", Name: name, Type: typ}
+func svcAddr(name, typ string) plans.Address {
+	return plans.Address{Block: "service", Name: name, Type: typ}
 }
 
 // vmService is what the planner declares for a service on VMs.
@@ -169,12 +170,12 @@ func TestSecondPlanEmpty(t *testing.T) {
 	rs = append(rs, IstioSecret("control", ns, "default"))
 	first := w.apply(rs)
 	for _, s := range first {
-		if s.r.Addr.Type == "namespace" && s.r.Addr.Key == istioNS && s.r.Target == "cluster.control" && s.action != providers.NoOp {
+		if s.r.Addr.Type == "namespace" && s.r.Addr.Key == istioNS && s.r.Target == "cluster.control" && s.action != plans.NoOp {
 			t.Errorf("an existing namespace someone else created planned %s", s.action)
 		}
 	}
 	steps := assertNoChanges(t, w, rs)
-	byAddr := map[providers.Address]step{}
+	byAddr := map[plans.Address]step{}
 	for _, s := range steps {
 		byAddr[s.r.Addr] = s
 	}
@@ -184,11 +185,11 @@ func TestSecondPlanEmpty(t *testing.T) {
 		t.Errorf("cluster info = %v, want service_cidr %s and server %s", info, c.ServiceCIDR, c.Server)
 	}
 	reader := byAddr[ReaderAddress("remote1")].obs.Outputs
-	if _, ok := reader["token"].(providers.Sensitive); !ok || reader["server"] != l.Cluster("remote1").Server || reader["ca"] == nil {
+	if _, ok := reader["token"].(plans.Sensitive); !ok || reader["server"] != l.Cluster("remote1").Server || reader["ca"] == nil {
 		t.Errorf("reader outputs at plan time = %v, want server, ca and a sensitive token", reader)
 	}
 	is := byAddr[IstioSecret("control", ns, "default").Addr].obs
-	if _, ok := is.Outputs["key.pem"].(providers.Sensitive); !ok || !strings.Contains(fmt.Sprint(is.Outputs["root-cert.pem"]), "BEGIN CERTIFICATE") {
+	if _, ok := is.Outputs["key.pem"].(plans.Sensitive); !ok || !strings.Contains(fmt.Sprint(is.Outputs["root-cert.pem"]), "BEGIN CERTIFICATE") {
 		t.Errorf("istio secret outputs = %v", is.Outputs)
 	}
 	// Applying again modifies nothing.
@@ -196,7 +197,7 @@ func TestSecondPlanEmpty(t *testing.T) {
 		if s.r.ReadOnly || (s.r.UseExisting && !s.obs.Owned) {
 			continue
 		}
-		s.action = providers.Update
+		s.action = plans.Update
 		if resp := w.applyOne(s); resp.Err != nil || resp.Changed {
 			t.Errorf("%s: second apply: changed=%v err=%v", s.r.Addr, resp.Changed, resp.Err)
 		}
@@ -249,10 +250,10 @@ func TestDriftAfterHandEdit(t *testing.T) {
 	if !s.obs.Drift {
 		t.Error("hand-edited Service: Drift not reported")
 	}
-	if s.action != providers.Update || !cmp.Equal(s.diff, []string{"ports"}) {
+	if s.action != plans.Update || !cmp.Equal(s.diff, []string{"ports"}) {
 		t.Errorf("hand-edited Service planned %s %v, want update [ports]", s.action, s.diff)
 	}
-	if steps[2].obs.Drift || steps[2].action != providers.NoOp {
+	if steps[2].obs.Drift || steps[2].action != plans.NoOp {
 		t.Errorf("untouched Endpoints: drift=%v action=%s", steps[2].obs.Drift, steps[2].action)
 	}
 	// The renumbered port is kubectl-edit's, so server-side apply cannot
@@ -330,7 +331,7 @@ func TestUnownedObjects(t *testing.T) {
 		if !o.Exists || o.Owned || o.Owner != tt.owner {
 			t.Errorf("%s: exists=%v owned=%v owner=%q, want an unowned object of %s", tt.s.r.Addr, o.Exists, o.Owned, o.Owner, tt.owner)
 		}
-		tt.s.action = providers.Update // what an adopt-less apply would try
+		tt.s.action = plans.Update // what an adopt-less apply would try
 		resp := w.applyOne(tt.s)
 		if resp.Err == nil || !strings.Contains(resp.Err.Error(), "not managed by meshx environment") || !strings.Contains(resp.Err.Error(), tt.owner) {
 			t.Errorf("%s: apply without adopt: err = %v, want a refusal naming %s", tt.s.r.Addr, resp.Err, tt.owner)
@@ -347,7 +348,7 @@ func TestUnownedObjects(t *testing.T) {
 	// With adopt, meshx takes it over.
 	adopt := steps[0]
 	adopt.r.Settings.Adopt = true
-	adopt.action = providers.Update
+	adopt.action = plans.Update
 	if resp := w.applyOne(adopt); resp.Err != nil {
 		t.Fatal(resp.Err)
 	}
@@ -384,7 +385,7 @@ func TestOrphans(t *testing.T) {
 		t.Fatalf("orphans (-want +got):\n%s", diff)
 	}
 	for _, o := range orphans {
-		resp := p.Apply(context.Background(), providers.ApplyRequest{Environment: w.env, Change: providers.Change{Addr: o.Addr, Action: providers.Delete}, Observed: o})
+		resp := p.Apply(context.Background(), providers.ApplyRequest{Environment: w.env, Change: plans.Change{Addr: o.Addr, Action: plans.Delete}, Observed: o})
 		if resp.Err != nil || !resp.Changed {
 			t.Errorf("delete %s: changed=%v err=%v", o.Addr, resp.Changed, resp.Err)
 		}
@@ -410,14 +411,14 @@ func TestNamespaceDeletionIsCareful(t *testing.T) {
 	if len(orphans) != 1 || orphans[0].Kind != KindNamespace {
 		t.Fatalf("orphans = %+v, want the namespace", orphans)
 	}
-	resp := p.Apply(ctx, providers.ApplyRequest{Environment: w.env, Change: providers.Change{Addr: orphans[0].Addr, Action: providers.Delete}, Observed: orphans[0]})
+	resp := p.Apply(ctx, providers.ApplyRequest{Environment: w.env, Change: plans.Change{Addr: orphans[0].Addr, Action: plans.Delete}, Observed: orphans[0]})
 	if resp.Err == nil || !strings.Contains(resp.Err.Error(), "configmaps/users-data") {
 		t.Fatalf("deleting a namespace holding a user's config map: err = %v", resp.Err)
 	}
 	if err := cs.CoreV1().ConfigMaps(ns).Delete(ctx, "users-data", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	resp = p.Apply(ctx, providers.ApplyRequest{Environment: w.env, Change: providers.Change{Addr: orphans[0].Addr, Action: providers.Delete}, Observed: orphans[0]})
+	resp = p.Apply(ctx, providers.ApplyRequest{Environment: w.env, Change: plans.Change{Addr: orphans[0].Addr, Action: plans.Delete}, Observed: orphans[0]})
 	if resp.Err != nil {
 		t.Fatal(resp.Err)
 	}
@@ -447,7 +448,7 @@ func TestSSAConflictNamesFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := w.plan(rs)
-	if !steps[1].obs.Drift || steps[1].action != providers.Update {
+	if !steps[1].obs.Drift || steps[1].action != plans.Update {
 		t.Fatalf("another tool's change: drift=%v action=%s", steps[1].obs.Drift, steps[1].action)
 	}
 	resp := w.applyOne(steps[1])
@@ -507,8 +508,8 @@ func TestRemoteSecretWorks(t *testing.T) {
 			rs = append(rs, reader, RemoteSecret("control", "remote1", istioNS, id, reader.Addr))
 			w.apply(rs)
 			steps := assertNoChanges(t, w, rs)
-			if _, ok := steps[3].obs.Object["token"].(providers.Sensitive); !ok {
-				t.Errorf("observed token is %T, want providers.Sensitive", steps[3].obs.Object["token"])
+			if _, ok := steps[3].obs.Object["token"].(plans.Sensitive); !ok {
+				t.Errorf("observed token is %T, want plans.Sensitive", steps[3].obs.Object["token"])
 			}
 
 			cs, kc := remoteSecretClient(t, l, istioNS, id)
@@ -579,7 +580,7 @@ func assertNoSecrets(t *testing.T, w *world, rs []providers.Resource, kubeconfig
 	var texts []string
 	obs, orphans := w.observe(rs)
 	for _, o := range obs {
-		red, _ := providers.Redact(o.Object)
+		red, _ := plans.Redact(o.Object)
 		b, _ := json.Marshal(map[string]any{"object": o.Object, "redacted": red, "outputs": o.Outputs, "details": o.Details})
 		texts = append(texts, string(b), fmt.Sprintf("%v %+v %#v", o, o, o))
 	}
@@ -594,7 +595,7 @@ func assertNoSecrets(t *testing.T, w *world, rs []providers.Resource, kubeconfig
 			bad = RemoteSecret("control", "remote1", "no-such-namespace", "remote1-bad", r.Addr)
 		}
 	}
-	resp := w.applyOne(step{r: bad, action: providers.Create})
+	resp := w.applyOne(step{r: bad, action: plans.Create})
 	if resp.Err == nil {
 		t.Fatal("apply into a missing namespace succeeded")
 	}
@@ -645,16 +646,16 @@ func TestIstioSecretWait(t *testing.T) {
 		time.Sleep(time.Second)
 		cs.CoreV1().ServiceAccounts(ns).Create(context.Background(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "vm-sa"}}, metav1.CreateOptions{})
 	}()
-	resp := w.applyOne(step{r: r, obs: steps[0].obs, action: providers.Create})
+	resp := w.applyOne(step{r: r, obs: steps[0].obs, action: plans.Create})
 	if resp.Err != nil {
 		t.Fatal(resp.Err)
 	}
-	if _, ok := resp.Outputs["key.pem"].(providers.Sensitive); !ok || resp.Outputs["cert-chain.pem"] == nil {
+	if _, ok := resp.Outputs["key.pem"].(plans.Sensitive); !ok || resp.Outputs["cert-chain.pem"] == nil {
 		t.Errorf("outputs after waiting = %v", resp.Outputs)
 	}
 	short := IstioSecret("control", ns, "never-created")
 	short.Settings.WaitTimeout = time.Second
-	resp = w.applyOne(step{r: short, action: providers.Create})
+	resp = w.applyOne(step{r: short, action: plans.Create})
 	if resp.Err == nil || !strings.Contains(resp.Err.Error(), ns+"/istio.never-created") || !strings.Contains(resp.Err.Error(), "Citadel") {
 		t.Errorf("timeout error = %v", resp.Err)
 	}

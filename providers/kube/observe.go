@@ -9,6 +9,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -36,7 +37,7 @@ type observation struct {
 // gets) for instances not found among the owned objects.
 func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) (resp providers.ObserveResponse) {
 	defer func() { resp.Err = p.explain(resp.Err) }()
-	resp = providers.ObserveResponse{Objects: map[providers.Address]providers.Observed{}}
+	resp = providers.ObserveResponse{Objects: map[plans.Address]providers.Observed{}}
 	if err := checkEnvironment(req.Environment); err != nil {
 		resp.Err = fmt.Errorf("%s: %w", p.target(), err)
 		return resp
@@ -133,7 +134,7 @@ func identities(s *spec) []ref {
 
 // pickOwned returns the owned object of id's resource at addr, preferring
 // one named as id (another name means the configuration renamed it).
-func (o *observation) pickOwned(addr providers.Address, id ref) metav1.Object {
+func (o *observation) pickOwned(addr plans.Address, id ref) metav1.Object {
 	cands := o.byAddr[addr.String()][id.res]
 	for _, m := range cands {
 		if refOf(id.res, m) == id {
@@ -147,7 +148,7 @@ func (o *observation) pickOwned(addr providers.Address, id ref) metav1.Object {
 }
 
 // pick returns the object behind id for the instance at addr, or nil.
-func (o *observation) pick(addr providers.Address, id ref) metav1.Object {
+func (o *observation) pick(addr plans.Address, id ref) metav1.Object {
 	if m := o.pickOwned(addr, id); m != nil {
 		return m
 	}
@@ -197,7 +198,7 @@ func (o *observation) lookup(ctx context.Context, ids []ref) error {
 }
 
 // single builds the Observed of an instance made of one object.
-func (o *observation) single(addr providers.Address, kind string, res string, m metav1.Object, project func(metav1.Object) providers.Object) providers.Observed {
+func (o *observation) single(addr plans.Address, kind string, res string, m metav1.Object, project func(metav1.Object) plans.Object) providers.Observed {
 	if m == nil || m.GetDeletionTimestamp() != nil {
 		// Gone, or going: a terminating namespace takes nothing new, so
 		// plan it as missing; Apply waits for it to finish first.
@@ -229,12 +230,12 @@ func (o *observation) observe(ctx context.Context, r *providers.Resource, s *spe
 	ids := identities(s)
 	switch s.kind {
 	case KindNamespace:
-		return o.single(r.Addr, s.kind, resNamespaces, o.pick(r.Addr, ids[0]), func(m metav1.Object) providers.Object {
+		return o.single(r.Addr, s.kind, resNamespaces, o.pick(r.Addr, ids[0]), func(m metav1.Object) plans.Object {
 			return projectNamespace(m.(*corev1.Namespace))
 		}), nil
 	case KindLoadBalancer:
 		m := o.pick(r.Addr, ids[0])
-		obs := o.single(r.Addr, s.kind, resServices, m, func(m metav1.Object) providers.Object {
+		obs := o.single(r.Addr, s.kind, resServices, m, func(m metav1.Object) plans.Object {
 			return projectLoadBalancer(m.(*corev1.Service), s)
 		})
 		if m != nil {
@@ -242,15 +243,15 @@ func (o *observation) observe(ctx context.Context, r *providers.Resource, s *spe
 		}
 		return obs, nil
 	case KindService:
-		return o.single(r.Addr, s.kind, resServices, o.pick(r.Addr, ids[0]), func(m metav1.Object) providers.Object {
+		return o.single(r.Addr, s.kind, resServices, o.pick(r.Addr, ids[0]), func(m metav1.Object) plans.Object {
 			return projectService(m.(*corev1.Service), s)
 		}), nil
 	case KindEndpoints:
-		return o.single(r.Addr, s.kind, resEndpoints, o.pick(r.Addr, ids[0]), func(m metav1.Object) providers.Object {
+		return o.single(r.Addr, s.kind, resEndpoints, o.pick(r.Addr, ids[0]), func(m metav1.Object) plans.Object {
 			return projectEndpoints(m.(*corev1.Endpoints), s)
 		}), nil
 	case KindRemoteSecret:
-		return o.single(r.Addr, s.kind, resSecrets, o.pick(r.Addr, ids[0]), func(m metav1.Object) providers.Object {
+		return o.single(r.Addr, s.kind, resSecrets, o.pick(r.Addr, ids[0]), func(m metav1.Object) plans.Object {
 			return projectRemoteSecret(m.(*corev1.Secret), s)
 		}), nil
 	case KindIstioSecret:
@@ -262,7 +263,7 @@ func (o *observation) observe(ctx context.Context, r *providers.Resource, s *spe
 		return providers.Observed{
 			Exists:  true,
 			Owned:   true, // read-only: nothing to own
-			Object:  providers.Object{"namespace": sec.Namespace, "name": sec.Name},
+			Object:  plans.Object{"namespace": sec.Namespace, "name": sec.Name},
 			Outputs: istioSecretOutputs(sec),
 			Details: details(sec, nil),
 		}, nil
@@ -279,7 +280,7 @@ func (o *observation) observe(ctx context.Context, r *providers.Resource, s *spe
 }
 
 // readerParts finds the reader's objects for s at addr.
-func (o *observation) readerParts(addr providers.Address, s *spec) readerParts {
+func (o *observation) readerParts(addr plans.Address, s *spec) readerParts {
 	var parts readerParts
 	for _, id := range identities(s) {
 		m := o.pick(addr, id)
@@ -337,7 +338,7 @@ func (p readerParts) objects() []struct {
 	return out
 }
 
-func (o *observation) observeReader(ctx context.Context, addr providers.Address, s *spec) (providers.Observed, error) {
+func (o *observation) observeReader(ctx context.Context, addr plans.Address, s *spec) (providers.Observed, error) {
 	parts := o.readerParts(addr, s)
 	objs := parts.objects()
 	if len(objs) == 0 {
@@ -367,8 +368,8 @@ func (o *observation) observeReader(ctx context.Context, addr providers.Address,
 
 // readerOutputs are the reader's outputs as they stand: the token only
 // when it is the one the configuration wants and it is ready.
-func (p *Provider) readerOutputs(ctx context.Context, s *spec, parts readerParts, projection providers.Object) (providers.Object, error) {
-	out := providers.Object{"server": p.server}
+func (p *Provider) readerOutputs(ctx context.Context, s *spec, parts readerParts, projection plans.Object) (plans.Object, error) {
+	out := plans.Object{"server": p.server}
 	t := readerToken(parts, p.now())
 	ca, err := p.readerCA(ctx, s.namespace, t.caCert)
 	if err != nil {
@@ -378,14 +379,14 @@ func (p *Provider) readerOutputs(ctx context.Context, s *spec, parts readerParts
 		out["ca"] = string(ca)
 	}
 	want, _ := renderReader(s)
-	if want == nil || parts.sa == nil || !providers.Equal(want["token"], projection["token"]) {
+	if want == nil || parts.sa == nil || !plans.Equal(want["token"], projection["token"]) {
 		return out, nil
 	}
 	switch t.source {
 	case "secret":
-		out["token"] = providers.NewSensitive(t.token)
+		out["token"] = plans.NewSensitive(t.token)
 	case "request":
-		if providers.IsFingerprint(t.fingerprint) {
+		if plans.IsFingerprint(t.fingerprint) {
 			out["token"] = t.fingerprint
 		}
 	}
@@ -437,10 +438,10 @@ func (o *observation) orphans(requested map[string]bool) []providers.Observed {
 				continue
 			}
 			kind := m.GetAnnotations()[AnnotationKind]
-			if _, err := providers.ParseAddress(a); err != nil || !knownKind(kind) {
+			if _, err := plans.ParseAddress(a); err != nil || !knownKind(kind) {
 				// Labelled by hand or by another version: delete it as a
 				// bare object under an address of its own.
-				a = providers.Address{Block: "cluster", Name: o.p.name, Type: "object", Key: id.String()}.String()
+				a = plans.Address{Block: "cluster", Name: o.p.name, Type: "object", Key: id.String()}.String()
 				kind = "kube_object"
 			}
 			g := groups[a]
@@ -459,7 +460,7 @@ func (o *observation) orphans(requested map[string]bool) []providers.Observed {
 	var out []providers.Observed
 	for _, a := range order {
 		g := groups[a]
-		addr, _ := providers.ParseAddress(a)
+		addr, _ := plans.ParseAddress(a)
 		var refs []ref
 		for _, x := range g.objs {
 			refs = append(refs, refOf(x.res, x.m))
@@ -488,7 +489,7 @@ func knownKind(k string) bool {
 // orphanObject is the Before of an orphan's delete: the projection with
 // the configuration meshx last applied standing in for the (gone) desired
 // state, or a plain list of the objects.
-func (o *observation) orphanObject(kind, res string, m metav1.Object, refs []ref) providers.Object {
+func (o *observation) orphanObject(kind, res string, m metav1.Object, refs []ref) plans.Object {
 	switch v := m.(type) {
 	case *corev1.Namespace:
 		if kind == KindNamespace {
@@ -516,5 +517,5 @@ func (o *observation) orphanObject(kind, res string, m metav1.Object, refs []ref
 		names[i] = r.String()
 	}
 	sort.Strings(names)
-	return providers.Object{"objects": stringsValue(names)}
+	return plans.Object{"objects": stringsValue(names)}
 }

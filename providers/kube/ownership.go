@@ -6,9 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/meshx-dev/meshx/plans"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/meshx-dev/meshx/providers"
 )
 
 // ownedBy reports whether m carries env's ownership labels.
@@ -158,7 +157,7 @@ func projectMap(live map[string]string, desired map[string]string, owned map[str
 
 // marks returns the labels and annotations meshx adds to every object it
 // writes for the instance at addr.
-func marks(env string, addr providers.Address, kind string, digest string) (labels, annotations map[string]string) {
+func marks(env string, addr plans.Address, kind string, digest string) (labels, annotations map[string]string) {
 	labels = map[string]string{LabelManagedBy: ManagedByValue, LabelEnvironment: env}
 	annotations = map[string]string{AnnotationAddress: addr.String(), AnnotationKind: kind}
 	if digest != "" {
@@ -178,13 +177,13 @@ func merged(ms ...map[string]string) map[string]string {
 }
 
 // appliedDigest is the digest Apply records and Observe compares.
-func appliedDigest(kind string, o providers.Object) string {
-	return providers.Digest(driftView(kind, o))
+func appliedDigest(kind string, o plans.Object) string {
+	return plans.Digest(driftView(kind, o))
 }
 
 // drifted reports whether m was changed since meshx applied it: its
 // recorded digest no longer matches the projection.
-func drifted(m metav1.Object, kind string, projection providers.Object) bool {
+func drifted(m metav1.Object, kind string, projection plans.Object) bool {
 	rec := m.GetAnnotations()[AnnotationDigest]
 	return rec != "" && rec != appliedDigest(kind, projection)
 }

@@ -5,18 +5,17 @@ import (
 	"sort"
 	"time"
 
+	"github.com/meshx-dev/meshx/plans"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-
-	"github.com/meshx-dev/meshx/providers"
 )
 
 // The project* functions turn live objects into the attribute view Render
-// produces, so that providers.Equal(Render(), project(live after apply))
+// produces, so that plans.Equal(Render(), project(live after apply))
 // holds. They are pure: every test of "a second plan is empty" starts here.
 
-func projectNamespace(ns *corev1.Namespace) providers.Object {
-	return providers.Object{"name": ns.Name}
+func projectNamespace(ns *corev1.Namespace) plans.Object {
+	return plans.Object{"name": ns.Name}
 }
 
 // desiredPortKeys are the (port, protocol) keys of the configured ports,
@@ -51,9 +50,9 @@ func protocolOf(p corev1.Protocol) string {
 	return string(p)
 }
 
-func projectLoadBalancer(svc *corev1.Service, s *spec) providers.Object {
+func projectLoadBalancer(svc *corev1.Service, s *spec) plans.Object {
 	of := meshxFields(svc)
-	return providers.Object{
+	return plans.Object{
 		"namespace":   svc.Namespace,
 		"name":        svc.Name,
 		"type":        string(svc.Spec.Type),
@@ -63,9 +62,9 @@ func projectLoadBalancer(svc *corev1.Service, s *spec) providers.Object {
 	}
 }
 
-func projectService(svc *corev1.Service, s *spec) providers.Object {
+func projectService(svc *corev1.Service, s *spec) plans.Object {
 	of := meshxFields(svc)
-	return providers.Object{
+	return plans.Object{
 		"namespace":   svc.Namespace,
 		"name":        svc.Name,
 		"ports":       projectServicePorts(svc.Spec.Ports),
@@ -92,7 +91,7 @@ func sortIPs(ips []string) {
 	})
 }
 
-func projectEndpoints(ep *corev1.Endpoints, s *spec) providers.Object {
+func projectEndpoints(ep *corev1.Endpoints, s *spec) plans.Object {
 	of := meshxFields(ep)
 	subsets := []any{}
 	for _, ss := range ep.Subsets {
@@ -117,7 +116,7 @@ func projectEndpoints(ep *corev1.Endpoints, s *spec) providers.Object {
 		}
 		subsets = append(subsets, sub)
 	}
-	return providers.Object{
+	return plans.Object{
 		"namespace": ep.Namespace,
 		"name":      ep.Name,
 		"subsets":   subsets,
@@ -200,8 +199,8 @@ func readerToken(parts readerParts, now time.Time) tokenState {
 	}
 }
 
-func projectReader(parts readerParts, s *spec, now time.Time) providers.Object {
-	o := providers.Object{
+func projectReader(parts readerParts, s *spec, now time.Time) plans.Object {
+	o := plans.Object{
 		"namespace":       s.namespace,
 		"service_account": "",
 		"cluster_role":    "",
@@ -234,14 +233,14 @@ func projectReader(parts readerParts, s *spec, now time.Time) providers.Object {
 
 // projectRemoteSecret reads the control-cluster secret back into
 // renderRemoteSecret's shape; the token is Sensitive.
-func projectRemoteSecret(sec *corev1.Secret, s *spec) providers.Object {
+func projectRemoteSecret(sec *corev1.Secret, s *spec) plans.Object {
 	of := meshxFields(sec)
 	keys := make([]string, 0, len(sec.Data))
 	for k := range sec.Data {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	o := providers.Object{
+	o := plans.Object{
 		"namespace":   sec.Namespace,
 		"name":        sec.Name,
 		"labels":      projectMap(sec.Labels, map[string]string{istioMultiClusterLabel: ""}, of.mapKeys("f:metadata", "f:labels"), true),
@@ -260,15 +259,15 @@ func projectRemoteSecret(sec *corev1.Secret, s *spec) providers.Object {
 	if k, err := parseKubeconfig(kc); err == nil {
 		o["server"], o["ca"] = k.server, string(k.ca)
 		if k.token != "" {
-			o["token"] = providers.NewSensitive([]byte(k.token))
+			o["token"] = plans.NewSensitive([]byte(k.token))
 		}
 	}
 	return o
 }
 
 // istioSecretOutputs are the PEM files of Citadel's istio.<sa> secret.
-func istioSecretOutputs(sec *corev1.Secret) providers.Object {
-	out := providers.Object{}
+func istioSecretOutputs(sec *corev1.Secret) plans.Object {
+	out := plans.Object{}
 	if v, ok := sec.Data["root-cert.pem"]; ok {
 		out["root-cert.pem"] = string(v)
 	}
@@ -276,14 +275,14 @@ func istioSecretOutputs(sec *corev1.Secret) providers.Object {
 		out["cert-chain.pem"] = string(v)
 	}
 	if v, ok := sec.Data["key.pem"]; ok {
-		out["key.pem"] = providers.NewSensitive(v)
+		out["key.pem"] = plans.NewSensitive(v)
 	}
 	return out
 }
 
 // loadBalancerOutputs returns address, ip and hostname from the first
 // ingress point, or nil while there is none.
-func loadBalancerOutputs(svc *corev1.Service) providers.Object {
+func loadBalancerOutputs(svc *corev1.Service) plans.Object {
 	for _, in := range svc.Status.LoadBalancer.Ingress {
 		if in.IP == "" && in.Hostname == "" {
 			continue
@@ -292,7 +291,7 @@ func loadBalancerOutputs(svc *corev1.Service) providers.Object {
 		if addr == "" {
 			addr = in.Hostname
 		}
-		return providers.Object{"address": addr, "ip": in.IP, "hostname": in.Hostname}
+		return plans.Object{"address": addr, "ip": in.IP, "hostname": in.Hostname}
 	}
 	return nil
 }

@@ -14,12 +14,13 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
 // applyReader creates or updates the reader's account, role, binding and
 // token, and returns its outputs with the real token.
-func (a *applier) applyReader(ctx context.Context, s *spec) (providers.Object, error) {
+func (a *applier) applyReader(ctx context.Context, s *spec) (plans.Object, error) {
 	nsID := ref{res: resNamespaces, name: s.namespace}
 	if ns, err := a.p.get(ctx, nsID); err != nil {
 		return nil, fmt.Errorf("get %s: %w", nsID.human(), err)
@@ -105,16 +106,16 @@ func (a *applier) applyReader(ctx context.Context, s *spec) (providers.Object, e
 	var tokenOut any
 	if s.tokenLifetime == 0 {
 		token, caCert, err = a.longLivedToken(ctx, s, secretID, labels, annotations, liveSecret)
-		tokenOut = providers.NewSensitive(token)
+		tokenOut = plans.NewSensitive(token)
 	} else {
 		// Keep a token that is still fresh and of the configured lifetime:
 		// the control secret holds it, and its fingerprint stands for it.
 		cur := readerToken(readerParts{sa: liveSA.(*corev1.ServiceAccount)}, a.p.now())
-		if cur.ready && cur.lifetime == s.tokenLifetime.String() && providers.IsFingerprint(cur.fingerprint) {
+		if cur.ready && cur.lifetime == s.tokenLifetime.String() && plans.IsFingerprint(cur.fingerprint) {
 			tokenOut = cur.fingerprint
 		} else {
 			token, err = a.requestToken(ctx, s, saAnnotations, sa)
-			tokenOut = providers.NewSensitive(token)
+			tokenOut = plans.NewSensitive(token)
 		}
 		if err == nil && liveSecret != nil && ownedBy(liveSecret, a.env()) {
 			// Switching to TokenRequest tokens revokes the long-lived one.
@@ -126,7 +127,7 @@ func (a *applier) applyReader(ctx context.Context, s *spec) (providers.Object, e
 	if err != nil {
 		return nil, scrubErr(err, string(token))
 	}
-	out := providers.Object{"server": a.p.server, "token": tokenOut}
+	out := plans.Object{"server": a.p.server, "token": tokenOut}
 	ca, err := a.p.readerCA(ctx, s.namespace, caCert)
 	if err != nil {
 		return nil, err
@@ -188,7 +189,7 @@ func (a *applier) requestToken(ctx context.Context, s *spec, saAnnotations map[s
 		AnnotationTokenExpires:     expires.Format(time.RFC3339),
 		annotationTokenIssued:      issued.Format(time.RFC3339),
 		annotationTokenLifetime:    s.tokenLifetime.String(),
-		annotationTokenFingerprint: providers.Fingerprint(token),
+		annotationTokenFingerprint: plans.Fingerprint(token),
 	})
 	if err := applySA(ann); err != nil {
 		return token, err
@@ -214,11 +215,11 @@ func (a *applier) applyRemoteSecret(ctx context.Context, s *spec) error {
 	}
 	var token string
 	switch t := d["token"].(type) {
-	case providers.Sensitive:
+	case plans.Sensitive:
 		token = string(t.Bytes())
 	case string:
 		if sec, ok := live.(*corev1.Secret); ok {
-			if k, err := parseKubeconfig(sec.Data[s.clusterID]); err == nil && k.token != "" && providers.Fingerprint([]byte(k.token)) == t {
+			if k, err := parseKubeconfig(sec.Data[s.clusterID]); err == nil && k.token != "" && plans.Fingerprint([]byte(k.token)) == t {
 				token = k.token
 			}
 		}
@@ -244,16 +245,16 @@ func (a *applier) applyRemoteSecret(ctx context.Context, s *spec) error {
 	}
 	// Record what is really written: after a re-mint the token is not the
 	// one the plan had.
-	masked, err := buildKubeconfig(s.clusterID, server, []byte(ca), providers.Fingerprint([]byte(token)))
+	masked, err := buildKubeconfig(s.clusterID, server, []byte(ca), plans.Fingerprint([]byte(token)))
 	if err != nil {
 		return err
 	}
-	written := providers.Object{}
+	written := plans.Object{}
 	for k, v := range d {
 		written[k] = v
 	}
-	written["token"] = providers.NewSensitive([]byte(token))
-	written["kubeconfig"] = providers.Fingerprint(masked)
+	written["token"] = plans.NewSensitive([]byte(token))
+	written["kubeconfig"] = plans.Fingerprint(masked)
 	labels, annotations := marks(a.env(), a.addr, KindRemoteSecret, appliedDigest(KindRemoteSecret, written))
 	annotations[istioClusterAnnotation] = s.clusterID
 	if exp, ok := jwtExpiry(token); ok {
@@ -276,7 +277,7 @@ func (a *applier) applyRemoteSecret(ctx context.Context, s *spec) error {
 // remintReaderToken mints a new TokenRequest token for the reader at addr
 // (owned by env) and records it on the reader's service account, as the
 // reader's own Apply does.
-func (p *Provider) remintReaderToken(ctx context.Context, env string, addr providers.Address) ([]byte, error) {
+func (p *Provider) remintReaderToken(ctx context.Context, env string, addr plans.Address) ([]byte, error) {
 	objs, err := p.list(ctx, resServiceAccounts, "", fmt.Sprintf("%s=%s,%s=%s", LabelManagedBy, ManagedByValue, LabelEnvironment, env))
 	if err != nil {
 		return nil, fmt.Errorf("%s: list service accounts: %w", p.target(), err)

@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -76,14 +77,14 @@ func checkNamespacedName(namespace, name string) error {
 	return nil
 }
 
-func renderNamespace(s *spec) (providers.Object, error) {
+func renderNamespace(s *spec) (plans.Object, error) {
 	if errs := validation.IsDNS1123Label(s.name); len(errs) > 0 {
 		return nil, fmt.Errorf("namespace %q: %s", s.name, strings.Join(errs, "; "))
 	}
-	return providers.Object{"name": s.name}, nil
+	return plans.Object{"name": s.name}, nil
 }
 
-func renderLoadBalancer(s *spec) (providers.Object, error) {
+func renderLoadBalancer(s *spec) (plans.Object, error) {
 	if err := checkNamespacedName(s.namespace, s.name); err != nil {
 		return nil, err
 	}
@@ -100,7 +101,7 @@ func renderLoadBalancer(s *spec) (providers.Object, error) {
 	if err := checkMap("annotation", s.annotations); err != nil {
 		return nil, err
 	}
-	return providers.Object{
+	return plans.Object{
 		"namespace":   s.namespace,
 		"name":        s.name,
 		"type":        "LoadBalancer",
@@ -110,7 +111,7 @@ func renderLoadBalancer(s *spec) (providers.Object, error) {
 	}, nil
 }
 
-func renderService(s *spec) (providers.Object, error) {
+func renderService(s *spec) (plans.Object, error) {
 	if err := checkNamespacedName(s.namespace, s.name); err != nil {
 		return nil, err
 	}
@@ -124,7 +125,7 @@ func renderService(s *spec) (providers.Object, error) {
 	if err := checkMap("annotation", s.annotations); err != nil {
 		return nil, err
 	}
-	return providers.Object{
+	return plans.Object{
 		"namespace":   s.namespace,
 		"name":        s.name,
 		"ports":       portsValue(ps),
@@ -156,7 +157,7 @@ func normalizeIPs(ips []string) ([]string, error) {
 	return out, nil
 }
 
-func renderEndpoints(s *spec) (providers.Object, error) {
+func renderEndpoints(s *spec) (plans.Object, error) {
 	if err := checkNamespacedName(s.namespace, s.name); err != nil {
 		return nil, err
 	}
@@ -175,7 +176,7 @@ func renderEndpoints(s *spec) (providers.Object, error) {
 	if len(ips) > 0 {
 		subsets = append(subsets, map[string]any{"addresses": stringsValue(ips), "ports": portsValue(ps)})
 	}
-	return providers.Object{
+	return plans.Object{
 		"namespace": s.namespace,
 		"name":      s.name,
 		"subsets":   subsets,
@@ -223,7 +224,7 @@ func tokenSource(lifetime time.Duration) string {
 	return "secret"
 }
 
-func renderReader(s *spec) (providers.Object, error) {
+func renderReader(s *spec) (plans.Object, error) {
 	if errs := validation.IsDNS1123Label(s.namespace); len(errs) > 0 {
 		return nil, fmt.Errorf("namespace %q: %s", s.namespace, strings.Join(errs, "; "))
 	}
@@ -233,7 +234,7 @@ func renderReader(s *spec) (providers.Object, error) {
 	if s.tokenLifetime < 0 || (s.tokenLifetime > 0 && s.tokenLifetime < minTokenLifetime) {
 		return nil, fmt.Errorf("token lifetime %s: want 0 (a long-lived token secret) or at least %s", s.tokenLifetime, minTokenLifetime)
 	}
-	return providers.Object{
+	return plans.Object{
 		"namespace":       s.namespace,
 		"service_account": s.serviceAccount,
 		"cluster_role":    ReaderClusterRole,
@@ -257,7 +258,7 @@ func tokenSecretName(sa string) string { return sa + "-token" }
 // the reader's outputs. While planning the token may be Unknown (a new
 // token will be minted) or, with TokenRequest tokens, the fingerprint of
 // the token in use.
-func renderRemoteSecret(s *spec, in providers.Outputs) (providers.Object, error) {
+func renderRemoteSecret(s *spec, in providers.Outputs) (plans.Object, error) {
 	if errs := validation.IsDNS1123Label(s.clusterID); len(errs) > 0 {
 		return nil, fmt.Errorf("cluster ID %q must be a DNS-1123 label (it is the secret's data key): %s", s.clusterID, strings.Join(errs, "; "))
 	}
@@ -284,25 +285,25 @@ func renderRemoteSecret(s *spec, in providers.Outputs) (providers.Object, error)
 		return nil, err
 	}
 	for name, v := range map[string]any{"server": server, "ca": ca} {
-		if _, ok := v.(string); !ok && !providers.IsUnknown(v) {
+		if _, ok := v.(string); !ok && !plans.IsUnknown(v) {
 			return nil, fmt.Errorf("%s output %q is a %T, want a string", s.reader, name, v)
 		}
 	}
 	var tokenFP string
 	switch t := token.(type) {
-	case providers.Sensitive:
+	case plans.Sensitive:
 		tokenFP = t.Fingerprint()
 	case string:
-		if !providers.IsFingerprint(t) {
+		if !plans.IsFingerprint(t) {
 			return nil, fmt.Errorf("%s output \"token\" must be sensitive", s.reader)
 		}
 		tokenFP = t
 	default:
-		if !providers.IsUnknown(token) {
+		if !plans.IsUnknown(token) {
 			return nil, fmt.Errorf("%s output \"token\" is a %T, want a sensitive value", s.reader, token)
 		}
 	}
-	var kubeconfig any = providers.Unknown
+	var kubeconfig any = plans.Unknown
 	if sv, ok := server.(string); ok && tokenFP != "" {
 		if cv, ok := ca.(string); ok {
 			b, err := buildKubeconfig(s.clusterID, sv, []byte(cv), tokenFP)
@@ -312,10 +313,10 @@ func renderRemoteSecret(s *spec, in providers.Outputs) (providers.Object, error)
 			// Sensitive, though it holds only the token's fingerprint: the
 			// plan then marks it "(sensitive value, sha256:…)" like the
 			// token, and its fingerprint is the one Observe reports.
-			kubeconfig = providers.NewSensitive(b)
+			kubeconfig = plans.NewSensitive(b)
 		}
 	}
-	return providers.Object{
+	return plans.Object{
 		"namespace":   s.namespace,
 		"name":        s.clusterID,
 		"labels":      map[string]any{istioMultiClusterLabel: "true"},
@@ -330,11 +331,11 @@ func renderRemoteSecret(s *spec, in providers.Outputs) (providers.Object, error)
 
 // driftView drops the attributes that change with time rather than by
 // anyone's hand (a token nearing expiry), so they never count as drift.
-func driftView(kind string, o providers.Object) providers.Object {
+func driftView(kind string, o plans.Object) plans.Object {
 	if kind != KindReader || o == nil {
 		return o
 	}
-	out := make(providers.Object, len(o))
+	out := make(plans.Object, len(o))
 	for k, v := range o {
 		out[k] = v
 	}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -112,7 +113,7 @@ func fields(manager, js string) []metav1.ManagedFieldsEntry {
 	return []metav1.ManagedFieldsEntry{{Manager: manager, Operation: metav1.ManagedFieldsOperationApply, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(js)}}}
 }
 
-func mustRender(t *testing.T, r providers.Resource, in providers.Outputs) providers.Object {
+func mustRender(t *testing.T, r providers.Resource, in providers.Outputs) plans.Object {
 	t.Helper()
 	o, err := r.Render(in)
 	if err != nil {
@@ -121,10 +122,10 @@ func mustRender(t *testing.T, r providers.Resource, in providers.Outputs) provid
 	return o
 }
 
-func assertEqualObjects(t *testing.T, want, got providers.Object) {
+func assertEqualObjects(t *testing.T, want, got plans.Object) {
 	t.Helper()
 	for _, k := range want.Keys() {
-		if !providers.Equal(want[k], got[k]) {
+		if !plans.Equal(want[k], got[k]) {
 			t.Errorf("attribute %s: rendered %#v, projected %#v", k, want[k], got[k])
 		}
 	}
@@ -165,7 +166,7 @@ func TestProjectionMatchesRender(t *testing.T) {
 	s := lb.Private.(*spec)
 	assertEqualObjects(t, mustRender(t, lb, nil), projectLoadBalancer(liveLB, s))
 
-	svc := Service(providers.Address{Block: "service", Name: "details", Type: "service"}, "control", "bookinfo", "details",
+	svc := Service(plans.Address{Block: "service", Name: "details", Type: "service"}, "control", "bookinfo", "details",
 		[]Port{{Name: "http", Port: 9080}}, map[string]string{"app": "details"}, map[string]string{ServiceAccountsAnnotation: "default"})
 	liveSvc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{
@@ -178,7 +179,7 @@ func TestProjectionMatchesRender(t *testing.T) {
 	}
 	assertEqualObjects(t, mustRender(t, svc, nil), projectService(liveSvc, svc.Private.(*spec)))
 
-	ep := Endpoints(providers.Address{Block: "service", Name: "details", Type: "endpoints"}, "control", "bookinfo", "details",
+	ep := Endpoints(plans.Address{Block: "service", Name: "details", Type: "endpoints"}, "control", "bookinfo", "details",
 		[]string{"10.251.0.11", "10.251.0.10", "10.251.0.11"}, []Port{{Name: "http", Port: 9080}}, nil)
 	liveEP := &corev1.Endpoints{
 		ObjectMeta: metav1.ObjectMeta{Name: "details", Namespace: "bookinfo", Labels: map[string]string{LabelManagedBy: "meshx", LabelEnvironment: "prod"},
@@ -204,23 +205,23 @@ func TestProjectionSeesHandEdits(t *testing.T) {
 			Ports: []corev1.ServicePort{{Name: "grpc", Port: 15011, Protocol: "TCP"}}},
 	}
 	got := projectLoadBalancer(live, lb.Private.(*spec))
-	if providers.Equal(mustRender(t, lb, nil)["ports"], got["ports"]) {
+	if plans.Equal(mustRender(t, lb, nil)["ports"], got["ports"]) {
 		t.Errorf("a hand-edited port projects equal to the configuration: %v", got["ports"])
 	}
 	// A port someone added next to meshx's is a difference too.
 	live.Spec.Ports = append(live.Spec.Ports, corev1.ServicePort{Name: "grpc", Port: 15010, Protocol: "TCP"})
 	live.Spec.Ports[0].Name = "extra"
-	if got := projectLoadBalancer(live, lb.Private.(*spec)); providers.Equal(mustRender(t, lb, nil)["ports"], got["ports"]) {
+	if got := projectLoadBalancer(live, lb.Private.(*spec)); plans.Equal(mustRender(t, lb, nil)["ports"], got["ports"]) {
 		t.Errorf("an added port projects equal to the configuration: %v", got["ports"])
 	}
 }
 
 type outputs map[string]any
 
-func (o outputs) Output(_ providers.Address, name string) (any, bool) {
+func (o outputs) Output(_ plans.Address, name string) (any, bool) {
 	v, ok := o[name]
 	if !ok {
-		return providers.Unknown, true
+		return plans.Unknown, true
 	}
 	return v, true
 }
@@ -259,8 +260,8 @@ func TestRemoteSecretKubeconfig(t *testing.T) {
 		name  string
 		token any
 	}{
-		{"long-lived token known at plan", providers.NewSensitive([]byte(token))},
-		{"TokenRequest token between rotations: its fingerprint", providers.Fingerprint([]byte(token))},
+		{"long-lived token known at plan", plans.NewSensitive([]byte(token))},
+		{"TokenRequest token between rotations: its fingerprint", plans.Fingerprint([]byte(token))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -270,7 +271,7 @@ func TestRemoteSecretKubeconfig(t *testing.T) {
 	}
 	t.Run("new token unknown", func(t *testing.T) {
 		want := mustRender(t, r, outputs{"server": "https://10.0.0.1:6443", "ca": testCA})
-		if !providers.IsUnknown(want["kubeconfig"]) || !providers.IsUnknown(want["token"]) {
+		if !plans.IsUnknown(want["kubeconfig"]) || !plans.IsUnknown(want["token"]) {
 			t.Errorf("kubeconfig/token should be unknown, got %v / %v", want["kubeconfig"], want["token"])
 		}
 	})
@@ -279,8 +280,8 @@ func TestRemoteSecretKubeconfig(t *testing.T) {
 		l := live.DeepCopy()
 		l.Data["remote1"] = []byte(edited)
 		p := projectRemoteSecret(l, r.Private.(*spec))
-		want := mustRender(t, r, outputs{"server": "https://10.0.0.1:6443", "ca": testCA, "token": providers.NewSensitive([]byte(token))})
-		if providers.Equal(want["kubeconfig"], p["kubeconfig"]) {
+		want := mustRender(t, r, outputs{"server": "https://10.0.0.1:6443", "ca": testCA, "token": plans.NewSensitive([]byte(token))})
+		if plans.Equal(want["kubeconfig"], p["kubeconfig"]) {
 			t.Error("an edited kubeconfig projects equal to the rendered one")
 		}
 	})
@@ -288,7 +289,7 @@ func TestRemoteSecretKubeconfig(t *testing.T) {
 		t.Errorf("jwtExpiry = %v, %v", exp, ok)
 	}
 	// Nothing secret in what a plan shows.
-	red, _ := providers.Redact(proj)
+	red, _ := plans.Redact(proj)
 	if s := fmt.Sprintf("%v %#v", red, proj); strings.Contains(s, token) || strings.Contains(s, base64.StdEncoding.EncodeToString(kc)) {
 		t.Error("token or kubeconfig visible in the projection's printed form")
 	}
@@ -327,7 +328,7 @@ func TestReaderTokenRotation(t *testing.T) {
 	fresh := projectReader(parts, r.Private.(*spec), issued.Add(time.Hour))
 	assertEqualObjects(t, mustRender(t, r, nil), fresh)
 	stale := projectReader(parts, r.Private.(*spec), issued.Add(20*time.Hour))
-	if providers.Equal(mustRender(t, r, nil)["token"], stale["token"]) {
+	if plans.Equal(mustRender(t, r, nil)["token"], stale["token"]) {
 		t.Error("a token near expiry does not plan a rotation")
 	}
 	if appliedDigest(KindReader, fresh) != appliedDigest(KindReader, stale) {
@@ -416,7 +417,7 @@ func TestBuildersAddresses(t *testing.T) {
 	var got []string
 	for _, r := range rs {
 		got = append(got, r.Addr.String()+" "+r.Target+" "+r.Kind)
-		if _, err := providers.ParseAddress(r.Addr.String()); err != nil {
+		if _, err := plans.ParseAddress(r.Addr.String()); err != nil {
 			t.Error(err)
 		}
 	}
@@ -446,13 +447,13 @@ func TestRenderRejects(t *testing.T) {
 		r    providers.Resource
 		want string
 	}{
-		{"reserved label", Service(providers.Address{Block: "service", Name: "a", Type: "service"}, "c", "ns", "a", []Port{{Port: 80}},
+		{"reserved label", Service(plans.Address{Block: "service", Name: "a", Type: "service"}, "c", "ns", "a", []Port{{Port: 80}},
 			map[string]string{LabelManagedBy: "x"}, nil), "reserved"},
-		{"bad service name", Service(providers.Address{Block: "service", Name: "a", Type: "service"}, "c", "ns", "A_b", []Port{{Port: 80}}, nil, nil), "name \"A_b\""},
+		{"bad service name", Service(plans.Address{Block: "service", Name: "a", Type: "service"}, "c", "ns", "A_b", []Port{{Port: 80}}, nil, nil), "name \"A_b\""},
 		{"lb without selector", LoadBalancer("c", "k", "ns", "n", []Port{{Port: 80}}, nil, nil, 0), "selector is required"},
 		{"short token lifetime", Reader("c", "istio-system", "", time.Minute), "at least 10m0s"},
 		{"bad cluster id", RemoteSecret("c", "r", "istio-system", "Remote_1", ReaderAddress("r")), "DNS-1123"},
-		{"bad endpoint ip", Endpoints(providers.Address{Block: "service", Name: "a", Type: "endpoints"}, "c", "ns", "a", []string{"x"}, []Port{{Port: 80}}, nil), "not an IP"},
+		{"bad endpoint ip", Endpoints(plans.Address{Block: "service", Name: "a", Type: "endpoints"}, "c", "ns", "a", []string{"x"}, []Port{{Port: 80}}, nil), "not an IP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

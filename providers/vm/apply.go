@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 	"github.com/meshx-dev/meshx/providers/vm/envfile"
 )
@@ -35,11 +36,11 @@ func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) provid
 
 	var resp providers.ApplyResponse
 	switch req.Change.Action {
-	case providers.NoOp:
+	case plans.NoOp:
 		return providers.ApplyResponse{Outputs: req.Observed.Outputs}
-	case providers.Delete:
+	case plans.Delete:
 		resp = p.applyDelete(ctx, req.Environment, a)
-	case providers.Create, providers.Update, providers.Replace:
+	case plans.Create, plans.Update, plans.Replace:
 		if req.Resource == nil {
 			return providers.ApplyResponse{Err: fmt.Errorf("%s: %s needs the resource", a, req.Change.Action)}
 		}
@@ -86,7 +87,7 @@ func sha256Hex(b []byte) string {
 func (p *Provider) writeFile(ctx context.Context, path string, content []byte, mode, owner, group string, dirMode string) (existed, changed bool, err error) {
 	args := []string{path, mode, owner, group, sha256Hex(content), dirMode}
 	shown := append([]string(nil), args...)
-	shown[4] = providers.Fingerprint(content) // the full hash of a secret never shows
+	shown[4] = plans.Fingerprint(content) // the full hash of a secret never shows
 	out, err := p.runScriptShown(ctx, applyTimeout(ctx), writeScript, bytes.NewReader(content), shown, args...)
 	if err != nil {
 		return false, false, err
@@ -219,7 +220,7 @@ func (p *Provider) applyEnv(ctx context.Context, req providers.ApplyRequest, s *
 		switch t := v.(type) {
 		case string:
 			set[k] = t
-		case providers.Sensitive:
+		case plans.Sensitive:
 			set[k], sensitive[k] = string(t.Bytes()), true
 		default:
 			return providers.ApplyResponse{Err: fmt.Errorf("key %s: value is %T at apply, want a string", k, v)}
@@ -257,7 +258,7 @@ func (p *Provider) applyEnv(ctx context.Context, req providers.ApplyRequest, s *
 		for k, v := range set {
 			rec := envRecord{Value: v}
 			if sensitive[k] {
-				rec = envRecord{Value: providers.Fingerprint([]byte(v)), Sensitive: true}
+				rec = envRecord{Value: plans.Fingerprint([]byte(v)), Sensitive: true}
 			}
 			if old, ok := e.Keys[k]; ok {
 				rec.Prior = old.Prior
@@ -270,7 +271,7 @@ func (p *Provider) applyEnv(ctx context.Context, req providers.ApplyRequest, s *
 		e.SHA256 = ""
 		putEntry(m, e)
 	})
-	return providers.ApplyResponse{Outputs: providers.Object{}, Changed: changed, Err: err}
+	return providers.ApplyResponse{Outputs: plans.Object{}, Changed: changed, Err: err}
 }
 
 func (p *Provider) applyLine(ctx context.Context, req providers.ApplyRequest, s *lineSpec) providers.ApplyResponse {
@@ -306,7 +307,7 @@ func (p *Provider) applyLine(ctx context.Context, req providers.ApplyRequest, s 
 		}
 		putEntry(m, e)
 	})
-	return providers.ApplyResponse{Outputs: providers.Object{}, Changed: !present, Err: err}
+	return providers.ApplyResponse{Outputs: plans.Object{}, Changed: !present, Err: err}
 }
 
 func (p *Provider) applyPackage(ctx context.Context, req providers.ApplyRequest, s *packageSpec) providers.ApplyResponse {
@@ -380,7 +381,7 @@ func (p *Provider) applyPackage(ctx context.Context, req providers.ApplyRequest,
 		e.Version, e.SHA256, e.Source = version, sum, source
 		putEntry(m, e)
 	})
-	return providers.ApplyResponse{Outputs: providers.Object{"version": version}, Changed: installed, Err: err}
+	return providers.ApplyResponse{Outputs: plans.Object{"version": version}, Changed: installed, Err: err}
 }
 
 func (p *Provider) applyUnit(ctx context.Context, req providers.ApplyRequest, s *unitSpec) providers.ApplyResponse {
@@ -406,7 +407,7 @@ func (p *Provider) applyUnit(ctx context.Context, req providers.ApplyRequest, s 
 		putEntry(m, e)
 	})
 	return providers.ApplyResponse{
-		Outputs: providers.Object{"enabled": true, "active": true},
+		Outputs: plans.Object{"enabled": true, "active": true},
 		Changed: len(res) > 3,
 		Err:     err,
 	}
@@ -414,7 +415,7 @@ func (p *Provider) applyUnit(ctx context.Context, req providers.ApplyRequest, s 
 
 // applyDelete undoes what meshx did to the instance at a, as its manifest
 // entry records, then forgets it.
-func (p *Provider) applyDelete(ctx context.Context, env string, a providers.Address) providers.ApplyResponse {
+func (p *Provider) applyDelete(ctx context.Context, env string, a plans.Address) providers.ApplyResponse {
 	e, err := p.currentEntry(ctx, env, a.Type, a.Key)
 	if err != nil {
 		return providers.ApplyResponse{Err: err}

@@ -40,12 +40,12 @@
 //   - Manifest entries read back from a VM are validated like
 //     configuration values before any reaches a script.
 //   - The bytes of a sensitive file are never read back: Observe returns its
-//     providers.Fingerprint, and its outputs, precondition details and
+//     plans.Fingerprint, and its outputs, precondition details and
 //     error messages carry only that fingerprint, never the full sha256. A
 //     non-sensitive file's text comes back (up to 64 KiB of UTF-8) so a
 //     plan can show a diff; larger or binary files come back as a
 //     fingerprint and their desired content is carried as
-//     providers.Sensitive so both compare by fingerprint.
+//     plans.Sensitive so both compare by fingerprint.
 //   - After installing a .deb, systemctl daemon-reload runs (the sidecar
 //     package ships unit files without reloading them); units are enabled
 //     unless is-enabled already says enabled, static, alias, indirect or
@@ -67,7 +67,7 @@
 //   - a unit meshx enabled is disabled, one it started is stopped.
 //
 // What it does not do: decide which instances a VM needs, render file
-// contents (package providers/istio does), order changes, or run anything
+// contents (package istio does), order changes, or run anything
 // but the fixed scripts in this package plus Exec's quoted argv. It assumes
 // a Debian-like VM with a POSIX sh, GNU coreutils, perl-base (Essential on
 // Debian and Ubuntu), dpkg and systemctl; as a non-root user it needs

@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -68,7 +69,7 @@ func TestFilesLifecycle(t *testing.T) {
 	v1 := "ISTIO_SERVICE_CIDR=10.100.0.0/20\nISTIO_CP_AUTH=MUTUAL_TLS\n"
 
 	got := countActions(converge(t, ctx, p, env, resources(v1, true)))
-	if diff := cmp.Diff(map[providers.Action]int{providers.Create: 3, providers.Update: 1}, got); diff != "" {
+	if diff := cmp.Diff(map[plans.Action]int{plans.Create: 3, plans.Update: 1}, got); diff != "" {
 		t.Fatalf("first apply (-want +got):\n%s", diff)
 	}
 	for _, f := range []struct {
@@ -97,10 +98,10 @@ func TestFilesLifecycle(t *testing.T) {
 	if n := p.Stats().Sessions - before; n != 1 {
 		t.Fatalf("Observe used %d sessions, want 1", n)
 	}
-	want := map[string]providers.Object{
+	want := map[string]plans.Object{
 		clusterEnv:  {"content": v1, "mode": "0644", "owner": "root", "group": "root"},
-		keyPEM:      {"content": providers.Fingerprint([]byte(secret)), "mode": "0600", "owner": "root", "group": "root"},
-		bigFile:     {"content": providers.Fingerprint([]byte(big)), "mode": "0644", "owner": "root", "group": "root"},
+		keyPEM:      {"content": plans.Fingerprint([]byte(secret)), "mode": "0600", "owner": "root", "group": "root"},
+		bigFile:     {"content": plans.Fingerprint([]byte(big)), "mode": "0644", "owner": "root", "group": "root"},
 		preexisting: {"content": "managed\n", "mode": "0600", "owner": "root", "group": "root"},
 	}
 	for path, w := range want {
@@ -133,7 +134,7 @@ func TestFilesLifecycle(t *testing.T) {
 	if !bytes.Contains(raw, []byte(base64.StdEncoding.EncodeToString([]byte(v1)))) {
 		t.Fatal("the observe script did not send cluster.env's text (the check above proves nothing)")
 	}
-	if got := countActions(converge(t, ctx, p, env, resources(v1, true))); got[providers.NoOp] != 4 {
+	if got := countActions(converge(t, ctx, p, env, resources(v1, true))); got[plans.NoOp] != 4 {
 		t.Fatalf("second apply: %v, want 4 no-ops", got)
 	}
 
@@ -145,7 +146,7 @@ func TestFilesLifecycle(t *testing.T) {
 	if o := resp.Objects[addr("ecs1", TypeFile, clusterEnv)]; !o.Drift || o.Object["content"] != "edited by hand\n" {
 		t.Fatalf("after a hand edit: drift %v content %q, want drift and the edited text", o.Drift, o.Object["content"])
 	}
-	if got := converge(t, ctx, p, env, resources(v1, true)); got[addr("ecs1", TypeFile, clusterEnv)] != providers.Update {
+	if got := converge(t, ctx, p, env, resources(v1, true)); got[addr("ecs1", TypeFile, clusterEnv)] != plans.Update {
 		t.Fatalf("after a hand edit: %v, want an update of cluster.env", got)
 	}
 	if c, _ := statFile(t, clusterEnv); c != v1 {
@@ -156,7 +157,7 @@ func TestFilesLifecycle(t *testing.T) {
 	if err := os.Chmod(keyPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := converge(t, ctx, p, env, resources(v1, true)); got[addr("ecs1", TypeFile, keyPEM)] != providers.Update {
+	if got := converge(t, ctx, p, env, resources(v1, true)); got[addr("ecs1", TypeFile, keyPEM)] != plans.Update {
 		t.Fatalf("after chmod: %v, want an update of key.pem", got)
 	}
 	if _, m := statFile(t, keyPEM); m != 0o600 {
@@ -168,7 +169,7 @@ func TestFilesLifecycle(t *testing.T) {
 	if len(resp.Orphans) != 1 || resp.Orphans[0].Addr != addr("ecs1", TypeFile, keyPEM) || !resp.Orphans[0].Owned || !resp.Orphans[0].Exists {
 		t.Fatalf("orphans = %+v, want key.pem, owned and existing", resp.Orphans)
 	}
-	if c, ok := resp.Orphans[0].Object["content"].(string); !ok || c != providers.Fingerprint([]byte(secret)) {
+	if c, ok := resp.Orphans[0].Object["content"].(string); !ok || c != plans.Fingerprint([]byte(secret)) {
 		t.Fatalf("orphan content = %v, want the fingerprint", resp.Orphans[0].Object["content"])
 	}
 	converge(t, ctx, p, env, resources(v1, false))
@@ -224,7 +225,7 @@ func TestManifestIsRootOnlyAndNamesOtherOwners(t *testing.T) {
 	if len(resp.Orphans) != 0 {
 		t.Fatalf("envtwo has orphans %v", resp.Orphans)
 	}
-	ar := p.Apply(ctx, providers.ApplyRequest{Environment: "envtwo", Observed: o, Change: providers.Change{Addr: o.Addr, Action: providers.Delete}})
+	ar := p.Apply(ctx, providers.ApplyRequest{Environment: "envtwo", Observed: o, Change: plans.Change{Addr: o.Addr, Action: plans.Delete}})
 	if ar.Err == nil || !strings.Contains(ar.Err.Error(), "not in the manifest") {
 		t.Fatalf("envtwo deleting envone's file: err = %v, want a refusal", ar.Err)
 	}
@@ -264,12 +265,12 @@ ISTIO_SVC_IP='it'\''s $(not run)'
 		t.Fatalf("merged file (-want +got):\n%s", cmp.Diff(want, c))
 	}
 	resp := p.Observe(ctx, providers.ObserveRequest{Environment: env, Resources: res(keys)})
-	wantObj := providers.Object{"ISTIO_SERVICE": "details", "ISTIO_INBOUND_PORTS": "9080,8080", "ISTIO_SVC_IP": "it's $(not run)",
+	wantObj := plans.Object{"ISTIO_SERVICE": "details", "ISTIO_INBOUND_PORTS": "9080,8080", "ISTIO_SVC_IP": "it's $(not run)",
 		"mode": "0644", "owner": "root", "group": "root", "managed_keys": []any{"ISTIO_INBOUND_PORTS", "ISTIO_SERVICE", "ISTIO_SVC_IP"}}
 	if diff := cmp.Diff(wantObj, resp.Objects[res(keys)[0].Addr].Object); diff != "" {
 		t.Fatalf("observed (-want +got):\n%s", diff)
 	}
-	if got := countActions(converge(t, ctx, p, env, res(keys))); got[providers.NoOp] != 1 {
+	if got := countActions(converge(t, ctx, p, env, res(keys))); got[plans.NoOp] != 1 {
 		t.Fatalf("second apply: %v, want a no-op", got)
 	}
 
@@ -439,7 +440,7 @@ func TestHostileNamesAreRefusedOrQuoted(t *testing.T) {
 		if c, _ := statFile(t, filepath.Join(dir, "lines $(x)")); !strings.Contains(c, injections[0]+" '\"q\"'") {
 			t.Errorf("line file = %q", c)
 		}
-		if got := countActions(converge(t, ctx, p, "hostile", rs)); got[providers.NoOp] != len(rs) {
+		if got := countActions(converge(t, ctx, p, "hostile", rs)); got[plans.NoOp] != len(rs) {
 			t.Errorf("second apply: %v, want all no-ops", got)
 		}
 		out, err := Exec(ctx, p, append([]string{"printf", "%s|"}, injections...)...)
@@ -505,7 +506,7 @@ func TestAtomicWriteSurvivesACutConnection(t *testing.T) {
 	}
 	armed.Store(true)
 	ar := p.Apply(ctx, providers.ApplyRequest{Environment: "cut", Resource: &r, Desired: desired,
-		Change: providers.Change{Addr: r.Addr, Action: providers.Update}})
+		Change: plans.Change{Addr: r.Addr, Action: plans.Update}})
 	armed.Store(false)
 	if ar.Err == nil {
 		t.Fatal("apply succeeded through a cut connection")
@@ -546,7 +547,7 @@ func TestAtomicWriteSurvivesACutConnection(t *testing.T) {
 
 	// The provider reconnects and the write goes through.
 	ar = p.Apply(ctx, providers.ApplyRequest{Environment: "cut", Resource: &r, Desired: desired,
-		Change: providers.Change{Addr: r.Addr, Action: providers.Update}})
+		Change: plans.Change{Addr: r.Addr, Action: plans.Update}})
 	if ar.Err != nil {
 		t.Fatal(ar.Err)
 	}
@@ -579,7 +580,7 @@ func TestConcurrentApplies(t *testing.T) {
 				return
 			}
 			errs <- p.Apply(ctx, providers.ApplyRequest{Environment: "conc", Resource: &rs[i], Desired: desired,
-				Change: providers.Change{Addr: rs[i].Addr, Action: providers.Create}}).Err
+				Change: plans.Change{Addr: rs[i].Addr, Action: plans.Create}}).Err
 		}()
 	}
 	wg.Wait()
@@ -623,22 +624,22 @@ func TestEnvFileSensitiveKeys(t *testing.T) {
 		}, 0o644, "root", "root", nil)}
 	}
 	const env = "sens"
-	rs := res(providers.NewSensitive([]byte(secret)))
+	rs := res(plans.NewSensitive([]byte(secret)))
 	converge(t, ctx, p, env, rs)
 	if c, _ := statFile(t, path); c != "PLAIN=x\nTOKEN="+secret+"\n" {
 		t.Fatalf("env file = %q", c)
 	}
 	o := p.Observe(ctx, providers.ObserveRequest{Environment: env, Resources: rs}).Objects[rs[0].Addr]
-	if _, ok := o.Object["TOKEN"].(providers.Sensitive); !ok {
-		t.Fatalf("observed TOKEN is %T, want providers.Sensitive", o.Object["TOKEN"])
+	if _, ok := o.Object["TOKEN"].(plans.Sensitive); !ok {
+		t.Fatalf("observed TOKEN is %T, want plans.Sensitive", o.Object["TOKEN"])
 	}
 	if o.Drift {
 		t.Error("drift right after apply")
 	}
-	if sum := o.Details["sha256"]; !providers.IsFingerprint(sum) {
+	if sum := o.Details["sha256"]; !plans.IsFingerprint(sum) {
 		t.Errorf("precondition details show the full sha256 %q of a file holding a secret", sum)
 	}
-	if got := countActions(converge(t, ctx, p, env, rs)); got[providers.NoOp] != 1 {
+	if got := countActions(converge(t, ctx, p, env, rs)); got[plans.NoOp] != 1 {
 		t.Fatalf("second apply: %v, want a no-op", got)
 	}
 	if m, err := os.ReadFile(p.manifestPath(env)); err != nil || strings.Contains(string(m), secret) {
@@ -649,16 +650,16 @@ func TestEnvFileSensitiveKeys(t *testing.T) {
 	// that follows shows no old secret.
 	rs = res(secret)
 	o = p.Observe(ctx, providers.ObserveRequest{Environment: env, Resources: rs}).Objects[rs[0].Addr]
-	if _, ok := o.Object["TOKEN"].(providers.Sensitive); !ok {
-		t.Fatalf("observed TOKEN after it stopped being sensitive is %T, want providers.Sensitive", o.Object["TOKEN"])
+	if _, ok := o.Object["TOKEN"].(plans.Sensitive); !ok {
+		t.Fatalf("observed TOKEN after it stopped being sensitive is %T, want plans.Sensitive", o.Object["TOKEN"])
 	}
 	converge(t, ctx, p, env, rs)
-	if got := countActions(converge(t, ctx, p, env, rs)); got[providers.NoOp] != 1 {
+	if got := countActions(converge(t, ctx, p, env, rs)); got[plans.NoOp] != 1 {
 		t.Fatalf("apply after the change: %v, want a no-op", got)
 	}
 
 	// A hand edit of a sensitive key is drift.
-	rs = res(providers.NewSensitive([]byte(secret)))
+	rs = res(plans.NewSensitive([]byte(secret)))
 	converge(t, ctx, p, env, rs)
 	os.WriteFile(path, []byte("PLAIN=x\nTOKEN=other\n"), 0o644)
 	if o := p.Observe(ctx, providers.ObserveRequest{Environment: env, Resources: rs}).Objects[rs[0].Addr]; !o.Drift {

@@ -4,13 +4,14 @@ import (
 	"context"
 	"testing"
 
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
 // fixedOutputs answers Render from a map; a missing output is Unknown.
-type fixedOutputs map[providers.Address]providers.Object
+type fixedOutputs map[plans.Address]plans.Object
 
-func (f fixedOutputs) Output(a providers.Address, name string) (any, bool) {
+func (f fixedOutputs) Output(a plans.Address, name string) (any, bool) {
 	o, ok := f[a]
 	if !ok {
 		return nil, false
@@ -18,20 +19,20 @@ func (f fixedOutputs) Output(a providers.Address, name string) (any, bool) {
 	if v, ok := o[name]; ok {
 		return v, true
 	}
-	return providers.Unknown, true
+	return plans.Unknown, true
 }
 
 // converge does what plan+apply do for one VM, in the order given: observe
 // everything, diff each resource's desired attributes against the live
 // ones, apply what differs (restarting units whose triggers changed) and
 // delete the orphans. It returns the action taken per address.
-func converge(t testing.TB, ctx context.Context, p *Provider, env string, rs []providers.Resource) map[providers.Address]providers.Action {
+func converge(t testing.TB, ctx context.Context, p *Provider, env string, rs []providers.Resource) map[plans.Address]plans.Action {
 	t.Helper()
 	resp := p.Observe(ctx, providers.ObserveRequest{Environment: env, Resources: rs})
 	if resp.Err != nil {
 		t.Fatalf("observe: %v", resp.Err)
 	}
-	actions := map[providers.Address]providers.Action{}
+	actions := map[plans.Address]plans.Action{}
 	for i := range rs {
 		r := &rs[i]
 		o := resp.Objects[r.Addr]
@@ -39,42 +40,42 @@ func converge(t testing.TB, ctx context.Context, p *Provider, env string, rs []p
 		if err != nil {
 			t.Fatalf("render: %v", err)
 		}
-		action := providers.NoOp
+		action := plans.NoOp
 		if !o.Exists {
-			action = providers.Create
+			action = plans.Create
 		} else {
 			for k, v := range desired {
-				if !providers.Equal(v, o.Object[k]) {
-					action = providers.Update
+				if !plans.Equal(v, o.Object[k]) {
+					action = plans.Update
 				}
 			}
 		}
-		var triggered []providers.Address
+		var triggered []plans.Address
 		for _, tr := range r.Triggers {
-			if actions[tr] != providers.NoOp {
+			if actions[tr] != plans.NoOp {
 				triggered = append(triggered, tr)
 			}
 		}
-		if action == providers.NoOp && len(triggered) > 0 {
-			action = providers.Update
+		if action == plans.NoOp && len(triggered) > 0 {
+			action = plans.Update
 		}
 		actions[r.Addr] = action
-		if action == providers.NoOp {
+		if action == plans.NoOp {
 			continue
 		}
 		ar := p.Apply(ctx, providers.ApplyRequest{
 			Environment: env, Resource: r, Desired: desired, Observed: o, Triggered: triggered,
-			Change: providers.Change{Addr: r.Addr, Action: action},
+			Change: plans.Change{Addr: r.Addr, Action: action},
 		})
 		if ar.Err != nil {
 			t.Fatalf("apply %s %s: %v", action, r.Addr, ar.Err)
 		}
 	}
 	for _, o := range resp.Orphans {
-		actions[o.Addr] = providers.Delete
+		actions[o.Addr] = plans.Delete
 		ar := p.Apply(ctx, providers.ApplyRequest{
 			Environment: env, Observed: o,
-			Change: providers.Change{Addr: o.Addr, Action: providers.Delete},
+			Change: plans.Change{Addr: o.Addr, Action: plans.Delete},
 		})
 		if ar.Err != nil {
 			t.Fatalf("delete %s: %v", o.Addr, ar.Err)
@@ -106,7 +107,7 @@ func destroy(t testing.TB, ctx context.Context, p *Provider, env string, rs []pr
 			}
 			ar := p.Apply(ctx, providers.ApplyRequest{
 				Environment: env, Observed: o,
-				Change: providers.Change{Addr: o.Addr, Action: providers.Delete},
+				Change: plans.Change{Addr: o.Addr, Action: plans.Delete},
 			})
 			if ar.Err != nil {
 				t.Fatalf("delete %s: %v", o.Addr, ar.Err)
@@ -119,8 +120,8 @@ func text(s string) FileContent {
 	return func(providers.Outputs) (any, error) { return s, nil }
 }
 
-func countActions(actions map[providers.Address]providers.Action) map[providers.Action]int {
-	out := map[providers.Action]int{}
+func countActions(actions map[plans.Address]plans.Action) map[plans.Action]int {
+	out := map[plans.Action]int{}
 	for _, a := range actions {
 		out[a]++
 	}

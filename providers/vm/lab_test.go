@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meshx-dev/meshx/lab"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -82,13 +83,13 @@ const (
 func vmResources(vmName string, sidecar PackageSource, clusterEnv, kubedns, key string) []providers.Resource {
 	pkg := Package(vmName, "istio-sidecar", sidecar)
 	dnsmasq := Package(vmName, "dnsmasq", PackageSource{Apt: "dnsmasq"})
-	withPkg := []providers.Address{pkg.Addr}
+	withPkg := []plans.Address{pkg.Addr}
 	ce := File(vmName, labClusterEnv, text(clusterEnv), 0o644, "istio-proxy", "istio-proxy", false, withPkg)
-	kd := File(vmName, labKubedns, text(kubedns), 0o644, "root", "root", false, []providers.Address{dnsmasq.Addr})
+	kd := File(vmName, labKubedns, text(kubedns), 0o644, "root", "root", false, []plans.Address{dnsmasq.Addr})
 	root := File(vmName, "/etc/certs/root-cert.pem", text("ROOT CERT\n"), 0o644, "istio-proxy", "istio-proxy", false, withPkg)
 	chain := File(vmName, "/etc/certs/cert-chain.pem", text("CERT CHAIN\n"), 0o644, "istio-proxy", "istio-proxy", false, withPkg)
 	kp := File(vmName, "/etc/certs/key.pem", func(providers.Outputs) (any, error) {
-		return providers.NewSensitive([]byte(key)), nil
+		return plans.NewSensitive([]byte(key)), nil
 	}, 0o600, "istio-proxy", "istio-proxy", true, withPkg)
 	se := EnvFile(vmName, labSidecarEnv, func(providers.Outputs) (map[string]any, error) {
 		return map[string]any{"ISTIO_SERVICE": "details", "ISTIO_INBOUND_PORTS": "9080", "ISTIO_NAMESPACE": "bookinfo"}, nil
@@ -96,9 +97,9 @@ func vmResources(vmName string, sidecar PackageSource, clusterEnv, kubedns, key 
 	dh := Line(vmName, labDhclient, labDhcpLine)
 	return []providers.Resource{
 		dnsmasq, pkg, ce, kd, root, chain, kp, se, dh,
-		Unit(vmName, "dnsmasq", []providers.Address{dnsmasq.Addr, kd.Addr, dh.Addr}),
-		Unit(vmName, "istio-auth-node-agent", []providers.Address{pkg.Addr, root.Addr, chain.Addr, kp.Addr}),
-		Unit(vmName, "istio", []providers.Address{pkg.Addr, ce.Addr, se.Addr, root.Addr, chain.Addr, kp.Addr}),
+		Unit(vmName, "dnsmasq", []plans.Address{dnsmasq.Addr, kd.Addr, dh.Addr}),
+		Unit(vmName, "istio-auth-node-agent", []plans.Address{pkg.Addr, root.Addr, chain.Addr, kp.Addr}),
+		Unit(vmName, "istio", []plans.Address{pkg.Addr, ce.Addr, se.Addr, root.Addr, chain.Addr, kp.Addr}),
 	}
 }
 
@@ -125,8 +126,8 @@ func TestLabVMLifecycle(t *testing.T) {
 	// Hand-made sidecar.env lines must survive; the package ships the file
 	// as a conffile, so add them after the first apply.
 	first := converge(t, ctx, p, env, rs)
-	for _, a := range []providers.Address{rs[1].Addr, rs[2].Addr, rs[6].Addr, rs[9].Addr, rs[10].Addr, rs[11].Addr} {
-		if first[a] != providers.Create && first[a] != providers.Update {
+	for _, a := range []plans.Address{rs[1].Addr, rs[2].Addr, rs[6].Addr, rs[9].Addr, rs[10].Addr, rs[11].Addr} {
+		if first[a] != plans.Create && first[a] != plans.Update {
 			t.Errorf("first apply: %s is %s, want a create", a, first[a])
 		}
 	}
@@ -174,13 +175,13 @@ func TestLabVMLifecycle(t *testing.T) {
 		if after.Sessions-before.Sessions != 1 || after.Connects != 1 {
 			t.Fatalf("observe: %d sessions, %d connects in total; want 1 session, 1 connection", after.Sessions-before.Sessions, after.Connects)
 		}
-		if got := resp.Objects[rs[6].Addr].Object["content"]; got != providers.Fingerprint([]byte(key)) {
+		if got := resp.Objects[rs[6].Addr].Object["content"]; got != plans.Fingerprint([]byte(key)) {
 			t.Fatalf("key.pem observed as %v, want its fingerprint", got)
 		}
 		if strings.Contains(fmt.Sprintf("%v %#v", resp, resp), "LAB-SECRET") {
 			t.Fatal("the observation contains the key")
 		}
-		if got := countActions(converge(t, ctx, p, env, rs)); got[providers.NoOp] != len(rs) {
+		if got := countActions(converge(t, ctx, p, env, rs)); got[plans.NoOp] != len(rs) {
 			t.Fatalf("second apply: %v, want %d no-ops", got, len(rs))
 		}
 		for u, pid := range pids {
@@ -212,7 +213,7 @@ func TestLabVMLifecycle(t *testing.T) {
 		ce2 := strings.Replace(ce1, "10.100.0.0/20", "10.100.0.0/16", 1)
 		rs = vmResources(v.Name, src, ce2, kubednsText(l.BridgeIP), key)
 		actions := converge(t, ctx, p, env, rs)
-		if actions[rs[11].Addr] != providers.Update || actions[rs[9].Addr] != providers.NoOp || actions[rs[10].Addr] != providers.NoOp {
+		if actions[rs[11].Addr] != plans.Update || actions[rs[9].Addr] != plans.NoOp || actions[rs[10].Addr] != plans.NoOp {
 			t.Fatalf("actions %v: want istio updated, the others no-op", actions)
 		}
 		if now := mainPID(t, l, v, "istio"); now == pids["istio"] {
@@ -244,7 +245,7 @@ func TestLabVMLifecycle(t *testing.T) {
 	t.Run("a unit stopped by hand is started, not restarted twice", func(t *testing.T) {
 		vmShell(t, l, v, "systemctl stop istio-auth-node-agent")
 		actions := converge(t, ctx, p, env, rs)
-		if actions[rs[10].Addr] != providers.Update {
+		if actions[rs[10].Addr] != plans.Update {
 			t.Fatalf("actions %v: want istio-auth-node-agent updated", actions)
 		}
 		if got := vmShell(t, l, v, "systemctl is-active istio-auth-node-agent || true"); got != "active\n" {
@@ -310,13 +311,13 @@ func TestLabDebFromPathAndUpgrade(t *testing.T) {
 	resources := func(d lab.Deb) []providers.Resource {
 		pkg := Package(v.Name, "istio-sidecar", PackageSource{Path: d.Path, SHA256: d.SHA256})
 		return []providers.Resource{pkg,
-			File(v.Name, labClusterEnv, text("ISTIO_SERVICE_CIDR=10.0.0.0/8\n"), 0o640, "istio-proxy", "istio-proxy", false, []providers.Address{pkg.Addr})}
+			File(v.Name, labClusterEnv, text("ISTIO_SERVICE_CIDR=10.0.0.0/8\n"), 0o640, "istio-proxy", "istio-proxy", false, []plans.Address{pkg.Addr})}
 	}
 	version := func() string {
 		return vmShell(t, l, v, "dpkg-query -W -f '${Version}' istio-sidecar")
 	}
 	rs := resources(l.Debs[0])
-	if actions := converge(t, ctx, p, env, rs); actions[rs[0].Addr] != providers.Create {
+	if actions := converge(t, ctx, p, env, rs); actions[rs[0].Addr] != plans.Create {
 		t.Fatalf("actions %v, want the package created", actions)
 	}
 	if got := version(); got != l.Debs[0].Version {
@@ -325,21 +326,21 @@ func TestLabDebFromPathAndUpgrade(t *testing.T) {
 	if got := vmShell(t, l, v, "stat -c '%a %U' "+labClusterEnv); got != "640 istio-proxy\n" {
 		t.Fatalf("cluster.env: %q", got)
 	}
-	if got := countActions(converge(t, ctx, p, env, rs)); got[providers.NoOp] != 2 {
+	if got := countActions(converge(t, ctx, p, env, rs)); got[plans.NoOp] != 2 {
 		t.Fatalf("second apply %v, want no-ops", got)
 	}
 
 	// The same version is never reinstalled: Apply reports no change.
 	desired, _ := rs[0].Render(fixedOutputs{})
 	ar := p.Apply(ctx, providers.ApplyRequest{Environment: env, Resource: &rs[0], Desired: desired,
-		Change: providers.Change{Addr: rs[0].Addr, Action: providers.Update}})
+		Change: plans.Change{Addr: rs[0].Addr, Action: plans.Update}})
 	if ar.Err != nil || ar.Changed {
 		t.Fatalf("reapplying the installed version: changed %v err %v, want no change", ar.Changed, ar.Err)
 	}
 
 	// A newer .deb is an update that installs it.
 	rs = resources(l.Debs[1])
-	if actions := converge(t, ctx, p, env, rs); actions[rs[0].Addr] != providers.Update {
+	if actions := converge(t, ctx, p, env, rs); actions[rs[0].Addr] != plans.Update {
 		t.Fatalf("actions %v, want the package updated", actions)
 	}
 	if got := version(); got != l.Debs[1].Version {
@@ -350,7 +351,7 @@ func TestLabDebFromPathAndUpgrade(t *testing.T) {
 	bad := Package(v.Name, "istio-sidecar", PackageSource{Path: l.Debs[0].Path, SHA256: l.Debs[1].SHA256})
 	desired, _ = bad.Render(fixedOutputs{})
 	ar = p.Apply(ctx, providers.ApplyRequest{Environment: env, Resource: &bad, Desired: desired,
-		Change: providers.Change{Addr: bad.Addr, Action: providers.Update}})
+		Change: plans.Change{Addr: bad.Addr, Action: plans.Update}})
 	if ar.Err == nil || !strings.Contains(ar.Err.Error(), "not installed") {
 		t.Fatalf("wrong sha256: err = %v", ar.Err)
 	}
@@ -369,7 +370,7 @@ func TestLabURLChecksSHA256(t *testing.T) {
 	bad := Package(v.Name, "istio-sidecar", PackageSource{URL: l.Debs[0].URL, SHA256: l.Debs[1].SHA256})
 	desired, _ := bad.Render(fixedOutputs{})
 	ar := p.Apply(ctx, providers.ApplyRequest{Environment: "badsum", Resource: &bad, Desired: desired,
-		Change: providers.Change{Addr: bad.Addr, Action: providers.Create}})
+		Change: plans.Change{Addr: bad.Addr, Action: plans.Create}})
 	if ar.Err == nil || !strings.Contains(ar.Err.Error(), "want "+l.Debs[1].SHA256+"; not installed") {
 		t.Fatalf("err = %v, want a sha256 mismatch", ar.Err)
 	}
@@ -400,7 +401,7 @@ func TestLabSudo(t *testing.T) {
 	if got := vmShell(t, l, v, "stat -c '%a %U' /etc/meshx-sudo.conf /var/lib/meshx/sudo.json"); got != "600 root\n600 root\n" {
 		t.Fatalf("as %s with sudo: %q", l.SudoUser, got)
 	}
-	if got := countActions(converge(t, ctx, p, "sudo", rs)); got[providers.NoOp] != 2 {
+	if got := countActions(converge(t, ctx, p, "sudo", rs)); got[plans.NoOp] != 2 {
 		t.Fatalf("second apply %v", got)
 	}
 	h.Sudo = false
@@ -487,10 +488,10 @@ func benchResources(vmName string, l *lab.Lab, proxyOwned bool) []providers.Reso
 	pkg := Package(vmName, "istio-sidecar", PackageSource{URL: l.SidecarURL, SHA256: l.SidecarSHA256})
 	dnsmasq := Package(vmName, "dnsmasq", PackageSource{Apt: "dnsmasq"})
 	rs := []providers.Resource{pkg, dnsmasq}
-	var files []providers.Address
+	var files []plans.Address
 	for i := 0; i < 10; i++ {
 		path := fmt.Sprintf("/etc/meshx-bench/f%d.conf", i)
-		f := File(vmName, path, text(fmt.Sprintf("KEY%d=value\nOTHER=%s\n", i, strings.Repeat("x", 200))), 0o644, owner, owner, i < 3, []providers.Address{pkg.Addr})
+		f := File(vmName, path, text(fmt.Sprintf("KEY%d=value\nOTHER=%s\n", i, strings.Repeat("x", 200))), 0o644, owner, owner, i < 3, []plans.Address{pkg.Addr})
 		rs = append(rs, f)
 		files = append(files, f.Addr)
 	}

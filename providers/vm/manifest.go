@@ -81,7 +81,7 @@ func (e *entry) hasSensitiveKey() bool {
 
 // envRecord is one managed key of an env file.
 type envRecord struct {
-	// Value is what meshx last set, or its providers.Fingerprint when
+	// Value is what meshx last set, or its plans.Fingerprint when
 	// Sensitive: the manifest never holds a secret.
 	Value     string `json:"value"`
 	Sensitive bool   `json:"sensitive,omitempty"`

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 	"github.com/meshx-dev/meshx/providers/vm/envfile"
 )
@@ -30,8 +31,8 @@ type fileStat struct {
 
 func (f fileStat) exists() bool { return f.state != "-" }
 
-// fingerprint is providers.Fingerprint of the file's bytes, from its hash.
-func (f fileStat) fingerprint() string { return providers.FingerprintPrefix + f.sha256[:12] }
+// fingerprint is plans.Fingerprint of the file's bytes, from its hash.
+func (f fileStat) fingerprint() string { return plans.FingerprintPrefix + f.sha256[:12] }
 
 type pkgStat struct {
 	installed bool
@@ -201,7 +202,7 @@ func parseObservation(out []byte) (*observation, error) {
 // shape of a resource (an env file's key names) without its inputs.
 type unknownOutputs struct{}
 
-func (unknownOutputs) Output(providers.Address, string) (any, bool) { return providers.Unknown, true }
+func (unknownOutputs) Output(plans.Address, string) (any, bool) { return plans.Unknown, true }
 
 // observeItem is one requested resource and how it is read: an
 // operation (lines, packages, units) or a file path.
@@ -213,7 +214,7 @@ type observeItem struct {
 	name string   // the object on the VM, as the manifest names it
 	keys []string // env files: the managed keys
 	// sensitive are the env-file keys whose desired values are
-	// providers.Sensitive.
+	// plans.Sensitive.
 	sensitive map[string]bool
 }
 
@@ -243,7 +244,7 @@ func (p *Provider) planObserve(rs []providers.Resource) ([]observeItem, error) {
 					if !envFileAttrs[k] {
 						it.keys = append(it.keys, k)
 					}
-					if _, ok := o[k].(providers.Sensitive); ok {
+					if _, ok := o[k].(plans.Sensitive); ok {
 						it.sensitive[k] = true
 					}
 				}
@@ -315,7 +316,7 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) pr
 	p.manifests[req.Environment] = m.clone()
 	p.manMu.Unlock()
 
-	resp := providers.ObserveResponse{Objects: make(map[providers.Address]providers.Observed, len(items))}
+	resp := providers.ObserveResponse{Objects: make(map[plans.Address]providers.Observed, len(items))}
 	requested := map[[2]string]bool{}
 	nops := 0
 	for _, it := range items {
@@ -413,7 +414,7 @@ func (p *Provider) observed(it observeItem, id string, obs *observation, m *mani
 			case it.sensitive[k] || (e != nil && e.Keys[k].Sensitive):
 				// Sensitive now or when meshx last wrote it: a plan
 				// must show neither the new secret nor the old one.
-				o.Object[k] = providers.NewSensitive([]byte(v))
+				o.Object[k] = plans.NewSensitive([]byte(v))
 			default:
 				o.Object[k] = v
 			}
@@ -422,7 +423,7 @@ func (p *Provider) observed(it observeItem, id string, obs *observation, m *mani
 			for k, rec := range e.Keys {
 				v, ok := vals[k]
 				if rec.Sensitive {
-					v = providers.Fingerprint([]byte(v))
+					v = plans.Fingerprint([]byte(v))
 				}
 				if !ok || v != rec.Value {
 					o.Drift = true
@@ -437,7 +438,7 @@ func (p *Provider) observed(it observeItem, id string, obs *observation, m *mani
 			return o, fmt.Errorf("cannot read %s", s.path)
 		}
 		o.Exists = st == "1"
-		o.Object = providers.Object{"path": s.path, "line": s.line, "present": o.Exists}
+		o.Object = plans.Object{"path": s.path, "line": s.line, "present": o.Exists}
 		o.Drift = e != nil && !e.Preexisting && !o.Exists
 	case *packageSpec:
 		ps := obs.packages[s.name]
@@ -446,14 +447,14 @@ func (p *Provider) observed(it observeItem, id string, obs *observation, m *mani
 			o.Drift = e != nil && !e.Preexisting
 			break
 		}
-		o.Object = providers.Object{"name": s.name, "version": ps.version}
+		o.Object = plans.Object{"name": s.name, "version": ps.version}
 		if s.src.Apt != "" {
 			o.Object["version"] = "installed"
 		}
 		if e != nil && e.SHA256 != "" {
 			o.Object["sha256"] = e.SHA256
 		}
-		o.Outputs = providers.Object{"version": ps.version}
+		o.Outputs = plans.Object{"version": ps.version}
 		o.Details = map[string]string{"version": ps.version}
 		o.Drift = e != nil && e.Version != "" && e.Version != ps.version
 	case *unitSpec:
@@ -463,8 +464,8 @@ func (p *Provider) observed(it observeItem, id string, obs *observation, m *mani
 		}
 		o.Exists = us.exists()
 		if o.Exists {
-			o.Object = providers.Object{"enabled": us.isEnabled(), "active": us.active == "active"}
-			o.Outputs = providers.Object{"enabled": us.isEnabled(), "active": us.active == "active"}
+			o.Object = plans.Object{"enabled": us.isEnabled(), "active": us.active == "active"}
+			o.Outputs = plans.Object{"enabled": us.isEnabled(), "active": us.active == "active"}
 			o.Details = map[string]string{"enabled": us.enabled, "active": us.active}
 		}
 		o.Drift = e != nil && !e.Preexisting && !us.isEnabled()
@@ -484,7 +485,7 @@ func fileObject(o *providers.Observed, f *fileStat, sensitive bool, owner, group
 	default:
 		kind := map[string]string{"d": "a directory", "l": "a symbolic link", "o": "not a regular file"}[f.state]
 		o.Exists = true
-		o.Object = providers.Object{"content": "(" + kind + ")", "mode": "", "owner": "", "group": ""}
+		o.Object = plans.Object{"content": "(" + kind + ")", "mode": "", "owner": "", "group": ""}
 		return nil
 	}
 	o.Exists = true
@@ -499,7 +500,7 @@ func fileObject(o *providers.Observed, f *fileStat, sensitive bool, owner, group
 	if !sensitive && f.contentKnown && utf8.Valid(f.content) && len(f.content) <= maxTextContent {
 		content = string(f.content)
 	}
-	o.Object = providers.Object{"content": content, "mode": f.mode, "owner": user, "group": grp}
+	o.Object = plans.Object{"content": content, "mode": f.mode, "owner": user, "group": grp}
 	o.Outputs = fileOutputs(f.sha256, sensitive)
 	o.Details = map[string]string{"sha256": o.Outputs["sha256"].(string)}
 	return nil
@@ -507,11 +508,11 @@ func fileObject(o *providers.Observed, f *fileStat, sensitive bool, owner, group
 
 // fileOutputs are a file's outputs: its sha256, or for a secret only its
 // fingerprint (outputs and precondition details are shown and stored).
-func fileOutputs(sum string, sensitive bool) providers.Object {
+func fileOutputs(sum string, sensitive bool) plans.Object {
 	if sensitive {
-		return providers.Object{"sha256": providers.FingerprintPrefix + sum[:12]}
+		return plans.Object{"sha256": plans.FingerprintPrefix + sum[:12]}
 	}
-	return providers.Object{"sha256": sum}
+	return plans.Object{"sha256": sum}
 }
 
 func fileDrift(e *entry, f *fileStat) bool {
@@ -542,7 +543,7 @@ func (p *Provider) orphan(e *entry, id string, obs *observation) providers.Obser
 	}
 	switch e.Type {
 	case TypeFile, TypeEnv:
-		o.Object = providers.Object{"mode": e.Mode, "owner": e.Owner, "group": e.Group}
+		o.Object = plans.Object{"mode": e.Mode, "owner": e.Owner, "group": e.Group}
 		if e.Type == TypeEnv {
 			for k, rec := range e.Keys {
 				o.Object[k] = rec.Value
@@ -560,22 +561,22 @@ func (p *Provider) orphan(e *entry, id string, obs *observation) providers.Obser
 			}
 		}
 	case TypeLine:
-		o.Object = providers.Object{"path": e.Name, "line": e.Line, "present": true}
+		o.Object = plans.Object{"path": e.Name, "line": e.Line, "present": true}
 		if id != "" && !obs.file(e.Name).exists() {
 			o.Exists = false
 		}
 	case TypePackage:
-		o.Object = providers.Object{"name": e.Name, "version": e.Version}
+		o.Object = plans.Object{"name": e.Name, "version": e.Version}
 		if id != "" {
 			ps := obs.packages[e.Name]
 			o.Exists = ps.installed
 			o.Object["version"] = ps.version
 		}
 	case TypeUnit:
-		o.Object = providers.Object{"enabled": true, "active": true}
+		o.Object = plans.Object{"enabled": true, "active": true}
 		if us, ok := obs.units[id]; ok {
 			o.Exists = us.exists()
-			o.Object = providers.Object{"enabled": us.isEnabled(), "active": us.active == "active"}
+			o.Object = plans.Object{"enabled": us.isEnabled(), "active": us.active == "active"}
 		}
 	}
 	if !o.Exists {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 	"github.com/meshx-dev/meshx/providers/vm/envfile"
 )
@@ -40,8 +41,8 @@ var kindOfType = map[string]string{
 }
 
 // FileContent returns a file's content given the outputs of its
-// dependencies: a string, a providers.Sensitive, []byte, or
-// providers.Unknown while an input is not known yet.
+// dependencies: a string, a plans.Sensitive, []byte, or
+// plans.Unknown while an input is not known yet.
 type FileContent func(in providers.Outputs) (any, error)
 
 // fileSpec is what File attaches as Resource.Private.
@@ -99,22 +100,22 @@ type unitSpec struct {
 
 func target(vm string) string { return "vm." + vm }
 
-func addr(vm, typ, key string) providers.Address {
-	return providers.Address{Block: "vm", Name: vm, Type: typ, Key: key}
+func addr(vm, typ, key string) plans.Address {
+	return plans.Address{Block: "vm", Name: vm, Type: typ, Key: key}
 }
 
 func modeString(mode uint32) string { return fmt.Sprintf("%04o", mode) }
 
 // File manages a whole file: vm.<vm>.file["<path>"], kind vm_file.
 //
-// Its Object has the attributes content (a string, or providers.Sensitive
+// Its Object has the attributes content (a string, or plans.Sensitive
 // when sensitive is set or the text is over 64 KiB or not UTF-8), mode
 // ("0644"), owner and group. Observe returns the live content as text for a
-// non-sensitive file and as its providers.Fingerprint otherwise, so the two
-// compare with providers.Equal. content returning a providers.Sensitive for
+// non-sensitive file and as its plans.Fingerprint otherwise, so the two
+// compare with plans.Equal. content returning a plans.Sensitive for
 // a file not declared sensitive is an error. deps are the instances content
 // reads. The parent directory is created (0755) when missing.
-func File(vm, path string, content FileContent, mode uint32, owner, group string, sensitive bool, deps []providers.Address) providers.Resource {
+func File(vm, path string, content FileContent, mode uint32, owner, group string, sensitive bool, deps []plans.Address) providers.Resource {
 	s := &fileSpec{path: path, content: content, mode: mode, owner: owner, group: group, sensitive: sensitive}
 	s.err = firstErr(validatePath(path), validateMode(mode), validateAccount("owner", owner), validateAccount("group", group))
 	a := addr(vm, TypeFile, path)
@@ -122,10 +123,10 @@ func File(vm, path string, content FileContent, mode uint32, owner, group string
 		Addr:        a,
 		Target:      target(vm),
 		Kind:        KindFile,
-		DependsOn:   append([]providers.Address(nil), deps...),
+		DependsOn:   append([]plans.Address(nil), deps...),
 		AdoptFreely: true,
 		Private:     s,
-		Render: func(in providers.Outputs) (providers.Object, error) {
+		Render: func(in providers.Outputs) (plans.Object, error) {
 			if s.err != nil {
 				return nil, fmt.Errorf("%s: %w", a, s.err)
 			}
@@ -140,7 +141,7 @@ func File(vm, path string, content FileContent, mode uint32, owner, group string
 			if err != nil {
 				return nil, fmt.Errorf("%s: content: %w", a, err)
 			}
-			return providers.Object{"content": c, "mode": modeString(mode), "owner": owner, "group": group}, nil
+			return plans.Object{"content": c, "mode": modeString(mode), "owner": owner, "group": group}, nil
 		},
 	}
 }
@@ -149,7 +150,7 @@ func File(vm, path string, content FileContent, mode uint32, owner, group string
 // be shown as a diff become Sensitive, so they compare by fingerprint.
 func fileValue(v any, sensitive bool) (any, error) {
 	switch t := v.(type) {
-	case providers.Sensitive:
+	case plans.Sensitive:
 		if !sensitive {
 			// Observe would read such a file back as text and never find
 			// it equal; and a secret must not be shown as a diff.
@@ -158,32 +159,32 @@ func fileValue(v any, sensitive bool) (any, error) {
 		return t, nil
 	case string:
 		if sensitive || len(t) > maxTextContent || !utf8.ValidString(t) {
-			return providers.NewSensitive([]byte(t)), nil
+			return plans.NewSensitive([]byte(t)), nil
 		}
 		return t, nil
 	case []byte:
 		return fileValue(string(t), sensitive)
 	}
-	if providers.IsUnknown(v) {
-		return providers.Unknown, nil
+	if plans.IsUnknown(v) {
+		return plans.Unknown, nil
 	}
-	return nil, fmt.Errorf("want a string, []byte, providers.Sensitive or providers.Unknown, got %T", v)
+	return nil, fmt.Errorf("want a string, []byte, plans.Sensitive or plans.Unknown, got %T", v)
 }
 
 // contentBytes returns the bytes to write for a rendered content value.
 func contentBytes(v any) ([]byte, error) {
 	switch t := v.(type) {
-	case providers.Sensitive:
+	case plans.Sensitive:
 		return t.Bytes(), nil
 	case string:
 		return []byte(t), nil
 	case []byte:
 		return t, nil
 	}
-	if providers.IsUnknown(v) {
+	if plans.IsUnknown(v) {
 		return nil, errors.New("content is still unknown at apply")
 	}
-	return nil, fmt.Errorf("content is a %T, want a string or providers.Sensitive", v)
+	return nil, fmt.Errorf("content is a %T, want a string or plans.Sensitive", v)
 }
 
 // EnvFile manages some keys of a shell-style KEY=value file such as
@@ -198,12 +199,12 @@ func contentBytes(v any) ([]byte, error) {
 // managed keys (a key absent from the file is absent from the Object). Key
 // names "mode", "owner", "group" and "managed_keys" are refused.
 //
-// A value may be a providers.Sensitive: Observe then returns that key's
+// A value may be a plans.Sensitive: Observe then returns that key's
 // live value as a Sensitive too (so both compare by fingerprint and a plan
 // shows neither), and the manifest records only its fingerprint. A key
 // is sensitive when keys returns a Sensitive for it given only Unknown
 // inputs, or when the manifest recorded it as sensitive.
-func EnvFile(vm, path string, keys func(in providers.Outputs) (map[string]any, error), mode uint32, owner, group string, deps []providers.Address) providers.Resource {
+func EnvFile(vm, path string, keys func(in providers.Outputs) (map[string]any, error), mode uint32, owner, group string, deps []plans.Address) providers.Resource {
 	s := &envSpec{path: path, keys: keys, mode: mode, owner: owner, group: group}
 	s.err = firstErr(validatePath(path), validateMode(mode), validateAccount("owner", owner), validateAccount("group", group))
 	a := addr(vm, TypeEnv, path)
@@ -211,10 +212,10 @@ func EnvFile(vm, path string, keys func(in providers.Outputs) (map[string]any, e
 		Addr:        a,
 		Target:      target(vm),
 		Kind:        KindEnv,
-		DependsOn:   append([]providers.Address(nil), deps...),
+		DependsOn:   append([]plans.Address(nil), deps...),
 		AdoptFreely: true,
 		Private:     s,
-		Render: func(in providers.Outputs) (providers.Object, error) {
+		Render: func(in providers.Outputs) (plans.Object, error) {
 			if s.err != nil {
 				return nil, fmt.Errorf("%s: %w", a, s.err)
 			}
@@ -225,7 +226,7 @@ func EnvFile(vm, path string, keys func(in providers.Outputs) (map[string]any, e
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", a, err)
 			}
-			o := providers.Object{"mode": modeString(mode), "owner": owner, "group": group, "managed_keys": anyStrings(sortedKeys(m))}
+			o := plans.Object{"mode": modeString(mode), "owner": owner, "group": group, "managed_keys": anyStrings(sortedKeys(m))}
 			for _, k := range sortedKeys(m) {
 				v, err := envValue(k, m[k])
 				if err != nil {
@@ -256,14 +257,14 @@ func envValue(k string, v any) (any, error) {
 		s = t
 	case bool, int, int64, float64:
 		s = fmt.Sprint(t)
-	case providers.Sensitive:
+	case plans.Sensitive:
 		if err := checkEnvText(k, string(t.Bytes())); err != nil {
 			return nil, err
 		}
 		return t, nil
 	default:
-		if providers.IsUnknown(v) {
-			return providers.Unknown, nil
+		if plans.IsUnknown(v) {
+			return plans.Unknown, nil
 		}
 		return nil, fmt.Errorf("key %s: want a string, got %T", k, v)
 	}
@@ -299,11 +300,11 @@ func Line(vm, path, line string) providers.Resource {
 		Kind:        KindLine,
 		AdoptFreely: true,
 		Private:     s,
-		Render: func(providers.Outputs) (providers.Object, error) {
+		Render: func(providers.Outputs) (plans.Object, error) {
 			if s.err != nil {
 				return nil, fmt.Errorf("%s: %w", a, s.err)
 			}
-			return providers.Object{"path": path, "line": line, "present": true}, nil
+			return plans.Object{"path": path, "line": line, "present": true}, nil
 		},
 	}
 }
@@ -334,21 +335,21 @@ func Package(vm, name string, src PackageSource) providers.Resource {
 		Kind:        KindPackage,
 		AdoptFreely: true,
 		Private:     s,
-		Render: func(providers.Outputs) (providers.Object, error) {
+		Render: func(providers.Outputs) (plans.Object, error) {
 			if s.err != nil {
 				return nil, fmt.Errorf("%s: %w", a, s.err)
 			}
 			switch {
 			case src.Apt != "":
-				return providers.Object{"name": s.name, "version": "installed"}, nil
+				return plans.Object{"name": s.name, "version": "installed"}, nil
 			case src.URL != "":
-				return providers.Object{"name": s.name, "sha256": s.src.SHA256}, nil
+				return plans.Object{"name": s.name, "sha256": s.src.SHA256}, nil
 			}
 			d, err := s.localDeb()
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", a, err)
 			}
-			return providers.Object{"name": s.name, "version": d.Version}, nil
+			return plans.Object{"name": s.name, "version": d.Version}, nil
 		},
 	}
 }
@@ -402,22 +403,22 @@ func (s *packageSpec) localDeb() (debInfo, error) {
 // kind vm_unit, attributes enabled = true and active = true. It is
 // restarted only when one of triggers changed in the same apply
 // (ApplyRequest.Triggered), and started when it is not active.
-func Unit(vm, name string, triggers []providers.Address) providers.Resource {
+func Unit(vm, name string, triggers []plans.Address) providers.Resource {
 	s := &unitSpec{name: name, err: validateUnit(name)}
 	a := addr(vm, TypeUnit, name)
 	return providers.Resource{
 		Addr:        a,
 		Target:      target(vm),
 		Kind:        KindUnit,
-		DependsOn:   append([]providers.Address(nil), triggers...),
-		Triggers:    append([]providers.Address(nil), triggers...),
+		DependsOn:   append([]plans.Address(nil), triggers...),
+		Triggers:    append([]plans.Address(nil), triggers...),
 		AdoptFreely: true,
 		Private:     s,
-		Render: func(providers.Outputs) (providers.Object, error) {
+		Render: func(providers.Outputs) (plans.Object, error) {
 			if s.err != nil {
 				return nil, fmt.Errorf("%s: %w", a, s.err)
 			}
-			return providers.Object{"enabled": true, "active": true}, nil
+			return plans.Object{"enabled": true, "active": true}, nil
 		},
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/meshx-dev/meshx/providers/internal/shellquote"
+	"github.com/meshx-dev/meshx/internal/shellquote"
 )
 
 // Names sent to the VM are validated before they are quoted: quoting keeps

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -112,7 +113,7 @@ func TestFileContentIsSensitiveWhenItCannotBeDiffed(t *testing.T) {
 	}{
 		{"small text", "a=b\n", false, false},
 		{"secret", "key", true, true},
-		{"sensitive value of a sensitive file", providers.NewSensitive([]byte("x")), true, true},
+		{"sensitive value of a sensitive file", plans.NewSensitive([]byte("x")), true, true},
 		{"over 64 KiB", strings.Repeat("x", maxTextContent+1), false, true},
 		{"exactly 64 KiB", strings.Repeat("x", maxTextContent), false, false},
 		{"binary", "\xff\xfe", false, true},
@@ -125,18 +126,18 @@ func TestFileContentIsSensitiveWhenItCannotBeDiffed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, isSens := o["content"].(providers.Sensitive)
+			_, isSens := o["content"].(plans.Sensitive)
 			if isSens != tt.wantSens {
 				t.Fatalf("content is %T, want sensitive=%v", o["content"], tt.wantSens)
 			}
 		})
 	}
-	r := File("ecs1", "/etc/x", func(providers.Outputs) (any, error) { return providers.NewSensitive([]byte("k")), nil }, 0o644, "root", "root", false, nil)
+	r := File("ecs1", "/etc/x", func(providers.Outputs) (any, error) { return plans.NewSensitive([]byte("k")), nil }, 0o644, "root", "root", false, nil)
 	if _, err := r.Render(fixedOutputs{}); err == nil || !strings.Contains(err.Error(), "not declared sensitive") {
 		t.Fatalf("a secret for a non-sensitive file: err = %v", err)
 	}
-	r = File("ecs1", "/etc/x", func(providers.Outputs) (any, error) { return providers.Unknown, nil }, 0o644, "root", "root", true, nil)
-	if o, _ := r.Render(fixedOutputs{}); !providers.IsUnknown(o["content"]) {
+	r = File("ecs1", "/etc/x", func(providers.Outputs) (any, error) { return plans.Unknown, nil }, 0o644, "root", "root", true, nil)
+	if o, _ := r.Render(fixedOutputs{}); !plans.IsUnknown(o["content"]) {
 		t.Fatalf("unknown content rendered as %v", o["content"])
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/meshx-dev/meshx/executor"
 	"github.com/meshx-dev/meshx/planfile"
 	"github.com/meshx-dev/meshx/planner"
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 func init() {
@@ -150,7 +150,7 @@ func (c *applyCommand) Run(args []string) int {
 	// rest is applied, and the run still exits 1. A saved plan is applied
 	// whole or not at all.
 	p, exp, unobserved, ok := o.planPartial(ctx, destroy)
-	defer closeProviders(p)
+	defer p.Close()
 	if lk.lost() != nil {
 		return o.lockLost(lk)
 	}
@@ -171,11 +171,11 @@ func (c *applyCommand) Run(args []string) int {
 		return ExitError
 	}
 	if saved != nil {
-		if mm := planfile.Compare(saved.Changes, p); len(mm) > 0 {
+		if mm := planfile.Compare(saved.Changes, p.Plan); len(mm) > 0 {
 			return o.stale(planPath, mm)
 		}
 	} else {
-		o.show(p)
+		o.show(p.Plan)
 		if !p.HasChanges() {
 			o.outputs(p.Outputs)
 			return incomplete()
@@ -185,7 +185,7 @@ func (c *applyCommand) Run(args []string) int {
 			if destroy {
 				q = "Do you really want to destroy everything in environment " + o.cfg.Meshx.Environment + "?"
 			}
-			if !o.confirm(q, approvalDetail(p)) {
+			if !o.confirm(q, approvalDetail(p.Plan)) {
 				return ExitError
 			}
 			if lk.lost() != nil {
@@ -195,7 +195,7 @@ func (c *applyCommand) Run(args []string) int {
 	}
 	if !p.HasChanges() {
 		if o.json == nil {
-			fmt.Fprintln(c.Stdout, views.SummaryLine(p))
+			fmt.Fprintln(c.Stdout, views.SummaryLine(p.Plan))
 		}
 		return incomplete()
 	}
@@ -225,7 +225,7 @@ func (c *applyCommand) Run(args []string) int {
 
 // approvalDetail is what the approval prompt says will happen, naming
 // what a partial plan leaves out.
-func approvalDetail(p *providers.Plan) string {
+func approvalDetail(p *plans.Plan) string {
 	lines := []string{"meshx will perform the actions described above."}
 	if p.Destroy {
 		lines[0] = "meshx will destroy all the objects this environment created. There is no undo."
@@ -271,7 +271,7 @@ func (o *op) stale(path string, mm []planfile.Mismatch) int {
 }
 
 // outputs prints the configuration's outputs.
-func (o *op) outputs(outs []providers.OutputValue) {
+func (o *op) outputs(outs []plans.OutputValue) {
 	if len(outs) == 0 {
 		return
 	}

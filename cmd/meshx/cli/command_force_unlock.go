@@ -7,8 +7,8 @@ import (
 
 	"github.com/posener/complete"
 
+	"github.com/meshx-dev/meshx/cmd/meshx/internal/lock"
 	"github.com/meshx-dev/meshx/cmd/meshx/views"
-	"github.com/meshx-dev/meshx/providers/lease"
 )
 
 func init() {
@@ -53,7 +53,7 @@ func (c *forceUnlockCommand) Run(args []string) int {
 		fmt.Fprintf(c.Stderr, "Error: %s\n", err)
 		return ExitError
 	}
-	if err := lease.ForceUnlock(context.Background(), client, cfg.Meshx.Istio.Namespace, cfg.Meshx.Environment, fs.Arg(0)); err != nil {
+	if err := lock.ForceUnlock(context.Background(), client, cfg.Meshx.Istio.Namespace, cfg.Meshx.Environment, fs.Arg(0)); err != nil {
 		// The error may quote the Lease's holder, which the cluster says.
 		fmt.Fprintf(c.Stderr, "Error: %s\n", views.Escape(err.Error()))
 		return ExitError

@@ -10,7 +10,7 @@ import (
 
 	"github.com/meshx-dev/meshx/cmd/meshx/views"
 	"github.com/meshx-dev/meshx/planner"
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 func init() {
@@ -71,7 +71,7 @@ func (c *outputCommand) Run(args []string) int {
 		Progress:    o.observeProgress,
 		Log:         o.note,
 	})
-	defer closeProviders(p)
+	defer p.Close()
 	o.diagnostics(diags)
 	if p == nil || diags.HasErrors() {
 		return ExitError
@@ -102,7 +102,7 @@ func (c *outputCommand) Run(args []string) int {
 		doc := map[string]any{}
 		for _, ov := range outs {
 			entry := map[string]any{"sensitive": ov.Sensitive}
-			if !ov.Sensitive && !providers.IsUnknown(ov.Value) {
+			if !ov.Sensitive && !plans.IsUnknown(ov.Value) {
 				entry["value"] = ov.Value
 			}
 			doc[ov.Name] = entry
@@ -118,11 +118,11 @@ func (c *outputCommand) Run(args []string) int {
 }
 
 // displayOutput is an output's value as output shows it.
-func displayOutput(ov providers.OutputValue) any {
+func displayOutput(ov plans.OutputValue) any {
 	switch {
 	case ov.Sensitive:
 		return "<sensitive>"
-	case providers.IsUnknown(ov.Value):
+	case plans.IsUnknown(ov.Value):
 		return "(known after apply)"
 	}
 	return ov.Value
@@ -131,8 +131,8 @@ func displayOutput(ov providers.OutputValue) any {
 // rawOutput is what output -raw prints: a string as it is, another value
 // as JSON. A value not known until apply is an error, so a script never
 // takes "(known after apply)" for an address.
-func rawOutput(ov providers.OutputValue) (string, error) {
-	if !ov.Sensitive && providers.IsUnknown(ov.Value) {
+func rawOutput(ov plans.OutputValue) (string, error) {
+	if !ov.Sensitive && plans.IsUnknown(ov.Value) {
 		return "", fmt.Errorf("output %q is not known yet: it depends on values known only after apply, such as a load balancer's address. Run meshx apply, then read it again", ov.Name)
 	}
 	v := displayOutput(ov)

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // TestRawOutput: -raw prints a string alone and other values as JSON; a
@@ -12,13 +12,13 @@ import (
 func TestRawOutput(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		ov      providers.OutputValue
+		ov      plans.OutputValue
 		want    string
 		wantErr string
 	}{
-		{"string", providers.OutputValue{Name: "ip", Value: "10.0.0.1"}, "10.0.0.1", ""},
-		{"list", providers.OutputValue{Name: "ips", Value: []any{"a", "b"}}, `["a","b"]`, ""},
-		{"unknown", providers.OutputValue{Name: "pilot", Value: providers.Unknown}, "", `output "pilot" is not known yet`},
+		{"string", plans.OutputValue{Name: "ip", Value: "10.0.0.1"}, "10.0.0.1", ""},
+		{"list", plans.OutputValue{Name: "ips", Value: []any{"a", "b"}}, `["a","b"]`, ""},
+		{"unknown", plans.OutputValue{Name: "pilot", Value: plans.Unknown}, "", `output "pilot" is not known yet`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := rawOutput(tc.ov)

@@ -91,7 +91,7 @@ func (c *planCommand) Run(args []string) int {
 	// Targets that could not be observed are reported and left out, and
 	// the plan of the rest is shown, as apply shows it; the run fails.
 	p, _, unobserved, ok := o.planPartial(ctx, destroy)
-	defer closeProviders(p)
+	defer p.Close()
 	if !ok {
 		return ExitError
 	}
@@ -101,10 +101,10 @@ func (c *planCommand) Run(args []string) int {
 		if url := os.Getenv("MESHX_RUN_URL"); url != "" {
 			footer = fmt.Sprintf("[CI run](%s)", url)
 		}
-		parts := views.Markdown(p, views.MarkdownOptions{Order: f.order, Footer: footer})
+		parts := views.Markdown(p.Plan, views.MarkdownOptions{Order: f.order, Footer: footer})
 		fmt.Fprint(c.Stdout, strings.Join(parts, "\n"+PartBreak+"\n"))
 	default:
-		o.show(p)
+		o.show(p.Plan)
 	}
 	switch {
 	case len(unobserved) > 0:
@@ -114,7 +114,7 @@ func (c *planCommand) Run(args []string) int {
 		}
 		return ExitError
 	case out != "":
-		pf := planfile.FromPlan(p)
+		pf := planfile.FromPlan(p.Plan)
 		pf.MeshxVersion = Version
 		pf.CreatedAt = time.Now().UTC()
 		pf.ConfigDigest = configDigest(o.cfg)

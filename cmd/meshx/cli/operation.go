@@ -24,13 +24,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/meshx-dev/meshx/cmd/meshx/internal/lock"
 	"github.com/meshx-dev/meshx/cmd/meshx/views"
 	"github.com/meshx-dev/meshx/config"
 	"github.com/meshx-dev/meshx/planfile"
 	"github.com/meshx-dev/meshx/planner"
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers/kube"
-	"github.com/meshx-dev/meshx/providers/lease"
 )
 
 // opFlags are the options plan, apply and destroy share.
@@ -122,12 +122,12 @@ func (p *positiveInt) Set(s string) error {
 }
 
 // targetList collects -target flags.
-type targetList []providers.Address
+type targetList []plans.Address
 
 func (t *targetList) String() string { return "" }
 
 func (t *targetList) Set(s string) error {
-	a, err := providers.ParseAddress(s)
+	a, err := plans.ParseAddress(s)
 	if err != nil {
 		return err
 	}
@@ -207,8 +207,8 @@ func (o *op) load() bool {
 // could not be observed (an unreachable VM), the plan of the other targets
 // still holds; it is returned with the failed targets, so one VM does not
 // hold up the rest, and plan and apply show the same partial plan.
-func (o *op) planPartial(ctx context.Context, destroy bool) (*providers.Plan, planner.Expansion, []string, bool) {
-	p, exp, diags := planner.Plan(ctx, o.cfg, planner.Options{
+func (o *op) planPartial(ctx context.Context, destroy bool) (*planner.Plan, planner.Expansion, []string, bool) {
+	p, exp, diags := planner.Make(ctx, o.cfg, planner.Options{
 		Parallelism: max(planner.DefaultObserveParallelism, o.flags.parallelism),
 		Progress:    o.observeProgress,
 		Log:         o.note,
@@ -245,7 +245,7 @@ func (o *op) observeProgress(p planner.ObserveProgress) {
 }
 
 // show renders a plan for people or machines.
-func (o *op) show(p *providers.Plan) {
+func (o *op) show(p *plans.Plan) {
 	if o.json != nil {
 		o.json.Plan(p)
 		return
@@ -255,21 +255,11 @@ func (o *op) show(p *providers.Plan) {
 
 // describeClusters records in p the context and server each cluster block
 // reached, which every view names above the plan.
-func (o *op) describeClusters(p *providers.Plan) {
+func (o *op) describeClusters(p *planner.Plan) {
 	for _, c := range o.cfg.Clusters {
 		if kp, ok := p.Providers["cluster."+c.Name].(*kube.Provider); ok {
-			p.Clusters = append(p.Clusters, providers.ClusterEndpoint{Name: c.Name, Context: kp.Context(), Server: kp.Server()})
+			p.Clusters = append(p.Clusters, plans.ClusterEndpoint{Name: c.Name, Context: kp.Context(), Server: kp.Server()})
 		}
-	}
-}
-
-// closeProviders releases connections.
-func closeProviders(p *providers.Plan) {
-	if p == nil {
-		return
-	}
-	for _, pr := range p.Providers {
-		_ = pr.Close()
 	}
 }
 
@@ -376,7 +366,7 @@ func lockTTL() (time.Duration, error) {
 
 // runLock is the environment's lock as one run holds it.
 type runLock struct {
-	l    *lease.Lock // nil with -lock=false
+	l    *lock.Lock // nil with -lock=false
 	stop func()
 }
 
@@ -418,26 +408,26 @@ func (o *op) takeLock(ctx context.Context, operation string) (context.Context, *
 		return nil, nil, o.fail(ExitError, "Invalid "+LockTTLEnv, err), false
 	}
 	ns, env := o.cfg.Meshx.Istio.Namespace, o.cfg.Meshx.Environment
-	l := lease.New(client, lease.Options{Namespace: ns, Environment: env, Operation: operation, Duration: ttl})
-	err = l.Acquire(ctx, o.flags.lockTimeout, func(h lease.Info) {
+	l := lock.New(client, lock.Options{Namespace: ns, Environment: env, Operation: operation, Duration: ttl})
+	err = l.Acquire(ctx, o.flags.lockTimeout, func(h lock.Info) {
 		if o.json == nil {
 			fmt.Fprintf(o.m.Stderr, "Waiting up to %s for the lock held by %s (lock ID %s)...\n", o.flags.lockTimeout, views.Escape(h.Who), views.Escape(h.ID))
 		}
 	})
 	control := "cluster." + o.cfg.Control().Name
-	var held *lease.HeldError
-	var missing *lease.NamespaceMissingError
+	var held *lock.HeldError
+	var missing *lock.NamespaceMissingError
 	var status apierrors.APIStatus
 	switch {
 	case errors.As(err, &held):
 		o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Error acquiring the lock",
 			Detail: fmt.Sprintf("%s.\n\nmeshx serialises applies of one environment with the Lease %s/%s. Wait for that run to finish, retry with -lock-timeout=5m, or, if you are sure it is dead, run: meshx force-unlock %s",
-				held.Error(), ns, lease.Name(env), held.Holder.ID)}})
+				held.Error(), ns, lock.Name(env), held.Holder.ID)}})
 		return nil, nil, ExitLocked, false
 	case errors.As(err, &missing):
 		o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No Istio namespace for the lock",
 			Detail: fmt.Sprintf("Namespace %s does not exist in %s (%s). meshx keeps the environment's lock, the Lease %s, in the Istio namespace (meshx.istio.namespace), and creates nothing before you approve a plan, so nothing was changed.\n\nCheck that %s is the cluster where Istio is installed (kubeconfig and context) and that meshx.istio.namespace names its namespace. To let this apply create the namespace, run it once with -lock=false, with no other run in progress.",
-				ns, control, server, lease.Name(env), control)}})
+				ns, control, server, lock.Name(env), control)}})
 		return nil, nil, ExitError, false
 	case err != nil && !errors.As(err, &status):
 		c := o.cfg.Control()

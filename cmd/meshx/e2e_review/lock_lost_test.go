@@ -14,7 +14,7 @@ import (
 
 	"github.com/meshx-dev/meshx/cmd/meshx/cli"
 	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
-	"github.com/meshx-dev/meshx/providers/lease"
+	"github.com/meshx-dev/meshx/cmd/meshx/internal/lock"
 )
 
 // TestLockNeedsTheIstioNamespace: with an Istio namespace that does not
@@ -84,7 +84,7 @@ func TestLockLostMidApply(t *testing.T) {
 		_, err := cs.CoreV1().Services("istio-system").Get(t.Context(), "istio-pilot-ilb", e2etest.Get)
 		return err == nil
 	})
-	if err := cs.CoordinationV1().Leases("istio-system").Delete(t.Context(), lease.Name(w.Env), metav1.DeleteOptions{}); err != nil {
+	if err := cs.CoordinationV1().Leases("istio-system").Delete(t.Context(), lock.Name(w.Env), metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// Give the load balancers their addresses once the run noticed, so the
@@ -106,7 +106,7 @@ func TestLockLostMidApply(t *testing.T) {
 		t.Fatalf("apply after losing its lock: want exit 1, got %s", r)
 	}
 	mustContain(t, "apply stderr", r.Stderr, "Lost the environment's lock", "someone deleted the Lease", "started no change after that")
-	mustContain(t, "apply stdout", r.Stdout, "not attempted: lost the lock (Lease istio-system/"+lease.Name(w.Env)+")", "Apply interrupted!")
+	mustContain(t, "apply stdout", r.Stdout, "not attempted: lost the lock (Lease istio-system/"+lock.Name(w.Env)+")", "Apply interrupted!")
 	if strings.Contains(r.Stdout, "Apply complete!") {
 		t.Errorf("apply completed without its lock:\n%s", r)
 	}

@@ -14,8 +14,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
+	"github.com/meshx-dev/meshx/cmd/meshx/internal/lock"
 	"github.com/meshx-dev/meshx/lab"
-	"github.com/meshx-dev/meshx/providers/lease"
 )
 
 // TestLockHeldByAnotherRun: while another run (the test, through the
@@ -25,7 +25,7 @@ import (
 func TestLockHeldByAnotherRun(t *testing.T) {
 	w := newWorld(t, "locked")
 	cs := w.Client("control")
-	other := lease.New(cs, lease.Options{Namespace: "istio-system", Environment: w.Env, Operation: "test"})
+	other := lock.New(cs, lock.Options{Namespace: "istio-system", Environment: w.Env, Operation: "test"})
 	if err := other.Acquire(t.Context(), 0, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 	}
 
 	t.Run("force-unlock", func(t *testing.T) {
-		stuck := lease.New(cs, lease.Options{Namespace: "istio-system", Environment: w.Env, Operation: "test"})
+		stuck := lock.New(cs, lock.Options{Namespace: "istio-system", Environment: w.Env, Operation: "test"})
 		if err := stuck.Acquire(t.Context(), 0, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -70,12 +70,12 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 
 		r := w.Must(1, "force-unlock", "0123456789abcdef")
 		mustContain(t, "wrong-ID force-unlock", r.Stderr, id, stuck.Info().Who)
-		if h, err := lease.Status(t.Context(), cs, "istio-system", w.Env, time.Now()); err != nil || h == nil || h.ID != id {
+		if h, err := lock.Status(t.Context(), cs, "istio-system", w.Env, time.Now()); err != nil || h == nil || h.ID != id {
 			t.Fatalf("a wrong ID released the lock: %+v %v", h, err)
 		}
 		r = w.Must(0, "force-unlock", id)
 		mustContain(t, "force-unlock", r.Stdout, "unlocked environment "+w.Env)
-		if h, err := lease.Status(t.Context(), cs, "istio-system", w.Env, time.Now()); err != nil || h != nil {
+		if h, err := lock.Status(t.Context(), cs, "istio-system", w.Env, time.Now()); err != nil || h != nil {
 			t.Fatalf("force-unlock left the lock held: %+v %v", h, err)
 		}
 		w.Must(0, "plan", "-detailed-exitcode", "-no-color")
@@ -134,7 +134,7 @@ func TestLockOfKilledRun(t *testing.T) {
 	if err := <-exited; err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("subprocess was not killed: %v\n%s", err, out.String())
 	}
-	if h, err := lease.Status(t.Context(), cs, "istio-system", w.Env, time.Now()); err != nil || h == nil || h.ID != id {
+	if h, err := lock.Status(t.Context(), cs, "istio-system", w.Env, time.Now()); err != nil || h == nil || h.ID != id {
 		t.Fatalf("the killed run's lock is not held right after the kill: %+v %v", h, err)
 	}
 

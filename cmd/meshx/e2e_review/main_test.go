@@ -10,8 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
+	"github.com/meshx-dev/meshx/cmd/meshx/internal/lock"
 	"github.com/meshx-dev/meshx/lab"
-	"github.com/meshx-dev/meshx/providers/lease"
 )
 
 func TestMain(m *testing.M) {
@@ -43,7 +43,7 @@ func mustContain(t *testing.T, what, got string, wants ...string) {
 // getLease returns the environment's lock Lease, or nil when there is none.
 func getLease(t *testing.T, w *e2etest.World) *coordinationv1.Lease {
 	t.Helper()
-	l, err := w.Client("control").CoordinationV1().Leases("istio-system").Get(t.Context(), lease.Name(w.Env), metav1.GetOptions{})
+	l, err := w.Client("control").CoordinationV1().Leases("istio-system").Get(t.Context(), lock.Name(w.Env), metav1.GetOptions{})
 	if err != nil {
 		return nil
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/meshx-dev/meshx/executor"
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // Apply is what apply and destroy report while they run. ApplyText (human)
@@ -18,7 +18,7 @@ type Apply interface {
 	// Result reports the end of the run; destroy says it was a destroy.
 	Result(res executor.Result, destroy bool)
 	// Outputs reports the configuration's output values after the run.
-	Outputs(outs []providers.OutputValue)
+	Outputs(outs []plans.OutputValue)
 }
 
 // ApplyOptions tune the human apply view.
@@ -46,13 +46,13 @@ func NewApplyText(w io.Writer, opts ApplyOptions) *ApplyText {
 // verbs of an action: the -ing form, and the noun of its completion.
 type verbs struct{ ing, done string }
 
-var actionVerbs = map[providers.Action]verbs{
-	providers.Create:  {"Creating", "Creation complete"},
-	providers.Update:  {"Modifying", "Modifications complete"},
-	providers.Replace: {"Replacing", "Replacement complete"},
-	providers.Delete:  {"Destroying", "Destruction complete"},
-	providers.NoOp:    {"Reading", "Read complete"},
-	providers.Read:    {"Reading", "Read complete"},
+var actionVerbs = map[plans.Action]verbs{
+	plans.Create:  {"Creating", "Creation complete"},
+	plans.Update:  {"Modifying", "Modifications complete"},
+	plans.Replace: {"Replacing", "Replacement complete"},
+	plans.Delete:  {"Destroying", "Destruction complete"},
+	plans.NoOp:    {"Reading", "Read complete"},
+	plans.Read:    {"Reading", "Read complete"},
 }
 
 // progressText is the line of a Started, Progress or Completed event.
@@ -70,7 +70,7 @@ func progressText(e executor.Event) string {
 		return s
 	case executor.Completed:
 		s := fmt.Sprintf("%s: %s after %s", addr, v.done, e.Elapsed.Round(time.Second))
-		if !e.Changed && e.Action != providers.Delete {
+		if !e.Changed && e.Action != plans.Delete {
 			s += " (nothing needed changing)"
 		}
 		return s
@@ -95,7 +95,7 @@ func errorText(e executor.Event) string {
 // (something it reads failed) is not a change and is not listed.
 func (v *ApplyText) Event(e executor.Event) {
 	if e.Type == executor.Skipped {
-		if e.Action == providers.NoOp {
+		if e.Action == plans.NoOp {
 			return
 		}
 		v.skipped++
@@ -141,7 +141,7 @@ func ResultLine(res executor.Result, destroy bool) string {
 }
 
 // Outputs prints the output values, sensitive ones as <sensitive>.
-func (v *ApplyText) Outputs(outs []providers.OutputValue) {
+func (v *ApplyText) Outputs(outs []plans.OutputValue) {
 	if len(outs) == 0 {
 		return
 	}
@@ -151,7 +151,7 @@ func (v *ApplyText) Outputs(outs []providers.OutputValue) {
 	for _, o := range outs {
 		val := "<sensitive>"
 		if !o.Sensitive {
-			val = hclValue(providers.Normalize(o.Value), 0)
+			val = hclValue(plans.Normalize(o.Value), 0)
 		}
 		fmt.Fprintf(v.w, "%s = %s\n", o.Name, val)
 	}

@@ -6,14 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // TestEveryViewNamesTheClusters: text, markdown and JSON all say which
 // context and server each cluster block reached, so nobody applies to the
 // wrong cluster whichever way they read the plan.
 func TestEveryViewNamesTheClusters(t *testing.T) {
-	p := &providers.Plan{Environment: "demo", Clusters: []providers.ClusterEndpoint{
+	p := &plans.Plan{Environment: "demo", Clusters: []plans.ClusterEndpoint{
 		{Name: "control", Context: "prod-eu", Server: "https://10.0.0.1:6443"},
 		{Name: "remote1", Server: "https://remote.example:443"},
 	}}

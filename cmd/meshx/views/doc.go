@@ -4,7 +4,7 @@
 // (plan -format=markdown) and the JSON shape of HCL diagnostics shared with
 // `validate -json`.
 //
-// Every renderer reads pure data (*providers.Plan, executor.Event,
+// Every renderer reads pure data (*plans.Plan, executor.Event,
 // executor.Result, *planfile.File, hcl.Diagnostics) and writes only to the
 // io.Writer it is given (Markdown returns strings). Nothing here plans,
 // applies, reads files or looks at a terminal: colour is an option the
@@ -12,7 +12,7 @@
 //
 // Secrets never pass through: Change values are redacted fingerprints
 // already, and the renderers defend anyway. An attribute listed in
-// Change.Sensitive, or any providers.Sensitive value that slipped into a
+// Change.Sensitive, or any plans.Sensitive value that slipped into a
 // plan, is shown only as its fingerprint ("(sensitive value, sha256:…)");
 // nothing in this package calls Sensitive.Bytes.
 //

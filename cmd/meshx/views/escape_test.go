@@ -9,7 +9,7 @@ import (
 
 	"github.com/meshx-dev/meshx/executor"
 	"github.com/meshx-dev/meshx/planfile"
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // hostileText holds what a terminal would act on: set the window title (OSC),
@@ -21,21 +21,21 @@ const hostileText = "\x1b]0;pwned\x07\x1b[2J\rX\u009b31m\x7f\u202eevil\u2066\xff
 // hostilePlan puts hostileText text everywhere a plan carries a string: the
 // environment, an address key, kind, target, reason, map keys, single- and
 // multi-line values before and after, and outputs.
-func hostilePlan(t testing.TB) *providers.Plan {
+func hostilePlan(t testing.TB) *plans.Plan {
 	a := addr(t, `vm.ecs1.file["/etc/x"]`)
 	a.Key = "/etc/" + hostileText
 	b := addr(t, `vm.ecs1.unit["istio"]`)
-	return &providers.Plan{
+	return &plans.Plan{
 		Environment: "env" + hostileText,
-		Changes: []providers.Change{
+		Changes: []plans.Change{
 			{
-				Addr: a, Action: providers.Update, Kind: "vm_file" + hostileText, Target: "vm.ecs1" + hostileText, Reason: "because" + hostileText, Drift: true,
-				Before: providers.Object{"content": "line one\n" + hostileText + "\nline three\n", "mode": "0644" + hostileText, hostileText: "k"},
-				After:  providers.Object{"content": "line one\nline " + hostileText + " two\nline three\n", "mode": "0600" + hostileText, hostileText: "k2"},
+				Addr: a, Action: plans.Update, Kind: "vm_file" + hostileText, Target: "vm.ecs1" + hostileText, Reason: "because" + hostileText, Drift: true,
+				Before: plans.Object{"content": "line one\n" + hostileText + "\nline three\n", "mode": "0644" + hostileText, hostileText: "k"},
+				After:  plans.Object{"content": "line one\nline " + hostileText + " two\nline three\n", "mode": "0600" + hostileText, hostileText: "k2"},
 			},
-			{Addr: b, Action: providers.Delete, Kind: "vm_unit", Target: "vm.ecs1", Before: providers.Object{"description": hostileText}},
+			{Addr: b, Action: plans.Delete, Kind: "vm_unit", Target: "vm.ecs1", Before: plans.Object{"description": hostileText}},
 		},
-		Outputs: []providers.OutputValue{{Name: "out" + hostileText, Value: hostileText}},
+		Outputs: []plans.OutputValue{{Name: "out" + hostileText, Value: hostileText}},
 	}
 }
 
@@ -75,7 +75,7 @@ func TestRenderersEscapeControlCharacters(t *testing.T) {
 			v.Event(executor.Event{Type: executor.Skipped, Addr: c.Addr, Action: c.Action, Message: hostileText})
 		}
 		v.Outputs(p.Outputs)
-		v.Result(executor.Result{Failed: []providers.Address{p.Changes[0].Addr}, Err: errors.New(hostileText)}, false)
+		v.Result(executor.Result{Failed: []plans.Address{p.Changes[0].Addr}, Err: errors.New(hostileText)}, false)
 		return b.String()
 	}
 	for _, tc := range []struct {

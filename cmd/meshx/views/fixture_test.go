@@ -7,8 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -32,9 +31,9 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-func addr(t testing.TB, s string) providers.Address {
+func addr(t testing.TB, s string) plans.Address {
 	t.Helper()
-	a, err := providers.ParseAddress(s)
+	a, err := plans.ParseAddress(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +75,7 @@ ISTIO_NAMESPACE=bookinfo
 // with unknown and nested values, update with a file diff, a sensitive
 // change, drift, a restart, an adoption, a replace, an orphan delete and a
 // no-op. Values are what the planner produces: redacted, normalised.
-func fullPlan(t testing.TB) *providers.Plan {
+func fullPlan(t testing.TB) *plans.Plan {
 	pilot := addr(t, `cluster.control.ilb["istio-pilot-ilb"]`)
 	ns := addr(t, `cluster.control.namespace["bookinfo"]`)
 	secret := addr(t, `cluster.remote1.secret`)
@@ -87,12 +86,12 @@ func fullPlan(t testing.TB) *providers.Plan {
 	pkg := addr(t, `vm.ecs1.package["istio-sidecar"]`)
 	unit := addr(t, `vm.ecs1.unit["istio"]`)
 	old := addr(t, `vm.old.file["/etc/old.conf"]`)
-	return &providers.Plan{
+	return &plans.Plan{
 		Environment: "bookinfo",
-		Changes: []providers.Change{
+		Changes: []plans.Change{
 			{
-				Addr: pilot, Action: providers.Create, Kind: "kube_service", Target: "cluster.control",
-				After: providers.Object{
+				Addr: pilot, Action: plans.Create, Kind: "kube_service", Target: "cluster.control",
+				After: plans.Object{
 					"name":      "istio-pilot-ilb",
 					"namespace": "istio-system",
 					"annotations": map[string]any{
@@ -102,91 +101,91 @@ func fullPlan(t testing.TB) *providers.Plan {
 						map[string]any{"name": "https-pilot", "port": int64(15011)},
 						map[string]any{"name": "grpc", "port": int64(15010)},
 					},
-					"address": providers.Unknown,
+					"address": plans.Unknown,
 				},
-				Precondition: providers.Precondition{Exists: false},
+				Precondition: plans.Precondition{Exists: false},
 			},
 			{
-				Addr: ns, Action: providers.NoOp, Kind: "kube_namespace", Target: "cluster.control",
-				Before:       providers.Object{"name": "bookinfo"},
-				After:        providers.Object{"name": "bookinfo"},
-				Precondition: providers.Precondition{Exists: true, Digest: "aa11"},
+				Addr: ns, Action: plans.NoOp, Kind: "kube_namespace", Target: "cluster.control",
+				Before:       plans.Object{"name": "bookinfo"},
+				After:        plans.Object{"name": "bookinfo"},
+				Precondition: plans.Precondition{Exists: true, Digest: "aa11"},
 			},
 			{
-				Addr: secret, Action: providers.Update, Kind: "kube_remote_secret", Target: "cluster.control",
-				Before:       providers.Object{"name": "remote1", "kubeconfig": providers.Fingerprint([]byte("old kubeconfig")), "labels": map[string]any{"istio/multiCluster": "true"}},
-				After:        providers.Object{"name": "remote1", "kubeconfig": providers.Fingerprint([]byte("new kubeconfig")), "labels": map[string]any{"istio/multiCluster": "true"}},
+				Addr: secret, Action: plans.Update, Kind: "kube_remote_secret", Target: "cluster.control",
+				Before:       plans.Object{"name": "remote1", "kubeconfig": plans.Fingerprint([]byte("old kubeconfig")), "labels": map[string]any{"istio/multiCluster": "true"}},
+				After:        plans.Object{"name": "remote1", "kubeconfig": plans.Fingerprint([]byte("new kubeconfig")), "labels": map[string]any{"istio/multiCluster": "true"}},
 				Sensitive:    []string{"kubeconfig"},
 				Drift:        true,
-				Precondition: providers.Precondition{Exists: true, Digest: "bb22", Details: map[string]string{"resourceVersion": "812"}},
+				Precondition: plans.Precondition{Exists: true, Digest: "bb22", Details: map[string]string{"resourceVersion": "812"}},
 			},
 			{
-				Addr: endpoints, Action: providers.Update, Kind: "kube_endpoints", Target: "cluster.control", Adopt: true,
+				Addr: endpoints, Action: plans.Update, Kind: "kube_endpoints", Target: "cluster.control", Adopt: true,
 				Reason:       "adopting an existing object",
-				Before:       providers.Object{"name": "details", "addresses": []any{"10.0.0.5"}, "ports": map[string]any{"http": int64(9080)}},
-				After:        providers.Object{"name": "details", "addresses": []any{"10.0.0.5", "10.0.0.6"}, "ports": map[string]any{"http": int64(9080), "grpc": int64(9090)}},
-				Precondition: providers.Precondition{Exists: true, Digest: "cc33"},
+				Before:       plans.Object{"name": "details", "addresses": []any{"10.0.0.5"}, "ports": map[string]any{"http": int64(9080)}},
+				After:        plans.Object{"name": "details", "addresses": []any{"10.0.0.5", "10.0.0.6"}, "ports": map[string]any{"http": int64(9080), "grpc": int64(9090)}},
+				Precondition: plans.Precondition{Exists: true, Digest: "cc33"},
 			},
 			{
-				Addr: key, Action: providers.Create, Kind: "vm_file", Target: "vm.ecs1",
-				After:     providers.Object{"content": providers.Fingerprint([]byte("-----BEGIN PRIVATE KEY-----")), "mode": "0600", "owner": "istio-proxy", "group": "istio-proxy"},
+				Addr: key, Action: plans.Create, Kind: "vm_file", Target: "vm.ecs1",
+				After:     plans.Object{"content": plans.Fingerprint([]byte("-----BEGIN PRIVATE KEY-----")), "mode": "0600", "owner": "istio-proxy", "group": "istio-proxy"},
 				Sensitive: []string{"content"},
-				DependsOn: []providers.Address{pkg},
+				DependsOn: []plans.Address{pkg},
 			},
 			{
-				Addr: kubedns, Action: providers.Update, Kind: "vm_file", Target: "vm.ecs1",
-				Before:       providers.Object{"content": kubednsOld, "mode": "0644", "owner": "root", "group": "root"},
-				After:        providers.Object{"content": kubednsNew, "mode": "0644", "owner": "root", "group": "root"},
+				Addr: kubedns, Action: plans.Update, Kind: "vm_file", Target: "vm.ecs1",
+				Before:       plans.Object{"content": kubednsOld, "mode": "0644", "owner": "root", "group": "root"},
+				After:        plans.Object{"content": kubednsNew, "mode": "0644", "owner": "root", "group": "root"},
 				Drift:        true,
-				DependsOn:    []providers.Address{pilot},
-				Precondition: providers.Precondition{Exists: true, Digest: "dd44", Details: map[string]string{"sha256": "0f0f"}},
+				DependsOn:    []plans.Address{pilot},
+				Precondition: plans.Precondition{Exists: true, Digest: "dd44", Details: map[string]string{"sha256": "0f0f"}},
 			},
 			{
-				Addr: envFile, Action: providers.Create, Kind: "vm_env_file", Target: "vm.ecs1",
-				After:     providers.Object{"content": clusterEnv, "mode": "0644"},
-				DependsOn: []providers.Address{pkg},
+				Addr: envFile, Action: plans.Create, Kind: "vm_env_file", Target: "vm.ecs1",
+				After:     plans.Object{"content": clusterEnv, "mode": "0644"},
+				DependsOn: []plans.Address{pkg},
 			},
 			{
-				Addr: pkg, Action: providers.Replace, Kind: "vm_package", Target: "vm.ecs1",
+				Addr: pkg, Action: plans.Replace, Kind: "vm_package", Target: "vm.ecs1",
 				Reason:       "version cannot change in place",
-				Before:       providers.Object{"name": "istio-sidecar", "version": "1.0.0"},
-				After:        providers.Object{"name": "istio-sidecar", "version": "1.0.2"},
-				Precondition: providers.Precondition{Exists: true, Digest: "ee55"},
+				Before:       plans.Object{"name": "istio-sidecar", "version": "1.0.0"},
+				After:        plans.Object{"name": "istio-sidecar", "version": "1.0.2"},
+				Precondition: plans.Precondition{Exists: true, Digest: "ee55"},
 			},
 			{
-				Addr: unit, Action: providers.Update, Kind: "vm_unit", Target: "vm.ecs1",
+				Addr: unit, Action: plans.Update, Kind: "vm_unit", Target: "vm.ecs1",
 				Reason:       `inputs changed: vm.ecs1.file["/etc/dnsmasq.d/kubedns"], vm.ecs1.file["/var/lib/istio/envoy/cluster.env"]`,
-				Before:       providers.Object{"enabled": true, "active": true},
-				After:        providers.Object{"enabled": true, "active": true},
-				DependsOn:    []providers.Address{kubedns, envFile, key},
-				Precondition: providers.Precondition{Exists: true, Digest: "ff66"},
+				Before:       plans.Object{"enabled": true, "active": true},
+				After:        plans.Object{"enabled": true, "active": true},
+				DependsOn:    []plans.Address{kubedns, envFile, key},
+				Precondition: plans.Precondition{Exists: true, Digest: "ff66"},
 			},
 			{
-				Addr: old, Action: providers.Delete, Kind: "vm_file", Target: "vm.old",
+				Addr: old, Action: plans.Delete, Kind: "vm_file", Target: "vm.old",
 				Reason:       "not in configuration",
-				Before:       providers.Object{"content": "listen=1\n", "mode": "0644", "owner": "root", "group": "root"},
-				Precondition: providers.Precondition{Exists: true, Digest: "0077"},
+				Before:       plans.Object{"content": "listen=1\n", "mode": "0644", "owner": "root", "group": "root"},
+				Precondition: plans.Precondition{Exists: true, Digest: "0077"},
 			},
 		},
-		Outputs: []providers.OutputValue{
-			{Name: "pilot_ilb", Value: providers.Unknown},
-			{Name: "token", Value: providers.Fingerprint([]byte("tok")), Sensitive: true},
+		Outputs: []plans.OutputValue{
+			{Name: "pilot_ilb", Value: plans.Unknown},
+			{Name: "token", Value: plans.Fingerprint([]byte("tok")), Sensitive: true},
 		},
 	}
 }
 
 // destroyPlan removes two objects in dependency order.
-func destroyPlan(t testing.TB) *providers.Plan {
+func destroyPlan(t testing.TB) *plans.Plan {
 	unit := addr(t, `vm.ecs1.unit["istio"]`)
 	file := addr(t, `vm.ecs1.file["/etc/certs/root-cert.pem"]`)
-	return &providers.Plan{
+	return &plans.Plan{
 		Environment: "bookinfo",
 		Destroy:     true,
-		Changes: []providers.Change{
-			{Addr: file, Action: providers.Delete, Kind: "vm_file", Target: "vm.ecs1", Reason: "destroy requested",
-				Before: providers.Object{"content": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "mode": "0644"}, DependsOn: []providers.Address{unit}},
-			{Addr: unit, Action: providers.Delete, Kind: "vm_unit", Target: "vm.ecs1", Reason: "destroy requested",
-				Before: providers.Object{"enabled": true, "active": true}},
+		Changes: []plans.Change{
+			{Addr: file, Action: plans.Delete, Kind: "vm_file", Target: "vm.ecs1", Reason: "destroy requested",
+				Before: plans.Object{"content": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "mode": "0644"}, DependsOn: []plans.Address{unit}},
+			{Addr: unit, Action: plans.Delete, Kind: "vm_unit", Target: "vm.ecs1", Reason: "destroy requested",
+				Before: plans.Object{"enabled": true, "active": true}},
 		},
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/meshx-dev/meshx/executor"
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // UIVersion is the version of the JSON event stream. A minor bump adds
@@ -44,7 +44,7 @@ type JSONOptions struct {
 type JSON struct {
 	w    io.Writer
 	now  func() time.Time
-	plan *providers.Plan
+	plan *plans.Plan
 	err  error
 }
 
@@ -110,20 +110,20 @@ type jsonResource struct {
 	Target       string  `json:"target"`
 }
 
-func (v *JSON) resource(addr providers.Address, c providers.Change) jsonResource {
+func (v *JSON) resource(addr plans.Address, c plans.Change) jsonResource {
 	return jsonResource{
 		Addr:         addr.String(),
-		ResourceType: kindOf(v.plan, c),
+		ResourceType: c.Kind,
 		ResourceName: resourceName(addr),
 		ResourceKey:  resourceKey(addr),
-		Target:       targetOf(v.plan, c),
+		Target:       c.Target,
 	}
 }
 
 // streamAction is the action's name in the stream, which (unlike the plan
 // document) spells no-op "noop".
-func streamAction(a providers.Action) string {
-	if a == providers.NoOp {
+func streamAction(a plans.Action) string {
+	if a == plans.NoOp {
 		return "noop"
 	}
 	return a.String()
@@ -135,7 +135,7 @@ func streamAction(a providers.Action) string {
 // planned_change per change that does something, and the change_summary.
 // It also remembers p, so later apply events name each instance's kind and
 // target: call it before Event.
-func (v *JSON) Plan(p *providers.Plan) {
+func (v *JSON) Plan(p *plans.Plan) {
 	v.plan = p
 	for _, c := range p.Clusters {
 		v.emit("info", "cluster", fmt.Sprintf("cluster.%s: context %s, server %s", c.Name, orNone(c.Context), c.Server), map[string]any{
@@ -151,7 +151,7 @@ func (v *JSON) Plan(p *providers.Plan) {
 		})
 	}
 	for _, c := range p.Changes {
-		if c.Action == providers.NoOp {
+		if c.Action == plans.NoOp {
 			continue
 		}
 		var reason any
@@ -172,13 +172,13 @@ func (v *JSON) Plan(p *providers.Plan) {
 
 // change returns the planned change for an event's instance, for its kind
 // and target.
-func (v *JSON) change(a providers.Address) providers.Change {
+func (v *JSON) change(a plans.Address) plans.Change {
 	if v.plan != nil {
 		if c, ok := v.plan.Change(a); ok {
 			return c
 		}
 	}
-	return providers.Change{Addr: a}
+	return plans.Change{Addr: a}
 }
 
 // Event writes apply_start, apply_progress, apply_complete, apply_errored
@@ -209,7 +209,7 @@ func (v *JSON) Event(e executor.Event) {
 		hook["error"] = errorText(e)
 		v.emit("error", "apply_errored", fmt.Sprintf("%s: %s errored after %s", addr, erroredNoun[e.Action], e.Elapsed.Round(time.Second)), map[string]any{"hook": hook})
 	case executor.Skipped:
-		if e.Action == providers.NoOp {
+		if e.Action == plans.NoOp {
 			return
 		}
 		hook["reason"] = e.Message
@@ -217,13 +217,13 @@ func (v *JSON) Event(e executor.Event) {
 	}
 }
 
-var erroredNoun = map[providers.Action]string{
-	providers.NoOp:    "Read",
-	providers.Read:    "Read",
-	providers.Create:  "Creation",
-	providers.Update:  "Modifications",
-	providers.Replace: "Replacement",
-	providers.Delete:  "Destruction",
+var erroredNoun = map[plans.Action]string{
+	plans.NoOp:    "Read",
+	plans.Read:    "Read",
+	plans.Create:  "Creation",
+	plans.Update:  "Modifications",
+	plans.Replace: "Replacement",
+	plans.Delete:  "Destruction",
 }
 
 // Result writes the change_summary of the run, operation "apply" or
@@ -243,7 +243,7 @@ func (v *JSON) Result(res executor.Result, destroy bool) {
 
 // Outputs writes the outputs message. A sensitive output's value is left
 // out, as Terraform does; other values are redacted of any stray secret.
-func (v *JSON) Outputs(outs []providers.OutputValue) {
+func (v *JSON) Outputs(outs []plans.OutputValue) {
 	m := make(map[string]any, len(outs))
 	for _, o := range outs {
 		e := map[string]any{"sensitive": o.Sensitive}

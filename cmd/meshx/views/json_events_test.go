@@ -9,9 +9,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/zclconf/go-cty/cty"
-
-	"github.com/meshx-dev/meshx/providers"
 )
 
 const diagSource = `vm "ecs1" {
@@ -149,7 +148,7 @@ func TestDiagnosticSnippet(t *testing.T) {
 func TestPlanEventsNoChanges(t *testing.T) {
 	var b strings.Builder
 	v := NewJSON(&b, JSONOptions{Version: "0.3.0", Now: fixedClock()})
-	v.Plan(&providers.Plan{Environment: "x"})
+	v.Plan(&plans.Plan{Environment: "x"})
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], `"@message":"Plan: 0 to add, 0 to change, 0 to destroy."`) {
 		t.Errorf("got %s", b.String())

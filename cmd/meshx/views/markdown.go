@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // GitHubCommentLimit is the largest comment body GitHub accepts, in
@@ -36,7 +36,7 @@ type MarkdownOptions struct {
 // marker and the later ones say "Continued from previous comment.". A
 // single diff too large for a body on its own is cut at a line boundary,
 // its fence closed, with a note saying how much was left out.
-func Markdown(p *providers.Plan, opts MarkdownOptions) []string {
+func Markdown(p *plans.Plan, opts MarkdownOptions) []string {
 	if opts.MaxLen <= 0 {
 		opts.MaxLen = GitHubCommentLimit
 	}
@@ -47,7 +47,7 @@ func Markdown(p *providers.Plan, opts MarkdownOptions) []string {
 		pk.add(b)
 	}
 	for _, c := range p.Changes {
-		if c.Action != providers.NoOp {
+		if c.Action != plans.NoOp {
 			pk.add(m.diffBlock(c))
 		}
 	}
@@ -76,7 +76,7 @@ func Markdown(p *providers.Plan, opts MarkdownOptions) []string {
 const mdTrailer = "\n_Continued in the next comment._\n"
 
 type mdRender struct {
-	plan *providers.Plan
+	plan *plans.Plan
 	env  string
 }
 
@@ -141,12 +141,12 @@ func (m mdRender) intro(order bool) []mdBlock {
 	}
 	for _, g := range []struct {
 		title  string
-		action providers.Action
+		action plans.Action
 	}{
-		{"Create", providers.Create},
-		{"Update", providers.Update},
-		{"Replace", providers.Replace},
-		{"Delete", providers.Delete},
+		{"Create", plans.Create},
+		{"Update", plans.Update},
+		{"Replace", plans.Replace},
+		{"Delete", plans.Delete},
 	} {
 		var items []string
 		for _, c := range p.Changes {
@@ -191,7 +191,7 @@ func (m mdRender) intro(order bool) []mdBlock {
 }
 
 // diffBlock is one resource's collapsed diff.
-func (m mdRender) diffBlock(c providers.Change) mdBlock {
+func (m mdRender) diffBlock(c plans.Change) mdBlock {
 	ls := changeLines(m.plan, c)
 	lines := make([]string, len(ls))
 	for i, l := range ls {

@@ -6,19 +6,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 func TestMarkdownGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		plan *providers.Plan
+		plan *plans.Plan
 		opts MarkdownOptions
 	}{
 		{"markdown_full.md", fullPlan(t), MarkdownOptions{Order: true, Footer: "Apply with `meshx apply plan.mxplan` · [CI run](https://ci.example/run/42)"}},
 		// A small limit shows the split format on a readable fixture.
 		{"markdown_split_small.md", fullPlan(t), MarkdownOptions{MaxLen: 2500}},
-		{"markdown_no_changes.md", &providers.Plan{Environment: "bookinfo"}, MarkdownOptions{}},
+		{"markdown_no_changes.md", &plans.Plan{Environment: "bookinfo"}, MarkdownOptions{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			parts := Markdown(tc.plan, tc.opts)
@@ -30,30 +30,30 @@ func TestMarkdownGolden(t *testing.T) {
 
 // bigPlan has n file updates with a diff of lines lines each, plus one
 // file whose diff alone is larger than a comment.
-func bigPlan(t testing.TB, n, lines int) *providers.Plan {
-	p := &providers.Plan{Environment: "prod"}
+func bigPlan(t testing.TB, n, lines int) *plans.Plan {
+	p := &plans.Plan{Environment: "prod"}
 	for i := range n {
 		var before, after strings.Builder
 		for j := range lines {
 			fmt.Fprintf(&before, "setting_%03d = old value %d of file %d\n", j, j, i)
 			fmt.Fprintf(&after, "setting_%03d = new value %d of file %d\n", j, j, i)
 		}
-		p.Changes = append(p.Changes, providers.Change{
-			Addr: providers.Address{Block: "vm", Name: "ecs1", Type: "file", Key: fmt.Sprintf("/etc/app/%04d.conf", i)}, Action: providers.Update, Kind: "vm_file",
-			Before: providers.Object{"content": before.String(), "mode": "0644"},
-			After:  providers.Object{"content": after.String(), "mode": "0644"},
+		p.Changes = append(p.Changes, plans.Change{
+			Addr: plans.Address{Block: "vm", Name: "ecs1", Type: "file", Key: fmt.Sprintf("/etc/app/%04d.conf", i)}, Action: plans.Update, Kind: "vm_file",
+			Before: plans.Object{"content": before.String(), "mode": "0644"},
+			After:  plans.Object{"content": after.String(), "mode": "0644"},
 		})
 	}
 	var huge strings.Builder
 	for j := range 5000 {
 		fmt.Fprintf(&huge, "line %d of a very large generated file that a reviewer cannot read in one comment\n", j)
 	}
-	p.Changes = append(p.Changes, providers.Change{
-		Addr: providers.Address{Block: "vm", Name: "ecs2", Type: "file", Key: "/srv/huge.txt"}, Action: providers.Create, Kind: "vm_file",
-		After: providers.Object{"content": huge.String(), "mode": "0644"},
-	}, providers.Change{
-		Addr: providers.Address{Block: "vm", Name: "ecs3", Type: "file", Key: "/etc/gone"}, Action: providers.Delete, Kind: "vm_file", Reason: "not in configuration",
-		Before: providers.Object{"content": "x\n"},
+	p.Changes = append(p.Changes, plans.Change{
+		Addr: plans.Address{Block: "vm", Name: "ecs2", Type: "file", Key: "/srv/huge.txt"}, Action: plans.Create, Kind: "vm_file",
+		After: plans.Object{"content": huge.String(), "mode": "0644"},
+	}, plans.Change{
+		Addr: plans.Address{Block: "vm", Name: "ecs3", Type: "file", Key: "/etc/gone"}, Action: plans.Delete, Kind: "vm_file", Reason: "not in configuration",
+		Before: plans.Object{"content": "x\n"},
 	})
 	return p
 }

@@ -3,7 +3,7 @@ package views
 import (
 	"strings"
 
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // PartialNote says why a plan is partial: -target is in effect, or
@@ -14,7 +14,7 @@ type PartialNote struct {
 }
 
 // PartialNotes returns the notes of p, none for a whole plan.
-func PartialNotes(p *providers.Plan) []PartialNote {
+func PartialNotes(p *plans.Plan) []PartialNote {
 	var out []PartialNote
 	if len(p.Targets) > 0 {
 		flags := make([]string, len(p.Targets))
@@ -40,7 +40,7 @@ func PartialNotes(p *providers.Plan) []PartialNote {
 
 // TargetCover says what a targeted plan holds besides its targets: what
 // they depend on, or for destroy what depends on them.
-func TargetCover(p *providers.Plan) string {
+func TargetCover(p *plans.Plan) string {
 	switch {
 	case p.Destroy && len(p.Targets) == 1:
 		return "what depends on it"
@@ -76,7 +76,7 @@ func partialMarkdown(notes []PartialNote) []mdBlock {
 
 // clusterLines names each cluster's context and server, then a blank
 // line; nothing when the plan reached no cluster.
-func clusterLines(p *providers.Plan) []string {
+func clusterLines(p *plans.Plan) []string {
 	var out []string
 	for _, c := range p.Clusters {
 		out = append(out, "cluster."+c.Name+": context "+orNone(c.Context)+", server "+c.Server)

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // PlanOptions tune the human plan text.
@@ -27,7 +27,7 @@ const (
 
 // SummaryLine returns the line that ends a plan:
 // "Plan: X to add, Y to change, Z to destroy.", or the no-changes message.
-func SummaryLine(p *providers.Plan) string {
+func SummaryLine(p *plans.Plan) string {
 	if !p.HasChanges() {
 		if p.Destroy {
 			return NoDestroyChangesLine
@@ -43,7 +43,7 @@ func SummaryLine(p *providers.Plan) string {
 // (-target, targets not observed), what changed outside meshx, the legend of the symbols used, each change with its
 // attribute diff, optionally the execution order, and the summary line
 // last.
-func PlanText(w io.Writer, p *providers.Plan, opts PlanOptions) error {
+func PlanText(w io.Writer, p *plans.Plan, opts PlanOptions) error {
 	buf := bufio.NewWriter(w)
 	bw := NewTerminalWriter(buf, opts.Color)
 	for _, l := range clusterLines(p) {
@@ -71,7 +71,7 @@ func PlanText(w io.Writer, p *providers.Plan, opts PlanOptions) error {
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "meshx will perform the following actions:")
 	for _, c := range p.Changes {
-		if c.Action == providers.NoOp {
+		if c.Action == plans.NoOp {
 			continue
 		}
 		fmt.Fprintln(bw)
@@ -94,7 +94,7 @@ func PlanText(w io.Writer, p *providers.Plan, opts PlanOptions) error {
 // drifted instance. Their diff shows in the planned change that undoes
 // them: meshx keeps no record of what it last applied beyond the live
 // object, so only live against desired can be shown.
-func driftIntro(drift []providers.Change) []string {
+func driftIntro(drift []plans.Change) []string {
 	out := []string{
 		"Note: Objects have changed outside of meshx",
 		"",
@@ -109,21 +109,21 @@ func driftIntro(drift []providers.Change) []string {
 }
 
 // legend lists the symbols of the actions present, in Terraform's order.
-func legend(p *providers.Plan) []line {
-	present := map[providers.Action]bool{}
+func legend(p *plans.Plan) []line {
+	present := map[plans.Action]bool{}
 	for _, c := range p.Changes {
 		present[c.Action] = true
 	}
 	var out []line
 	for _, e := range []struct {
-		a providers.Action
+		a plans.Action
 		l line
 	}{
-		{providers.Create, line{2, markCreate, "create"}},
-		{providers.Update, line{2, markUpdate, "update in-place"}},
-		{providers.Delete, line{2, markDelete, "destroy"}},
-		{providers.Replace, line{0, markReplace, "destroy and then create replacement"}},
-		{providers.Read, line{1, markRead, "read (data resources)"}},
+		{plans.Create, line{2, markCreate, "create"}},
+		{plans.Update, line{2, markUpdate, "update in-place"}},
+		{plans.Delete, line{2, markDelete, "destroy"}},
+		{plans.Replace, line{0, markReplace, "destroy and then create replacement"}},
+		{plans.Read, line{1, markRead, "read (data resources)"}},
 	} {
 		if present[e.a] {
 			out = append(out, e.l)
@@ -134,34 +134,34 @@ func legend(p *providers.Plan) []line {
 
 // headerMark returns the three-column marker of an action as a line
 // (indent, mark).
-func headerMark(a providers.Action) (int, string) {
+func headerMark(a plans.Action) (int, string) {
 	switch a {
-	case providers.Create:
+	case plans.Create:
 		return 2, markCreate
-	case providers.Update:
+	case plans.Update:
 		return 2, markUpdate
-	case providers.Delete:
+	case plans.Delete:
 		return 2, markDelete
-	case providers.Replace:
+	case plans.Replace:
 		return 0, markReplace
-	case providers.Read:
+	case plans.Read:
 		return 1, markRead
 	}
 	return 2, ""
 }
 
 // actionPhrase completes "# ADDR …".
-func actionPhrase(a providers.Action) string {
+func actionPhrase(a plans.Action) string {
 	switch a {
-	case providers.Create:
+	case plans.Create:
 		return "will be created"
-	case providers.Update:
+	case plans.Update:
 		return "will be updated in-place"
-	case providers.Delete:
+	case plans.Delete:
 		return "will be destroyed"
-	case providers.Replace:
+	case plans.Replace:
 		return "must be replaced"
-	case providers.Read:
+	case plans.Read:
 		return "will be read during apply"
 	}
 	return "has no changes"
@@ -170,7 +170,7 @@ func actionPhrase(a providers.Action) string {
 // reasonLine says why, when the action alone does not: "(because not in
 // configuration)" for a delete or replace, "(inputs changed: …)" or
 // "(adopting an existing object)" otherwise.
-func reasonLine(c providers.Change) string {
+func reasonLine(c plans.Change) string {
 	r := c.Reason
 	if r == "" && c.Adopt {
 		r = "adopting an existing object"
@@ -178,7 +178,7 @@ func reasonLine(c providers.Change) string {
 	if r == "" {
 		return ""
 	}
-	if c.Action == providers.Delete || c.Action == providers.Replace {
+	if c.Action == plans.Delete || c.Action == plans.Replace {
 		return "# (because " + r + ")"
 	}
 	return "# (" + r + ")"
@@ -189,7 +189,7 @@ const attrIndent = 6
 
 // changeLines renders one change: its comment lines, then the block with
 // its attribute diff.
-func changeLines(p *providers.Plan, c providers.Change) []line {
+func changeLines(p *plans.Plan, c plans.Change) []line {
 	lines := []line{{0, "", "# " + c.Addr.String() + " " + actionPhrase(c.Action)}}
 	if r := reasonLine(c); r != "" {
 		lines = append(lines, line{0, "", r})
@@ -202,9 +202,9 @@ func changeLines(p *providers.Plan, c providers.Change) []line {
 	var body []line
 	var hidden int
 	switch c.Action {
-	case providers.Create:
+	case plans.Create:
 		body, hidden = objectDiff(attrIndent, nil, after, false, sensitive, false)
-	case providers.Delete:
+	case plans.Delete:
 		body, hidden = objectDiff(attrIndent, before, nil, false, sensitive, false)
 	default:
 		body, hidden = objectDiff(attrIndent, before, after, true, sensitive, false)
@@ -218,8 +218,8 @@ func changeLines(p *providers.Plan, c providers.Change) []line {
 
 // blockTitle is the resource block's title: its kind and its key (or
 // block name), like Terraform's resource "type" "name".
-func blockTitle(p *providers.Plan, c providers.Change) string {
-	kind := kindOf(p, c)
+func blockTitle(p *plans.Plan, c plans.Change) string {
+	kind := c.Kind
 	if kind == "" {
 		kind = c.Addr.Type
 	}
@@ -236,7 +236,7 @@ func blockTitle(p *providers.Plan, c providers.Change) string {
 // orderText lists the changes in waves: every change in wave n depends
 // only on changes in earlier waves, so a wave's changes may run in
 // parallel.
-func orderText(p *providers.Plan, color bool) []string {
+func orderText(p *plans.Plan, color bool) []string {
 	out := []string{"Execution order (changes in one wave may run in parallel):"}
 	for i, wave := range waves(p) {
 		for j, c := range wave {
@@ -254,8 +254,8 @@ func orderText(p *providers.Plan, color bool) []string {
 // waves groups the plan's changes (NoOps left out) by depth in the
 // dependency graph. A NoOp passes its dependencies' depth through without
 // adding a wave. Dependencies outside the plan are already in place.
-func waves(p *providers.Plan) [][]providers.Change {
-	byAddr := make(map[providers.Address]int, len(p.Changes))
+func waves(p *plans.Plan) [][]plans.Change {
+	byAddr := make(map[plans.Address]int, len(p.Changes))
 	for i, c := range p.Changes {
 		byAddr[c.Addr] = i
 	}
@@ -276,16 +276,16 @@ func waves(p *providers.Plan) [][]providers.Change {
 				d = max(d, visit(j))
 			}
 		}
-		if p.Changes[i].Action != providers.NoOp {
+		if p.Changes[i].Action != plans.NoOp {
 			d++
 		}
 		depth[i], state[i] = d, 2
 		return d
 	}
-	var out [][]providers.Change
+	var out [][]plans.Change
 	for i, c := range p.Changes {
 		d := visit(i)
-		if c.Action == providers.NoOp {
+		if c.Action == plans.NoOp {
 			continue
 		}
 		for len(out) < d {

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // Action markers, as Terraform draws them.
@@ -145,7 +145,7 @@ func objectDiff(indent int, before, after map[string]any, hideRemoved bool, sens
 			entries = append(entries, entry{k, markDelete, b, nil})
 		case a == nil:
 			entries = append(entries, entry{k, markDelete, b, nil})
-		case providers.Equal(b, a):
+		case plans.Equal(b, a):
 			hidden++
 		default:
 			entries = append(entries, entry{k, markUpdate, b, a})
@@ -235,7 +235,7 @@ func changedValue(indent int, prefix string, before, after any, suffix string) [
 			lines = append(lines, l)
 		}
 		return append(lines, line{indent, "", "EOT" + suffix})
-	case providers.IsUnknown(after):
+	case plans.IsUnknown(after):
 		return wholeValue(indent, markUpdate, prefix, before, " -> (known after apply)"+suffix)
 	case isMultiLine(before) || isMultiLine(after):
 		// The value changes shape (a string becomes a map): show the old
@@ -250,7 +250,7 @@ func changedValue(indent int, prefix string, before, after any, suffix string) [
 // hidden in place; a removed and an added map at the same position show
 // as one updated map.
 func listDiff(indent int, before, after []any) []line {
-	es := shortestEdit(len(before), len(after), func(i, j int) bool { return providers.Equal(before[i], after[j]) })
+	es := shortestEdit(len(before), len(after), func(i, j int) bool { return plans.Equal(before[i], after[j]) })
 	var lines []line
 	for i := 0; i < len(es); {
 		if es[i].kind == editEqual {
@@ -365,7 +365,7 @@ func inline(v any) string {
 			return strconv.FormatFloat(t, 'f', -1, 64)
 		}
 		return strconv.FormatFloat(t, 'g', -1, 64)
-	case providers.Sensitive:
+	case plans.Sensitive:
 		return "(sensitive value, " + t.Fingerprint() + ")"
 	case map[string]any:
 		if len(t) == 0 {
@@ -376,7 +376,7 @@ func inline(v any) string {
 			return "[]"
 		}
 	}
-	if providers.IsUnknown(v) {
+	if plans.IsUnknown(v) {
 		return "(known after apply)"
 	}
 	b, err := json.Marshal(safeJSON(v, nil))
@@ -412,10 +412,10 @@ func isIdentifier(s string) bool {
 
 // normalizeObject returns o in canonical JSON shape (map[string]any
 // values, int64 numbers), nil for a nil object.
-func normalizeObject(o providers.Object) map[string]any {
+func normalizeObject(o plans.Object) map[string]any {
 	if o == nil {
 		return nil
 	}
-	m, _ := providers.Normalize(map[string]any(o)).(map[string]any)
+	m, _ := plans.Normalize(map[string]any(o)).(map[string]any)
 	return m
 }

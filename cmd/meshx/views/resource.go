@@ -6,52 +6,19 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
-
-// kindOf returns the resource kind of c: Change.Kind, or what the plan's
-// in-memory Resources and Observed say when the planner did not set it.
-func kindOf(p *providers.Plan, c providers.Change) string {
-	if c.Kind != "" {
-		return c.Kind
-	}
-	if p != nil {
-		if r := p.Resources[c.Addr]; r != nil {
-			return r.Kind
-		}
-		if o, ok := p.Observed[c.Addr]; ok {
-			return o.Kind
-		}
-	}
-	return ""
-}
-
-// targetOf returns the target of c, like kindOf.
-func targetOf(p *providers.Plan, c providers.Change) string {
-	if c.Target != "" {
-		return c.Target
-	}
-	if p != nil {
-		if r := p.Resources[c.Addr]; r != nil {
-			return r.Target
-		}
-		if o, ok := p.Observed[c.Addr]; ok {
-			return o.Target
-		}
-	}
-	return ""
-}
 
 // resourceName is the address without its key: block.name.type. Machine
 // output calls it the resource name, so that addr = name + ["key"] as in
 // Terraform's type.name[key].
-func resourceName(a providers.Address) string {
+func resourceName(a plans.Address) string {
 	a.Key = ""
 	return a.String()
 }
 
 // resourceKey is the key of a, or nil when it has none.
-func resourceKey(a providers.Address) *string {
+func resourceKey(a plans.Address) *string {
 	if a.Key == "" {
 		return nil
 	}
@@ -68,22 +35,22 @@ func sensitiveToken(v any) string {
 	switch t := v.(type) {
 	case nil:
 		return "null"
-	case providers.Sensitive:
+	case plans.Sensitive:
 		return t.Fingerprint()
 	case string:
-		if providers.IsFingerprint(t) {
+		if plans.IsFingerprint(t) {
 			return t
 		}
-		return providers.Fingerprint([]byte(t))
+		return plans.Fingerprint([]byte(t))
 	}
-	if providers.IsUnknown(v) {
+	if plans.IsUnknown(v) {
 		return "known after apply"
 	}
 	b, err := json.Marshal(safeJSON(v, nil))
 	if err != nil {
 		return "unprintable"
 	}
-	return providers.Fingerprint(b)
+	return plans.Fingerprint(b)
 }
 
 // sensitiveValue is what machine output shows for a sensitive attribute:
@@ -94,11 +61,11 @@ func sensitiveValue(v any) any {
 	case nil:
 		return nil
 	case string:
-		if providers.IsFingerprint(t) {
+		if plans.IsFingerprint(t) {
 			return t
 		}
 	}
-	if providers.IsUnknown(v) {
+	if plans.IsUnknown(v) {
 		return v
 	}
 	return sensitiveToken(v)
@@ -109,9 +76,9 @@ func sensitiveValue(v any) any {
 // sensitiveValue, every Sensitive leaf its fingerprint, and every Unknown
 // leaf nil. Non-finite floats, which JSON cannot carry, become strings.
 func safeJSON(v any, sensitive map[string]bool) any {
-	v = providers.Normalize(v)
+	v = plans.Normalize(v)
 	switch t := v.(type) {
-	case providers.Sensitive:
+	case plans.Sensitive:
 		return t.Fingerprint()
 	case map[string]any:
 		out := make(map[string]any, len(t))
@@ -136,7 +103,7 @@ func safeJSON(v any, sensitive map[string]bool) any {
 	case nil, string, bool, int64:
 		return t
 	}
-	if providers.IsUnknown(v) {
+	if plans.IsUnknown(v) {
 		return nil
 	}
 	// Not JSON-shaped: show its type only, never its contents.
@@ -163,10 +130,10 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // countDestructive returns how many changes delete or replace an instance.
-func countDestructive(p *providers.Plan) int {
+func countDestructive(p *plans.Plan) int {
 	n := 0
 	for _, c := range p.Changes {
-		if c.Action == providers.Delete || c.Action == providers.Replace {
+		if c.Action == plans.Delete || c.Action == plans.Replace {
 			n++
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/meshx-dev/meshx/executor"
 	"github.com/meshx-dev/meshx/planfile"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -28,30 +29,28 @@ func TestSecretsNeverRendered(t *testing.T) {
 	keyAddr := addr(t, `vm.ecs1.file["/etc/certs/key.pem"]`)
 	secAddr := addr(t, "cluster.remote1.secret")
 	keyRes := &providers.Resource{Addr: keyAddr, Kind: "vm_file", Target: "vm.ecs1",
-		Render: func(providers.Outputs) (providers.Object, error) {
-			return providers.Object{"content": providers.NewSensitive(keyPEM), "mode": "0600"}, nil
+		Render: func(providers.Outputs) (plans.Object, error) {
+			return plans.Object{"content": plans.NewSensitive(keyPEM), "mode": "0600"}, nil
 		}}
 	secRes := &providers.Resource{Addr: secAddr, Kind: "kube_remote_secret", Target: "cluster.control",
-		Render: func(providers.Outputs) (providers.Object, error) {
-			return providers.Object{"name": "remote1", "data": map[string]any{"token": providers.NewSensitive(token)}}, nil
+		Render: func(providers.Outputs) (plans.Object, error) {
+			return plans.Object{"name": "remote1", "data": map[string]any{"token": plans.NewSensitive(token)}}, nil
 		}}
 	observed := providers.Observed{Addr: secAddr, Target: "cluster.control", Kind: "kube_remote_secret", Exists: true, Owned: true,
-		Object: providers.Object{"name": "remote1", "data": map[string]any{"token": providers.NewSensitive(oldToken)}}}
+		Object: plans.Object{"name": "remote1", "data": map[string]any{"token": plans.NewSensitive(oldToken)}}}
 
 	// Redact as the planner does.
-	keyAfter, keySens := providers.Redact(mustRender(t, keyRes))
-	secAfter, secSensA := providers.Redact(mustRender(t, secRes))
-	secBefore, secSensB := providers.Redact(observed.Object)
-	p := &providers.Plan{
+	keyAfter, keySens := plans.Redact(mustRender(t, keyRes))
+	secAfter, secSensA := plans.Redact(mustRender(t, secRes))
+	secBefore, secSensB := plans.Redact(observed.Object)
+	p := &plans.Plan{
 		Environment: "bookinfo",
-		Changes: []providers.Change{
-			{Addr: secAddr, Action: providers.Update, Before: secBefore, After: secAfter, Sensitive: union(secSensA, secSensB), Drift: true,
-				Precondition: providers.Precondition{Exists: true, Digest: providers.Digest(observed.Object)}},
-			{Addr: keyAddr, Action: providers.Create, After: keyAfter, Sensitive: keySens},
+		Changes: []plans.Change{
+			{Addr: secAddr, Action: plans.Update, Before: secBefore, After: secAfter, Sensitive: union(secSensA, secSensB), Drift: true,
+				Precondition: plans.Precondition{Exists: true, Digest: plans.Digest(observed.Object)}},
+			{Addr: keyAddr, Action: plans.Create, After: keyAfter, Sensitive: keySens},
 		},
-		Outputs:   []providers.OutputValue{{Name: "reader_token", Value: providers.Fingerprint(token), Sensitive: true}},
-		Resources: map[providers.Address]*providers.Resource{keyAddr: keyRes, secAddr: secRes},
-		Observed:  map[providers.Address]providers.Observed{secAddr: observed},
+		Outputs: []plans.OutputValue{{Name: "reader_token", Value: plans.Fingerprint(token), Sensitive: true}},
 	}
 
 	outputs := map[string]string{}
@@ -65,16 +64,16 @@ func TestSecretsNeverRendered(t *testing.T) {
 	b.Reset()
 	jv := NewJSON(&b, JSONOptions{Version: "0.3.0", Now: fixedClock()})
 	jv.Plan(p)
-	jv.Event(executor.Event{Type: executor.Started, Addr: keyAddr, Action: providers.Create})
-	jv.Event(executor.Event{Type: executor.Completed, Addr: keyAddr, Action: providers.Create, Changed: true, Elapsed: time.Second})
+	jv.Event(executor.Event{Type: executor.Started, Addr: keyAddr, Action: plans.Create})
+	jv.Event(executor.Event{Type: executor.Completed, Addr: keyAddr, Action: plans.Create, Changed: true, Elapsed: time.Second})
 	jv.Result(executor.Result{Added: 1}, false)
 	jv.Outputs(p.Outputs)
 	outputs["json events"] = b.String()
 
 	b.Reset()
 	av := NewApplyText(&b, ApplyOptions{})
-	av.Event(executor.Event{Type: executor.Errored, Addr: secAddr, Action: providers.Update, Err: errors.New("cluster.remote1.secret: apply: conflict")})
-	av.Result(executor.Result{Failed: []providers.Address{secAddr}, Err: errors.New("x")}, false)
+	av.Event(executor.Event{Type: executor.Errored, Addr: secAddr, Action: plans.Update, Err: errors.New("cluster.remote1.secret: apply: conflict")})
+	av.Result(executor.Result{Failed: []plans.Address{secAddr}, Err: errors.New("x")}, false)
 	av.Outputs(p.Outputs)
 	outputs["apply text"] = b.String()
 
@@ -99,8 +98,8 @@ func TestSecretsNeverRendered(t *testing.T) {
 	// A Sensitive that escaped redaction upstream (a planner bug) is still
 	// shown only as its fingerprint by every view, and refused by Write.
 	leaky := *p
-	leaky.Changes = append([]providers.Change(nil), p.Changes...)
-	leaky.Changes[1].After = providers.Object{"content": providers.NewSensitive(keyPEM), "mode": "0600"}
+	leaky.Changes = append([]plans.Change(nil), p.Changes...)
+	leaky.Changes[1].After = plans.Object{"content": plans.NewSensitive(keyPEM), "mode": "0600"}
 	leaky.Changes[1].Sensitive = nil
 	b.Reset()
 	if err := PlanText(&b, &leaky, PlanOptions{}); err != nil {
@@ -117,7 +116,7 @@ func TestSecretsNeverRendered(t *testing.T) {
 	var lb bytes.Buffer
 	err = planfile.Write(&lb, lf)
 	if err == nil {
-		t.Error("planfile.Write accepted a plan holding a providers.Sensitive")
+		t.Error("planfile.Write accepted a plan holding a plans.Sensitive")
 	} else {
 		outputs["plan file error"] = err.Error()
 	}
@@ -132,15 +131,15 @@ func TestSecretsNeverRendered(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(outputs["plan text"], providers.Fingerprint(keyPEM)) {
+	if !strings.Contains(outputs["plan text"], plans.Fingerprint(keyPEM)) {
 		t.Error("the plan text should show the key's fingerprint so a reviewer sees it")
 	}
-	if !strings.Contains(outputs["plan text, unredacted change"], providers.Fingerprint(keyPEM)) {
+	if !strings.Contains(outputs["plan text, unredacted change"], plans.Fingerprint(keyPEM)) {
 		t.Error("an unredacted Sensitive should render as its fingerprint")
 	}
 }
 
-func mustRender(t *testing.T, r *providers.Resource) providers.Object {
+func mustRender(t *testing.T, r *providers.Resource) plans.Object {
 	o, err := r.Render(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/meshx-dev/meshx/planfile"
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // ShowFormatVersion is the version of the show -json plan document.
@@ -69,17 +69,17 @@ type showPrecondition struct {
 // planActions spells an action as the plan document does: a replace is
 // ["delete", "create"], so scanning for "delete" finds every destructive
 // change.
-func planActions(a providers.Action) []string {
+func planActions(a plans.Action) []string {
 	switch a {
-	case providers.Create:
+	case plans.Create:
 		return []string{"create"}
-	case providers.Update:
+	case plans.Update:
 		return []string{"update"}
-	case providers.Replace:
+	case plans.Replace:
 		return []string{"delete", "create"}
-	case providers.Delete:
+	case plans.Delete:
 		return []string{"delete"}
-	case providers.Read:
+	case plans.Read:
 		return []string{"read"}
 	}
 	return []string{"no-op"}
@@ -129,7 +129,7 @@ func ShowJSON(w io.Writer, f *planfile.File) error {
 			sc.After = safeJSON(o.Value, nil)
 		}
 		sc.AfterUnknown = unknownShape(o.Value)
-		if providers.IsUnknown(sc.After) {
+		if plans.IsUnknown(sc.After) {
 			sc.After = nil
 		}
 		doc.OutputChanges[o.Name] = sc
@@ -142,14 +142,14 @@ func ShowJSON(w io.Writer, f *planfile.File) error {
 	return err
 }
 
-func resourceChange(p *providers.Plan, c providers.Change) showResourceChange {
+func resourceChange(p *plans.Plan, c plans.Change) showResourceChange {
 	sens := stringSet(c.Sensitive)
 	rc := showResourceChange{
 		Address:      c.Addr.String(),
-		Type:         kindOf(p, c),
+		Type:         c.Kind,
 		Name:         resourceName(c.Addr),
 		Index:        resourceKey(c.Addr),
-		Target:       targetOf(p, c),
+		Target:       c.Target,
 		ActionReason: c.Reason,
 		Adopt:        c.Adopt,
 		Change: showChange{
@@ -178,14 +178,14 @@ func resourceChange(p *providers.Plan, c providers.Change) showResourceChange {
 // driftChange describes an instance changed outside meshx. meshx keeps no
 // record of what it last applied, so before is null and after is the live
 // object.
-func driftChange(p *providers.Plan, c providers.Change) showResourceChange {
+func driftChange(p *plans.Plan, c plans.Change) showResourceChange {
 	sens := stringSet(c.Sensitive)
 	return showResourceChange{
 		Address: c.Addr.String(),
-		Type:    kindOf(p, c),
+		Type:    c.Kind,
 		Name:    resourceName(c.Addr),
 		Index:   resourceKey(c.Addr),
-		Target:  targetOf(p, c),
+		Target:  c.Target,
 		Change: showChange{
 			Actions:         []string{"update"},
 			Before:          nil,
@@ -199,14 +199,14 @@ func driftChange(p *providers.Plan, c providers.Change) showResourceChange {
 
 // objectJSON is o made safe for JSON: sensitive attributes as
 // fingerprints, Unknown as null; nil stays nil.
-func objectJSON(o providers.Object, sens map[string]bool) any {
+func objectJSON(o plans.Object, sens map[string]bool) any {
 	if o == nil {
 		return nil
 	}
 	return safeJSON(map[string]any(o), sens)
 }
 
-func objectOrNil(o providers.Object) any {
+func objectOrNil(o plans.Object) any {
 	if o == nil {
 		return nil
 	}
@@ -217,8 +217,8 @@ func objectOrNil(o providers.Object) any {
 // an object keeps only entries that are or hold Unknown; a list keeps
 // every element (false where known); a known scalar or nil is false.
 func unknownShape(v any) any {
-	v = providers.Normalize(v)
-	if providers.IsUnknown(v) {
+	v = plans.Normalize(v)
+	if plans.IsUnknown(v) {
 		return true
 	}
 	switch t := v.(type) {
@@ -242,7 +242,7 @@ func unknownShape(v any) any {
 
 // sensitiveShape is before_sensitive/after_sensitive: false for a nil
 // object, else an object with true at each sensitive attribute present.
-func sensitiveShape(o providers.Object, sens map[string]bool) any {
+func sensitiveShape(o plans.Object, sens map[string]bool) any {
 	if o == nil {
 		return false
 	}

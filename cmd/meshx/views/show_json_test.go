@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meshx-dev/meshx/planfile"
-	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/plans"
 )
 
 func savedPlan(t testing.TB) *planfile.File {
@@ -116,9 +116,9 @@ func TestUnknownShape(t *testing.T) {
 	}{
 		{nil, false},
 		{"x", false},
-		{providers.Unknown, true},
-		{map[string]any{"a": "x", "b": providers.Unknown}, map[string]any{"b": true}},
-		{[]any{"x", providers.Unknown, map[string]any{"c": providers.Unknown}}, []any{false, true, map[string]any{"c": true}}},
+		{plans.Unknown, true},
+		{map[string]any{"a": "x", "b": plans.Unknown}, map[string]any{"b": true}},
+		{[]any{"x", plans.Unknown, map[string]any{"c": plans.Unknown}}, []any{false, true, map[string]any{"c": true}}},
 		{map[string]any{"n": map[string]any{"k": "v"}}, map[string]any{"n": map[string]any{}}},
 	} {
 		if diff := cmp.Diff(tc.want, unknownShape(tc.in)); diff != "" {

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/meshx-dev/meshx/providers/internal/shellquote"
+	"github.com/meshx-dev/meshx/internal/shellquote"
 )
 
 // keyRE is a shell variable name meshx manages: what ValidKey accepts.

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/meshx-dev/meshx/providers/internal/shellquote"
+	"github.com/meshx-dev/meshx/internal/shellquote"
 )
 
 // Paths on a VM, as setupIstioVM.sh and the sidecar package use them.

@@ -1,4 +1,4 @@
-package providers
+package plans
 
 import (
 	"crypto/sha256"
@@ -83,7 +83,7 @@ func (s Sensitive) Fingerprint() string { return Fingerprint(s.value) }
 func (s Sensitive) String() string { return "(sensitive)" }
 
 // GoString implements fmt.GoStringer without revealing the value.
-func (s Sensitive) GoString() string { return "providers.Sensitive(" + s.Fingerprint() + ")" }
+func (s Sensitive) GoString() string { return "plans.Sensitive(" + s.Fingerprint() + ")" }
 
 // MarshalJSON writes the fingerprint, never the value.
 func (s Sensitive) MarshalJSON() ([]byte, error) { return json.Marshal(s.Fingerprint()) }

@@ -13,4 +13,4 @@
 // whose Lease was deleted or taken, or that could not renew it before it
 // expires, has lost the lock: Gone is closed and Lost says why, so the
 // caller can stop starting work. The package does not stop anything itself.
-package lease
+package lock

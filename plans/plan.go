@@ -1,4 +1,4 @@
-package providers
+package plans
 
 import "sort"
 
@@ -30,10 +30,6 @@ type Plan struct {
 	// configuration order: views print them above the plan, so nobody
 	// applies to the wrong cluster. A plan file keeps none.
 	Clusters []ClusterEndpoint `json:"-"`
-
-	Resources map[Address]*Resource `json:"-"`
-	Observed  map[Address]Observed  `json:"-"`
-	Providers map[string]Provider   `json:"-"`
 }
 
 // ClusterEndpoint is where one cluster block's requests go: its
