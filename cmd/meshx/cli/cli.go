@@ -15,20 +15,29 @@ package cli
 //		fs := c.FlagSet("plan")          // has -no-color
 //		fs.BoolVar(&jsonOut, "json", false, "")
 //		c.VarFlags(fs)                   // -var, -var-file, in order
-//		if err := c.Parse(fs, args); err != nil { // options may follow arguments
-//			return c.FlagError(err, jsonOut)
+//		err := c.Parse(fs, args)         // options may follow arguments
+//		base := c.View()
+//		view := views.NewPlan(viewType(jsonOut, "", args, err), base, views.PlanViewOptions{})
+//		if err != nil {
+//			return flagError(view, err)  // in JSON with -json
 //		}
 //		cfg, diags := c.LoadConfig()     // honours -chdir, -var, MESHX_VAR_*
-//		c.ShowDiagnostics(diags, cfg.Files)
+//		base.SetSources(Sources(cfg.Files))
+//		view.Diagnostics(diags)
 //		…
 //	}
+//
+// The command's output goes through its view, chosen once from the flags
+// (see package views on how a command gets one); the command itself never
+// branches on the output format.
 //
 // Optionally implement AutocompleteFlags/AutocompleteArgs (see
 // hashicorp/cli's CommandAutocomplete; Meta.CompleteVarFlags helps) for
 // shell completion. The command shows up in `meshx -help`, `meshx help`,
 // completion and the testscript runner without further wiring. Flags accept
 // both -flag=value and --flag=value (package flag does). Write output only
-// to c.Stdout and c.Stderr, never to os.Stdout.
+// through the view (or to c.Stdout and c.Stderr for data such as fmt's),
+// never to os.Stdout.
 
 import (
 	"fmt"

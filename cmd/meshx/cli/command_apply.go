@@ -103,17 +103,21 @@ func (c *applyCommand) Run(args []string) int {
 	f.register(fs)
 	fs.BoolVar(&autoApprove, "auto-approve", false, "")
 	c.VarFlags(fs)
-	if err := c.Parse(fs, args); err != nil {
-		return c.FlagError(err, f.json || wantsJSON(args))
-	}
+	err := c.Parse(fs, args)
+	base := c.View()
+	view := views.NewApply(viewType(f.json, "", args, err), base, views.ApplyViewOptions{Order: f.order})
 	var planPath string
 	switch {
+	case err != nil:
+		return flagError(view, err)
 	case fs.NArg() == 1 && !c.destroy:
 		planPath = c.path(fs.Arg(0))
 	case fs.NArg() > 0:
-		return c.FlagError(fmt.Errorf("%s takes no arguments but a saved plan file, got %q", c.name(), strings.Join(fs.Args(), " ")), f.json)
+		return flagError(view, fmt.Errorf("%s takes no arguments but a saved plan file, got %q", c.name(), strings.Join(fs.Args(), " ")))
 	}
-	o := c.newOp(f)
+	// Nobody can answer a prompt in the middle of a JSON stream.
+	f.input = f.input && !f.json
+	o := c.newOp(f, base, view)
 	if !o.load() {
 		return ExitError
 	}
@@ -139,11 +143,11 @@ func (c *applyCommand) Run(args []string) int {
 
 	ctx, stop := o.interruptible(context.Background())
 	defer stop()
-	ctx, lk, code, ok := o.takeLock(ctx, c.name())
+	ctx, lk, code, ok := o.takeLock(ctx, c.name(), view)
 	if !ok {
 		return code
 	}
-	defer lk.release(o)
+	defer lk.release()
 
 	destroy := c.destroy || (saved != nil && saved.Destroy)
 	// Targets that could not be observed are reported and left out; the
@@ -175,9 +179,9 @@ func (c *applyCommand) Run(args []string) int {
 			return o.stale(planPath, mm)
 		}
 	} else {
-		o.show(p.Plan)
+		view.Plan(p.Plan)
 		if !p.HasChanges() {
-			o.outputs(p.Outputs)
+			view.Outputs(p.Outputs)
 			return incomplete()
 		}
 		if !autoApprove {
@@ -194,16 +198,10 @@ func (c *applyCommand) Run(args []string) int {
 		}
 	}
 	if !p.HasChanges() {
-		if o.json == nil {
-			fmt.Fprintln(c.Stdout, views.SummaryLine(p.Plan))
-		}
+		view.Summary(p.Plan)
 		return incomplete()
 	}
 
-	var view views.Apply = views.NewApplyText(c.Stdout, views.ApplyOptions{Color: c.ColorStdout()})
-	if o.json != nil {
-		view = o.json
-	}
 	res := executor.Apply(ctx, p, executor.Options{Parallelism: f.parallelism, Events: view.Event})
 	res.LeftOut = unobserved
 	view.Result(res, destroy)
@@ -218,7 +216,7 @@ func (c *applyCommand) Run(args []string) int {
 	if !destroy {
 		outs, diags := planner.OutputValues(o.cfg, exp, planner.AppliedOutputs(res.Outputs))
 		o.diagnostics(diags)
-		o.outputs(outs)
+		view.Outputs(outs)
 	}
 	return incomplete()
 }
@@ -268,16 +266,4 @@ func (o *op) stale(path string, mm []planfile.Mismatch) int {
 	b.WriteString("\nRun meshx plan -out again, review the new plan, and apply that.")
 	o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Saved plan is stale", Detail: b.String()}})
 	return ExitStale
-}
-
-// outputs prints the configuration's outputs.
-func (o *op) outputs(outs []plans.OutputValue) {
-	if len(outs) == 0 {
-		return
-	}
-	if o.json != nil {
-		o.json.Outputs(outs)
-		return
-	}
-	views.NewApplyText(o.m.Stdout, views.ApplyOptions{}).Outputs(outs)
 }

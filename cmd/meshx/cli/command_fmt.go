@@ -89,8 +89,10 @@ func (c *fmtCommand) Run(args []string) int {
 	fs.BoolVar(&c.diff, "diff", false, "")
 	fs.BoolVar(&c.check, "check", false, "")
 	fs.BoolVar(&c.recursive, "recursive", false, "")
-	if err := c.Parse(fs, args); err != nil {
-		return c.FlagError(err, false)
+	err := c.Parse(fs, args)
+	view := c.View()
+	if err != nil {
+		return flagError(view, err)
 	}
 	if c.check {
 		c.write = false
@@ -113,7 +115,8 @@ func (c *fmtCommand) Run(args []string) int {
 		diags = append(diags, d...)
 		unformatted = unformatted || changed
 	}
-	c.ShowDiagnostics(diags, files)
+	view.SetSources(Sources(files))
+	view.Diagnostics(diags)
 	switch {
 	case diags.HasErrors():
 		return fmtExitError

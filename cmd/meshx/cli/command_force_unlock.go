@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/posener/complete"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/internal/lock"
@@ -37,27 +38,32 @@ func (c *forceUnlockCommand) AutocompleteFlags() complete.Flags    { return c.Co
 func (c *forceUnlockCommand) Run(args []string) int {
 	fs := c.FlagSet("force-unlock")
 	c.VarFlags(fs)
-	if err := c.Parse(fs, args); err != nil {
-		return c.FlagError(err, false)
-	}
-	if fs.NArg() != 1 {
-		return c.FlagError(fmt.Errorf("force-unlock needs the lock ID"), false)
+	err := c.Parse(fs, args)
+	base := c.View()
+	view := views.NewForceUnlock(base)
+	switch {
+	case err != nil:
+		return flagError(view, err)
+	case fs.NArg() != 1:
+		return flagError(view, fmt.Errorf("force-unlock needs the lock ID"))
 	}
 	cfg, diags := c.LoadConfig()
+	base.SetSources(Sources(cfg.Files))
 	if diags.HasErrors() {
-		c.ShowDiagnostics(diags, cfg.Files)
+		view.Diagnostics(diags)
 		return ExitError
 	}
 	client, _, err := controlClient(cfg)
 	if err != nil {
-		fmt.Fprintf(c.Stderr, "Error: %s\n", err)
+		view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot reach the control cluster", Detail: err.Error() + "."}})
 		return ExitError
 	}
+	// The error may quote the Lease's holder, which the cluster says; the
+	// view escapes it.
 	if err := lock.ForceUnlock(context.Background(), client, cfg.Meshx.Istio.Namespace, cfg.Meshx.Environment, fs.Arg(0)); err != nil {
-		// The error may quote the Lease's holder, which the cluster says.
-		fmt.Fprintf(c.Stderr, "Error: %s\n", views.Escape(err.Error()))
+		view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot release the lock", Detail: err.Error() + "."}})
 		return ExitError
 	}
-	fmt.Fprintf(c.Stdout, "meshx unlocked environment %s.\n", cfg.Meshx.Environment)
+	view.Unlocked(cfg.Meshx.Environment)
 	return ExitOK
 }

@@ -1,12 +1,11 @@
 package cli
 
 import (
-	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/posener/complete"
 
+	"github.com/meshx-dev/meshx/cmd/meshx/views"
 	"github.com/meshx-dev/meshx/planner"
 )
 
@@ -38,40 +37,23 @@ func (c *graphCommand) AutocompleteFlags() complete.Flags    { return c.Complete
 func (c *graphCommand) Run(args []string) int {
 	fs := c.FlagSet("graph")
 	c.VarFlags(fs)
-	if err := c.Parse(fs, args); err != nil {
-		return c.FlagError(err, false)
+	err := c.Parse(fs, args)
+	base := c.View()
+	view := views.NewGraph(base)
+	if err != nil {
+		return flagError(view, err)
 	}
 	cfg, diags := c.LoadConfig()
+	base.SetSources(Sources(cfg.Files))
 	if diags.HasErrors() {
-		c.ShowDiagnostics(diags, cfg.Files)
+		view.Diagnostics(diags)
 		return ExitError
 	}
 	exp, d := planner.Expand(cfg)
 	if d.HasErrors() {
-		c.ShowDiagnostics(d, cfg.Files)
+		view.Diagnostics(d)
 		return ExitError
 	}
-	var b strings.Builder
-	b.WriteString("digraph meshx {\n  rankdir = \"RL\";\n  node [shape = box];\n")
-	res := exp.Resources
-	sort.Slice(res, func(i, j int) bool { return res[i].Addr.Less(res[j].Addr) })
-	for _, r := range res {
-		fmt.Fprintf(&b, "  %q [label = %q];\n", r.Addr.String(), r.Addr.String()+"\n"+r.Kind)
-	}
-	for _, r := range res {
-		var deps []string
-		for _, d := range r.DependsOn {
-			deps = append(deps, d.String())
-		}
-		sort.Strings(deps)
-		for i, d := range deps {
-			if i > 0 && deps[i-1] == d {
-				continue
-			}
-			fmt.Fprintf(&b, "  %q -> %q;\n", r.Addr.String(), d)
-		}
-	}
-	b.WriteString("}\n")
-	fmt.Fprint(c.Stdout, b.String())
+	view.Graph(exp.Resources)
 	return ExitOK
 }

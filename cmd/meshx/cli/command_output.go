@@ -2,10 +2,10 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/posener/complete"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/views"
@@ -56,20 +56,27 @@ func (c *outputCommand) Run(args []string) int {
 	fs.BoolVar(&jsonOut, "json", false, "")
 	fs.BoolVar(&raw, "raw", false, "")
 	c.VarFlags(fs)
-	if err := c.Parse(fs, args); err != nil {
-		return c.FlagError(err, jsonOut || wantsJSON(args))
+	err := c.Parse(fs, args)
+	vt := viewType(jsonOut, "", args, err)
+	if raw && err == nil {
+		vt = views.ViewRaw
 	}
-	if fs.NArg() > 1 || (raw && fs.NArg() != 1) {
-		return c.FlagError(fmt.Errorf("output takes at most one output NAME (and -raw needs one)"), jsonOut)
+	base := c.View()
+	view := views.NewOutput(vt, base)
+	switch {
+	case err != nil:
+		return flagError(view, err)
+	case fs.NArg() > 1 || (raw && fs.NArg() != 1):
+		return flagError(view, fmt.Errorf("output takes at most one output NAME (and -raw needs one)"))
 	}
-	o := c.newOp(opFlags{parallelism: 10})
+	o := c.newOp(opFlags{parallelism: 10}, base, view)
 	if !o.load() {
 		return ExitError
 	}
 	p, diags := planner.Outputs(context.Background(), o.cfg, fs.Args(), planner.Options{
 		Parallelism: planner.DefaultObserveParallelism,
-		Progress:    o.observeProgress,
-		Log:         o.note,
+		Progress:    view.ObserveProgress,
+		Log:         view.Note,
 	})
 	defer p.Close()
 	o.diagnostics(diags)
@@ -86,59 +93,23 @@ func (c *outputCommand) Run(args []string) int {
 			}
 		}
 		if len(outs) == 0 {
-			fmt.Fprintf(c.Stderr, "Error: the configuration has no output named %q.\n", name)
+			o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No such output",
+				Detail: fmt.Sprintf("The configuration has no output named %q.%s", name, didYouMean(name, outputNames(p.Outputs)))}})
 			return ExitError
 		}
 	}
-	switch {
-	case raw:
-		s, err := rawOutput(outs[0])
-		if err != nil {
-			fmt.Fprintf(c.Stderr, "Error: %s\n", err)
-			return ExitError
-		}
-		fmt.Fprintln(c.Stdout, s)
-	case jsonOut:
-		doc := map[string]any{}
-		for _, ov := range outs {
-			entry := map[string]any{"sensitive": ov.Sensitive}
-			if !ov.Sensitive && !plans.IsUnknown(ov.Value) {
-				entry["value"] = ov.Value
-			}
-			doc[ov.Name] = entry
-		}
-		c.writeJSON(doc)
-	default:
-		for _, ov := range outs {
-			b, _ := json.Marshal(displayOutput(ov))
-			fmt.Fprintf(c.Stdout, "%s = %s\n", ov.Name, views.EscapeJSON(b))
-		}
+	if d := view.Output(outs); d.HasErrors() {
+		o.diagnostics(d)
+		return ExitError
 	}
 	return ExitOK
 }
 
-// displayOutput is an output's value as output shows it.
-func displayOutput(ov plans.OutputValue) any {
-	switch {
-	case ov.Sensitive:
-		return "<sensitive>"
-	case plans.IsUnknown(ov.Value):
-		return "(known after apply)"
+// outputNames are the names of outs, for a suggestion.
+func outputNames(outs []plans.OutputValue) []string {
+	names := make([]string, len(outs))
+	for i, ov := range outs {
+		names[i] = ov.Name
 	}
-	return ov.Value
-}
-
-// rawOutput is what output -raw prints: a string as it is, another value
-// as JSON. A value not known until apply is an error, so a script never
-// takes "(known after apply)" for an address.
-func rawOutput(ov plans.OutputValue) (string, error) {
-	if !ov.Sensitive && plans.IsUnknown(ov.Value) {
-		return "", fmt.Errorf("output %q is not known yet: it depends on values known only after apply, such as a load balancer's address. Run meshx apply, then read it again", ov.Name)
-	}
-	v := displayOutput(ov)
-	if s, ok := v.(string); ok {
-		return s, nil
-	}
-	b, err := json.Marshal(v)
-	return string(b), err
+	return names
 }

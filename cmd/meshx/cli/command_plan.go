@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -59,8 +58,12 @@ func (c *planCommand) AutocompleteFlags() complete.Flags {
 	return fl
 }
 
+// RunURLEnv names the environment variable CI sets to the URL of its run;
+// plan -format=markdown links it at the end of the comment.
+const RunURLEnv = "MESHX_RUN_URL"
+
 // PartBreak separates the bodies of a split markdown plan.
-const PartBreak = "<!-- meshx:part-break -->"
+const PartBreak = views.PartBreak
 
 func (c *planCommand) Run(args []string) int {
 	var f opFlags
@@ -73,16 +76,22 @@ func (c *planCommand) Run(args []string) int {
 	fs.BoolVar(&destroy, "destroy", false, "")
 	fs.BoolVar(&detailed, "detailed-exitcode", false, "")
 	c.VarFlags(fs)
-	if err := c.Parse(fs, args); err != nil {
-		return c.FlagError(err, f.json || wantsJSON(args))
+	err := c.Parse(fs, args)
+	footer := ""
+	if url := c.getenv(RunURLEnv); url != "" {
+		footer = fmt.Sprintf("[CI run](%s)", url)
 	}
-	if fs.NArg() > 0 {
-		return c.FlagError(fmt.Errorf("plan takes no arguments, but got %q", fs.Arg(0)), f.json)
+	base := c.View()
+	view := views.NewPlan(viewType(f.json, format, args, err), base, views.PlanViewOptions{Order: f.order, Footer: footer})
+	switch {
+	case err != nil:
+		return flagError(view, err)
+	case fs.NArg() > 0:
+		return flagError(view, fmt.Errorf("plan takes no arguments, but got %q", fs.Arg(0)))
+	case format != "text" && format != "markdown":
+		return flagError(view, fmt.Errorf("-format must be text or markdown, not %q", format))
 	}
-	if format != "text" && format != "markdown" {
-		return c.FlagError(fmt.Errorf("-format must be text or markdown, not %q", format), f.json)
-	}
-	o := c.newOp(f)
+	o := c.newOp(f, base, view)
 	if !o.load() {
 		return ExitError
 	}
@@ -95,17 +104,7 @@ func (c *planCommand) Run(args []string) int {
 	if !ok {
 		return ExitError
 	}
-	switch {
-	case format == "markdown":
-		footer := ""
-		if url := os.Getenv("MESHX_RUN_URL"); url != "" {
-			footer = fmt.Sprintf("[CI run](%s)", url)
-		}
-		parts := views.Markdown(p.Plan, views.MarkdownOptions{Order: f.order, Footer: footer})
-		fmt.Fprint(c.Stdout, strings.Join(parts, "\n"+PartBreak+"\n"))
-	default:
-		o.show(p.Plan)
-	}
+	view.Plan(p.Plan)
 	switch {
 	case len(unobserved) > 0:
 		if out != "" {
@@ -122,11 +121,9 @@ func (c *planCommand) Run(args []string) int {
 		if err := writePlanFile(c.path(out), pf); err != nil {
 			return o.fail(ExitError, "Cannot save the plan", err)
 		}
-		if o.json == nil && format == "text" {
-			fmt.Fprintf(c.Stdout, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run the following command to apply:\n    meshx apply %q\n", out, out)
-		}
-	case o.json == nil && format == "text" && p.HasChanges():
-		fmt.Fprintln(c.Stdout, "\nNote: You didn't use the -out option to save this plan, so meshx can't guarantee to take exactly these actions if you run \"meshx apply\" now.")
+		view.Saved(out)
+	case p.HasChanges():
+		view.Unsaved()
 	}
 	if detailed && p.HasChanges() {
 		return ExitChanges

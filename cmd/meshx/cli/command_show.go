@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/posener/complete"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/views"
@@ -46,28 +47,24 @@ func (c *showCommand) Run(args []string) int {
 	fs := c.FlagSet("show")
 	fs.BoolVar(&jsonOut, "json", false, "")
 	fs.StringVar(&format, "format", "text", "")
-	if err := c.Parse(fs, args); err != nil {
-		return c.FlagError(err, jsonOut || wantsJSON(args))
-	}
-	if fs.NArg() != 1 {
-		return c.FlagError(fmt.Errorf("show needs exactly one saved plan file"), jsonOut)
+	err := c.Parse(fs, args)
+	view := views.NewShow(viewType(jsonOut, format, args, err), c.View())
+	switch {
+	case err != nil:
+		return flagError(view, err)
+	case format != "text" && format != "markdown":
+		return flagError(view, fmt.Errorf("-format must be text or markdown, not %q", format))
+	case fs.NArg() != 1:
+		return flagError(view, fmt.Errorf("show needs exactly one saved plan file"))
 	}
 	f, d := readPlanFile(c.path(fs.Arg(0)))
 	if d != nil {
-		return c.Fail(d, jsonOut)
+		view.Diagnostics(hcl.Diagnostics{d})
+		return ExitError
 	}
-	switch {
-	case jsonOut:
-		if err := views.ShowJSON(c.Stdout, f); err != nil {
-			fmt.Fprintf(c.Stderr, "Error: %s\n", err)
-			return ExitError
-		}
-	case format == "markdown":
-		fmt.Fprint(c.Stdout, strings.Join(views.Markdown(f.Plan(), views.MarkdownOptions{}), "\n"+PartBreak+"\n"))
-	case format == "text":
-		_ = views.PlanText(c.Stdout, f.Plan(), views.PlanOptions{Color: c.ColorStdout()})
-	default:
-		return c.FlagError(fmt.Errorf("-format must be text or markdown, not %q", format), false)
+	if err := view.Show(f); err != nil {
+		view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot show the plan", Detail: err.Error()}})
+		return ExitError
 	}
 	return ExitOK
 }

@@ -56,29 +56,22 @@ func (c *validateCommand) Run(args []string) int {
 	fs := c.FlagSet("validate")
 	fs.BoolVar(&jsonOut, "json", false, "")
 	c.VarFlags(fs)
-	if err := c.Parse(fs, args); err != nil {
-		return c.FlagError(err, jsonOut || wantsJSON(args))
+	err := c.Parse(fs, args)
+	base := c.View()
+	view := views.NewValidate(viewType(jsonOut, "", args, err), base)
+	if err != nil {
+		return flagError(view, err)
 	}
 	if fs.NArg() > 0 {
-		return c.FlagError(fmt.Errorf("validate takes no arguments, but got %q; to check another directory, use meshx -chdir=%s validate", fs.Arg(0), fs.Arg(0)), jsonOut)
+		return flagError(view, fmt.Errorf("validate takes no arguments, but got %q; to check another directory, use meshx -chdir=%s validate", fs.Arg(0), fs.Arg(0)))
 	}
 	// Variables without values stay unknown, as with terraform validate,
 	// so CI can validate before any credential or address exists.
 	cfg, diags := config.Load(c.WorkingDir, config.LoadOptions{Vars: c.vars, Env: c.Env, UnsetUnknown: true})
-	if jsonOut {
-		c.writeJSON(views.NewValidateResult(diags, Sources(cfg.Files)))
-	} else {
-		c.ShowDiagnostics(diags, cfg.Files)
-		if !diags.HasErrors() {
-			if len(diags) > 0 {
-				fmt.Fprintln(c.Stdout, "Success! The configuration is valid, but there were some validation warnings as shown above.")
-			} else {
-				fmt.Fprintln(c.Stdout, "Success! The configuration is valid.")
-			}
-		}
-	}
+	base.SetSources(Sources(cfg.Files))
+	view.Results(diags)
 	if diags.HasErrors() {
-		return 1
+		return ExitError
 	}
-	return 0
+	return ExitOK
 }

@@ -1,10 +1,10 @@
 package cli
 
 import (
-	"fmt"
 	"runtime"
 	"strings"
 
+	"github.com/meshx-dev/meshx/cmd/meshx/views"
 	"github.com/posener/complete"
 )
 
@@ -33,26 +33,15 @@ func (c *versionCommand) AutocompleteFlags() complete.Flags {
 	return complete.Flags{"-json": complete.PredictNothing}
 }
 
-// versionJSON is the version -json document; its field names are a
-// machine format and do not change.
-type versionJSON struct {
-	Version   string `json:"meshx_version"`
-	Platform  string `json:"platform"`
-	GoVersion string `json:"go_version"`
-}
-
 func (c *versionCommand) Run(args []string) int {
 	var jsonOut bool
 	fs := c.FlagSet("version")
 	fs.BoolVar(&jsonOut, "json", false, "")
-	if err := c.Parse(fs, args); err != nil {
-		return c.FlagError(err, jsonOut || wantsJSON(args))
+	err := c.Parse(fs, args)
+	view := views.NewVersion(viewType(jsonOut, "", args, err), c.View())
+	if err != nil {
+		return flagError(view, err)
 	}
-	platform := runtime.GOOS + "_" + runtime.GOARCH
-	if jsonOut {
-		c.writeJSON(versionJSON{Version: Version, Platform: platform, GoVersion: runtime.Version()})
-		return 0
-	}
-	fmt.Fprintf(c.Stdout, "meshx v%s\non %s\n", Version, platform)
-	return 0
+	view.Version(views.VersionInfo{Version: Version, Platform: runtime.GOOS + "_" + runtime.GOARCH, GoVersion: runtime.Version()})
+	return ExitOK
 }

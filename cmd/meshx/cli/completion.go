@@ -94,11 +94,13 @@ func (c *completionCommand) AutocompleteFlags() complete.Flags { return complete
 
 func (c *completionCommand) Run(args []string) int {
 	fs := c.FlagSet("completion")
-	if err := c.Parse(fs, args); err != nil {
-		return c.FlagError(err, false)
-	}
-	if fs.NArg() != 1 {
-		return c.FlagError(fmt.Errorf("completion needs one argument, bash or zsh"), false)
+	err := c.Parse(fs, args)
+	view := c.View()
+	switch {
+	case err != nil:
+		return flagError(view, err)
+	case fs.NArg() != 1:
+		return flagError(view, fmt.Errorf("completion needs one argument, bash or zsh"))
 	}
 	bin, err := os.Executable()
 	if err == nil {
@@ -114,7 +116,7 @@ func (c *completionCommand) Run(args []string) int {
 	case "zsh":
 		fmt.Fprintf(c.Stdout, "autoload -U +X bashcompinit && bashcompinit\ncomplete -o nospace -C %s meshx\n", shellQuote(bin))
 	default:
-		return c.FlagError(fmt.Errorf("unknown shell %q: use bash or zsh", fs.Arg(0)), false)
+		return flagError(view, fmt.Errorf("unknown shell %q: use bash or zsh", fs.Arg(0)))
 	}
 	return 0
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -160,14 +159,16 @@ func (m *Meta) LoadConfig() (*config.Config, hcl.Diagnostics) {
 	return config.Load(m.WorkingDir, config.LoadOptions{Vars: m.vars, Env: m.Env})
 }
 
-// ShowDiagnostics writes diags to Stderr in the human form, with source
-// snippets from files.
-func (m *Meta) ShowDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File) {
-	if len(diags) == 0 {
-		return
-	}
-	w := &diagnosticWriter{out: m.Stderr, sources: Sources(files), color: m.Color(), width: terminalWidth(m.Stderr)}
-	w.writeAll(diags)
+// View returns the base view of this run: its streams, and whether each
+// may carry colour. Call it after parsing the flags, -no-color being one,
+// and build the command's own view on it (views.NewPlan and the like).
+func (m *Meta) View() *views.View {
+	return views.NewView(m.Stdout, m.Stderr, views.ViewOptions{
+		ColorStdout: m.ColorStdout(),
+		ColorStderr: m.Color(),
+		Width:       terminalWidth(m.Stderr),
+		Version:     Version,
+	})
 }
 
 // Sources returns the bytes of parsed files by name, as views wants them.
@@ -181,30 +182,35 @@ func Sources(files map[string]*hcl.File) map[string][]byte {
 	return out
 }
 
-// FlagError reports a command-line parse error and returns exit status 1.
-// With jsonOut it prints a validate -json style document to Stdout, so
-// machine readers get JSON even for a bad flag.
-func (m *Meta) FlagError(err error, jsonOut bool) int {
-	return m.Fail(&hcl.Diagnostic{
+// diagnosticsView is the part every command's view has.
+type diagnosticsView interface{ Diagnostics(hcl.Diagnostics) }
+
+// flagError reports a command-line error through the command's view, so
+// -json gets JSON even for a bad flag, and returns exit status 1.
+func flagError(v diagnosticsView, err error) int {
+	v.Diagnostics(hcl.Diagnostics{{
 		Severity: hcl.DiagError,
 		Summary:  "Invalid command-line option",
 		Detail:   fmt.Sprintf("%s. Run the command with -help to see its options.", strings.TrimSuffix(err.Error(), ".")),
-	}, jsonOut)
+	}})
+	return ExitError
 }
 
-// Fail reports d, an error found before any operation started, and
-// returns exit status 1; with jsonOut as FlagError does.
-func (m *Meta) Fail(d *hcl.Diagnostic, jsonOut bool) int {
-	if jsonOut {
-		m.writeJSON(views.NewValidateResult(hcl.Diagnostics{d}, nil))
-		return 1
+// viewType is the view a command's flags chose: -json, else
+// -format=markdown, else human. When parsing failed (parseErr), -json may
+// follow the bad option, so args are scanned for it.
+func viewType(jsonOut bool, format string, args []string, parseErr error) views.ViewType {
+	switch {
+	case jsonOut || (parseErr != nil && wantsJSON(args)):
+		return views.ViewJSON
+	case format == "markdown":
+		return views.ViewMarkdown
 	}
-	m.ShowDiagnostics(hcl.Diagnostics{d}, nil)
-	return 1
+	return views.ViewHuman
 }
 
-// wantsJSON reports whether args ask for -json, for commands that must
-// answer in JSON even when parsing the other flags fails.
+// wantsJSON reports whether args ask for -json, for viewType after a
+// parse error.
 func wantsJSON(args []string) bool {
 	for _, a := range args {
 		if a == "--" {
@@ -216,14 +222,4 @@ func wantsJSON(args []string) bool {
 		}
 	}
 	return false
-}
-
-// writeJSON writes v as indented JSON to Stdout.
-func (m *Meta) writeJSON(v any) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "Error: encoding JSON: %s\n", err)
-		return
-	}
-	m.Stdout.Write(append(views.EscapeJSON(b), '\n'))
 }

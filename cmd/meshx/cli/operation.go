@@ -135,36 +135,26 @@ func (t *targetList) Set(s string) error {
 	return nil
 }
 
-// op is one run of plan, apply or destroy.
+// op is one run of plan, apply, destroy or output.
 type op struct {
 	m     *Meta
 	flags opFlags
 	cfg   *config.Config
-	json  *views.JSON
+	// base is the view the command's view is built on; load gives it the
+	// configuration's sources.
+	base *views.View
+	view views.Operation
 }
 
-func (m *Meta) newOp(f opFlags) *op {
-	o := &op{m: m, flags: f}
-	if f.json {
-		o.json = views.NewJSON(m.Stdout, views.JSONOptions{Version: Version})
-	}
-	return o
+func (m *Meta) newOp(f opFlags, base *views.View, view views.Operation) *op {
+	return &op{m: m, flags: f, base: base, view: view}
 }
 
-// diagnostics shows diags in the chosen format.
+// diagnostics shows diags in the command's view.
 func (o *op) diagnostics(diags hcl.Diagnostics) {
-	if len(diags) == 0 {
-		return
+	if len(diags) > 0 {
+		o.view.Diagnostics(diags)
 	}
-	var files map[string]*hcl.File
-	if o.cfg != nil {
-		files = o.cfg.Files
-	}
-	if o.json != nil {
-		o.json.Diagnostics(diags, Sources(files))
-		return
-	}
-	o.m.ShowDiagnostics(diags, files)
 }
 
 // fail reports a plain error as a diagnostic and returns code.
@@ -177,6 +167,7 @@ func (o *op) fail(code int, summary string, err error) int {
 func (o *op) load() bool {
 	cfg, diags := o.m.LoadConfig()
 	o.cfg = cfg
+	o.base.SetSources(Sources(cfg.Files))
 	for _, f := range []struct {
 		name string
 		d    time.Duration
@@ -210,8 +201,8 @@ func (o *op) load() bool {
 func (o *op) planPartial(ctx context.Context, destroy bool) (*planner.Plan, planner.Expansion, []string, bool) {
 	p, exp, diags := planner.Make(ctx, o.cfg, planner.Options{
 		Parallelism: max(planner.DefaultObserveParallelism, o.flags.parallelism),
-		Progress:    o.observeProgress,
-		Log:         o.note,
+		Progress:    o.view.ObserveProgress,
+		Log:         o.view.Note,
 		Destroy:     destroy,
 		Targets:     o.flags.targets,
 		Adopt:       o.flags.adopt,
@@ -226,31 +217,6 @@ func (o *op) planPartial(ctx context.Context, destroy bool) (*planner.Plan, plan
 		return p, exp, nil, false
 	}
 	return p, exp, failed, true
-}
-
-// note shows a provider's note (a host key trusted on first use) on
-// stderr; JSON output carries no free text.
-func (o *op) note(msg string) {
-	if o.json == nil {
-		fmt.Fprintln(o.m.Stderr, msg)
-	}
-}
-
-// observeProgress tells people what a long observation waits for.
-func (o *op) observeProgress(p planner.ObserveProgress) {
-	if o.json != nil || p.Waiting == "" {
-		return
-	}
-	fmt.Fprintf(o.m.Stderr, "Observing %d targets… %d/%d; waiting on %s %s\n", p.Total, p.Done, p.Total, p.Waiting, p.Elapsed.Round(time.Second))
-}
-
-// show renders a plan for people or machines.
-func (o *op) show(p *plans.Plan) {
-	if o.json != nil {
-		o.json.Plan(p)
-		return
-	}
-	_ = views.PlanText(o.m.Stdout, p, views.PlanOptions{Color: o.m.ColorStdout(), Order: o.flags.order})
 }
 
 // describeClusters records in p the context and server each cluster block
@@ -368,6 +334,7 @@ func lockTTL() (time.Duration, error) {
 type runLock struct {
 	l    *lock.Lock // nil with -lock=false
 	stop func()
+	view views.Lock
 }
 
 // lost says why the lock was lost, or nil.
@@ -379,13 +346,13 @@ func (r *runLock) lost() error {
 }
 
 // release frees the lock.
-func (r *runLock) release(o *op) {
+func (r *runLock) release() {
 	r.stop()
 	if r.l == nil {
 		return
 	}
 	if err := r.l.Release(context.Background()); err != nil {
-		fmt.Fprintf(o.m.Stderr, "Warning: releasing the lock: %s\n", err)
+		r.view.LockReleaseFailed(err)
 	}
 }
 
@@ -395,7 +362,7 @@ func (r *runLock) release(o *op) {
 // status when the lock could not be had. The lock never changes the
 // cluster before approval: its Lease lives in the Istio namespace, which
 // must exist.
-func (o *op) takeLock(ctx context.Context, operation string) (context.Context, *runLock, int, bool) {
+func (o *op) takeLock(ctx context.Context, operation string, view views.Lock) (context.Context, *runLock, int, bool) {
 	if !o.flags.lock {
 		return ctx, &runLock{stop: func() {}}, 0, true
 	}
@@ -410,9 +377,7 @@ func (o *op) takeLock(ctx context.Context, operation string) (context.Context, *
 	ns, env := o.cfg.Meshx.Istio.Namespace, o.cfg.Meshx.Environment
 	l := lock.New(client, lock.Options{Namespace: ns, Environment: env, Operation: operation, Duration: ttl})
 	err = l.Acquire(ctx, o.flags.lockTimeout, func(h lock.Info) {
-		if o.json == nil {
-			fmt.Fprintf(o.m.Stderr, "Waiting up to %s for the lock held by %s (lock ID %s)...\n", o.flags.lockTimeout, views.Escape(h.Who), views.Escape(h.ID))
-		}
+		view.WaitingForLock(o.flags.lockTimeout, h.Who, h.ID)
 	})
 	control := "cluster." + o.cfg.Control().Name
 	var held *lock.HeldError
@@ -443,14 +408,12 @@ func (o *op) takeLock(ctx context.Context, operation string) (context.Context, *
 	go func() {
 		select {
 		case <-l.Gone():
-			if o.json == nil {
-				fmt.Fprintf(o.m.Stderr, "\nError: %s. Starting no new changes; letting running ones finish...\n", l.Lost())
-			}
+			view.LockLost(l.Lost())
 			cancel(l.Lost())
 		case <-ctx.Done():
 		}
 	}()
-	return ctx, &runLock{l: l, stop: func() { cancel(nil) }}, 0, true
+	return ctx, &runLock{l: l, stop: func() { cancel(nil) }, view: view}, 0, true
 }
 
 // unwrapURL drops client-go's "Get \"https://…/leases/…\": " prefix: the
@@ -471,12 +434,12 @@ func (o *op) lockLost(lk *runLock) int {
 }
 
 // confirm asks for "yes". It never prompts where nobody can answer: with
-// -input=false, -json, or when stdout is not a terminal (CI logs, pipes),
-// it fails instead.
+// -input=false (which -json implies), or when stdout is not a terminal (CI
+// logs, pipes), it fails instead.
 func (o *op) confirm(question, detail string) bool {
-	if !o.flags.input || o.json != nil || !o.m.stdoutTerminal {
+	if !o.flags.input || !o.m.stdoutTerminal {
 		why := "prompts are off (-input=false or -json)"
-		if o.flags.input && o.json == nil {
+		if o.flags.input {
 			why = "its output is not a terminal, so nobody could answer a prompt"
 		}
 		o.diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Approval needed",
@@ -503,9 +466,7 @@ func (o *op) interruptible(parent context.Context) (context.Context, func()) {
 	go func() {
 		select {
 		case s := <-ch:
-			if o.json == nil {
-				fmt.Fprintf(o.m.Stderr, "\nReceived %s: letting running changes finish, starting no new ones (interrupt again to exit at once)...\n", s)
-			}
+			o.view.Interrupted(s)
 			cancel()
 		case <-ctx.Done():
 			return
@@ -514,7 +475,7 @@ func (o *op) interruptible(parent context.Context) (context.Context, func()) {
 		// a second interrupt exits now, as Terraform does. The lock is not
 		// released; it expires by itself.
 		<-ch
-		fmt.Fprintln(o.m.Stderr, "Two interrupts received: exiting at once. The environment's lock expires by itself; run meshx plan to see what remains.")
+		o.view.Exiting()
 		os.Exit(ExitError)
 	}()
 	return ctx, func() { signal.Stop(ch); cancel() }

@@ -10,17 +10,6 @@ import (
 	"github.com/meshx-dev/meshx/plans"
 )
 
-// Apply is what apply and destroy report while they run. ApplyText (human)
-// and JSON (machine) implement it; a command picks one from its flags.
-type Apply interface {
-	// Event reports one step; the executor calls it one event at a time.
-	Event(e executor.Event)
-	// Result reports the end of the run; destroy says it was a destroy.
-	Result(res executor.Result, destroy bool)
-	// Outputs reports the configuration's output values after the run.
-	Outputs(outs []plans.OutputValue)
-}
-
 // ApplyOptions tune the human apply view.
 type ApplyOptions struct {
 	// Color prints failures in red.
@@ -35,8 +24,6 @@ type ApplyText struct {
 	opts    ApplyOptions
 	skipped int
 }
-
-var _ Apply = (*ApplyText)(nil)
 
 // NewApplyText returns a human apply view writing to w.
 func NewApplyText(w io.Writer, opts ApplyOptions) *ApplyText {

@@ -64,8 +64,8 @@ func unsafeRune(r rune) bool {
 // colorSequences are the SGR sequences meshx itself writes for colour.
 var colorSequences = []string{
 	ansiReset, ansiRed, ansiGreen, ansiYellow,
-	"\x1b[1m",   // bold, in diagnostics
-	"\x1b[1;4m", // bold underline, the highlighted range of a diagnostic
+	ansiBold,      // in diagnostics
+	ansiUnderline, // the highlighted range of a diagnostic
 }
 
 // NewTerminalWriter returns a writer that escapes each Write as Escape

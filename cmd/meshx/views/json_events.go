@@ -48,8 +48,6 @@ type JSON struct {
 	err  error
 }
 
-var _ Apply = (*JSON)(nil)
-
 // NewJSON returns a JSON view writing to w and writes the version message.
 func NewJSON(w io.Writer, opts JSONOptions) *JSON {
 	v := &JSON{w: w, now: opts.Now}

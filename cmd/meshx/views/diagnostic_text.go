@@ -1,4 +1,4 @@
-package cli
+package views
 
 import (
 	"fmt"
@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/meshx-dev/meshx/cmd/meshx/views"
 	"github.com/mitchellh/go-wordwrap"
 )
 
@@ -25,7 +24,7 @@ import (
 //
 // The highlighted range is underlined on a colour terminal and marked with
 // carets otherwise, so it survives logs and -no-color. The snippet (code,
-// context, highlight, expression values) comes from views.NewDiagnostic, so
+// context, highlight, expression values) comes from NewDiagnostic, so
 // the human and JSON forms always show the same thing.
 type diagnosticWriter struct {
 	out     io.Writer
@@ -35,9 +34,6 @@ type diagnosticWriter struct {
 }
 
 const (
-	ansiReset     = "\x1b[0m"
-	ansiRed       = "\x1b[31m"
-	ansiYellow    = "\x1b[33m"
 	ansiBold      = "\x1b[1m"
 	ansiUnderline = "\x1b[1;4m"
 )
@@ -49,7 +45,7 @@ func (w *diagnosticWriter) writeAll(diags hcl.Diagnostics) {
 }
 
 func (w *diagnosticWriter) write(d *hcl.Diagnostic) {
-	jd := views.NewDiagnostic(d, w.sources)
+	jd := NewDiagnostic(d, w.sources)
 	severity, tint := "Error", ansiRed
 	if d.Severity == hcl.DiagWarning {
 		severity, tint = "Warning", ansiYellow
@@ -92,7 +88,7 @@ func (w *diagnosticWriter) write(d *hcl.Diagnostic) {
 
 	// Summaries, details and snippets quote configuration files, plan
 	// files, clusters and VMs: their control characters are escaped.
-	out := views.NewTerminalWriter(w.out, w.color)
+	out := NewTerminalWriter(w.out, w.color)
 	bar := paint(tint, "│")
 	fmt.Fprintln(out, paint(tint, "╷"))
 	for _, l := range lines {
@@ -107,7 +103,7 @@ func (w *diagnosticWriter) write(d *hcl.Diagnostic) {
 
 // snippet renders the code lines with the highlighted part underlined (in
 // colour) or marked with a caret line beneath it.
-func (w *diagnosticWriter) snippet(s *views.DiagnosticSnippet) []string {
+func (w *diagnosticWriter) snippet(s *DiagnosticSnippet) []string {
 	var out []string
 	offset := 0
 	for i, line := range strings.Split(s.Code, "\n") {
