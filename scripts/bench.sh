@@ -2,9 +2,9 @@
 # The benchmarks behind `make bench`: plan and apply of 200 registered
 # services through the real CLI, a no-op plan over 50 lab VMs (with its peak
 # RSS), and the Kubernetes provider's registration benchmark. Each package
-# brings up its own lab instance (real kube-apiserver/etcd, sshd VMs); the
-# 50-VM one takes a few minutes. Extra arguments go to `go test` (e.g.
-# -benchtime 10x). Speed targets live here, never in test assertions.
+# brings up its own lab instance (real kube-apiserver/etcd, sshd VMs);
+# cmd/meshx/e2e/bench's has 50 VMs and takes a few minutes. Extra
+# arguments go to `go test` (e.g. -benchtime 10x). Speed targets live here, never in test assertions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp)
@@ -12,7 +12,7 @@ trap 'rm -f "$out"' EXIT
 echo "== go test -bench (3 iterations each; labs come up per package)"
 set +e
 go test -count=1 -timeout 60m -run '^$' -bench . -benchtime 3x "$@" \
-	./cmd/meshx/e2e_fail/ ./cmd/meshx/e2e_bench/ ./providers/kube/ 2>&1 | tee "$out" |
+	./cmd/meshx/e2e/bench/ ./providers/kube/ 2>&1 | tee "$out" |
 	grep --line-buffered -E '^(Benchmark|ok|FAIL|---|panic|pkg:)'
 status=${PIPESTATUS[0]}
 set -e

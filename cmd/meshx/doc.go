@@ -3,6 +3,7 @@
 // host. main is one call to cli.Run; the commands live in package
 // github.com/meshx-dev/meshx/cmd/meshx/cli and their output in views.
 //
-// This package's tests are end to end: the real CLI against the lab's real
-// kube-apiservers and sshd VMs (see e2e_*_test.go and internal/e2etest).
+// The end-to-end tests live under e2e/, one package per feature, each
+// running the real CLI against its own lab instance of real kube-apiservers
+// and sshd VMs (see internal/e2etest).
 package main

@@ -102,6 +102,19 @@ func New(t *testing.T, env string) *World {
 	return &World{T: t, Lab: l, Dir: t.TempDir(), Env: env, Namespace: env, WaitTimeout: "2m"}
 }
 
+// Details is environment env with service details (9080) on vm1, written
+// and destroyed when the test ends: the smallest configuration that makes
+// every kind of change.
+func Details(t *testing.T, env string) *World {
+	t.Helper()
+	w := New(t, env)
+	w.VMs = []string{"vm1"}
+	w.Services = []Svc{{Name: "details", VMs: []string{"vm1"}, Ports: map[string]int{"http": 9080}}}
+	w.Write()
+	w.DestroyOnCleanup()
+	return w
+}
+
 // Write renders the configuration into the directory.
 func (w *World) Write() {
 	w.T.Helper()
@@ -225,6 +238,20 @@ func (w *World) Client(cluster string) kubernetes.Interface {
 	return w.Lab.Clientset(w.T, cluster)
 }
 
+// LBNever makes the control cluster's load balancers never get an
+// address, until the test sets another mode or ends.
+func (w *World) LBNever() {
+	w.T.Helper()
+	if err := w.Lab.SetLBMode(Step(w.T), "control", "never"); err != nil {
+		w.T.Fatal(err)
+	}
+	w.T.Cleanup(func() {
+		if err := w.Lab.SetLBMode(Step(w.T), "control", "ip"); err != nil {
+			w.T.Errorf("restore lb mode: %v", err)
+		}
+	})
+}
+
 // VMExec runs a command inside a lab VM.
 func (w *World) VMExec(vm string, argv ...string) string {
 	w.T.Helper()
@@ -311,5 +338,16 @@ func Eventually(t testing.TB, what string, limit time.Duration, cond func() (ok 
 			t.Fatalf("%s: not within %s: %s", what, limit, why)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Contains fails the test for every want that got lacks; what names got
+// in the message.
+func Contains(t testing.TB, what, got string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(got, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, got)
+		}
 	}
 }

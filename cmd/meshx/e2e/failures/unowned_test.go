@@ -1,4 +1,4 @@
-package e2e_fail
+package failures
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func TestUnownedObjectInTheWay(t *testing.T) {
 		{"apply", "-auto-approve", "-no-color"},
 	} {
 		r := w.Must(1, args...)
-		wantContains(t, args[0], all(r),
+		e2etest.Contains(t, args[0], all(r),
 			"Object exists and is not managed by this environment",
 			"service.details.service already exists",
 			`field manager "kubectl-create"`,
@@ -65,7 +65,7 @@ func TestUnownedObjectInTheWay(t *testing.T) {
 	}
 
 	r := w.Must(0, "apply", "-adopt", "-auto-approve", "-no-color")
-	wantContains(t, "adopting apply", r.Stdout, "service.details.service", "Apply complete!")
+	e2etest.Contains(t, "adopting apply", r.Stdout, "service.details.service", "Apply complete!")
 	got, err := cs.CoreV1().Services(w.Namespace).Get(c, "details", e2etest.Get)
 	if err != nil {
 		t.Fatal(err)

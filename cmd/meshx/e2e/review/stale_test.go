@@ -1,4 +1,4 @@
-package e2e_review
+package review
 
 import (
 	"os"
@@ -15,13 +15,13 @@ import (
 // refused (exit 4, nothing applied) once someone edited the details
 // Service by hand after the plan was made; a fresh plan applies.
 func TestSavedPlanStaleKubeObject(t *testing.T) {
-	w := newWorld(t, "stale-kube")
+	w := e2etest.Details(t, "stale-kube")
 	w.Must(0, "apply", "-auto-approve", "-no-color")
 
 	w.Services = append(w.Services, e2etest.Svc{Name: "ratings", VMs: []string{"vm1"}, Ports: map[string]int{"http": 9081}})
 	w.Write()
 	p := w.Must(0, "plan", "-out=review.mxplan", "-no-color")
-	mustContain(t, "plan", p.Stdout, "service.ratings.service will be created", "Saved the plan to: review.mxplan")
+	e2etest.Contains(t, "plan", p.Stdout, "service.ratings.service will be created", "Saved the plan to: review.mxplan")
 
 	cs, c := w.Client("control"), t.Context()
 	s, err := cs.CoreV1().Services(w.Namespace).Get(c, "details", e2etest.Get)
@@ -34,7 +34,7 @@ func TestSavedPlanStaleKubeObject(t *testing.T) {
 	}
 
 	r := w.Must(4, "apply", "-no-color", "review.mxplan")
-	mustContain(t, "stale apply stderr", r.Stderr, "Saved plan is stale", "service.details.service", "Nothing was applied")
+	e2etest.Contains(t, "stale apply stderr", r.Stderr, "Saved plan is stale", "service.details.service", "Nothing was applied")
 	if strings.Contains(r.Stdout, "Apply complete") {
 		t.Errorf("stale apply claims to have applied:\n%s", r)
 	}
@@ -46,7 +46,7 @@ func TestSavedPlanStaleKubeObject(t *testing.T) {
 	}
 
 	p = w.Must(0, "plan", "-out=review.mxplan", "-no-color")
-	mustContain(t, "re-plan", p.Stdout, "service.details.service", "9999", "service.ratings.service will be created")
+	e2etest.Contains(t, "re-plan", p.Stdout, "service.details.service", "9999", "service.ratings.service will be created")
 	w.Must(0, "apply", "-no-color", "review.mxplan")
 	if s, err := cs.CoreV1().Services(w.Namespace).Get(c, "details", e2etest.Get); err != nil || s.Spec.Ports[0].Port != 9080 {
 		t.Errorf("details not repaired: %v %+v", err, s.Spec.Ports)
@@ -60,20 +60,20 @@ func TestSavedPlanStaleKubeObject(t *testing.T) {
 // TestSavedPlanStaleVMFile: a saved plan that adds a port to details is
 // refused once a managed VM file was edited by hand after the plan.
 func TestSavedPlanStaleVMFile(t *testing.T) {
-	w := newWorld(t, "stale-vm")
+	w := e2etest.Details(t, "stale-vm")
 	w.Must(0, "apply", "-auto-approve", "-no-color")
 
 	w.Services[0].Ports["grpc"] = 9090
 	w.Write()
 	p := w.Must(0, "plan", "-out=review.mxplan", "-no-color")
-	mustContain(t, "plan", p.Stdout, "service.details.service will be updated in-place")
+	e2etest.Contains(t, "plan", p.Stdout, "service.details.service will be updated in-place")
 	if strings.Contains(p.Stdout, "kubedns") {
 		t.Fatalf("the plan already changes kubedns, so the test proves nothing:\n%s", p.Stdout)
 	}
 
 	w.VMExec("vm1", "sh", "-c", "echo 'address=/evil/6.6.6.6' >> /etc/dnsmasq.d/kubedns")
 	r := w.Must(4, "apply", "-no-color", "review.mxplan")
-	mustContain(t, "stale apply stderr", r.Stderr, "Saved plan is stale", `vm.vm1.file["/etc/dnsmasq.d/kubedns"]`)
+	e2etest.Contains(t, "stale apply stderr", r.Stderr, "Saved plan is stale", `vm.vm1.file["/etc/dnsmasq.d/kubedns"]`)
 
 	cs, c := w.Client("control"), t.Context()
 	if s, err := cs.CoreV1().Services(w.Namespace).Get(c, "details", e2etest.Get); err != nil || len(s.Spec.Ports) != 1 {
@@ -100,13 +100,13 @@ func TestSavedPlanStaleVMFile(t *testing.T) {
 // TestSavedPlanOtherConfig: a plan file made before the configuration was
 // edited is refused without looking at any cluster.
 func TestSavedPlanOtherConfig(t *testing.T) {
-	w := newWorld(t, "other-config")
+	w := e2etest.Details(t, "other-config")
 	w.Must(0, "plan", "-out=review.mxplan", "-no-color")
 	w.Services = append(w.Services, e2etest.Svc{Name: "ratings", VMs: []string{"vm1"}, Ports: map[string]int{"http": 9081}})
 	w.Write()
 
 	r := w.Must(4, "apply", "-no-color", "review.mxplan")
-	mustContain(t, "apply stderr", r.Stderr, "does not match the configuration", "review.mxplan")
+	e2etest.Contains(t, "apply stderr", r.Stderr, "does not match the configuration", "review.mxplan")
 	cs, c := w.Client("control"), t.Context()
 	if _, err := cs.CoreV1().Namespaces().Get(c, w.Namespace, e2etest.Get); !apierrors.IsNotFound(err) {
 		t.Errorf("namespace %s exists after a refused plan (get: %v)", w.Namespace, err)

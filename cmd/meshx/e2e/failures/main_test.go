@@ -1,4 +1,4 @@
-package e2e_fail
+package failures
 
 import (
 	"os"
@@ -11,5 +11,5 @@ import (
 // mesh-expansion load balancers are cluster-wide names one environment
 // owns at a time.
 func TestMain(m *testing.M) {
-	os.Exit(lab.RunTests(m, lab.Options{Name: "fail", VMs: 3}))
+	os.Exit(lab.RunTests(m, lab.Options{Name: "failures", VMs: 3}))
 }

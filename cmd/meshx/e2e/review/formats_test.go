@@ -1,9 +1,12 @@
-package e2e_review
+package review
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
 )
 
 // TestPlanJSONAndMarkdown checks the machine and pull-request renderings
@@ -12,7 +15,7 @@ import (
 // the text plan says; the markdown comment carries the hidden marker CI
 // uses to find it and the same summary line.
 func TestPlanJSONAndMarkdown(t *testing.T) {
-	w := newWorld(t, "formats")
+	w := e2etest.Details(t, "formats")
 	text := w.Must(2, "plan", "-detailed-exitcode", "-no-color")
 	summary := ""
 	for _, line := range strings.Split(text.Stdout, "\n") {
@@ -56,7 +59,7 @@ func TestPlanJSONAndMarkdown(t *testing.T) {
 	if summaries != 1 {
 		t.Errorf("%d change_summary messages, want 1: %v", summaries, types)
 	}
-	if !contains(types, "planned_change") {
+	if !slices.Contains(types, "planned_change") {
 		t.Errorf("no planned_change message: %v", types)
 	}
 	if js.Stderr != "" {
@@ -64,18 +67,9 @@ func TestPlanJSONAndMarkdown(t *testing.T) {
 	}
 
 	md := w.Must(0, "plan", "-format=markdown")
-	mustContain(t, "markdown plan", md.Stdout, "<!-- meshx:plan env=formats -->", "\n"+summary+"\n", "```diff")
+	e2etest.Contains(t, "markdown plan", md.Stdout, "<!-- meshx:plan env=formats -->", "\n"+summary+"\n", "```diff")
 
 	w.Must(0, "apply", "-auto-approve", "-no-color")
 	md = w.Must(0, "plan", "-format=markdown")
-	mustContain(t, "markdown plan after apply", md.Stdout, "<!-- meshx:plan env=formats -->", "No changes.")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	e2etest.Contains(t, "markdown plan after apply", md.Stdout, "<!-- meshx:plan env=formats -->", "No changes.")
 }

@@ -1,4 +1,4 @@
-package main
+package bookinfo
 
 import (
 	"os"
@@ -12,5 +12,5 @@ import (
 // one environment owns at a time. The lab runs a real istiod and CoreDNS,
 // so that a real control plane reads what meshx writes.
 func TestMain(m *testing.M) {
-	os.Exit(lab.RunTests(m, lab.Options{Name: "e2e", VMs: 3, Istio: true}))
+	os.Exit(lab.RunTests(m, lab.Options{Name: "bookinfo", VMs: 3, Istio: true}))
 }

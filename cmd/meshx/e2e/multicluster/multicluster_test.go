@@ -1,4 +1,4 @@
-package e2e_fail
+package multicluster
 
 import (
 	"strings"
@@ -29,7 +29,7 @@ func TestMulticlusterExample(t *testing.T) {
 	run := w.Must
 
 	apply := run(0, "apply", "-auto-approve")
-	wantContains(t, "apply", apply.Stdout, "Apply complete!", `remote1_cluster_id = "remote1"`, `pilot_ilb = "`, `remotePilotAddress`, `remoteTelemetryAddress`)
+	e2etest.Contains(t, "apply", apply.Stdout, "Apply complete!", `remote1_cluster_id = "remote1"`, `pilot_ilb = "`, `remotePilotAddress`, `remoteTelemetryAddress`)
 
 	cs, rcs, c := w.Client("control"), w.Client("remote1"), t.Context()
 
@@ -111,13 +111,13 @@ func TestMulticlusterExample(t *testing.T) {
 	}
 
 	plan := run(0, "plan", "-detailed-exitcode")
-	wantContains(t, "second plan", plan.Stdout, "No changes.")
+	e2etest.Contains(t, "second plan", plan.Stdout, "No changes.")
 	pilot, err := cs.CoreV1().Services("istio-system").Get(c, "istio-pilot-ilb", e2etest.Get)
 	if err != nil || len(pilot.Status.LoadBalancer.Ingress) == 0 {
 		t.Fatalf("istio-pilot-ilb: %v %+v", err, pilot)
 	}
 	out := w.Must(0, "output")
-	wantContains(t, "meshx output", out.Stdout, `remote1_cluster_id = "remote1"`, `pilot_ilb = "`+pilot.Status.LoadBalancer.Ingress[0].IP+`"`)
+	e2etest.Contains(t, "meshx output", out.Stdout, `remote1_cluster_id = "remote1"`, `pilot_ilb = "`+pilot.Status.LoadBalancer.Ingress[0].IP+`"`)
 	if !strings.Contains(apply.Stdout, `pilot_ilb = "`+pilot.Status.LoadBalancer.Ingress[0].IP+`"`) {
 		t.Errorf("apply printed another pilot_ilb than %s:\n%s", pilot.Status.LoadBalancer.Ingress[0].IP, apply.Stdout)
 	}

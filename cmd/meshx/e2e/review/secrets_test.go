@@ -1,4 +1,4 @@
-package e2e_review
+package review
 
 import (
 	"crypto/rand"
@@ -73,7 +73,7 @@ service "reviews" {
 
 	p := w.Must(0, "plan", "-out=review.mxplan", "-no-color")
 	record("plan -out", p)
-	mustContain(t, "plan", p.Stdout, `vm.vm1.file["/etc/certs/key.pem"]`, "cluster.remote1.secret")
+	e2etest.Contains(t, "plan", p.Stdout, `vm.vm1.file["/etc/certs/key.pem"]`, "cluster.remote1.secret")
 	record("plan -json", w.Must(0, "plan", "-json"))
 	record("plan -format=markdown", w.Must(0, "plan", "-format=markdown"))
 	record("show", w.Must(0, "show", "-no-color", "review.mxplan"))
@@ -225,7 +225,7 @@ output "token" {
 
 	record("validate -json", w.Must(0, "validate", "-json"))
 	p := record("plan -out", w.Must(0, "plan", "-out=first.mxplan", "-no-color"))
-	mustContain(t, "plan", p.Stdout, "MESHX_TEST_TOKEN", "(sensitive value, sha256:", "visible")
+	e2etest.Contains(t, "plan", p.Stdout, "MESHX_TEST_TOKEN", "(sensitive value, sha256:", "visible")
 	record("plan -json", w.Must(0, "plan", "-json"))
 	record("plan -format=markdown", w.Must(0, "plan", "-format=markdown"))
 	record("show", w.Must(0, "show", "-no-color", "first.mxplan"))
@@ -236,7 +236,7 @@ output "token" {
 	// Another secret since the plan: the saved plan is refused.
 	setSecret(secret2)
 	r := record("apply stale plan", w.Must(4, "apply", "-no-color", "first.mxplan"))
-	mustContain(t, "apply of a plan made with another secret", r.Stdout+r.Stderr, "sensitive value changed")
+	e2etest.Contains(t, "apply of a plan made with another secret", r.Stdout+r.Stderr, "sensitive value changed")
 	setSecret(secret1)
 	record("apply -json PLANFILE", w.Must(0, "apply", "-json", "first.mxplan"))
 	if got := w.VMExec("vm1", "cat", "/var/lib/istio/envoy/sidecar.env"); !strings.Contains(got, "MESHX_TEST_TOKEN="+secret1) {
@@ -252,7 +252,7 @@ output "token" {
 	// The secret changes: the update shows fingerprints only.
 	setSecret(secret2)
 	p = record("plan -out after the change", w.Must(0, "plan", "-out=second.mxplan", "-no-color"))
-	mustContain(t, "plan after the secret changed", p.Stdout, `vm.vm1.env["/var/lib/istio/envoy/sidecar.env"]`, `vm.vm1.file["/var/lib/istio/envoy/cluster.env"]`, "(sensitive value, sha256:")
+	e2etest.Contains(t, "plan after the secret changed", p.Stdout, `vm.vm1.env["/var/lib/istio/envoy/sidecar.env"]`, `vm.vm1.file["/var/lib/istio/envoy/cluster.env"]`, "(sensitive value, sha256:")
 	record("show after the change", w.Must(0, "show", "-no-color", "second.mxplan"))
 	record("show -json after the change", w.Must(0, "show", "-json", "second.mxplan"))
 	planFile("second.mxplan")
@@ -313,7 +313,7 @@ output "key" {
 		w.Write()
 		for _, args := range [][]string{{"validate", "-no-color"}, {"validate", "-json"}, {"plan", "-no-color"}, {"plan", "-json"}} {
 			r := record(tc.name+": "+strings.Join(args, " "), w.Must(1, args...))
-			mustContain(t, tc.name+": "+strings.Join(args, " "), r.Stdout+r.Stderr, tc.want)
+			e2etest.Contains(t, tc.name+": "+strings.Join(args, " "), r.Stdout+r.Stderr, tc.want)
 		}
 	}
 	w.Extra = valid

@@ -1,4 +1,4 @@
-package e2e_fail
+package failures
 
 import (
 	"crypto/ed25519"
@@ -63,7 +63,7 @@ func TestUnknownHostKey(t *testing.T) {
 			for _, args := range [][]string{{"plan", "-no-color"}, {"apply", "-auto-approve", "-no-color"}} {
 				r := w.Must(1, args...)
 				out := all(r)
-				wantContains(t, args[0], out, append([]string{"Cannot observe vm.vm3", "offered ssh-ed25519 " + fp, knownhosts.Line([]string{host}, pub)}, tc.want...)...)
+				e2etest.Contains(t, args[0], out, append([]string{"Cannot observe vm.vm3", "offered ssh-ed25519 " + fp, knownhosts.Line([]string{host}, pub)}, tc.want...)...)
 				if strings.Contains(out, "PRIVATE KEY") {
 					t.Errorf("%s printed a private key", args[0])
 				}

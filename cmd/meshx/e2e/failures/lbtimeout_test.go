@@ -1,4 +1,4 @@
-package e2e_fail
+package failures
 
 import (
 	"strings"
@@ -13,14 +13,7 @@ import (
 // once addresses come, a second apply finishes and a plan is empty.
 func TestLoadBalancerTimeout(t *testing.T) {
 	w := e2etest.New(t, "lbtimeout")
-	if err := w.Lab.SetLBMode(e2etest.Step(t), "control", "never"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := w.Lab.SetLBMode(e2etest.Step(t), "control", "ip"); err != nil {
-			t.Errorf("restore lb-mode: %v", err)
-		}
-	})
+	w.LBNever()
 	w.VMs = []string{"vm1"}
 	w.WaitTimeout = "5s"
 	w.Services = []e2etest.Svc{
@@ -31,7 +24,7 @@ func TestLoadBalancerTimeout(t *testing.T) {
 	w.DestroyOnCleanup()
 
 	r := w.Must(1, "apply", "-auto-approve", "-no-color")
-	wantContains(t, "failed apply", all(r),
+	e2etest.Contains(t, "failed apply", all(r),
 		"Service istio-system/istio-pilot-ilb has no load-balancer address after",
 		"is a load-balancer controller",
 		"kubectl -n istio-system describe svc istio-pilot-ilb",
@@ -63,7 +56,7 @@ func TestLoadBalancerTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = w.Must(0, "apply", "-auto-approve", "-no-color")
-	wantContains(t, "second apply", r.Stdout, "Apply complete!", `vm.vm1.file["/etc/dnsmasq.d/kubedns"]`)
+	e2etest.Contains(t, "second apply", r.Stdout, "Apply complete!", `vm.vm1.file["/etc/dnsmasq.d/kubedns"]`)
 	s, err := cs.CoreV1().Services("istio-system").Get(c, "istio-pilot-ilb", e2etest.Get)
 	if err != nil {
 		t.Fatal(err)

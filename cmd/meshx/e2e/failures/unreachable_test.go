@@ -1,4 +1,4 @@
-package e2e_fail
+package failures
 
 import (
 	"strings"
@@ -38,7 +38,7 @@ func TestUnreachableVM(t *testing.T) {
 	// matter; before apply the ILB address is not known, which -raw
 	// refuses to print as a value.
 	out := w.Must(1, "output", "-raw", "pilot_ilb")
-	wantContains(t, "output -raw before apply", out.Stderr, `output "pilot_ilb" is not known yet`)
+	e2etest.Contains(t, "output -raw before apply", out.Stderr, `output "pilot_ilb" is not known yet`)
 	if out.Stdout != "" || strings.Contains(out.Stderr, "vm.vm2") {
 		t.Errorf("output -raw before apply printed %q, or contacted vm2:\n%s", out.Stdout, out.Stderr)
 	}
@@ -46,14 +46,14 @@ func TestUnreachableVM(t *testing.T) {
 	// plan and apply show the same partial plan under the same banner.
 	banner := "Warning: vm.vm2 could not be observed; this plan is partial"
 	plan := w.Must(1, "plan", "-no-color")
-	wantContains(t, "plan", all(plan), banner, "Cannot observe vm.vm2")
+	e2etest.Contains(t, "plan", all(plan), banner, "Cannot observe vm.vm2")
 	r := w.Must(1, "apply", "-auto-approve", "-no-color")
-	wantContains(t, "apply", r.Stdout, banner)
+	e2etest.Contains(t, "apply", r.Stdout, banner)
 	if pa, aa := plannedAddrs(plan.Stdout), plannedAddrs(r.Stdout); len(pa) == 0 || strings.Join(pa, "\n") != strings.Join(aa, "\n") {
 		t.Errorf("plan and apply planned different changes:\nplan:\n%s\napply:\n%s", strings.Join(pa, "\n"), strings.Join(aa, "\n"))
 	}
 	vm2 := w.Lab.VM("vm2").Address
-	wantContains(t, "apply", all(r), "Cannot observe vm.vm2", "connect to "+vm2, "connection refused")
+	e2etest.Contains(t, "apply", all(r), "Cannot observe vm.vm2", "connect to "+vm2, "connection refused")
 	if strings.Contains(all(r), "Cannot observe vm.vm1") {
 		t.Errorf("vm1 reported as failed:\n%s", r)
 	}
@@ -114,7 +114,7 @@ func TestUnreachableVM(t *testing.T) {
 			t.Errorf("plan changes %s, which does not belong to vm2:\n%s", a, p.Stdout)
 		}
 	}
-	wantContains(t, "plan", strings.Join(addrs, "\n"), `vm.vm2.file["/etc/dnsmasq.d/kubedns"]`, `vm.vm2.package["istio-sidecar"]`)
+	e2etest.Contains(t, "plan", strings.Join(addrs, "\n"), `vm.vm2.file["/etc/dnsmasq.d/kubedns"]`, `vm.vm2.package["istio-sidecar"]`)
 	w.Must(0, "apply", "-auto-approve", "-no-color")
 	if got := w.VMExec("vm2", "cat", "/var/lib/istio/envoy/sidecar.env"); !strings.Contains(got, "\nISTIO_INBOUND_PORTS=3306\n") {
 		t.Errorf("vm2 sidecar.env:\n%s", got)

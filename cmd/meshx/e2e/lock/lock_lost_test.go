@@ -1,7 +1,8 @@
-package e2e_review
+package lock
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +39,7 @@ func TestLockNeedsTheIstioNamespace(t *testing.T) {
 
 	for _, args := range [][]string{{"apply", "-no-color"}, {"apply", "-auto-approve", "-no-color"}} {
 		r := w.Must(1, args...)
-		mustContain(t, strings.Join(args, " "), r.Stderr, "No Istio namespace for the lock", "Namespace "+ns+" does not exist in cluster.control (https://", "nothing was changed", "-lock=false")
+		e2etest.Contains(t, strings.Join(args, " "), r.Stderr, "No Istio namespace for the lock", "Namespace "+ns+" does not exist in cluster.control (https://", "nothing was changed", "-lock=false")
 		cs := w.Client("control")
 		if _, err := cs.CoreV1().Namespaces().Get(t.Context(), ns, e2etest.Get); !apierrors.IsNotFound(err) {
 			t.Fatalf("%s created namespace %s (get: %v)", strings.Join(args, " "), ns, err)
@@ -53,9 +54,9 @@ func TestLockNeedsTheIstioNamespace(t *testing.T) {
 // nobody can answer the prompt) leaves the cluster as it was: no Lease,
 // no namespace. The Lease used to stay behind, emptied.
 func TestNotApprovedLeavesNothing(t *testing.T) {
-	w := newWorld(t, "notyes")
+	w := e2etest.Details(t, "notyes")
 	r := w.Must(1, "apply", "-no-color")
-	mustContain(t, "apply stderr", r.Stderr, "Approval needed")
+	e2etest.Contains(t, "apply stderr", r.Stderr, "Approval needed")
 	if l := getLease(t, w); l != nil {
 		t.Errorf("an apply that was not approved left its Lease behind: %+v", l.Spec)
 	}
@@ -70,9 +71,9 @@ func TestNotApprovedLeavesNothing(t *testing.T) {
 // nothing after them, and exits 1 naming the lost lock; the VM is left as
 // it was. It used to carry on to "Apply complete!".
 func TestLockLostMidApply(t *testing.T) {
-	w := newWorld(t, "lost")
+	w := e2etest.Details(t, "lost")
 	t.Setenv("MESHX_LOCK_TTL", "3s")
-	lbNever(t, w)
+	w.LBNever()
 
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
@@ -80,17 +81,17 @@ func TestLockLostMidApply(t *testing.T) {
 		done <- cli.Run([]string{"-chdir=" + w.Dir, "apply", "-auto-approve", "-no-color"}, strings.NewReader(""), &stdout, &stderr)
 	}()
 	cs := w.Client("control")
-	waitFor(t, "the apply creates istio-pilot-ilb", 2*time.Minute, func() bool {
+	e2etest.Eventually(t, "the apply creates istio-pilot-ilb", 2*time.Minute, func() (bool, string) {
 		_, err := cs.CoreV1().Services("istio-system").Get(t.Context(), "istio-pilot-ilb", e2etest.Get)
-		return err == nil
+		return err == nil, fmt.Sprint(err)
 	})
 	if err := cs.CoordinationV1().Leases("istio-system").Delete(t.Context(), lock.Name(w.Env), metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// Give the load balancers their addresses once the run noticed, so the
 	// waits end well and only the lost lock can stop what depends on them.
-	waitFor(t, "the apply notices it lost its lock", time.Minute, func() bool {
-		return strings.Contains(stderr.String(), "someone deleted the Lease. Starting no new changes")
+	e2etest.Eventually(t, "the apply notices it lost its lock", time.Minute, func() (bool, string) {
+		return strings.Contains(stderr.String(), "someone deleted the Lease. Starting no new changes"), stderr.String()
 	})
 	if err := w.Lab.SetLBMode(e2etest.Step(t), "control", "ip"); err != nil {
 		t.Fatal(err)
@@ -105,8 +106,8 @@ func TestLockLostMidApply(t *testing.T) {
 	if r.Code != 1 {
 		t.Fatalf("apply after losing its lock: want exit 1, got %s", r)
 	}
-	mustContain(t, "apply stderr", r.Stderr, "Lost the environment's lock", "someone deleted the Lease", "started no change after that")
-	mustContain(t, "apply stdout", r.Stdout, "not attempted: lost the lock (Lease istio-system/"+lock.Name(w.Env)+")", "Apply interrupted!")
+	e2etest.Contains(t, "apply stderr", r.Stderr, "Lost the environment's lock", "someone deleted the Lease", "started no change after that")
+	e2etest.Contains(t, "apply stdout", r.Stdout, "not attempted: lost the lock (Lease istio-system/"+lock.Name(w.Env)+")", "Apply interrupted!")
 	if strings.Contains(r.Stdout, "Apply complete!") {
 		t.Errorf("apply completed without its lock:\n%s", r)
 	}
@@ -131,18 +132,4 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-// lbNever makes the control cluster's load balancers never get an address,
-// until the test sets another mode or ends.
-func lbNever(t *testing.T, w *e2etest.World) {
-	t.Helper()
-	if err := w.Lab.SetLBMode(e2etest.Step(t), "control", "never"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := w.Lab.SetLBMode(e2etest.Step(t), "control", "ip"); err != nil {
-			t.Errorf("restore lb mode: %v", err)
-		}
-	})
 }

@@ -1,8 +1,9 @@
-package e2e_review
+package lock
 
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,7 +24,7 @@ import (
 // with -lock-timeout it waits for the release and proceeds; force-unlock
 // refuses a wrong ID, naming the holder, and frees the right one.
 func TestLockHeldByAnotherRun(t *testing.T) {
-	w := newWorld(t, "locked")
+	w := e2etest.Details(t, "locked")
 	cs := w.Client("control")
 	other := lock.New(cs, lock.Options{Namespace: "istio-system", Environment: w.Env, Operation: "test"})
 	if err := other.Acquire(t.Context(), 0, nil); err != nil {
@@ -33,7 +34,7 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 	holder := other.Info()
 
 	r := w.Must(3, "apply", "-auto-approve", "-no-color")
-	mustContain(t, "locked apply stderr", r.Stderr, "Error acquiring the lock", holder.Who, holder.ID, "operation test", "meshx force-unlock "+holder.ID)
+	e2etest.Contains(t, "locked apply stderr", r.Stderr, "Error acquiring the lock", holder.Who, holder.ID, "operation test", "meshx force-unlock "+holder.ID)
 	if _, err := cs.CoreV1().Namespaces().Get(t.Context(), w.Namespace, e2etest.Get); !apierrors.IsNotFound(err) {
 		t.Errorf("a locked apply created namespace %s (get: %v)", w.Namespace, err)
 	}
@@ -46,8 +47,8 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("apply waiting for the lock: %s", r)
 	}
-	mustContain(t, "waiting apply", r.Stderr, "Waiting up to 30s for the lock held by "+holder.Who+" (lock ID "+holder.ID+")")
-	mustContain(t, "waiting apply", r.Stdout, "Apply complete!")
+	e2etest.Contains(t, "waiting apply", r.Stderr, "Waiting up to 30s for the lock held by "+holder.Who+" (lock ID "+holder.ID+")")
+	e2etest.Contains(t, "waiting apply", r.Stdout, "Apply complete!")
 	select {
 	case err := <-released:
 		if err != nil {
@@ -69,12 +70,12 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 		id := stuck.Info().ID
 
 		r := w.Must(1, "force-unlock", "0123456789abcdef")
-		mustContain(t, "wrong-ID force-unlock", r.Stderr, id, stuck.Info().Who)
+		e2etest.Contains(t, "wrong-ID force-unlock", r.Stderr, id, stuck.Info().Who)
 		if h, err := lock.Status(t.Context(), cs, "istio-system", w.Env, time.Now()); err != nil || h == nil || h.ID != id {
 			t.Fatalf("a wrong ID released the lock: %+v %v", h, err)
 		}
 		r = w.Must(0, "force-unlock", id)
-		mustContain(t, "force-unlock", r.Stdout, "unlocked environment "+w.Env)
+		e2etest.Contains(t, "force-unlock", r.Stdout, "unlocked environment "+w.Env)
 		if h, err := lock.Status(t.Context(), cs, "istio-system", w.Env, time.Now()); err != nil || h != nil {
 			t.Fatalf("force-unlock left the lock held: %+v %v", h, err)
 		}
@@ -87,10 +88,10 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 // leaves its Lease behind; the next apply with -lock-timeout waits for it
 // to expire (MESHX_LOCK_TTL shortens that) and completes the work.
 func TestLockOfKilledRun(t *testing.T) {
-	w := newWorld(t, "killed")
+	w := e2etest.Details(t, "killed")
 	bin := buildMeshx(t)
 
-	lbNever(t, w)
+	w.LBNever()
 
 	var out bytes.Buffer
 	cmd := exec.Command(bin, "-chdir="+w.Dir, "apply", "-auto-approve", "-no-color")
@@ -110,22 +111,22 @@ func TestLockOfKilledRun(t *testing.T) {
 	})
 
 	var id string
-	waitFor(t, "the subprocess takes the lock", time.Minute, func() bool {
+	e2etest.Eventually(t, "the subprocess takes the lock", time.Minute, func() (bool, string) {
 		if l := getLease(t, w); l != nil && l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" {
 			id = *l.Spec.HolderIdentity
 			if d := l.Spec.LeaseDurationSeconds; d == nil || *d != 10 {
 				t.Errorf("the lease lasts %v s, want MESHX_LOCK_TTL's 10", d)
 			}
-			return true
+			return true, ""
 		}
-		return false
+		return false, "no Lease with a holder"
 	})
 	// Kill it in the middle of the apply: once it is waiting for the load
 	// balancers' addresses.
 	cs := w.Client("control")
-	waitFor(t, "the subprocess creates istio-pilot-ilb", time.Minute, func() bool {
+	e2etest.Eventually(t, "the subprocess creates istio-pilot-ilb", time.Minute, func() (bool, string) {
 		_, err := cs.CoreV1().Services("istio-system").Get(t.Context(), "istio-pilot-ilb", e2etest.Get)
-		return err == nil
+		return err == nil, fmt.Sprint(err)
 	})
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -142,8 +143,8 @@ func TestLockOfKilledRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := w.Must(0, "apply", "-auto-approve", "-no-color", "-lock-timeout=90s")
-	mustContain(t, "apply after the kill", r.Stderr, "Waiting up to 1m30s for the lock held by", "(lock ID "+id+")")
-	mustContain(t, "apply after the kill", r.Stdout, "Apply complete!")
+	e2etest.Contains(t, "apply after the kill", r.Stderr, "Waiting up to 1m30s for the lock held by", "(lock ID "+id+")")
+	e2etest.Contains(t, "apply after the kill", r.Stdout, "Apply complete!")
 	w.Must(0, "plan", "-detailed-exitcode", "-no-color")
 }
 

@@ -1,4 +1,4 @@
-package e2e_review
+package review
 
 import (
 	"os"
@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -13,7 +14,7 @@ import (
 // KUBECONFIG, as kubectl does, and the plan starts by naming each
 // cluster's context and API server.
 func TestKubeconfigFromEnvironment(t *testing.T) {
-	w := newWorld(t, "kubeenv")
+	w := e2etest.Details(t, "kubeenv")
 	main := filepath.Join(w.Dir, "main.hcl")
 	b, err := os.ReadFile(main)
 	if err != nil {
@@ -42,5 +43,5 @@ func TestKubeconfigFromEnvironment(t *testing.T) {
 	})
 
 	r := w.Must(0, "plan", "-no-color")
-	mustContain(t, "plan", r.Stdout, "cluster.control: context "+raw.CurrentContext+", server "+server+"\n")
+	e2etest.Contains(t, "plan", r.Stdout, "cluster.control: context "+raw.CurrentContext+", server "+server+"\n")
 }

@@ -1,4 +1,4 @@
-package e2e_bench
+package multicluster
 
 import (
 	"os"
@@ -8,5 +8,5 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(lab.RunTests(m, lab.Options{Name: "bench", VMs: 50}))
+	os.Exit(lab.RunTests(m, lab.Options{Name: "multicluster", VMs: 1}))
 }

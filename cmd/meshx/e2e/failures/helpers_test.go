@@ -1,4 +1,4 @@
-package e2e_fail
+package failures
 
 import (
 	"regexp"
@@ -26,16 +26,6 @@ func plannedAddrs(plan string) []string {
 
 // all is a run's stdout and stderr, where diagnostics may land.
 func all(r e2etest.Result) string { return r.Stdout + "\n" + r.Stderr }
-
-// wantContains fails for every want that s lacks.
-func wantContains(t *testing.T, what, s string, wants ...string) {
-	t.Helper()
-	for _, w := range wants {
-		if !strings.Contains(s, w) {
-			t.Errorf("%s lacks %q:\n%s", what, w, s)
-		}
-	}
-}
 
 // noILBs fails if any mesh-expansion load balancer exists on the control
 // cluster.

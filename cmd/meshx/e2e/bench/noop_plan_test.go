@@ -1,4 +1,4 @@
-package e2e_bench
+package bench
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package e2e_review
+package review
 
 import (
 	"os"
@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/cli"
+	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
 	"github.com/meshx-dev/meshx/lab"
 )
 
@@ -69,14 +70,14 @@ func TestCIWorkflowExample(t *testing.T) {
 	}
 
 	runs, uses, scripts := steps("plan")
-	mustContain(t, "plan job's commands", runs, "meshx validate", "meshx fmt -check -recursive",
+	e2etest.Contains(t, "plan job's commands", runs, "meshx validate", "meshx fmt -check -recursive",
 		"meshx plan -out=plan.mxplan -input=false", "meshx show -format=markdown plan.mxplan")
-	mustContain(t, "plan job's actions", uses, "actions/checkout@", "actions/github-script@", "actions/upload-artifact@")
-	mustContain(t, "plan job's comment script", scripts, cli.PartBreak, "<!-- meshx:plan env=", "updateComment", "createComment")
+	e2etest.Contains(t, "plan job's actions", uses, "actions/checkout@", "actions/github-script@", "actions/upload-artifact@")
+	e2etest.Contains(t, "plan job's comment script", scripts, cli.PartBreak, "<!-- meshx:plan env=", "updateComment", "createComment")
 
 	runs, uses, _ = steps("apply")
-	mustContain(t, "apply job's commands", runs, "meshx apply -input=false", "plan.mxplan", "4)", "stale")
-	mustContain(t, "apply job's actions", uses, "actions/download-artifact@")
+	e2etest.Contains(t, "apply job's commands", runs, "meshx apply -input=false", "plan.mxplan", "4)", "stale")
+	e2etest.Contains(t, "apply job's actions", uses, "actions/download-artifact@")
 	if strings.Contains(runs, "-auto-approve") {
 		t.Errorf("the apply job applies something other than the reviewed plan:\n%s", runs)
 	}

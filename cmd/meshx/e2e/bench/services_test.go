@@ -1,4 +1,4 @@
-package e2e_fail
+package bench
 
 import (
 	"fmt"
