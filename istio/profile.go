@@ -42,6 +42,10 @@ type Profile struct {
 	// Legacy is true for the setupMeshEx.sh era: Citadel key-and-cert
 	// secrets, the node agent, dnsmasq with ILB addresses.
 	Legacy bool
+	// Modern is set for the istiod era (1.20 and later): istiod behind one
+	// load balancer, WorkloadGroups, the istio-token. Only Name is set
+	// beside it; the legacy fields are empty.
+	Modern *Minor
 	// ILBs in the order mesh-expansion.yaml lists them.
 	ILBs []ILB
 	// NamespaceInEnv says cluster.env carries ISTIO_SYSTEM_NAMESPACE (from
@@ -219,19 +223,26 @@ var profiles = map[string]*Profile{
 // DefaultProfile is the profile used when configuration names none.
 const DefaultProfile = "1.0"
 
-// Lookup returns the named profile.
+// Lookup returns the named profile: a legacy one of the table, or "1.N"
+// for any N from 20, the istiod era.
 func Lookup(name string) (*Profile, bool) {
-	p, ok := profiles[name]
-	return p, ok
+	if p, ok := profiles[name]; ok {
+		return p, ok
+	}
+	return lookupModern(name)
 }
 
-// Names lists the known profile names, sorted.
+// Names lists the known profile names, sorted: the legacy ones, then the
+// istiod-era minors of the table (later minors are accepted too).
 func Names() []string {
-	names := make([]string, 0, len(profiles))
+	names := make([]string, 0, len(profiles)+len(minors))
 	for n := range profiles {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	for _, m := range minors {
+		names = append(names, "1."+strconv.Itoa(m.Minor))
+	}
 	return names
 }
 

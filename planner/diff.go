@@ -123,6 +123,10 @@ func diffResource(r *providers.Resource, o providers.Observed, known *planOutput
 			}
 		}
 	}
+	if o.Renew != "" && (c.Action == plans.NoOp || c.Action == plans.Update) {
+		c.Action = plans.Update
+		c.Reason = o.Renew
+	}
 	if c.Action == plans.NoOp {
 		for _, name := range r.ReadyOutputs {
 			if v, ok := o.Outputs[name]; !ok || v == nil || v == "" {

@@ -108,6 +108,11 @@ type Observed struct {
 	// Drift is set when the live instance differs from what meshx last
 	// applied to it.
 	Drift bool
+	// Renew, when set, says why the instance must be made anew although
+	// its attributes match what is desired: a token in the last third of
+	// its life ("expires in 14m; re-minted"). The plan shows it as the
+	// reason of an update.
+	Renew string
 	// Outputs are values other instances can use, e.g. {"address": "…"}
 	// for a load balancer; a missing output is unknown.
 	Outputs plans.Object

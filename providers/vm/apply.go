@@ -187,10 +187,18 @@ func putEntry(m *manifest, e *entry) {
 }
 
 func (p *Provider) applyFile(ctx context.Context, req providers.ApplyRequest, s *fileSpec) providers.ApplyResponse {
+	if s.token != nil {
+		return p.applyToken(ctx, req, s)
+	}
 	content, err := contentBytes(req.Desired["content"])
 	if err != nil {
 		return providers.ApplyResponse{Err: err}
 	}
+	return p.writeFileEntry(ctx, req, s, content)
+}
+
+// writeFileEntry writes a file's content and records it in the manifest.
+func (p *Provider) writeFileEntry(ctx context.Context, req providers.ApplyRequest, s *fileSpec, content []byte) providers.ApplyResponse {
 	mode := modeString(s.mode)
 	existed, changed, err := p.writeFile(ctx, s.path, content, mode, s.owner, s.group, "0755")
 	if err != nil {

@@ -50,6 +50,9 @@ func converge(t testing.TB, ctx context.Context, p *Provider, env string, rs []p
 				}
 			}
 		}
+		if o.Exists && o.Renew != "" {
+			action = plans.Update
+		}
 		var triggered []plans.Address
 		for _, tr := range r.Triggers {
 			if actions[tr] != plans.NoOp {

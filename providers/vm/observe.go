@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/meshx-dev/meshx/plans"
@@ -232,7 +233,9 @@ func (p *Provider) planObserve(rs []providers.Resource) ([]observeItem, error) {
 			if s.err != nil {
 				return nil, fmt.Errorf("%s: %w", r.Addr, s.err)
 			}
-			it.path, it.text, it.name = s.path, !s.sensitive, s.path
+			// A token's claims are read, never shown: observeToken keeps
+			// only what they say.
+			it.path, it.text, it.name = s.path, !s.sensitive || s.token != nil, s.path
 		case *envSpec:
 			if s.err != nil {
 				return nil, fmt.Errorf("%s: %w", r.Addr, s.err)
@@ -370,6 +373,9 @@ func (p *Provider) observed(it observeItem, id string, obs *observation, m *mani
 		f := obs.file(s.path)
 		if err := fileObject(&o, f, s.sensitive, s.owner, s.group); err != nil {
 			return o, err
+		}
+		if s.token != nil {
+			observeToken(&o, f, s, time.Now())
 		}
 		o.Drift = e != nil && fileDrift(e, f)
 	case *envSpec:

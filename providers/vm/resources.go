@@ -52,7 +52,10 @@ type fileSpec struct {
 	mode         uint32
 	owner, group string
 	sensitive    bool
-	err          error
+	// token is set for a token file (Token): content is then minted at
+	// apply, never rendered.
+	token *tokenSpec
+	err   error
 }
 
 // envSpec is what EnvFile attaches as Resource.Private.

@@ -233,6 +233,10 @@ case $e in
 ` + enabledStates + `) ;;
 *) systemctl enable "$u" </dev/null >&2; did="$did enabled" ;;
 esac
+if [ "$a" != active ] || [ "$restart" = 1 ]; then
+	# A drop-in written in this apply takes effect only after a reload.
+	systemctl daemon-reload </dev/null >&2 || true
+fi
 if [ "$a" != active ]; then
 	systemctl start "$u" </dev/null >&2
 	did="$did started"
