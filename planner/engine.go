@@ -55,8 +55,10 @@ type ObserveProgress struct {
 }
 
 // Build observes every target, diffs, and returns the plan. Targets that
-// cannot be observed produce error diagnostics; the other targets are still
-// planned so one unreachable VM does not hide the rest.
+// cannot be observed are left out, listed in the plan's Unobserved and
+// reported in its Unreachable, not among the diagnostics returned: the
+// other targets are still planned, so one unreachable VM does not hide
+// the rest, and the caller decides whether that partial plan will do.
 func Build(ctx context.Context, in Input) (*Plan, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	res, d := selectTargets(in.Resources, in.Targets, in.Destroy)
@@ -79,8 +81,7 @@ func Build(ctx context.Context, in Input) (*Plan, hcl.Diagnostics) {
 		return nil, append(diags, internalDiag(err.Error()))
 	}
 
-	obs, orphans, d := observeAll(ctx, in, res)
-	diags = append(diags, d...)
+	obs, orphans, unreachable := observeAll(ctx, in, res)
 
 	plan := &Plan{
 		Plan:      &plans.Plan{Environment: in.Environment, Destroy: in.Destroy},
@@ -90,18 +91,12 @@ func Build(ctx context.Context, in Input) (*Plan, hcl.Diagnostics) {
 	}
 	known := &planOutputs{values: map[plans.Address]plans.Object{}}
 	changes := map[plans.Address]plans.Change{}
-	failedTarget := map[string]bool{}
-	for _, dg := range d {
-		if t, ok := dg.Extra.(targetFailure); ok {
-			failedTarget[string(t)] = true
-		}
-	}
 	// Instances on a target that could not be observed are left out, and
 	// so is everything that depends on one: applying it would take the
 	// unobserved instance as already in place.
 	left := map[plans.Address]bool{}
 	for _, r := range order {
-		if failedTarget[r.Target] || dependsOnAny(r.DependsOn, left) {
+		if _, failed := unreachable[r.Target]; failed || dependsOnAny(r.DependsOn, left) {
 			left[r.Addr] = true
 			continue
 		}
@@ -143,16 +138,20 @@ func Build(ctx context.Context, in Input) (*Plan, hcl.Diagnostics) {
 		c.Kind, c.Target = o.Kind, o.Target
 		changes[o.Addr] = c
 	}
-	if len(in.Targets) > 0 && len(failedTarget) == 0 {
+	if len(in.Targets) > 0 && len(unreachable) == 0 {
 		diags = append(diags, unmatchedTargets(in.Targets, in.Resources, changes)...)
 	}
 	for _, t := range in.Targets {
 		plan.Targets = append(plan.Targets, t.String())
 	}
-	for t := range failedTarget {
-		plan.Unobserved = append(plan.Unobserved, t)
+	plan.Unobserved = slices.Sorted(maps.Keys(unreachable))
+	for _, t := range plan.Unobserved {
+		plan.Unreachable = append(plan.Unreachable, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot observe " + t,
+			Detail:   fmt.Sprintf("%v\n\nNothing on %s is planned; the other targets are. Fix the connection and plan again.", unreachable[t], t),
+		})
 	}
-	sort.Strings(plan.Unobserved)
 	orderDeletes(changes, plan)
 	plan.Changes = make([]plans.Change, 0, len(changes))
 	for _, c := range changes {
@@ -160,26 +159,6 @@ func Build(ctx context.Context, in Input) (*Plan, hcl.Diagnostics) {
 	}
 	sort.Slice(plan.Changes, func(i, j int) bool { return plan.Changes[i].Addr.Less(plan.Changes[j].Addr) })
 	return plan, diags
-}
-
-// targetFailure marks a diagnostic about a whole target that could not be
-// observed; its instances are left out of the plan.
-type targetFailure string
-
-// TargetFailures returns the targets diags say could not be observed (their
-// instances, and those depending on them, are not in the plan), and whether
-// those are the only errors: then the plan of the other targets is sound
-// and may be applied.
-func TargetFailures(diags hcl.Diagnostics) (targets []string, only bool) {
-	only = true
-	for _, d := range diags {
-		if t, ok := d.Extra.(targetFailure); ok {
-			targets = append(targets, string(t))
-		} else if d.Severity == hcl.DiagError {
-			only = false
-		}
-	}
-	return targets, only
 }
 
 // targetsUndeclared reports whether some target names no declared
@@ -349,8 +328,9 @@ func topoOrder(res []providers.Resource, byAddr map[plans.Address]*providers.Res
 }
 
 // observeAll asks every target's provider for its instances, at most
-// Parallelism targets at a time.
-func observeAll(ctx context.Context, in Input, res []providers.Resource) (map[plans.Address]providers.Observed, []providers.Observed, hcl.Diagnostics) {
+// Parallelism targets at a time. unreachable holds why each target that
+// could not be observed failed.
+func observeAll(ctx context.Context, in Input, res []providers.Resource) (obs map[plans.Address]providers.Observed, orphans []providers.Observed, unreachable map[string]error) {
 	byTarget := map[string][]providers.Resource{}
 	for _, r := range res {
 		byTarget[r.Target] = append(byTarget[r.Target], r)
@@ -404,18 +384,12 @@ func observeAll(ctx context.Context, in Input, res []providers.Resource) (map[pl
 		wg.Wait()
 	}
 
-	obs := map[plans.Address]providers.Observed{}
-	var orphans []providers.Observed
-	var diags hcl.Diagnostics
+	obs = map[plans.Address]providers.Observed{}
+	unreachable = map[string]error{}
 	for i, t := range targets {
 		r := resps[i]
 		if r.Err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Cannot observe " + t,
-				Detail:   fmt.Sprintf("%v\n\nNothing on %s is planned; the other targets are. Fix the connection and plan again.", r.Err, t),
-				Extra:    targetFailure(t),
-			})
+			unreachable[t] = r.Err
 			continue
 		}
 		for _, rs := range byTarget[t] {
@@ -431,7 +405,7 @@ func observeAll(ctx context.Context, in Input, res []providers.Resource) (map[pl
 			orphans = append(orphans, o)
 		}
 	}
-	return obs, orphans, diags
+	return obs, orphans, unreachable
 }
 
 // progress tracks which targets are being observed, for Input.Progress.

@@ -340,3 +340,37 @@ func TestCycleAndTargets(t *testing.T) {
 		}
 	}
 }
+
+// unreachableProvider is a target whose connection fails.
+type unreachableProvider struct{}
+
+func (unreachableProvider) Observe(context.Context, providers.ObserveRequest) providers.ObserveResponse {
+	return providers.ObserveResponse{Err: fmt.Errorf("dial tcp 10.0.0.9:22: connection refused")}
+}
+
+func (unreachableProvider) Apply(context.Context, providers.ApplyRequest) providers.ApplyResponse {
+	return providers.ApplyResponse{Err: fmt.Errorf("dial tcp 10.0.0.9:22: connection refused")}
+}
+
+func (unreachableProvider) Close() error { return nil }
+
+// TestUnreachableTarget: a target that cannot be observed is left out with
+// what depends on it, and returned as a value (Unobserved, Unreachable),
+// not among the diagnostics, so the plan of the rest stands.
+func TestUnreachableTarget(t *testing.T) {
+	var applied []string
+	provs := map[string]providers.Provider{"cluster.c": newMem(&applied), "vm.v": unreachableProvider{}}
+	plan, diags := planner.Build(context.Background(), planner.Input{Environment: "e", Resources: world(""), Providers: provs})
+	if diags.HasErrors() {
+		t.Fatalf("an unreachable target is reported in Unreachable, not as diagnostics: %v", diags)
+	}
+	if diff := cmp.Diff(map[string]string{`cluster.c.ilb["7"]`: "create"}, actions(plan)); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"vm.v"}, plan.Unobserved); diff != "" {
+		t.Errorf("Unobserved (-want +got):\n%s", diff)
+	}
+	if len(plan.Unreachable) != 1 || plan.Unreachable[0].Summary != "Cannot observe vm.v" || !strings.Contains(plan.Unreachable[0].Detail, "connection refused") {
+		t.Errorf("Unreachable = %v, want one error naming vm.v and why", plan.Unreachable)
+	}
+}

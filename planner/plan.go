@@ -48,6 +48,13 @@ type Plan struct {
 	Resources map[plans.Address]*providers.Resource
 	Observed  map[plans.Address]providers.Observed
 	Providers map[string]providers.Provider
+	// Unreachable says, one error per target in Unobserved and in the
+	// same order, why it could not be observed. These errors are not
+	// among the diagnostics Build and Make return: nothing on those
+	// targets, nor anything depending on them, is in the plan, and the
+	// plan of the rest stands, so plan and apply show and apply it, while
+	// a caller that needs every target treats them as errors.
+	Unreachable hcl.Diagnostics
 }
 
 // Close releases every provider's connections.
@@ -62,7 +69,8 @@ func (p *Plan) Close() {
 
 // Make expands cfg, observes every target and returns the plan, with the
 // configuration's outputs as known at plan time. The returned Expansion
-// lets the caller evaluate outputs again after apply.
+// lets the caller evaluate outputs again after apply. Targets that could
+// not be observed are in the plan's Unreachable, as Build leaves them.
 func Make(ctx context.Context, cfg *config.Config, opts Options) (*Plan, Expansion, hcl.Diagnostics) {
 	exp, diags := Expand(cfg)
 	if diags.HasErrors() {
@@ -175,7 +183,13 @@ func Outputs(ctx context.Context, cfg *config.Config, names []string, opts Optio
 	}
 	opts.Targets, opts.Destroy = exp.sources, false
 	p, _, d := Make(ctx, cfg, opts)
-	return p, append(diags, d...)
+	diags = append(diags, d...)
+	if p != nil {
+		// An output reading a target that could not be observed has no
+		// value to print.
+		diags = append(diags, p.Unreachable...)
+	}
+	return p, diags
 }
 
 // Connect builds a provider per cluster and VM of cfg, whose notes worth

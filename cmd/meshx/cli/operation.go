@@ -209,14 +209,15 @@ func (o *op) planPartial(ctx context.Context, destroy bool) (*planner.Plan, plan
 		Force:       o.flags.force,
 	})
 	o.diagnostics(diags)
-	if p != nil {
-		o.describeClusters(p)
+	if p == nil {
+		return nil, exp, nil, false
 	}
-	failed, only := planner.TargetFailures(diags)
-	if p == nil || !only {
+	o.diagnostics(p.Unreachable)
+	o.describeClusters(p)
+	if diags.HasErrors() {
 		return p, exp, nil, false
 	}
-	return p, exp, failed, true
+	return p, exp, p.Unobserved, true
 }
 
 // describeClusters records in p the context and server each cluster block
