@@ -6,6 +6,33 @@
 // Reader, RemoteSecret and IstioSecret; a Provider (one per cluster, from
 // New) implements providers.Provider.
 //
+// # Where things are
+//
+// Each kind is one type in a file of its own, named after the kind:
+// namespace.go, load_balancer.go, cluster_info.go, service.go,
+// endpoints.go, reader.go, remote_secret.go, istio_secret.go. The file
+// holds the kind's constant, its builder (which attaches the type to
+// Resource.Private), and the methods of the instance interface (kind.go):
+// render (the desired Object), identities (the objects it is made of, by
+// name), observe (the live Object, projected onto exactly what render
+// produces, plus outputs) and apply (server-side apply, or a wait for a
+// read-only kind). The shared machinery lives apart: observe.go (one list
+// per managed resource, lookups by name, orphans), apply.go (claiming,
+// ownership marks, deletes, conflict errors), wait.go (polls),
+// ownership.go (labels, annotations, field ownership, drift digests),
+// objects.go (the API resources meshx lists, gets and deletes, and object
+// references), attributes.go and ports.go (value checks and shapes).
+//
+// To add a kind: write its file on the model of service.go (one object)
+// or reader.go (several), and, when meshx writes it, add a line to
+// orphanProjections in kind.go so its orphans are deleted as that kind.
+// An object of a resource not in objects.go also needs an apiResource
+// entry and its place in managedResources (the deletion order); an Istio
+// custom resource (WorkloadEntry, Gateway…) is served by the dynamic
+// client and *unstructured.Unstructured, which is a metav1.Object like the
+// typed objects, and is written by a server-side apply of the
+// unstructured object with the same field manager and marks.
+//
 // # Kinds, addresses, attributes and outputs
 //
 //	kind                 address (builder)                        attributes of the Object
@@ -40,9 +67,9 @@
 // would replace (a token due for rotation) are left out, which is why ILBs
 // and readers set Resource.OutputsSurviveUpdate.
 //
-// Read-only kinds (kube_cluster_info, kube_istio_secret; see ReadOnly) are
-// reported Owned. kube_cluster_info always exists; when the service CIDR
-// cannot be discovered, Observe fails the whole target with an error asking
+// Read-only kinds (kube_cluster_info, kube_istio_secret: their builders set
+// Resource.ReadOnly) are reported Owned. kube_cluster_info always exists;
+// when the service CIDR cannot be discovered, Observe fails the whole target with an error asking
 // for service_cidr in the cluster block. kube_istio_secret reports
 // Exists=false (and no outputs) until Citadel has created the secret; the
 // executor should then call Apply, which waits for it.

@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -27,9 +31,91 @@ var managedResources = []string{
 	resClusterRoleBindings, resClusterRoles, resEndpoints, resServices, resSecrets, resServiceAccounts, resNamespaces,
 }
 
-func clusterScoped(res string) bool {
-	return res == resNamespaces || res == resClusterRoles || res == resClusterRoleBindings
+// apiResource is one API resource meshx reads and writes, with the calls
+// that list, get and delete its objects. The typed ones go through
+// client-go's typed clients; an Istio custom resource would go through the
+// dynamic client, whose *unstructured.Unstructured is a metav1.Object too.
+type apiResource struct {
+	// kind names an object in errors: "Service".
+	kind          string
+	clusterScoped bool
+	list          func(ctx context.Context, p *Provider, namespace string, o metav1.ListOptions) ([]metav1.Object, error)
+	get           func(ctx context.Context, p *Provider, namespace, name string) (metav1.Object, error)
+	del           func(ctx context.Context, p *Provider, namespace, name string, o metav1.DeleteOptions) error
 }
+
+// apiResources are the API resources of managedResources, by plural name.
+var apiResources = map[string]apiResource{
+	resNamespaces: typed("Namespace", true, func(p *Provider, _ string) typedClient[*corev1.Namespace, *corev1.NamespaceList] {
+		return p.cs.CoreV1().Namespaces()
+	}),
+	resServices: typed("Service", false, func(p *Provider, ns string) typedClient[*corev1.Service, *corev1.ServiceList] {
+		return p.cs.CoreV1().Services(ns)
+	}),
+	resEndpoints: typed("Endpoints", false, func(p *Provider, ns string) typedClient[*corev1.Endpoints, *corev1.EndpointsList] {
+		return p.cs.CoreV1().Endpoints(ns)
+	}),
+	resSecrets: typed("Secret", false, func(p *Provider, ns string) typedClient[*corev1.Secret, *corev1.SecretList] {
+		return p.cs.CoreV1().Secrets(ns)
+	}),
+	resServiceAccounts: typed("ServiceAccount", false, func(p *Provider, ns string) typedClient[*corev1.ServiceAccount, *corev1.ServiceAccountList] {
+		return p.cs.CoreV1().ServiceAccounts(ns)
+	}),
+	resClusterRoles: typed("ClusterRole", true, func(p *Provider, _ string) typedClient[*rbacv1.ClusterRole, *rbacv1.ClusterRoleList] {
+		return p.cs.RbacV1().ClusterRoles()
+	}),
+	resClusterRoleBindings: typed("ClusterRoleBinding", true, func(p *Provider, _ string) typedClient[*rbacv1.ClusterRoleBinding, *rbacv1.ClusterRoleBindingList] {
+		return p.cs.RbacV1().ClusterRoleBindings()
+	}),
+}
+
+// typedClient is the part of a client-go typed client (ServiceInterface…)
+// that observation and deletion use.
+type typedClient[T metav1.Object, L runtime.Object] interface {
+	List(ctx context.Context, o metav1.ListOptions) (L, error)
+	Get(ctx context.Context, name string, o metav1.GetOptions) (T, error)
+	Delete(ctx context.Context, name string, o metav1.DeleteOptions) error
+}
+
+// typed is the apiResource served by the typed client that client returns
+// for a namespace ("" for all, or for a cluster-scoped resource).
+func typed[T metav1.Object, L runtime.Object](kind string, clusterScoped bool, client func(p *Provider, namespace string) typedClient[T, L]) apiResource {
+	return apiResource{
+		kind:          kind,
+		clusterScoped: clusterScoped,
+		list: func(ctx context.Context, p *Provider, ns string, o metav1.ListOptions) ([]metav1.Object, error) {
+			l, err := client(p, ns).List(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			items, err := meta.ExtractList(l)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]metav1.Object, 0, len(items))
+			for _, it := range items {
+				m, ok := it.(metav1.Object)
+				if !ok {
+					return nil, fmt.Errorf("list %s: item %T has no object metadata", kind, it)
+				}
+				out = append(out, m)
+			}
+			return out, nil
+		},
+		get: func(ctx context.Context, p *Provider, ns, name string) (metav1.Object, error) {
+			obj, err := client(p, ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			return obj, nil
+		},
+		del: func(ctx context.Context, p *Provider, ns, name string, o metav1.DeleteOptions) error {
+			return client(p, ns).Delete(ctx, name, o)
+		},
+	}
+}
+
+func clusterScoped(res string) bool { return apiResources[res].clusterScoped }
 
 // ref names one object: "services/istio-system/istio-pilot-ilb" or
 // "clusterroles/istio-reader".
@@ -44,10 +130,7 @@ func (r ref) String() string {
 
 // human is how errors name the object: "Service istio-system/x".
 func (r ref) human() string {
-	kind := map[string]string{
-		resNamespaces: "Namespace", resServices: "Service", resEndpoints: "Endpoints", resSecrets: "Secret",
-		resServiceAccounts: "ServiceAccount", resClusterRoles: "ClusterRole", resClusterRoleBindings: "ClusterRoleBinding",
-	}[r.res]
+	kind := apiResources[r.res].kind
 	if clusterScoped(r.res) {
 		return kind + " " + r.name
 	}
@@ -95,96 +178,20 @@ func splitRefs(s string) ([]ref, error) {
 // list returns the objects of res in namespace ns ("" for all) matching
 // the label selector.
 func (p *Provider) list(ctx context.Context, res, ns, selector string) ([]metav1.Object, error) {
-	opts := metav1.ListOptions{LabelSelector: selector}
-	var out []metav1.Object
-	switch res {
-	case resNamespaces:
-		l, err := p.cs.CoreV1().Namespaces().List(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case resServices:
-		l, err := p.cs.CoreV1().Services(ns).List(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case resEndpoints:
-		l, err := p.cs.CoreV1().Endpoints(ns).List(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case resSecrets:
-		l, err := p.cs.CoreV1().Secrets(ns).List(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case resServiceAccounts:
-		l, err := p.cs.CoreV1().ServiceAccounts(ns).List(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case resClusterRoles:
-		l, err := p.cs.RbacV1().ClusterRoles().List(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case resClusterRoleBindings:
-		l, err := p.cs.RbacV1().ClusterRoleBindings().List(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	default:
+	api, ok := apiResources[res]
+	if !ok {
 		return nil, fmt.Errorf("list %s: not a resource meshx manages", res)
 	}
-	return out, nil
+	return api.list(ctx, p, ns, metav1.ListOptions{LabelSelector: selector})
 }
 
 // get returns the object r, or nil when it does not exist.
 func (p *Provider) get(ctx context.Context, r ref) (metav1.Object, error) {
-	var (
-		obj metav1.Object
-		err error
-	)
-	o := metav1.GetOptions{}
-	switch r.res {
-	case resNamespaces:
-		obj, err = p.cs.CoreV1().Namespaces().Get(ctx, r.name, o)
-	case resServices:
-		obj, err = p.cs.CoreV1().Services(r.namespace).Get(ctx, r.name, o)
-	case resEndpoints:
-		obj, err = p.cs.CoreV1().Endpoints(r.namespace).Get(ctx, r.name, o)
-	case resSecrets:
-		obj, err = p.cs.CoreV1().Secrets(r.namespace).Get(ctx, r.name, o)
-	case resServiceAccounts:
-		obj, err = p.cs.CoreV1().ServiceAccounts(r.namespace).Get(ctx, r.name, o)
-	case resClusterRoles:
-		obj, err = p.cs.RbacV1().ClusterRoles().Get(ctx, r.name, o)
-	case resClusterRoleBindings:
-		obj, err = p.cs.RbacV1().ClusterRoleBindings().Get(ctx, r.name, o)
-	default:
+	api, ok := apiResources[r.res]
+	if !ok {
 		return nil, fmt.Errorf("get %s: not a resource meshx manages", r)
 	}
+	obj, err := api.get(ctx, p, r.namespace, r.name)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -196,30 +203,16 @@ func (p *Provider) get(ctx context.Context, r ref) (metav1.Object, error) {
 
 // del deletes r if it still is the object uid.
 func (p *Provider) del(ctx context.Context, r ref, uid string) error {
+	api, ok := apiResources[r.res]
+	if !ok {
+		return fmt.Errorf("delete %s: not a resource meshx manages", r)
+	}
 	o := metav1.DeleteOptions{}
 	if uid != "" {
 		u := types.UID(uid)
 		o.Preconditions = &metav1.Preconditions{UID: &u}
 	}
-	var err error
-	switch r.res {
-	case resNamespaces:
-		err = p.cs.CoreV1().Namespaces().Delete(ctx, r.name, o)
-	case resServices:
-		err = p.cs.CoreV1().Services(r.namespace).Delete(ctx, r.name, o)
-	case resEndpoints:
-		err = p.cs.CoreV1().Endpoints(r.namespace).Delete(ctx, r.name, o)
-	case resSecrets:
-		err = p.cs.CoreV1().Secrets(r.namespace).Delete(ctx, r.name, o)
-	case resServiceAccounts:
-		err = p.cs.CoreV1().ServiceAccounts(r.namespace).Delete(ctx, r.name, o)
-	case resClusterRoles:
-		err = p.cs.RbacV1().ClusterRoles().Delete(ctx, r.name, o)
-	case resClusterRoleBindings:
-		err = p.cs.RbacV1().ClusterRoleBindings().Delete(ctx, r.name, o)
-	default:
-		return fmt.Errorf("delete %s: not a resource meshx manages", r)
-	}
+	err := api.del(ctx, p, r.namespace, r.name, o)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}

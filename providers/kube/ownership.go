@@ -10,6 +10,24 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// Labels and annotations meshx writes on every object it owns.
+const (
+	LabelManagedBy    = "app.kubernetes.io/managed-by"
+	LabelEnvironment  = "meshx.dev/environment"
+	ManagedByValue    = "meshx"
+	AnnotationAddress = "meshx.dev/address"
+	AnnotationKind    = "meshx.dev/kind"
+	AnnotationDigest  = "meshx.dev/applied-digest"
+	// AnnotationTokenExpires records when a token stops working, on a
+	// reader's service account and on the remote secret.
+	AnnotationTokenExpires = "meshx.dev/token-expires"
+
+	// FieldManager is the server-side apply field manager of every write.
+	FieldManager = "meshx"
+
+	meshxAnnotationKeyPrefix = "meshx.dev/"
+)
+
 // ownedBy reports whether m carries env's ownership labels.
 func ownedBy(m metav1.Object, env string) bool {
 	l := m.GetLabels()
@@ -176,14 +194,18 @@ func merged(ms ...map[string]string) map[string]string {
 	return out
 }
 
-// appliedDigest is the digest Apply records and Observe compares.
-func appliedDigest(kind string, o plans.Object) string {
-	return plans.Digest(driftView(kind, o))
+// appliedDigest is the digest Apply records and Observe compares, of the
+// instance's Object without what changes with time (driftViewer).
+func appliedDigest(in instance, o plans.Object) string {
+	if v, ok := in.(driftViewer); ok {
+		o = v.driftView(o)
+	}
+	return plans.Digest(o)
 }
 
 // drifted reports whether m was changed since meshx applied it: its
 // recorded digest no longer matches the projection.
-func drifted(m metav1.Object, kind string, projection plans.Object) bool {
+func drifted(m metav1.Object, in instance, projection plans.Object) bool {
 	rec := m.GetAnnotations()[AnnotationDigest]
-	return rec != "" && rec != appliedDigest(kind, projection)
+	return rec != "" && rec != appliedDigest(in, projection)
 }

@@ -6,8 +6,26 @@ import (
 	"strconv"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
+
+// Port is one port of a Service, an ILB or an Endpoints subset.
+type Port struct {
+	// Name must be a DNS-1123 label; it may be empty only when there is a
+	// single port.
+	Name string
+	Port int32
+	// Protocol is "TCP" (the default when empty), "UDP" or "SCTP".
+	Protocol string
+}
+
+func protocolOf(p corev1.Protocol) string {
+	if p == "" {
+		return "TCP"
+	}
+	return string(p)
+}
 
 // wellKnownPortNames is istioctl register's portsToName: the name a bare
 // port number gets.

@@ -163,8 +163,7 @@ func TestProjectionMatchesRender(t *testing.T) {
 			SessionAffinity: corev1.ServiceAffinityNone,
 		},
 	}
-	s := lb.Private.(*spec)
-	assertEqualObjects(t, mustRender(t, lb, nil), projectLoadBalancer(liveLB, s))
+	assertEqualObjects(t, mustRender(t, lb, nil), lb.Private.(*loadBalancer).project(liveLB))
 
 	svc := Service(plans.Address{Block: "service", Name: "details", Type: "service"}, "control", "bookinfo", "details",
 		[]Port{{Name: "http", Port: 9080}}, map[string]string{"app": "details"}, map[string]string{ServiceAccountsAnnotation: "default"})
@@ -177,7 +176,7 @@ func TestProjectionMatchesRender(t *testing.T) {
 		},
 		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 9080, Protocol: "TCP"}}, Type: corev1.ServiceTypeClusterIP},
 	}
-	assertEqualObjects(t, mustRender(t, svc, nil), projectService(liveSvc, svc.Private.(*spec)))
+	assertEqualObjects(t, mustRender(t, svc, nil), svc.Private.(*service).project(liveSvc))
 
 	ep := Endpoints(plans.Address{Block: "service", Name: "details", Type: "endpoints"}, "control", "bookinfo", "details",
 		[]string{"10.251.0.11", "10.251.0.10", "10.251.0.11"}, []Port{{Name: "http", Port: 9080}}, nil)
@@ -189,7 +188,7 @@ func TestProjectionMatchesRender(t *testing.T) {
 			Ports:     []corev1.EndpointPort{{Name: "http", Port: 9080, Protocol: "TCP"}},
 		}},
 	}
-	assertEqualObjects(t, mustRender(t, ep, nil), projectEndpoints(liveEP, ep.Private.(*spec)))
+	assertEqualObjects(t, mustRender(t, ep, nil), ep.Private.(*endpoints).project(liveEP))
 
 	ns := Namespace("control", "bookinfo")
 	assertEqualObjects(t, mustRender(t, ns, nil), projectNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bookinfo"}}))
@@ -204,14 +203,14 @@ func TestProjectionSeesHandEdits(t *testing.T) {
 			// kubectl edit changed 15010 to 15011: a new list entry owned by kubectl-edit.
 			Ports: []corev1.ServicePort{{Name: "grpc", Port: 15011, Protocol: "TCP"}}},
 	}
-	got := projectLoadBalancer(live, lb.Private.(*spec))
+	got := lb.Private.(*loadBalancer).project(live)
 	if plans.Equal(mustRender(t, lb, nil)["ports"], got["ports"]) {
 		t.Errorf("a hand-edited port projects equal to the configuration: %v", got["ports"])
 	}
 	// A port someone added next to meshx's is a difference too.
 	live.Spec.Ports = append(live.Spec.Ports, corev1.ServicePort{Name: "grpc", Port: 15010, Protocol: "TCP"})
 	live.Spec.Ports[0].Name = "extra"
-	if got := projectLoadBalancer(live, lb.Private.(*spec)); plans.Equal(mustRender(t, lb, nil)["ports"], got["ports"]) {
+	if got := lb.Private.(*loadBalancer).project(live); plans.Equal(mustRender(t, lb, nil)["ports"], got["ports"]) {
 		t.Errorf("an added port projects equal to the configuration: %v", got["ports"])
 	}
 }
@@ -254,7 +253,7 @@ func TestRemoteSecretKubeconfig(t *testing.T) {
 		},
 		Data: map[string][]byte{"remote1": kc},
 	}
-	proj := projectRemoteSecret(live, r.Private.(*spec))
+	proj := r.Private.(*remoteSecret).project(live)
 
 	tests := []struct {
 		name  string
@@ -279,7 +278,7 @@ func TestRemoteSecretKubeconfig(t *testing.T) {
 		edited := strings.Replace(string(kc), "current-context: remote1", "current-context: remote1\npreferences: {colors: true}", 1)
 		l := live.DeepCopy()
 		l.Data["remote1"] = []byte(edited)
-		p := projectRemoteSecret(l, r.Private.(*spec))
+		p := r.Private.(*remoteSecret).project(l)
 		want := mustRender(t, r, outputs{"server": "https://10.0.0.1:6443", "ca": testCA, "token": plans.NewSensitive([]byte(token))})
 		if plans.Equal(want["kubeconfig"], p["kubeconfig"]) {
 			t.Error("an edited kubeconfig projects equal to the rendered one")
@@ -325,18 +324,18 @@ func TestReaderTokenRotation(t *testing.T) {
 		RoleRef:  rbacv1.RoleRef{Kind: "ClusterRole", Name: "istio-reader"},
 		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "istio-multi", Namespace: "istio-system"}}}
 	parts := readerParts{sa: sa, role: role, binding: binding}
-	fresh := projectReader(parts, r.Private.(*spec), issued.Add(time.Hour))
+	fresh := r.Private.(*reader).project(parts, issued.Add(time.Hour))
 	assertEqualObjects(t, mustRender(t, r, nil), fresh)
-	stale := projectReader(parts, r.Private.(*spec), issued.Add(20*time.Hour))
+	stale := r.Private.(*reader).project(parts, issued.Add(20*time.Hour))
 	if plans.Equal(mustRender(t, r, nil)["token"], stale["token"]) {
 		t.Error("a token near expiry does not plan a rotation")
 	}
-	if appliedDigest(KindReader, fresh) != appliedDigest(KindReader, stale) {
+	if appliedDigest(r.Private.(*reader), fresh) != appliedDigest(r.Private.(*reader), stale) {
 		t.Error("a token nearing expiry counts as drift")
 	}
 	long := Reader("remote1", "istio-system", "", 0)
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "istio-multi-token"}, Data: map[string][]byte{"token": []byte("t0k3n")}}
-	assertEqualObjects(t, mustRender(t, long, nil), projectReader(readerParts{sa: sa, role: role, binding: binding, secret: sec}, long.Private.(*spec), issued))
+	assertEqualObjects(t, mustRender(t, long, nil), long.Private.(*reader).project(readerParts{sa: sa, role: role, binding: binding, secret: sec}, issued))
 }
 
 func TestOwnerOf(t *testing.T) {

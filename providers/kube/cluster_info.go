@@ -8,10 +8,58 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/meshx-dev/meshx/plans"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/meshx-dev/meshx/plans"
+	"github.com/meshx-dev/meshx/providers"
 )
+
+// KindClusterInfo is the read-only facts of a cluster.
+const KindClusterInfo = "kube_cluster_info"
+
+// clusterInfo is a kube_cluster_info instance.
+type clusterInfo struct{}
+
+// ClusterInfo declares the read-only facts of a cluster at
+// cluster.<cluster>.info. Outputs: server (the API server URL from the
+// kubeconfig) and service_cidr, discovered from the ServiceCIDR object
+// "kubernetes", else the kubeadm-config ConfigMap, else a dry-run probe;
+// when all fail, Observe fails the target with an error asking for
+// service_cidr in the cluster block (so declare ClusterInfo only when the
+// configuration does not set it, or when "server" is needed).
+func ClusterInfo(cluster string) providers.Resource {
+	ci := &clusterInfo{}
+	return providers.Resource{
+		Addr:     plans.Address{Block: "cluster", Name: cluster, Type: "info"},
+		Target:   clusterTarget(cluster),
+		Kind:     KindClusterInfo,
+		Render:   ci.render,
+		ReadOnly: true,
+		Private:  ci,
+	}
+}
+
+func (*clusterInfo) kind() string { return KindClusterInfo }
+
+func (*clusterInfo) render(providers.Outputs) (plans.Object, error) {
+	return plans.Object{"server": plans.Unknown, "service_cidr": plans.Unknown}, nil
+}
+
+// identities is empty: the facts are not objects meshx looks up by name.
+func (*clusterInfo) identities() []ref { return nil }
+
+func (*clusterInfo) observe(ctx context.Context, o *observation, _ plans.Address) (providers.Observed, error) {
+	out, err := o.p.clusterInfo(ctx)
+	if err != nil {
+		return providers.Observed{}, err
+	}
+	return providers.Observed{Exists: true, Owned: true, Object: out, Outputs: out}, nil
+}
+
+func (*clusterInfo) apply(ctx context.Context, a *applier) (plans.Object, error) {
+	return a.p.clusterInfo(ctx)
+}
 
 // clusterInfo returns the kube_cluster_info attributes (and outputs).
 func (p *Provider) clusterInfo(ctx context.Context) (plans.Object, error) {
