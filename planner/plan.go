@@ -36,6 +36,10 @@ type Options struct {
 	// Connect builds the provider of each target; the default connects to
 	// the configured clusters and VMs.
 	Connect func(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error)
+	// PassphraseEnv names the environment variable that holds the
+	// passphrase of encrypted SSH private keys; the CLI names its own.
+	// Empty: only a prompt on the terminal can give one.
+	PassphraseEnv string
 }
 
 // Plan is a plans.Plan together with what only memory holds: the desired
@@ -90,7 +94,7 @@ func Make(ctx context.Context, cfg *config.Config, opts Options) (*Plan, Expansi
 	connect := opts.Connect
 	if connect == nil {
 		connect = func(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error) {
-			return Connect(ctx, cfg, opts.Log)
+			return Connect(ctx, cfg, opts)
 		}
 	}
 	provs, err := connect(ctx, cfg)
@@ -193,9 +197,10 @@ func Outputs(ctx context.Context, cfg *config.Config, names []string, opts Optio
 }
 
 // Connect builds a provider per cluster and VM of cfg, whose notes worth
-// showing (a host key trusted on first use) go to log; nil drops them.
-// Providers connect lazily, on their first Observe.
-func Connect(ctx context.Context, cfg *config.Config, log func(string)) (map[string]providers.Provider, error) {
+// showing (a host key trusted on first use) go to opts.Log, and whose
+// encrypted keys' passphrase comes from opts.PassphraseEnv. Providers
+// connect lazily, on their first Observe.
+func Connect(ctx context.Context, cfg *config.Config, opts Options) (map[string]providers.Provider, error) {
 	out := map[string]providers.Provider{}
 	for _, c := range cfg.Clusters {
 		p, err := kube.New(ctx, KubeCluster(c))
@@ -223,7 +228,7 @@ func Connect(ctx context.Context, cfg *config.Config, log func(string)) (map[str
 			Port:            port,
 			User:            user,
 			PrivateKeyFile:  v.SSH.PrivateKeyFile,
-			PassphraseEnv:   "MESHX_SSH_PASSPHRASE",
+			PassphraseEnv:   opts.PassphraseEnv,
 			UseAgent:        v.SSH.UseAgent,
 			KnownHostsFile:  knownHosts,
 			SSHConfigFile:   "~/.ssh/config",
@@ -231,7 +236,7 @@ func Connect(ctx context.Context, cfg *config.Config, log func(string)) (map[str
 			Bastion:         v.SSH.Bastion,
 			Sudo:            v.SSH.Sudo,
 			ConnectTimeout:  v.SSH.ConnectTimeout,
-			Log:             log,
+			Log:             opts.Log,
 		})
 	}
 	return out, nil

@@ -104,7 +104,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	m := newMeta(stdin, stdout, stderr, os.Environ())
 
 	// Shells call the binary with COMP_LINE set to ask for completions.
-	if os.Getenv("COMP_LINE") != "" && m.complete() {
+	if m.getenv(compLineEnv) != "" && m.complete() {
 		return 0
 	}
 

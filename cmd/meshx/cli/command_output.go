@@ -74,9 +74,10 @@ func (c *outputCommand) Run(args []string) int {
 		return ExitError
 	}
 	p, diags := planner.Outputs(context.Background(), o.cfg, fs.Args(), planner.Options{
-		Parallelism: planner.DefaultObserveParallelism,
-		Progress:    view.ObserveProgress,
-		Log:         view.Note,
+		Parallelism:   planner.DefaultObserveParallelism,
+		Progress:      view.ObserveProgress,
+		Log:           view.Note,
+		PassphraseEnv: SSHPassphraseEnv,
 	})
 	defer p.Close()
 	o.diagnostics(diags)

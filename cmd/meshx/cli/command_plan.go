@@ -58,10 +58,6 @@ func (c *planCommand) AutocompleteFlags() complete.Flags {
 	return fl
 }
 
-// RunURLEnv names the environment variable CI sets to the URL of its run;
-// plan -format=markdown links it at the end of the comment.
-const RunURLEnv = "MESHX_RUN_URL"
-
 // PartBreak separates the bodies of a split markdown plan.
 const PartBreak = views.PartBreak
 

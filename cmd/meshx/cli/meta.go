@@ -21,8 +21,8 @@ type Meta struct {
 	// WorkingDir is the configuration directory: "." or -chdir's DIR.
 	// Relative paths given to a command are relative to it.
 	WorkingDir string
-	// Env is the process environment, read for MESHX_VAR_<name> and
-	// NO_COLOR.
+	// Env is the process environment, the only one commands read (see
+	// env.go for the variables).
 	Env []string
 
 	terminal bool // Stderr is a terminal
@@ -37,16 +37,6 @@ func newMeta(stdin io.Reader, stdout, stderr io.Writer, env []string) *Meta {
 	return &Meta{Stdin: stdin, Stdout: stdout, Stderr: stderr, WorkingDir: ".", Env: env, terminal: isTerminal(stderr), stdoutTerminal: isTerminal(stdout)}
 }
 
-// getenv returns the value of an environment variable from m.Env.
-func (m *Meta) getenv(key string) string {
-	for i := len(m.Env) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut(m.Env[i], "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
-}
-
 // Color reports whether output may carry terminal colour codes: on a
 // terminal, unless -no-color, NO_COLOR or TERM=dumb says otherwise.
 func (m *Meta) Color() bool { return m.terminal && m.colorAllowed() }
@@ -59,7 +49,7 @@ func (m *Meta) ColorStdout() bool { return m.stdoutTerminal && m.colorAllowed() 
 // -no-color, NO_COLOR (no-color.org) and TERM=dumb (a terminal that
 // understands no escape codes, such as Emacs' shell) turn it off.
 func (m *Meta) colorAllowed() bool {
-	return !m.noColor && m.getenv("NO_COLOR") == "" && m.getenv("TERM") != "dumb"
+	return !m.noColor && m.getenv(noColorEnv) == "" && m.getenv("TERM") != "dumb"
 }
 
 // FlagSet returns a flag set for a command, with -no-color registered.

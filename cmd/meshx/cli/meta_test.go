@@ -56,3 +56,25 @@ func firstLine(s string) string {
 	first, _, _ := strings.Cut(s, "\n")
 	return first
 }
+
+// TestRunURL: the lock's holder record names the CI run from the run's
+// own environment, GitHub Actions' variables first.
+func TestRunURL(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"none", nil, ""},
+		{"github", []string{"GITHUB_SERVER_URL=https://github.com", "GITHUB_REPOSITORY=o/r", "GITHUB_RUN_ID=7", RunURLEnv + "=https://ci/1"}, "https://github.com/o/r/actions/runs/7"},
+		{"meshx before gitlab", []string{"CI_JOB_URL=https://gitlab/job/2", RunURLEnv + "=https://ci/1"}, "https://ci/1"},
+		{"jenkins", []string{"BUILD_URL=https://jenkins/3"}, "https://jenkins/3"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMeta(nil, &bytes.Buffer{}, &bytes.Buffer{}, tt.env)
+			if got := m.runURL(); got != tt.want {
+				t.Errorf("runURL() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

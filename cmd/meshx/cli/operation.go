@@ -207,6 +207,8 @@ func (o *op) planPartial(ctx context.Context, destroy bool) (*planner.Plan, plan
 		Targets:     o.flags.targets,
 		Adopt:       o.flags.adopt,
 		Force:       o.flags.force,
+		// The passphrase variable is the CLI's to name.
+		PassphraseEnv: SSHPassphraseEnv,
 	})
 	o.diagnostics(diags)
 	if p == nil {
@@ -310,14 +312,9 @@ func controlClient(cfg *config.Config) (kubernetes.Interface, string, error) {
 	return cs, rc.Host, err
 }
 
-// LockTTLEnv names the environment variable that sets how long the lock
-// outlives a holder that stopped renewing it (default 30s): for tests and
-// unusual setups.
-const LockTTLEnv = "MESHX_LOCK_TTL"
-
-// lockTTL reads LockTTLEnv; zero means the lease package's default.
-func lockTTL() (time.Duration, error) {
-	v := os.Getenv(LockTTLEnv)
+// lockTTL reads LockTTLEnv; zero means the lock package's default.
+func (m *Meta) lockTTL() (time.Duration, error) {
+	v := m.getenv(LockTTLEnv)
 	if v == "" {
 		return 0, nil
 	}
@@ -371,12 +368,12 @@ func (o *op) takeLock(ctx context.Context, operation string, view views.Lock) (c
 	if err != nil {
 		return nil, nil, o.fail(ExitError, "Cannot take the lock", err), false
 	}
-	ttl, err := lockTTL()
+	ttl, err := o.m.lockTTL()
 	if err != nil {
 		return nil, nil, o.fail(ExitError, "Invalid "+LockTTLEnv, err), false
 	}
 	ns, env := o.cfg.Meshx.Istio.Namespace, o.cfg.Meshx.Environment
-	l := lock.New(client, lock.Options{Namespace: ns, Environment: env, Operation: operation, Duration: ttl})
+	l := lock.New(client, lock.Options{Namespace: ns, Environment: env, Operation: operation, Duration: ttl, RunURL: o.m.runURL()})
 	err = l.Acquire(ctx, o.flags.lockTimeout, func(h lock.Info) {
 		view.WaitingForLock(o.flags.lockTimeout, h.Who, h.ID)
 	})

@@ -36,6 +36,9 @@ type Options struct {
 	Operation   string
 	// Duration is how long the Lease stays valid without renewal (default 30s).
 	Duration time.Duration
+	// RunURL is the address of the CI run taking the lock, if any, which
+	// the holder record shows to whoever waits for it.
+	RunURL string
 	// Now is the clock (tests).
 	Now func() time.Time
 }
@@ -87,7 +90,7 @@ func New(client kubernetes.Interface, o Options) *Lock {
 		o.Now = time.Now
 	}
 	return &Lock{client: client, opts: o, gone: make(chan struct{}), info: Info{
-		ID: newID(), Who: whoAmI(), Operation: o.Operation, RunURL: runURL(), Created: o.Now().UTC().Truncate(time.Second),
+		ID: newID(), Who: whoAmI(), Operation: o.Operation, RunURL: o.RunURL, Created: o.Now().UTC().Truncate(time.Second),
 	}}
 }
 
@@ -359,17 +362,4 @@ func whoAmI() string {
 	}
 	host, _ := os.Hostname()
 	return name + "@" + host
-}
-
-// runURL finds the CI run's address in the environment of common CI systems.
-func runURL() string {
-	if s, r, id := os.Getenv("GITHUB_SERVER_URL"), os.Getenv("GITHUB_REPOSITORY"), os.Getenv("GITHUB_RUN_ID"); s != "" && r != "" && id != "" {
-		return s + "/" + r + "/actions/runs/" + id
-	}
-	for _, k := range []string{"MESHX_RUN_URL", "CI_JOB_URL", "BUILD_URL"} {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-	}
-	return ""
 }
