@@ -104,6 +104,12 @@ type Cluster struct {
 	// TokenLifetime is the lifetime of the remote's reader token; zero means
 	// a long-lived token Secret.
 	TokenLifetime time.Duration
+	// ManageRemoteSecret is false on a remote cluster whose reader and
+	// control-plane secret another environment owns (remote_secret {
+	// manage = false }): this one only checks that the secret exists and
+	// never creates, changes or deletes either. Always true on the control
+	// cluster.
+	ManageRemoteSecret bool
 	// Adopt lets meshx take over existing objects on this cluster that it
 	// did not create (default: meshx.adopt).
 	Adopt bool
@@ -125,6 +131,10 @@ type MeshExpansion struct {
 	Annotations map[string]string
 	// WaitTimeout bounds the wait for ILB addresses (default 10m).
 	WaitTimeout time.Duration
+	// Manage is false when another environment owns the ILBs (attribute
+	// manage, default true): this one reads them by reference, uses their
+	// addresses, and never creates, changes or deletes them.
+	Manage bool
 }
 
 // Certificate modes for VM.CertsMode.

@@ -47,8 +47,8 @@ func TestTypedBookinfo(t *testing.T) {
 		Name: "control", Role: RoleControl, Kubeconfig: "/home/test/.kube/config", Context: "istio-control-plane",
 		PodCIDR: "172.16.0.0/16", ServiceCIDR: "172.19.0.0/20",
 		PodPrefix: mustPrefix("172.16.0.0/16"), ServicePrefix: mustPrefix("172.19.0.0/20"),
-		ClusterID: "control",
-		MeshExpansion: &MeshExpansion{LoadBalancer: "alibaba", WaitTimeout: 15 * time.Minute, Annotations: map[string]string{
+		ClusterID: "control", ManageRemoteSecret: true,
+		MeshExpansion: &MeshExpansion{LoadBalancer: "alibaba", WaitTimeout: 15 * time.Minute, Manage: true, Annotations: map[string]string{
 			"service.beta.kubernetes.io/alicloud-loadbalancer-force-override-listeners": "true",
 		}},
 	}}
@@ -97,6 +97,7 @@ func TestTypedMulticluster(t *testing.T) {
 		Name: "remote1", Role: RoleRemote, Kubeconfig: filepath.Join(cfg.Dir, "kube/remote1.yaml"),
 		PodCIDR: "172.20.0.0/16", ServiceCIDR: "172.21.0.0/20", PodPrefix: mustPrefix("172.20.0.0/16"), ServicePrefix: mustPrefix("172.21.0.0/20"),
 		ClusterID: "myremote1", ServiceAccount: "istio-reader", TokenLifetime: 24 * time.Hour, Adopt: false,
+		ManageRemoteSecret: true,
 	}
 	if diff := cmp.Diff(want, r1, ignoreSource, cmp.Comparer(prefixEqual)); diff != "" {
 		t.Errorf("remote1 (-want +got):\n%s", diff)
@@ -120,6 +121,19 @@ func TestTypedMulticluster(t *testing.T) {
 	}
 	if svc.Cluster != "remote1" {
 		t.Errorf("service cluster = %q, want remote1", svc.Cluster)
+	}
+}
+
+func TestTypedSharedMesh(t *testing.T) {
+	cfg := loadValid(t, "shared_mesh")
+	if me := cfg.Control().MeshExpansion; me == nil || me.Manage {
+		t.Errorf("control mesh_expansion = %+v, want Manage false", me)
+	}
+	if r := cfg.Cluster("remote1"); r.ManageRemoteSecret {
+		t.Errorf("remote1 ManageRemoteSecret = true, want false")
+	}
+	if me := loadValid(t, "multicluster").Control().MeshExpansion; !me.Manage {
+		t.Errorf("multicluster mesh_expansion Manage = false, want the default true")
 	}
 }
 

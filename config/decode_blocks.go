@@ -238,23 +238,60 @@ func (l *loader) decodeCluster(n *node) {
 			l.errorf(md.body.block.DefRange, "Mesh expansion on a remote cluster",
 				"The mesh_expansion block configures the control plane's internal load balancers, so it belongs on the control cluster; %s is a remote. Move it to the cluster with role = \"control\".", where)
 		} else {
-			me := &MeshExpansion{}
-			me.LoadBalancer = md.str("load_balancer", "")
-			if md.has("load_balancer") && !md.oneOf("load_balancer", me.LoadBalancer, istio.Clouds(), "Unknown load balancer kind") {
-				me.LoadBalancer = ""
-			}
-			me.Annotations = l.annotations(md, "annotations")
-			me.WaitTimeout = md.duration("wait_timeout", 10*time.Minute)
-			c.MeshExpansion = me
+			c.MeshExpansion = l.meshExpansion(md)
 		}
 	}
 	if c.Role == RoleControl && c.MeshExpansion == nil {
-		c.MeshExpansion = &MeshExpansion{LoadBalancer: "none", WaitTimeout: 10 * time.Minute}
+		c.MeshExpansion = &MeshExpansion{LoadBalancer: "none", WaitTimeout: 10 * time.Minute, Manage: true}
+	}
+	c.ManageRemoteSecret = true
+	if rd := d.nested("remote_secret"); rd != nil {
+		if c.Role == RoleControl {
+			l.errorf(rd.body.block.DefRange, "Remote secret on the control cluster",
+				"The remote_secret block says who owns the secret through which the control plane reads a remote cluster, so it belongs on a remote; %s is the control cluster. Remove it here.", where)
+		} else {
+			c.ManageRemoteSecret = rd.boolean("manage", true)
+		}
+	}
+	if !c.ManageRemoteSecret {
+		for _, name := range []string{"service_account", "token_lifetime"} {
+			if d.has(name) {
+				l.errorf(d.attr(name).NameRange, "Attribute of a reader this environment does not manage",
+					"%s configures the reader meshx creates in %s, but its remote_secret block says manage = false: another environment owns the reader and its secret. Remove %s here (set it in the owning environment), or remove manage = false.", name, where, name)
+			}
+		}
 	}
 	c.complete = !n.failed
 	l.clusters[c.Name] = c
 	l.cfg.Clusters = append(l.cfg.Clusters, c)
 	l.scope.clusters[c.Name] = clusterObject(c, l.profile, l.istioNS, Known{})
+}
+
+// meshExpansion decodes the control cluster's mesh_expansion block. With
+// manage = false the ILBs are another environment's, so the attributes
+// that shape them (load_balancer, annotations, wait_timeout) are refused.
+func (l *loader) meshExpansion(md *decoder) *MeshExpansion {
+	me := &MeshExpansion{Manage: md.boolean("manage", true)}
+	if !me.Manage {
+		for _, name := range []string{"load_balancer", "annotations", "wait_timeout"} {
+			if md.has(name) {
+				l.errorf(md.attr(name).NameRange, "Attribute of load balancers this environment does not manage",
+					"%s shapes the internal load balancers meshx creates, but %s says manage = false: another environment owns them and this one only reads their addresses. Remove %s here (set it in the owning environment), or remove manage = false.", name, md.where, name)
+			}
+		}
+		return me
+	}
+	if md.attr("load_balancer") == nil {
+		l.errorf(md.body.block.DefRange, "Missing required argument",
+			"The argument \"load_balancer\" is required in %s: which cloud's internal-load-balancer annotations the ILB Services get (gcp, alibaba, aws, azure, or none). Or set manage = false to use the load balancers another environment owns.", md.where)
+	}
+	me.LoadBalancer = md.str("load_balancer", "")
+	if md.has("load_balancer") && !md.oneOf("load_balancer", me.LoadBalancer, istio.Clouds(), "Unknown load balancer kind") {
+		me.LoadBalancer = ""
+	}
+	me.Annotations = l.annotations(md, "annotations")
+	me.WaitTimeout = md.duration("wait_timeout", 10*time.Minute)
+	return me
 }
 
 // annotations decodes a map of Kubernetes annotations, checking the keys.

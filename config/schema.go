@@ -46,13 +46,20 @@ var blockSchemas = map[string]*hcl.BodySchema{
 			{Name: "token_lifetime"},
 			{Name: "adopt"},
 		},
-		Blocks: []hcl.BlockHeaderSchema{{Type: "mesh_expansion"}},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "mesh_expansion"}, {Type: "remote_secret"}},
 	},
 	"cluster.mesh_expansion": {
 		Attributes: []hcl.AttributeSchema{
-			{Name: "load_balancer", Required: true},
+			// load_balancer is required unless manage = false (decodeCluster).
+			{Name: "load_balancer"},
 			{Name: "annotations"},
 			{Name: "wait_timeout"},
+			{Name: "manage"},
+		},
+	},
+	"cluster.remote_secret": {
+		Attributes: []hcl.AttributeSchema{
+			{Name: "manage", Required: true},
 		},
 	},
 	"vm": {

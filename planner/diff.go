@@ -60,6 +60,9 @@ func diffResource(r *providers.Resource, o providers.Observed, known *planOutput
 	if r.ReadOnly {
 		c.After = c.Before
 		c.Sensitive = sensBefore
+		if r.Reference != "" {
+			return c, referenceDiags(r, o)
+		}
 		if !o.Exists {
 			// It will exist once what it depends on is applied.
 			c.Action = plans.Read
@@ -149,6 +152,30 @@ func diffResource(r *providers.Resource, o providers.Observed, known *planOutput
 		}
 	}
 	return c, nil
+}
+
+// referenceDiags reports an instance used by reference that cannot be
+// used: it does not exist, or lacks an output it must have. Nothing this
+// environment applies would change that, so it is an error now rather
+// than a wait during apply.
+func referenceDiags(r *providers.Resource, o providers.Observed) hcl.Diagnostics {
+	if !o.Exists {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Referenced object does not exist",
+			Detail:   fmt.Sprintf("%s does not exist. %s", r.Addr, r.Reference),
+		}}
+	}
+	for _, name := range r.ReadyOutputs {
+		if v, ok := o.Outputs[name]; !ok || v == nil || v == "" {
+			return hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Referenced object not ready",
+				Detail:   fmt.Sprintf("%s exists but has no %s yet: the apply that creates it has not finished. %s", r.Addr, name, r.Reference),
+			}}
+		}
+	}
+	return nil
 }
 
 func desiredKeys(o plans.Object) []string {

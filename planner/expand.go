@@ -130,7 +130,10 @@ func (e *expander) controlCluster() hcl.Diagnostics {
 	for k, v := range me.Annotations {
 		base[k] = v
 	}
-	istioNSAddr := e.namespace(c.Name, istioNS, c.DeclRange)
+	var istioNSAddr plans.Address
+	if me.Manage {
+		istioNSAddr = e.namespace(c.Name, istioNS, c.DeclRange)
+	}
 	for _, l := range e.profile.ILBs {
 		ns := l.Namespace(istioNS)
 		var deps []plans.Address
@@ -142,9 +145,16 @@ func (e *expander) controlCluster() hcl.Diagnostics {
 			ports[i] = kube.Port{Name: p.Name, Port: int32(p.Port), Protocol: p.Protocol}
 		}
 		r := kube.LoadBalancer(c.Name, l.Name, ns, l.Name, ports, l.Selector, base, me.WaitTimeout)
-		r.DependsOn = append(r.DependsOn, deps...)
-		r.Settings.Adopt = c.Adopt
-		e.add(r, c.DeclRange)
+		rng := c.DeclRange
+		if me.Manage {
+			r.DependsOn = append(r.DependsOn, deps...)
+			r.Settings.Adopt = c.Adopt
+		} else {
+			r.ReadOnly = true
+			r.Reference = fmt.Sprintf("This environment uses the mesh-expansion load balancers of cluster %q by reference (mesh_expansion { manage = false }) and never creates them: apply the environment that owns them first, then plan again. Or remove manage = false to have this environment create and own them.", c.Name)
+			rng = c.Ranges["mesh_expansion.manage"]
+		}
+		e.add(r, rng)
 		e.ilbs[l.Key] = r.Addr
 	}
 	return nil
@@ -152,6 +162,15 @@ func (e *expander) controlCluster() hcl.Diagnostics {
 
 func (e *expander) remote(c *config.Cluster) {
 	istioNS := e.cfg.Meshx.Istio.Namespace
+	if !c.ManageRemoteSecret {
+		// Another environment owns the reader and the secret: check that
+		// the secret exists, and touch neither.
+		r := kube.RemoteSecret(e.control.Name, c.Name, istioNS, c.ClusterID, kube.ReaderAddress(c.Name))
+		r.DependsOn, r.ReadOnly = nil, true
+		r.Reference = fmt.Sprintf("This environment uses the remote secret of cluster %q by reference (remote_secret { manage = false }) and never creates it: apply the environment that joins %q to the mesh first, then plan again. Or remove manage = false to have this environment create and own the reader and its secret.", c.Name, c.Name)
+		e.add(r, c.Ranges["remote_secret.manage"])
+		return
+	}
 	controlNS := e.namespace(e.control.Name, istioNS, e.control.DeclRange)
 	for _, r := range kube.Remote(e.control.Name, c.Name, istioNS, c.ServiceAccount, c.ClusterID, c.TokenLifetime) {
 		if r.Kind == kube.KindRemoteSecret {

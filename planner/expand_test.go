@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/meshx-dev/meshx/istio"
 	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/providers/kube"
 )
 
 // noOutputs answers every Render question with Unknown.
@@ -317,5 +319,59 @@ address=/istio-ca.istio-system/10.150.0.9
 	}
 	if _, ok := env["ISTIO_PILOT_PORT"]; ok {
 		t.Errorf("sidecar.env sets ISTIO_PILOT_PORT for a profile without control-plane auth: %v", env)
+	}
+}
+
+// TestExpandSharedMesh expands an environment that uses another one's load
+// balancers and remote secret: those are read-only references located at
+// their manage attribute, and nothing else is declared for them.
+func TestExpandSharedMesh(t *testing.T) {
+	exp := expandSource(t, `
+meshx { environment = "team-a" }
+cluster "control" {
+  role         = "control"
+  pod_cidr     = "10.244.0.0/16"
+  service_cidr = "10.96.0.0/12"
+  mesh_expansion {
+    manage = false
+  }
+}
+cluster "remote1" {
+  pod_cidr     = "10.1.0.0/16"
+  service_cidr = "10.2.0.0/16"
+  remote_secret { manage = false }
+}
+vm "app1" {
+  address   = "10.0.5.7"
+  namespace = "team-a"
+  ssh { private_key_file = "id_ed25519" }
+}
+`)
+	var ilbs []plans.Address
+	for _, r := range exp.Resources {
+		switch {
+		case r.Addr.Type == "ilb":
+			ilbs = append(ilbs, r.Addr)
+			if !r.ReadOnly || r.Reference == "" || len(r.DependsOn) > 0 || exp.Ranges[r.Addr].Start.Line != 8 {
+				t.Errorf("%s: ReadOnly %v, Reference %q, DependsOn %v, line %d; want a read-only reference at line 8 with no dependencies",
+					r.Addr, r.ReadOnly, r.Reference, r.DependsOn, exp.Ranges[r.Addr].Start.Line)
+			}
+		case r.Addr.Name == "remote1" && r.Addr.Type == "secret":
+			if !r.ReadOnly || r.Reference == "" || len(r.DependsOn) > 0 || exp.Ranges[r.Addr].Start.Line != 14 {
+				t.Errorf("%s: ReadOnly %v, Reference %q, DependsOn %v, line %d; want a read-only reference at line 14",
+					r.Addr, r.ReadOnly, r.Reference, r.DependsOn, exp.Ranges[r.Addr].Start.Line)
+			}
+		case r.Target == "cluster.remote1", r.Addr == kube.NamespaceAddress("control", "istio-system"):
+			t.Errorf("%s is declared; the owning environment manages it", r.Addr)
+		}
+	}
+	if len(ilbs) == 0 {
+		t.Fatal("no ILB references; the VM's kubedns file needs their addresses")
+	}
+	kubedns := findResource(t, exp, "file", istio.KubednsPath)
+	for _, a := range ilbs {
+		if !slices.Contains(kubedns.DependsOn, a) {
+			t.Errorf("kubedns does not depend on %s", a)
+		}
 	}
 }

@@ -48,6 +48,12 @@ type Resource struct {
 	// Citadel secret): always NoOp, never deleted; Apply waits for it to
 	// exist and returns its outputs.
 	ReadOnly bool
+	// Reference, with ReadOnly, marks an instance another environment owns
+	// and this one uses by reference (mesh_expansion { manage = false }):
+	// nothing this environment applies creates it, so it must exist, with
+	// every ReadyOutputs, when planning, or the plan stops. Reference says
+	// in full sentences how to make it exist, for that error.
+	Reference string
 	// UseExisting marks an instance meshx may use when it already exists
 	// without owning it (a namespace someone created): NoOp, and never
 	// deleted since meshx did not create it.

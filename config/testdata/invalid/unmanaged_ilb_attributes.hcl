@@ -1,0 +1,13 @@
+meshx {
+  environment = "team-a"
+}
+
+cluster "control" {
+  role         = "control"
+  pod_cidr     = "10.244.0.0/16"
+  service_cidr = "10.96.0.0/12"
+  mesh_expansion {
+    manage        = false
+    load_balancer = "gcp" # ERROR: Attribute of load balancers this environment does not manage
+  }
+}
