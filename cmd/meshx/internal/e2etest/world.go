@@ -38,6 +38,10 @@ type World struct {
 	KnownHosts string
 	// WaitTimeout is the mesh_expansion wait_timeout.
 	WaitTimeout string
+	// MeshExpansion, when set, is the body of the control cluster's
+	// mesh_expansion block instead of load_balancer and wait_timeout
+	// ("manage = false" uses another environment's load balancers).
+	MeshExpansion string
 	// Args are appended to every meshx run (an example's -var-file).
 	Args []string
 }
@@ -62,8 +66,12 @@ cluster "control" {
   kubeconfig = "{{.Lab.ControlCluster.Kubeconfig}}"
   pod_cidr   = "{{.Lab.ControlCluster.PodCIDR}}"
   mesh_expansion {
+{{- if .MeshExpansion}}
+    {{.MeshExpansion}}
+{{- else}}
     load_balancer = "gcp"
     wait_timeout  = "{{.WaitTimeout}}"
+{{- end}}
   }
 }
 {{range .VMList}}
@@ -310,7 +318,7 @@ func (w *World) Render() ([]byte, error) {
 	var b bytes.Buffer
 	err := template.Must(template.New("cfg").Parse(configTemplate)).Execute(&b, map[string]any{
 		"Env": w.Env, "Namespace": w.Namespace, "Lab": w.Lab, "VMList": vms, "Services": w.Services,
-		"KnownHostsFile": kh, "WaitTimeout": w.WaitTimeout, "Extra": w.Extra, "VMExtra": w.VMExtra,
+		"KnownHostsFile": kh, "WaitTimeout": w.WaitTimeout, "MeshExpansion": w.MeshExpansion, "Extra": w.Extra, "VMExtra": w.VMExtra,
 	})
 	return b.Bytes(), err
 }
