@@ -202,12 +202,16 @@ func Outputs(ctx context.Context, cfg *config.Config, names []string, opts Optio
 // connect lazily, on their first Observe.
 func Connect(ctx context.Context, cfg *config.Config, opts Options) (map[string]providers.Provider, error) {
 	out := map[string]providers.Provider{}
-	for _, c := range cfg.Clusters {
-		p, err := kube.New(ctx, KubeCluster(c))
-		if err != nil {
-			return nil, err // names the cluster already
-		}
-		out["cluster."+c.Name] = p
+	clusters := make([]kube.Cluster, len(cfg.Clusters))
+	for i, c := range cfg.Clusters {
+		clusters[i] = KubeCluster(c)
+	}
+	kps, err := kube.Connect(ctx, clusters)
+	if err != nil {
+		return nil, err // names the cluster already
+	}
+	for name, p := range kps {
+		out["cluster."+name] = p
 	}
 	for _, v := range cfg.VMs {
 		// What the ssh block does not set comes from ~/.ssh/config, as

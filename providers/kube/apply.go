@@ -174,7 +174,7 @@ func (p *Provider) checkNamespaceDeletable(ctx context.Context, ns, env string) 
 		var objs []metav1.Object
 		switch res {
 		case "pods":
-			l, err := p.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			l, err := p.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return fmt.Errorf("list pods in namespace %s: %w", ns, err)
 			}
@@ -182,7 +182,7 @@ func (p *Provider) checkNamespaceDeletable(ctx context.Context, ns, env string) 
 				objs = append(objs, &l.Items[i])
 			}
 		case resServices:
-			l, err := p.cs.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+			l, err := p.client.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return fmt.Errorf("list services in namespace %s: %w", ns, err)
 			}
@@ -190,7 +190,7 @@ func (p *Provider) checkNamespaceDeletable(ctx context.Context, ns, env string) 
 				objs = append(objs, &l.Items[i])
 			}
 		case "configmaps":
-			l, err := p.cs.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
+			l, err := p.client.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return fmt.Errorf("list config maps in namespace %s: %w", ns, err)
 			}
@@ -201,7 +201,7 @@ func (p *Provider) checkNamespaceDeletable(ctx context.Context, ns, env string) 
 				objs = append(objs, &l.Items[i])
 			}
 		case "persistentvolumeclaims":
-			l, err := p.cs.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
+			l, err := p.client.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return fmt.Errorf("list persistent volume claims in namespace %s: %w", ns, err)
 			}

@@ -67,7 +67,7 @@ func (p *Provider) clusterInfo(ctx context.Context) (plans.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	return plans.Object{"server": p.server, "service_cidr": cidr}, nil
+	return plans.Object{"server": p.client.Server, "service_cidr": cidr}, nil
 }
 
 // ServiceCIDR discovers the cluster's service CIDR: the ServiceCIDR
@@ -76,13 +76,13 @@ func (p *Provider) clusterInfo(ctx context.Context) (plans.Object, error) {
 // the API server when a dry-run Service asks for a cluster IP outside it.
 func (p *Provider) ServiceCIDR(ctx context.Context) (string, error) {
 	var tried []string
-	sc, err := p.cs.NetworkingV1().ServiceCIDRs().Get(ctx, "kubernetes", metav1.GetOptions{})
+	sc, err := p.client.NetworkingV1().ServiceCIDRs().Get(ctx, "kubernetes", metav1.GetOptions{})
 	if err == nil && len(sc.Spec.CIDRs) > 0 {
 		return sc.Spec.CIDRs[0], nil
 	}
 	tried = append(tried, fmt.Sprintf("ServiceCIDR \"kubernetes\": %s", errOrEmpty(err)))
 
-	cm, err := p.cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "kubeadm-config", metav1.GetOptions{})
+	cm, err := p.client.CoreV1().ConfigMaps("kube-system").Get(ctx, "kubeadm-config", metav1.GetOptions{})
 	if err == nil {
 		if cidr, ok := kubeadmServiceSubnet(cm.Data["ClusterConfiguration"]); ok {
 			return cidr, nil
@@ -143,7 +143,7 @@ func (p *Provider) probeServiceCIDR(ctx context.Context) (string, error) {
 				Ports:     []corev1.ServicePort{{Port: 443}},
 			},
 		}
-		_, err := p.cs.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		_, err := p.client.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if err == nil {
 			lastErr = fmt.Errorf("cluster IP %s was accepted", ip)
 			continue

@@ -4,7 +4,9 @@
 // The planner decides WHAT each cluster needs and builds it with the
 // functions Namespace, LoadBalancer, ClusterInfo, Service, Endpoints,
 // Reader, RemoteSecret and IstioSecret; a Provider (one per cluster, from
-// New) implements providers.Provider.
+// Connect) implements providers.Provider. NewClient is the one way meshx
+// builds a Kubernetes client from a kubeconfig: the providers use it, and
+// so does the CLI for its lock.
 //
 // # Where things are
 //
@@ -154,8 +156,9 @@
 //     compares equal to the live token in the control secret, so plans do
 //     not churn. RemoteSecret's Apply reuses the live token when it only
 //     has the fingerprint; if the control secret lost it (deleted by hand),
-//     it mints a new one through the remote cluster's Provider (providers
-//     of one process find each other by cluster name).
+//     it mints a new one through the remote cluster's Provider (Connect
+//     builds a configuration's providers together, each reaching the
+//     others by cluster name).
 //
 // RemoteSecret writes, in the control cluster's Istio namespace, the Secret
 // named after the cluster ID, data key = cluster ID, value = a kubeconfig

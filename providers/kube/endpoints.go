@@ -194,7 +194,7 @@ func (e *endpoints) apply(ctx context.Context, a *applier) (plans.Object, error)
 		}
 		cfg.WithSubsets(sub)
 	}
-	got, err := a.p.cs.CoreV1().Endpoints(e.namespace).Apply(ctx, cfg, a.opts())
+	got, err := a.p.client.CoreV1().Endpoints(e.namespace).Apply(ctx, cfg, a.opts())
 	if err != nil {
 		return nil, applyError(id, err)
 	}

@@ -39,16 +39,32 @@ func env(t testing.TB) string {
 // providerFor connects to a lab cluster the way users do: by kubeconfig.
 func providerFor(t testing.TB, l *lab.Lab, cluster string) *Provider {
 	t.Helper()
-	c := l.Cluster(cluster)
-	if c == nil {
-		t.Fatalf("lab has no cluster %q", cluster)
+	return providersFor(t, l, cluster)[0]
+}
+
+// providersFor connects to lab clusters as one configuration's clusters,
+// each provider reaching the others (Connect).
+func providersFor(t testing.TB, l *lab.Lab, clusters ...string) []*Provider {
+	t.Helper()
+	var cs []Cluster
+	for _, name := range clusters {
+		c := l.Cluster(name)
+		if c == nil {
+			t.Fatalf("lab has no cluster %q", name)
+		}
+		cs = append(cs, Cluster{Name: name, Kubeconfig: c.Kubeconfig})
 	}
-	p, err := New(context.Background(), Cluster{Name: cluster, Kubeconfig: c.Kubeconfig})
+	ps, err := Connect(context.Background(), cs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.Close() })
-	return p
+	out := make([]*Provider, len(clusters))
+	for i, name := range clusters {
+		p := ps[name]
+		t.Cleanup(func() { p.Close() })
+		out[i] = p
+	}
+	return out
 }
 
 // world is a tiny planner and executor over real providers: enough to

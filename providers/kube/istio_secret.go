@@ -76,7 +76,7 @@ func (s *istioSecret) apply(ctx context.Context, a *applier) (plans.Object, erro
 	what := s.namespace + "/" + s.name
 	var out plans.Object
 	err := a.p.poll(ctx, timeout, func(time.Duration) (bool, error) {
-		sec, err := a.p.cs.CoreV1().Secrets(s.namespace).Get(ctx, s.name, metav1.GetOptions{})
+		sec, err := a.p.client.CoreV1().Secrets(s.namespace).Get(ctx, s.name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return false, nil
 		}

@@ -152,7 +152,8 @@ func TestLoadBalancerTimeout(t *testing.T) {
 // that a second Apply changes nothing.
 func TestSecondPlanEmpty(t *testing.T) {
 	l := lab.Get(t)
-	control, remote := providerFor(t, l, "control"), providerFor(t, l, "remote1")
+	ps := providersFor(t, l, "control", "remote1")
+	control, remote := ps[0], ps[1]
 	w := newWorld(t, env(t), control, remote)
 	ns := env(t)
 	istioNS := ns + "-istio"
@@ -498,7 +499,8 @@ func TestRemoteSecretWorks(t *testing.T) {
 	}{{"long-lived", 0}, {"token-request", time.Hour}} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := lab.Get(t)
-			control, remote := providerFor(t, l, "control"), providerFor(t, l, "remote1")
+			ps := providersFor(t, l, "control", "remote1")
+			control, remote := ps[0], ps[1]
 			w := newWorld(t, env(t), control, remote)
 			t.Cleanup(w.destroy)
 			istioNS := env(t)

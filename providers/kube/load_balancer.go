@@ -139,7 +139,7 @@ func (lb *loadBalancer) wait(ctx context.Context, a *applier) (plans.Object, err
 	what := lb.namespace + "/" + lb.name
 	var out plans.Object
 	err := a.p.poll(ctx, timeout, func(elapsed time.Duration) (bool, error) {
-		svc, err := a.p.cs.CoreV1().Services(lb.namespace).Get(ctx, lb.name, metav1.GetOptions{})
+		svc, err := a.p.client.CoreV1().Services(lb.namespace).Get(ctx, lb.name, metav1.GetOptions{})
 		if err != nil {
 			return false, fmt.Errorf("get Service %s: %w", what, err)
 		}

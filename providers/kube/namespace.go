@@ -84,7 +84,7 @@ func (n *namespace) apply(ctx context.Context, a *applier) (plans.Object, error)
 		return nil, nil
 	}
 	labels, annotations := a.marks(n)
-	got, err := a.p.cs.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(n.name).WithLabels(labels).WithAnnotations(annotations), a.opts())
+	got, err := a.p.client.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(n.name).WithLabels(labels).WithAnnotations(annotations), a.opts())
 	if err != nil {
 		return nil, applyError(id, err)
 	}

@@ -47,25 +47,25 @@ type apiResource struct {
 // apiResources are the API resources of managedResources, by plural name.
 var apiResources = map[string]apiResource{
 	resNamespaces: typed("Namespace", true, func(p *Provider, _ string) typedClient[*corev1.Namespace, *corev1.NamespaceList] {
-		return p.cs.CoreV1().Namespaces()
+		return p.client.CoreV1().Namespaces()
 	}),
 	resServices: typed("Service", false, func(p *Provider, ns string) typedClient[*corev1.Service, *corev1.ServiceList] {
-		return p.cs.CoreV1().Services(ns)
+		return p.client.CoreV1().Services(ns)
 	}),
 	resEndpoints: typed("Endpoints", false, func(p *Provider, ns string) typedClient[*corev1.Endpoints, *corev1.EndpointsList] {
-		return p.cs.CoreV1().Endpoints(ns)
+		return p.client.CoreV1().Endpoints(ns)
 	}),
 	resSecrets: typed("Secret", false, func(p *Provider, ns string) typedClient[*corev1.Secret, *corev1.SecretList] {
-		return p.cs.CoreV1().Secrets(ns)
+		return p.client.CoreV1().Secrets(ns)
 	}),
 	resServiceAccounts: typed("ServiceAccount", false, func(p *Provider, ns string) typedClient[*corev1.ServiceAccount, *corev1.ServiceAccountList] {
-		return p.cs.CoreV1().ServiceAccounts(ns)
+		return p.client.CoreV1().ServiceAccounts(ns)
 	}),
 	resClusterRoles: typed("ClusterRole", true, func(p *Provider, _ string) typedClient[*rbacv1.ClusterRole, *rbacv1.ClusterRoleList] {
-		return p.cs.RbacV1().ClusterRoles()
+		return p.client.RbacV1().ClusterRoles()
 	}),
 	resClusterRoleBindings: typed("ClusterRoleBinding", true, func(p *Provider, _ string) typedClient[*rbacv1.ClusterRoleBinding, *rbacv1.ClusterRoleBindingList] {
-		return p.cs.RbacV1().ClusterRoleBindings()
+		return p.client.RbacV1().ClusterRoleBindings()
 	}),
 }
 

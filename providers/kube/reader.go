@@ -271,7 +271,7 @@ func (r *reader) observe(ctx context.Context, o *observation, addr plans.Address
 // outputs are the reader's outputs as they stand: the token only when it
 // is the one the configuration wants and it is ready.
 func (r *reader) outputs(ctx context.Context, p *Provider, parts readerParts, projection plans.Object) (plans.Object, error) {
-	out := plans.Object{"server": p.server}
+	out := plans.Object{"server": p.client.Server}
 	t := readerToken(parts, p.now())
 	ca, err := p.readerCA(ctx, r.namespace, t.caCert)
 	if err != nil {
@@ -299,13 +299,13 @@ func (r *reader) outputs(ctx context.Context, p *Provider, parts readerParts, pr
 // kubeconfig meshx itself uses, else the token secret's ca.crt, else the
 // kube-root-ca.crt ConfigMap of the namespace. nil when there is none.
 func (p *Provider) readerCA(ctx context.Context, namespace string, fromSecret []byte) ([]byte, error) {
-	if len(p.ca) > 0 {
-		return p.ca, nil
+	if len(p.client.ca) > 0 {
+		return p.client.ca, nil
 	}
 	if len(fromSecret) > 0 {
 		return fromSecret, nil
 	}
-	cm, err := p.cs.CoreV1().ConfigMaps(namespace).Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
+	cm, err := p.client.CoreV1().ConfigMaps(namespace).Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
 	if err != nil {
 		return nil, nil
 	}
@@ -458,7 +458,7 @@ func (r *reader) apply(ctx context.Context, a *applier) (plans.Object, error) {
 		}
 	}
 	sa := func(ann map[string]string) error {
-		got, err := a.p.cs.CoreV1().ServiceAccounts(r.namespace).Apply(ctx,
+		got, err := a.p.client.CoreV1().ServiceAccounts(r.namespace).Apply(ctx,
 			corev1ac.ServiceAccount(r.serviceAccount, r.namespace).WithLabels(labels).WithAnnotations(ann), a.opts())
 		if err != nil {
 			return applyError(saID, err)
@@ -472,7 +472,7 @@ func (r *reader) apply(ctx context.Context, a *applier) (plans.Object, error) {
 	}
 
 	rule := readerRules[0]
-	got, err := a.p.cs.RbacV1().ClusterRoles().Apply(ctx, rbacv1ac.ClusterRole(ReaderClusterRole).
+	got, err := a.p.client.RbacV1().ClusterRoles().Apply(ctx, rbacv1ac.ClusterRole(ReaderClusterRole).
 		WithLabels(labels).WithAnnotations(annotations).
 		WithRules(rbacv1ac.PolicyRule().WithAPIGroups(rule.apiGroups...).WithResources(rule.resources...).WithVerbs(rule.verbs...)), a.opts())
 	if err != nil {
@@ -487,7 +487,7 @@ func (r *reader) apply(ctx context.Context, a *applier) (plans.Object, error) {
 		}
 		liveBinding = nil
 	}
-	gotBinding, err := a.p.cs.RbacV1().ClusterRoleBindings().Apply(ctx, rbacv1ac.ClusterRoleBinding(r.serviceAccount).
+	gotBinding, err := a.p.client.RbacV1().ClusterRoleBindings().Apply(ctx, rbacv1ac.ClusterRoleBinding(r.serviceAccount).
 		WithLabels(labels).WithAnnotations(annotations).
 		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("ClusterRole").WithName(ReaderClusterRole)).
 		WithSubjects(rbacv1ac.Subject().WithKind(rbacv1.ServiceAccountKind).WithName(r.serviceAccount).WithNamespace(r.namespace)), a.opts())
@@ -521,7 +521,7 @@ func (r *reader) apply(ctx context.Context, a *applier) (plans.Object, error) {
 	if err != nil {
 		return nil, scrubErr(err, string(token))
 	}
-	out := plans.Object{"server": a.p.server, "token": tokenOut}
+	out := plans.Object{"server": a.p.client.Server, "token": tokenOut}
 	ca, err := a.p.readerCA(ctx, r.namespace, caCert)
 	if err != nil {
 		return nil, err
@@ -540,7 +540,7 @@ func (a *applier) longLivedToken(ctx context.Context, r *reader, id ref, labels,
 		WithType(corev1.SecretTypeServiceAccountToken).
 		WithLabels(labels).
 		WithAnnotations(merged(annotations, map[string]string{serviceAccountNameAnnot: r.serviceAccount}))
-	got, err := a.p.cs.CoreV1().Secrets(id.namespace).Apply(ctx, cfg, a.opts())
+	got, err := a.p.client.CoreV1().Secrets(id.namespace).Apply(ctx, cfg, a.opts())
 	if err != nil {
 		return nil, nil, applyError(id, err)
 	}
@@ -551,7 +551,7 @@ func (a *applier) longLivedToken(ctx context.Context, r *reader, id ref, labels,
 	}
 	what := id.namespace + "/" + id.name
 	err = a.p.poll(ctx, timeout, func(time.Duration) (bool, error) {
-		sec, err := a.p.cs.CoreV1().Secrets(id.namespace).Get(ctx, id.name, metav1.GetOptions{})
+		sec, err := a.p.client.CoreV1().Secrets(id.namespace).Get(ctx, id.name, metav1.GetOptions{})
 		if err != nil {
 			return false, fmt.Errorf("get Secret %s: %w", what, err)
 		}
@@ -572,7 +572,7 @@ func (a *applier) longLivedToken(ctx context.Context, r *reader, id ref, labels,
 func (a *applier) requestToken(ctx context.Context, r *reader, saAnnotations map[string]string, applySA func(map[string]string) error) ([]byte, error) {
 	secs := int64(r.tokenLifetime / time.Second)
 	issued := a.p.now().UTC().Truncate(time.Second)
-	tr, err := a.p.cs.CoreV1().ServiceAccounts(r.namespace).CreateToken(ctx, r.serviceAccount,
+	tr, err := a.p.client.CoreV1().ServiceAccounts(r.namespace).CreateToken(ctx, r.serviceAccount,
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &secs}}, metav1.CreateOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("request a token for ServiceAccount %s/%s: %w", r.namespace, r.serviceAccount, err)
@@ -619,7 +619,7 @@ func (p *Provider) remintReaderToken(ctx context.Context, env string, addr plans
 		a := &applier{p: p, addr: addr, req: providers.ApplyRequest{Environment: env}}
 		r := &reader{namespace: sa.Namespace, serviceAccount: sa.Name, tokenLifetime: life}
 		token, err := a.requestToken(ctx, r, ann, func(ann map[string]string) error {
-			_, err := p.cs.CoreV1().ServiceAccounts(sa.Namespace).Apply(ctx,
+			_, err := p.client.CoreV1().ServiceAccounts(sa.Namespace).Apply(ctx,
 				corev1ac.ServiceAccount(sa.Name, sa.Namespace).WithLabels(labels).WithAnnotations(ann),
 				metav1.ApplyOptions{FieldManager: FieldManager})
 			return err

@@ -222,7 +222,7 @@ func (s *remoteSecret) apply(ctx context.Context, a *applier) (plans.Object, err
 		}
 		if token == "" {
 			// The only copy of the token is gone: mint a new one.
-			rp := lookup(s.remote)
+			rp := a.p.peers[s.remote]
 			if rp == nil {
 				return nil, fmt.Errorf("the reader's TokenRequest token was held only by Secret %s/%s, which no longer has it, and cluster %q is not connected to mint a new one",
 					s.namespace, s.clusterID, s.remote)
@@ -263,7 +263,7 @@ func (s *remoteSecret) apply(ctx context.Context, a *applier) (plans.Object, err
 		WithLabels(labels).
 		WithAnnotations(annotations).
 		WithData(map[string][]byte{s.clusterID: kc})
-	got, err := a.p.cs.CoreV1().Secrets(s.namespace).Apply(ctx, cfg, a.opts())
+	got, err := a.p.client.CoreV1().Secrets(s.namespace).Apply(ctx, cfg, a.opts())
 	if err != nil {
 		return nil, scrubErr(applyError(id, err), token, string(kc))
 	}

@@ -130,7 +130,7 @@ func (a *applier) applyService(ctx context.Context, in instance, id ref, ports [
 	}
 	marksL, marksA := a.marks(in)
 	cfg := corev1ac.Service(id.name, id.namespace).WithLabels(merged(labels, marksL)).WithAnnotations(merged(annotations, marksA)).WithSpec(spec)
-	got, err := a.p.cs.CoreV1().Services(id.namespace).Apply(ctx, cfg, a.opts())
+	got, err := a.p.client.CoreV1().Services(id.namespace).Apply(ctx, cfg, a.opts())
 	if err != nil {
 		return nil, applyError(id, err)
 	}
@@ -195,7 +195,7 @@ func (a *applier) dropForeignPorts(ctx context.Context, id ref, live metav1.Obje
 	if err != nil {
 		return err
 	}
-	if _, err := a.p.cs.CoreV1().Services(svc.Namespace).Patch(ctx, svc.Name, types.JSONPatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+	if _, err := a.p.client.CoreV1().Services(svc.Namespace).Patch(ctx, svc.Name, types.JSONPatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
 		return fmt.Errorf("remove ports %s from %s: %w", strings.Join(desc, "; "), id.human(), err)
 	}
 	a.changed = true

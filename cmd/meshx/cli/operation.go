@@ -304,12 +304,11 @@ func controlClient(cfg *config.Config) (kubernetes.Interface, string, error) {
 	if c == nil {
 		return nil, "", errors.New("no control cluster is configured")
 	}
-	rc, _, err := kube.RESTConfig(planner.KubeCluster(c))
+	client, err := kube.NewClient(planner.KubeCluster(c))
 	if err != nil {
-		return nil, "", fmt.Errorf("cluster.%s: %w", c.Name, err)
+		return nil, "", err // names the cluster already
 	}
-	cs, err := kubernetes.NewForConfig(rc)
-	return cs, rc.Host, err
+	return client, client.Server, nil
 }
 
 // lockTTL reads LockTTLEnv; zero means the lock package's default.
