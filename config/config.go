@@ -6,6 +6,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // Config is one evaluated meshx environment: the blocks of every *.hcl file
@@ -28,10 +30,13 @@ type Config struct {
 	// sensitive values.
 	VarFiles []string
 
-	Meshx     Meshx
-	Clusters  []*Cluster  // sorted by name
-	VMs       []*VM       // sorted by name
-	Services  []*Service  // sorted by name
+	Meshx Meshx
+	// Clusters, VMs and Services hold one entry per instance: a block
+	// with for_each or count gives several. They are sorted by name as
+	// addresses are (web[2] before web[10]).
+	Clusters  []*Cluster
+	VMs       []*VM
+	Services  []*Service
 	Variables []*Variable // sorted by name
 	Outputs   []*Output   // sorted by name
 
@@ -70,9 +75,15 @@ const (
 	RoleRemote  = "remote"
 )
 
-// Cluster is a cluster block.
+// Cluster is a cluster block, or one instance of one with for_each or
+// count.
 type Cluster struct {
+	// Name names the instance: the block's label, followed by its Key
+	// when the block has for_each or count, as in addresses: "remote1",
+	// `remote["eu"]`, "remote[0]" (plans.InstanceName).
 	Name string
+	// Key is the instance's key: each.key, count.index, or plans.NoKey.
+	Key plans.InstanceKey
 	// Role is RoleControl for the one cluster running the Istio control
 	// plane, RoleRemote for the others.
 	Role string
@@ -143,9 +154,14 @@ const (
 	CertsRootOnly = "root-only"
 )
 
-// VM is a vm block: a machine joined to the mesh over SSH.
+// VM is a vm block, or one instance of one with for_each or count: a
+// machine joined to the mesh over SSH.
 type VM struct {
+	// Name names the instance: "ecs1", `web["a"]` or "web[0]" (see
+	// Cluster.Name).
 	Name string
+	// Key is the instance's key: each.key, count.index, or plans.NoKey.
+	Key plans.InstanceKey
 	// Address is the SSH target: an IP address or a host name.
 	Address string
 	// MeshIP is the IP the VM is registered with in Endpoints (default:
@@ -228,12 +244,22 @@ type EnvMap struct {
 	Range hcl.Range
 }
 
-// Service is a service block: a Kubernetes Service backed by VMs.
+// Service is a service block, or one instance of one with for_each or
+// count: a Kubernetes Service backed by VMs.
 type Service struct {
+	// Name names the instance: "details", `app["a"]` or "app[0]" (see
+	// Cluster.Name).
 	Name string
+	// Key is the instance's key: each.key, count.index, or plans.NoKey.
+	Key plans.InstanceKey
+	// ServiceName is the Kubernetes Service's (and Endpoints') name:
+	// attribute name, by default the block's label.
+	ServiceName string
 	// Namespace defaults to the namespace of the service's first VM.
 	Namespace string
-	// VMs are the names of the VMs serving it, in the order written.
+	// VMs are the names of the VM instances serving it, in the order
+	// written; a block with for_each or count adds its instances in key
+	// order.
 	VMs []string
 	// Ports are sorted by port number.
 	Ports []Port

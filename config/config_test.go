@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // ignoreSource leaves ranges and expressions out of comparisons of typed
@@ -72,8 +74,8 @@ func TestTypedBookinfo(t *testing.T) {
 		t.Errorf("vms (-want +got):\n%s", diff)
 	}
 	wantServices := []*Service{
-		{Name: "details", Namespace: "bookinfo", VMs: []string{"ecs1"}, Ports: []Port{{Name: "http", Port: 9080}}, ServiceAccount: "default", Cluster: "control"},
-		{Name: "mysqldb", Namespace: "bookinfo", VMs: []string{"ecs1"}, Ports: []Port{{Name: "mysql", Port: 3306}}, ServiceAccount: "default", Cluster: "control", Labels: map[string]string{"app": "mysqldb"}},
+		{Name: "details", ServiceName: "details", Namespace: "bookinfo", VMs: []string{"ecs1"}, Ports: []Port{{Name: "http", Port: 9080}}, ServiceAccount: "default", Cluster: "control"},
+		{Name: "mysqldb", ServiceName: "mysqldb", Namespace: "bookinfo", VMs: []string{"ecs1"}, Ports: []Port{{Name: "mysql", Port: 3306}}, ServiceAccount: "default", Cluster: "control", Labels: map[string]string{"app": "mysqldb"}},
 	}
 	if diff := cmp.Diff(wantServices, cfg.Services, ignoreSource); diff != "" {
 		t.Errorf("services (-want +got):\n%s", diff)
@@ -430,8 +432,8 @@ func TestExamples(t *testing.T) {
 	t.Run("bookinfo-vm", func(t *testing.T) {
 		cfg := load("bookinfo-vm")
 		wantServices := []*Service{
-			{Name: "details", Namespace: "bookinfo", VMs: []string{"ecs1"}, Ports: []Port{{Name: "http", Port: 9080}}, ServiceAccount: "default", Cluster: "control"},
-			{Name: "mysqldb", Namespace: "bookinfo", VMs: []string{"ecs1"}, Ports: []Port{{Name: "mysql", Port: 3306}}, ServiceAccount: "default", Cluster: "control"},
+			{Name: "details", ServiceName: "details", Namespace: "bookinfo", VMs: []string{"ecs1"}, Ports: []Port{{Name: "http", Port: 9080}}, ServiceAccount: "default", Cluster: "control"},
+			{Name: "mysqldb", ServiceName: "mysqldb", Namespace: "bookinfo", VMs: []string{"ecs1"}, Ports: []Port{{Name: "mysql", Port: 3306}}, ServiceAccount: "default", Cluster: "control"},
 		}
 		if diff := cmp.Diff(wantServices, cfg.Services, ignoreSource); diff != "" {
 			t.Errorf("services (-want +got):\n%s", diff)
@@ -514,5 +516,96 @@ func BenchmarkLoadExample(b *testing.B) {
 		if _, diags := Load(dir, LoadOptions{Vars: []VarArg{{File: vars}}}); diags.HasErrors() {
 			b.Fatal(diags.Error())
 		}
+	}
+}
+
+func TestTypedFleet(t *testing.T) {
+	cfg := loadValid(t, "fleet")
+	var vms []string
+	for _, v := range cfg.VMs {
+		vms = append(vms, v.Name+"="+v.MeshIP)
+	}
+	wantVMs := []string{`cache["c1"]=192.168.30.1`, `cache["c2"]=192.168.30.2`,
+		`web["a"]=192.168.10.1`, `web["b"]=192.168.10.2`, `web["c"]=192.168.10.3`,
+		"worker[0]=192.168.20.10", "worker[1]=192.168.20.11"}
+	if diff := cmp.Diff(wantVMs, vms); diff != "" {
+		t.Errorf("vm instances (-want +got):\n%s", diff)
+	}
+	if v := cfg.VM(`web["b"]`); v.Key != plans.StringKey("b") || v.SidecarEnv.Values["ZONE"] != "z2" || v.Namespace != "shop" {
+		t.Errorf(`vm.web["b"] = %+v`, v)
+	}
+	if v := cfg.VM("worker[1]"); v.Key != plans.IntKey(1) {
+		t.Errorf("vm.worker[1] key = %v", v.Key)
+	}
+	svcs := map[string]string{}
+	for _, s := range cfg.Services {
+		svcs[s.Name] = s.ServiceName + " " + s.Namespace + " " + strings.Join(s.VMs, ",")
+	}
+	wantSvcs := map[string]string{
+		"frontend":   `frontend shop web["a"],web["b"],web["c"]`,
+		"batch":      `batch shop worker[1],cache["c2"],worker[0]`,
+		`admin["a"]`: `admin-a shop web["a"]`,
+		`admin["b"]`: `admin-b shop web["b"]`,
+		`admin["c"]`: `admin-c shop web["c"]`,
+	}
+	if diff := cmp.Diff(wantSvcs, svcs); diff != "" {
+		t.Errorf("services (-want +got):\n%s", diff)
+	}
+	if got := cfg.ServicesOn(`web["a"]`); len(got) != 2 || got[0].Name != `admin["a"]` || got[1].Name != "frontend" {
+		t.Errorf(`services on vm.web["a"] = %v`, got)
+	}
+	var clusters []string
+	for _, c := range cfg.Clusters {
+		clusters = append(clusters, c.Name+"="+c.ClusterID+"/"+c.PodCIDR)
+	}
+	wantClusters := []string{"control=control/10.244.0.0/16", `remote["eu"]=remote-eu/172.20.0.0/16`, `remote["us"]=remote-us/172.22.0.0/16`}
+	if diff := cmp.Diff(wantClusters, clusters); diff != "" {
+		t.Errorf("cluster instances (-want +got):\n%s", diff)
+	}
+	outs := map[string]cty.Value{}
+	for _, o := range cfg.Outputs {
+		outs[o.Name] = o.Value
+	}
+	for name, want := range map[string]cty.Value{
+		"web_ips":    cty.TupleVal([]cty.Value{cty.StringVal("192.168.10.1"), cty.StringVal("192.168.10.2"), cty.StringVal("192.168.10.3")}),
+		"worker_ips": cty.TupleVal([]cty.Value{cty.StringVal("192.168.20.10"), cty.StringVal("192.168.20.11")}),
+		"remote_ids": cty.ObjectVal(map[string]cty.Value{"eu": cty.StringVal("remote-eu"), "us": cty.StringVal("remote-us")}),
+	} {
+		if got := outs[name]; !got.RawEquals(want) {
+			t.Errorf("output %s = %#v, want %#v", name, got, want)
+		}
+	}
+	// Cluster instances evaluate again with apply-time values.
+	ctx, diags := cfg.EvalContext(Known{ServiceCIDR: map[string]string{`remote["eu"]`: "172.21.0.0/20"}})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if got := ctx.Variables["cluster"].GetAttr("remote").GetAttr("eu").GetAttr("service_cidr"); !got.RawEquals(cty.StringVal("172.21.0.0/20")) {
+		t.Errorf(`cluster.remote["eu"].service_cidr with a known CIDR = %#v`, got)
+	}
+}
+
+// TestFleetWithoutValues validates the fleet as meshx validate does, with
+// no value for the map its VMs come from: the instances are unknown, and
+// nothing that refers to them is reported.
+func TestFleetWithoutValues(t *testing.T) {
+	src, err := os.ReadFile("testdata/valid/fleet/fleet.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write(t, dir, "fleet.hcl", string(src))
+	cfg, diags := Load(dir, LoadOptions{HomeDir: "/home/test", UnsetUnknown: true})
+	if diags.HasErrors() {
+		t.Fatalf("validate without values: %s", diags.Error())
+	}
+	for _, v := range cfg.VMs {
+		if strings.HasPrefix(v.Name, "web") {
+			t.Errorf("vm instance %s from a map without a value", v.Name)
+		}
+	}
+	// Without UnsetUnknown, the value is required.
+	if _, diags := Load(dir, LoadOptions{HomeDir: "/home/test"}); !diags.HasErrors() || diags[0].Summary != "No value for required variable" {
+		t.Errorf("plan without values: %v, want No value for required variable", diags)
 	}
 }

@@ -206,7 +206,14 @@ func (d *decoder) unknown(a *hcl.Attribute) {
 
 // isApplyTimeRef reports references to values known only after apply.
 func isApplyTimeRef(t hcl.Traversal) bool {
-	return t.RootName() == "cluster" && (attrStep(t, 2) == "ilb" || attrStep(t, 2) == "service_cidr")
+	if t.RootName() != "cluster" {
+		return false
+	}
+	step := attrStep(t, 2)
+	if _, ok := t[min(2, len(t)-1)].(hcl.TraverseIndex); ok {
+		step = attrStep(t, 3) // an instance of a cluster block with for_each or count
+	}
+	return step == "ilb" || step == "service_cidr"
 }
 
 func traversalString(t hcl.Traversal) string {
@@ -421,56 +428,6 @@ func (d *decoder) envMap(name string) EnvMap {
 	sort.Strings(m.Unknown)
 	sort.Strings(m.Sensitive)
 	return m
-}
-
-// blockRef decodes an attribute that must be a reference to one block of
-// kind, like cluster = cluster.remote1, returning the block name.
-func (d *decoder) blockRef(name, kind string) string {
-	a := d.attr(name)
-	if a == nil {
-		return ""
-	}
-	d.ranges[d.prefix+name] = a.Expr.Range()
-	t, diags := hcl.AbsTraversalForExpr(a.Expr)
-	if diags.HasErrors() || t.RootName() != kind || attrStep(t, 1) == "" || len(t) != 2 {
-		d.l.errorf(a.Expr.Range(), "Invalid "+kind+" reference",
-			"The %s of %s must be a reference to a %s block, like %s = %s.%s.", name, d.where, kind, name, kind, exampleName[kind])
-		*d.failed = true
-		return ""
-	}
-	return attrStep(t, 1)
-}
-
-// blockRefs decodes a reference to one block of kind or a list of them.
-func (d *decoder) blockRefs(name, kind string) ([]string, []hcl.Range) {
-	a := d.attr(name)
-	if a == nil {
-		return nil, nil
-	}
-	d.ranges[d.prefix+name] = a.Expr.Range()
-	exprs := []hcl.Expression{a.Expr}
-	if list, diags := hcl.ExprList(a.Expr); !diags.HasErrors() {
-		exprs = list
-	}
-	var names []string
-	var ranges []hcl.Range
-	for _, e := range exprs {
-		t, diags := hcl.AbsTraversalForExpr(e)
-		if diags.HasErrors() || t.RootName() != kind || attrStep(t, 1) == "" || len(t) != 2 {
-			d.l.errorf(e.Range(), "Invalid "+kind+" reference",
-				"The %s of %s must be a reference to a %s block, like %s = %s.%s, or a list of them, like [%s.a, %s.b].",
-				name, d.where, kind, name, kind, exampleName[kind], kind, kind)
-			*d.failed = true
-			continue
-		}
-		names = append(names, attrStep(t, 1))
-		ranges = append(ranges, e.Range())
-	}
-	if len(exprs) == 0 {
-		d.l.errorf(a.Expr.Range(), "Missing "+kind+" reference", "The %s of %s must name at least one %s, like %s = %s.%s.", name, d.where, kind, name, kind, exampleName[kind])
-		*d.failed = true
-	}
-	return names, ranges
 }
 
 // path resolves a file path: "~" is the home directory, relative paths

@@ -49,11 +49,11 @@ func (l *loader) evaluate() {
 			}
 			l.scope.locals[n.name] = v
 		case "cluster":
-			l.decodeCluster(n)
+			l.scope.clusters[n.name] = l.decodeInstances(n, l.decodeCluster)
 		case "vm":
-			l.decodeVM(n)
+			l.scope.vms[n.name] = l.decodeInstances(n, l.decodeVM)
 		case "service":
-			l.decodeService(n)
+			l.scope.services[n.name] = l.decodeInstances(n, l.decodeService)
 		case "output":
 			l.decodeOutput(n)
 		}
@@ -198,13 +198,21 @@ func (l *loader) kubeconfig(d *decoder) string {
 	return strings.Join(paths, string(filepath.ListSeparator))
 }
 
-func (l *loader) decodeCluster(n *node) {
-	c := &Cluster{Name: n.name, DeclRange: n.body.block.DefRange, Ranges: map[string]hcl.Range{}}
-	where := fmt.Sprintf("cluster %q", n.name)
-	d := l.decoder(n, n.body, where, "", c.Ranges)
+// decodeCluster decodes one instance of a cluster block and returns the value
+// references to it evaluate to.
+func (l *loader) decodeCluster(n *node, inst *instance) cty.Value {
+	c := &Cluster{Name: inst.name, Key: inst.key, DeclRange: n.body.block.DefRange, Ranges: map[string]hcl.Range{}}
+	where := inst.where
+	d := l.instanceDecoder(n, inst, c.Ranges)
 	c.Role = d.str("role", RoleRemote)
 	if !d.oneOf("role", c.Role, []string{RoleControl, RoleRemote}, "Invalid cluster role") {
 		c.Role = ""
+	}
+	if c.Role == RoleControl && !inst.key.IsNone() {
+		l.errorf(d.rng("role"), "Control cluster with for_each or count",
+			"%s is the control cluster, but its block has %s: one Istio control plane runs the mesh. Give the control cluster a block of its own, and use for_each or count for remotes.", where, repetitionArg(n))
+		c.Role = ""
+		inst.failed = true
 	}
 	c.Kubeconfig = l.kubeconfig(d)
 	c.Context = d.str("context", "")
@@ -212,6 +220,11 @@ func (l *loader) decodeCluster(n *node) {
 	c.PodCIDR, c.PodPrefix = d.cidr("pod_cidr")
 	c.ServiceCIDR, c.ServicePrefix = d.cidr("service_cidr")
 	c.ClusterID = d.str("cluster_id", n.name)
+	if !inst.key.IsNone() && d.attr("cluster_id") == nil && !inst.failed {
+		l.errorf(n.body.block.DefRange, "Missing cluster_id",
+			"%s is one of the instances of a block with %s, so the block's label cannot be its cluster ID: every instance needs its own. Add cluster_id, like cluster_id = \"%s-${%s}\".", where, repetitionArg(n), n.name, keyExpr(n))
+		inst.failed = true
+	}
 	d.checkName("cluster_id", "cluster ID", c.ClusterID, checkDNS1123Label)
 	c.Adopt = d.boolean("adopt", l.cfg.Meshx.Adopt)
 	remoteOnly := func(name string) bool {
@@ -261,10 +274,10 @@ func (l *loader) decodeCluster(n *node) {
 			}
 		}
 	}
-	c.complete = !n.failed
+	c.complete = !inst.failed
 	l.clusters[c.Name] = c
 	l.cfg.Clusters = append(l.cfg.Clusters, c)
-	l.scope.clusters[c.Name] = clusterObject(c, l.profile, l.istioNS, Known{})
+	return l.register("cluster", c.Name, clusterObject(c, l.profile, l.istioNS, Known{}))
 }
 
 // meshExpansion decodes the control cluster's mesh_expansion block. With
@@ -310,13 +323,15 @@ var (
 	userRe     = regexp.MustCompile(`^[A-Za-z_][-A-Za-z0-9_.]*$`)
 )
 
-func (l *loader) decodeVM(n *node) {
-	v := &VM{Name: n.name, DeclRange: n.body.block.DefRange, Ranges: map[string]hcl.Range{}}
-	where := fmt.Sprintf("vm %q", n.name)
-	d := l.decoder(n, n.body, where, "", v.Ranges)
+// decodeVM decodes one instance of a vm block and returns the value
+// references to it evaluate to.
+func (l *loader) decodeVM(n *node, inst *instance) cty.Value {
+	v := &VM{Name: inst.name, Key: inst.key, DeclRange: n.body.block.DefRange, Ranges: map[string]hcl.Range{}}
+	where := inst.where
+	d := l.instanceDecoder(n, inst, v.Ranges)
 	v.Address = d.str("address", "")
 	addrIP, addrErr := netip.ParseAddr(v.Address)
-	if d.has("address") && addrErr != nil && !hostnameRe.MatchString(v.Address) && !n.failed {
+	if d.has("address") && addrErr != nil && !hostnameRe.MatchString(v.Address) && !inst.failed {
 		l.errorf(d.rng("address"), "Invalid VM address",
 			"The address of %s is %s, which is neither an IP address nor a host name. Write where SSH connects, like address = \"10.0.0.5\".", where, d.quoted("address", v.Address))
 	}
@@ -325,7 +340,7 @@ func (l *loader) decodeVM(n *node) {
 		if ip, err := netip.ParseAddr(s); err == nil && ip.Zone() == "" {
 			// ::ffff:10.0.0.5 is 10.0.0.5: checked and registered as such.
 			v.MeshIP = ip.Unmap().String()
-		} else if !n.failed {
+		} else if !inst.failed {
 			l.errorf(d.rng("mesh_ip"), "Invalid mesh IP",
 				"The mesh_ip of %s is %s, which is not an IP address. Write the address the VM's services are reached at, like mesh_ip = \"10.0.0.5\".", where, d.quoted("mesh_ip", s))
 		}
@@ -341,15 +356,15 @@ func (l *loader) decodeVM(n *node) {
 	d.checkName("service_account", "service account name", v.ServiceAccount, checkDNS1123Subdomain)
 	v.CertsMode = d.str("certs_mode", CertsAll)
 	d.oneOf("certs_mode", v.CertsMode, []string{CertsAll, CertsRootOnly}, "Invalid certificate mode")
-	v.Cluster = d.blockRef("cluster", "cluster")
+	v.Cluster = d.clusterRef()
 	v.SidecarEnv = d.envMap("sidecar_env")
 	v.ClusterEnv = d.envMap("cluster_env")
 	l.decodeSSH(v, d)
-	v.SidecarPackages = l.decodePackages(n, d)
-	v.complete = !n.failed
+	v.SidecarPackages = l.decodePackages(d)
+	v.complete = !inst.failed
 	l.vms[v.Name] = v
 	l.cfg.VMs = append(l.cfg.VMs, v)
-	l.scope.vms[v.Name] = vmObject(v)
+	return l.register("vm", v.Name, vmObject(v))
 }
 
 // decodePackages decodes the sidecar's packages of a VM: sidecar_package
@@ -357,7 +372,7 @@ func (l *loader) decodeVM(n *node) {
 // each of the profile's packages (istio-agent, istio-auth-node-agent and
 // istio-proxy before 0.5). A null source leaves a package out; a VM has
 // all of the profile's packages or none.
-func (l *loader) decodePackages(n *node, d *decoder) []*SidecarPackage {
+func (l *loader) decodePackages(d *decoder) []*SidecarPackage {
 	prof := profileByName(l.profile)
 	where := d.where
 	byName := map[string]*SidecarPackage{}
@@ -369,7 +384,7 @@ func (l *loader) decodePackages(n *node, d *decoder) []*SidecarPackage {
 				"Istio %s ships the sidecar as %d packages, %s, as setupIstioVM.sh installed them; %s has a single sidecar_package block. Write one block per package instead, like package %q { source = \"…\", sha256 = \"…\" }.",
 				prof.Name, len(prof.Packages), quoteList(prof.Packages), where, prof.Packages[0])
 		} else if pd.nonNull("source") {
-			byName[prof.Packages[0]] = l.decodePackage(n, pd, where, prof.Packages[0])
+			byName[prof.Packages[0]] = l.decodePackage(pd, where, prof.Packages[0])
 		}
 	}
 	pds, names := d.labeled("package")
@@ -391,7 +406,7 @@ func (l *loader) decodePackages(n *node, d *decoder) []*SidecarPackage {
 		}
 		byName[name] = nil
 		if pd.nonNull("source") {
-			byName[name] = l.decodePackage(n, pd, where, name)
+			byName[name] = l.decodePackage(pd, where, name)
 		}
 	}
 	var out, missing []string
@@ -404,7 +419,7 @@ func (l *loader) decodePackages(n *node, d *decoder) []*SidecarPackage {
 			missing = append(missing, name)
 		}
 	}
-	if len(pkgs) > 0 && len(missing) > 0 && !n.failed {
+	if len(pkgs) > 0 && len(missing) > 0 && !*d.failed {
 		l.errorf(d.body.block.DefRange, "Missing sidecar package",
 			"%s installs %s but not %s: Istio %s's sidecar needs all of %s. Add a package block with the source of each, or leave them all out.",
 			where, quoteList(out), quoteList(missing), prof.Name, quoteList(prof.Packages))
@@ -413,16 +428,16 @@ func (l *loader) decodePackages(n *node, d *decoder) []*SidecarPackage {
 }
 
 // decodePackage decodes one sidecar package block whose source is not null.
-func (l *loader) decodePackage(n *node, pd *decoder, where, name string) *SidecarPackage {
+func (l *loader) decodePackage(pd *decoder, where, name string) *SidecarPackage {
 	p := &SidecarPackage{Name: name, Source: pd.str("source", "")}
 	p.SHA256 = strings.ToLower(pd.str("sha256", ""))
 	switch {
-	case p.Source == "" && !n.failed:
+	case p.Source == "" && !*pd.failed:
 		l.errorf(pd.rng("source"), "Missing sidecar package source", "The source of %s is empty. Write a URL, like \"https://…/%s.deb\", or a local path.", pd.where, name)
 	case strings.Contains(p.Source, "://") && !isURL(p.Source):
 		l.errorf(pd.rng("source"), "Unsupported package source",
 			"The source of %s is %s; meshx downloads http:// and https:// URLs and uploads local paths. Use one of those.", pd.where, pd.quoted("source", p.Source))
-	case isURL(p.Source) && p.SHA256 == "" && !n.failed:
+	case isURL(p.Source) && p.SHA256 == "" && !*pd.failed:
 		l.errorf(pd.rng("source"), "Missing sidecar package checksum",
 			"The sidecar package of %s is downloaded from a URL, so meshx needs its SHA-256 to check what arrives. Add sha256 = \"<64 hex digits>\" (sha256sum %s.deb).", where, name)
 	case p.Source != "" && !isURL(p.Source):
@@ -541,12 +556,27 @@ func checkBastion(b string) string {
 	return ""
 }
 
-func (l *loader) decodeService(n *node) {
-	s := &Service{Name: n.name, DeclRange: n.body.block.DefRange, Ranges: map[string]hcl.Range{}}
-	where := fmt.Sprintf("service %q", n.name)
-	d := l.decoder(n, n.body, where, "", s.Ranges)
-	l.checkName(n.body.block.LabelRanges[0], "service name", s.Name, checkDNS1035Label)
-	names, ranges := d.blockRefs("vm", "vm")
+// decodeService decodes one instance of a service block and returns the value
+// references to it evaluate to.
+func (l *loader) decodeService(n *node, inst *instance) cty.Value {
+	s := &Service{Name: inst.name, Key: inst.key, DeclRange: n.body.block.DefRange, Ranges: map[string]hcl.Range{}}
+	where := inst.where
+	d := l.instanceDecoder(n, inst, s.Ranges)
+	s.ServiceName = n.name
+	switch {
+	case d.attr("name") != nil:
+		s.ServiceName = d.str("name", "")
+		if d.has("name") {
+			d.checkName("name", "service name", s.ServiceName, checkDNS1035Label)
+		}
+	case !inst.key.IsNone():
+		l.errorf(n.body.block.DefRange, "Missing service name",
+			"%s is one of the instances of a block with %s, so the block's label cannot name its Kubernetes Service: every instance needs its own. Add name, like name = \"%s-${%s}\".", where, repetitionArg(n), n.name, keyExpr(n))
+		inst.failed = true
+	default:
+		l.checkName(n.body.block.LabelRanges[0], "service name", s.Name, checkDNS1035Label)
+	}
+	names, ranges, unknownVMs := d.instanceRefs("vm", "vm", true)
 	seen := map[string]hcl.Range{}
 	var vms []*VM
 	for i, name := range names {
@@ -566,6 +596,10 @@ func (l *loader) decodeService(n *node) {
 	}
 	if d.has("namespace") {
 		d.checkName("namespace", "namespace", s.Namespace, checkDNS1123Label)
+	} else if s.Namespace == "" && !unknownVMs && !inst.failed {
+		l.errorf(d.rng("vm"), "Missing service namespace",
+			"%s has no VMs, so it has no VM's namespace to default to. Set namespace, or give it VMs.", where)
+		inst.failed = true
 	}
 	s.Ports = l.decodePorts(d)
 	s.ServiceAccount = d.str("service_account", "")
@@ -593,12 +627,12 @@ func (l *loader) decodeService(n *node) {
 		}
 	}
 	s.Annotations = l.annotations(d, "annotations")
-	s.Cluster = d.blockRef("cluster", "cluster")
+	s.Cluster = d.clusterRef()
 	s.AllowNamespaceMismatch = d.boolean("allow_namespace_mismatch", false)
-	s.complete = !n.failed
+	s.complete = !inst.failed
 	l.services[s.Name] = s
 	l.cfg.Services = append(l.cfg.Services, s)
-	l.scope.services[s.Name] = serviceObject(s)
+	return l.register("service", s.Name, serviceObject(s))
 }
 
 func (l *loader) decodeOutput(n *node) {

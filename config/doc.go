@@ -18,6 +18,20 @@
 // level, and a stack overflow kills a Go program beyond recovery. The same
 // limits hold for variables files, -var values and templatefile templates.
 //
+// # Many instances from one block
+//
+// A cluster, vm or service block may have for_each (a map, or a set of
+// strings) or count (a whole number), with Terraform's semantics: one
+// instance per key, or count instances, each decoded with each.key and
+// each.value, or count.index, in scope. Config holds one Cluster, VM or
+// Service per instance, named as addresses name it (`web["a"]`, "web[0]";
+// plans.InstanceName), and diagnostics about an instance name it the same
+// way. vm.web evaluates to an object of instances by key (for_each) or a
+// tuple (count), so vm.web["a"].mesh_ip, values(vm.web)[*].mesh_ip and
+// vm.web[*].mesh_ip work as in Terraform; a service's vm takes one
+// instance, a whole block (all its instances) or a list of either. Keys
+// must be known at plan time and not sensitive: they name instances.
+//
 // # Values known only after apply
 //
 // Some values exist only once meshx has applied: the addresses of the

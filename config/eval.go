@@ -5,6 +5,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // scope holds the values expressions can reference.
@@ -54,25 +56,35 @@ type evalState struct {
 	services map[string]cty.Value
 	meshx    cty.Value
 	clusters []*Cluster
-	profile  string
-	istioNS  string
-	locals   []*hcl.Attribute // in dependency order
+	// clusterVals are the values of cluster blocks at load time, by
+	// label, and clusterReps how each block repeats: EvalContext builds
+	// them again from clusters with the apply-time values.
+	clusterVals map[string]cty.Value
+	clusterReps map[string]Repetition
+	profile     string
+	istioNS     string
+	locals      []*hcl.Attribute // in dependency order
 }
 
 func (l *loader) evalState() *evalState {
 	st := &evalState{
-		funcs:    l.scope.funcs,
-		vars:     l.scope.vars,
-		vms:      l.scope.vms,
-		services: l.scope.services,
-		meshx:    l.scope.meshx,
-		clusters: l.cfg.Clusters,
-		profile:  l.profile,
-		istioNS:  l.istioNS,
+		funcs:       l.scope.funcs,
+		vars:        l.scope.vars,
+		vms:         l.scope.vms,
+		services:    l.scope.services,
+		meshx:       l.scope.meshx,
+		clusters:    l.cfg.Clusters,
+		clusterVals: l.scope.clusters,
+		clusterReps: map[string]Repetition{},
+		profile:     l.profile,
+		istioNS:     l.istioNS,
 	}
 	for _, n := range l.order {
-		if n.kind == "local" {
+		switch n.kind {
+		case "local":
 			st.locals = append(st.locals, n.attr)
+		case "cluster":
+			st.clusterReps[n.name] = n.repetition()
 		}
 	}
 	return st
@@ -97,8 +109,21 @@ func (c *Config) EvalContext(known Known) (*hcl.EvalContext, hcl.Diagnostics) {
 		services: st.services,
 		meshx:    st.meshx,
 	}
+	for label, v := range st.clusterVals {
+		s.clusters[label] = v
+	}
+	byLabel := map[string][]*Cluster{}
 	for _, cl := range st.clusters {
-		s.clusters[cl.Name] = clusterObject(cl, st.profile, st.istioNS, known)
+		label, _ := plans.SplitName(cl.Name)
+		byLabel[label] = append(byLabel[label], cl)
+	}
+	for label, cls := range byLabel {
+		keys := make([]plans.InstanceKey, len(cls))
+		vals := make([]cty.Value, len(cls))
+		for i, cl := range cls {
+			keys[i], vals[i] = cl.Key, clusterObject(cl, st.profile, st.istioNS, known)
+		}
+		s.clusters[label] = collection(st.clusterReps[label], keys, vals)
 	}
 	var diags hcl.Diagnostics
 	for _, a := range st.locals {
@@ -179,8 +204,10 @@ func clusterObject(c *Cluster, profile, istioNS string, known Known) cty.Value {
 	} else if s, ok := known.ServiceCIDR[c.Name]; ok && s != "" {
 		svc = cty.StringVal(s)
 	}
+	label, _ := plans.SplitName(c.Name)
 	attrs := map[string]cty.Value{
-		"name":         cty.StringVal(c.Name),
+		"name":         cty.StringVal(label),
+		"key":          keyValue(c.Key),
 		"role":         cty.StringVal(c.Role),
 		"cluster_id":   cty.StringVal(c.ClusterID),
 		"context":      str(c.Context),
@@ -222,9 +249,14 @@ func meshxObject(m Meshx) cty.Value {
 	})
 }
 
+// vmObject is what vm.<name> (or vm.<name>[key]) evaluates to. name is
+// the block's label and key the instance's key (null without for_each or
+// count): instanceRefs tells VMs by them.
 func vmObject(v *VM) cty.Value {
+	label, _ := plans.SplitName(v.Name)
 	return cty.ObjectVal(map[string]cty.Value{
-		"name":            cty.StringVal(v.Name),
+		"name":            cty.StringVal(label),
+		"key":             keyValue(v.Key),
 		"address":         cty.StringVal(v.Address),
 		"mesh_ip":         cty.StringVal(v.MeshIP),
 		"namespace":       cty.StringVal(v.Namespace),
@@ -232,6 +264,8 @@ func vmObject(v *VM) cty.Value {
 	})
 }
 
+// serviceObject is what service.<name> (or service.<name>[key])
+// evaluates to; its name is the Kubernetes Service's.
 func serviceObject(s *Service) cty.Value {
 	ports := map[string]cty.Value{}
 	for _, p := range s.Ports {
@@ -246,9 +280,10 @@ func serviceObject(s *Service) cty.Value {
 		vmList = cty.ListVal(vms)
 	}
 	return cty.ObjectVal(map[string]cty.Value{
-		"name":      cty.StringVal(s.Name),
+		"name":      cty.StringVal(s.ServiceName),
+		"key":       keyValue(s.Key),
 		"namespace": cty.StringVal(s.Namespace),
-		"fqdn":      cty.StringVal(s.Name + "." + s.Namespace + ".svc.cluster.local"),
+		"fqdn":      cty.StringVal(s.ServiceName + "." + s.Namespace + ".svc.cluster.local"),
 		"ports":     cty.ObjectVal(ports),
 		"vms":       vmList,
 	})

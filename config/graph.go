@@ -145,8 +145,16 @@ func (l *loader) collectRefs(n *node) {
 				n.failed = true
 				continue
 			}
+			if root != "local" && !l.checkInstanceRef(root, name, t) {
+				n.failed = true
+				continue
+			}
 			if _, seen := n.deps[key]; !seen {
 				n.deps[key] = rng
+			}
+		case "each", "count":
+			if !l.checkRepetitionRefs(n, t) {
+				n.failed = true
 			}
 		case "meshx":
 			if _, ok := l.nodes["meshx"]; !ok {
@@ -161,7 +169,7 @@ func (l *loader) collectRefs(n *node) {
 			n.failed = true
 		default:
 			l.errorf(rng, "Unknown reference",
-				"There is no %q to refer to. References start with var., local., meshx., cluster., vm. or service.", root)
+				"There is no %q to refer to. References start with var., local., meshx., cluster., vm. or service. (and each. or count. in a block with for_each or count).", root)
 			n.failed = true
 		}
 	}

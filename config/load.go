@@ -178,14 +178,20 @@ type loader struct {
 	varDecls    map[string]*varDecl
 	// unset are the variables without a value under UnsetUnknown.
 	unset map[string]bool
+	// unexpanded are the blocks ("vm.web") whose for_each or count
+	// derives from an unset variable: their instances are unknown.
+	unexpanded map[string]bool
 
 	nodes    map[string]*node
 	order    []*node
 	clusters map[string]*Cluster
 	vms      map[string]*VM
 	services map[string]*Service
-	profile  string
-	istioNS  string
+	// objects maps block kind → instance name → the value references to
+	// the instance evaluate to.
+	objects map[string]map[string]cty.Value
+	profile string
+	istioNS string
 	// firstFile names the first configuration file parsed, for diagnostics
 	// about something missing from all of them.
 	firstFile    string
@@ -316,12 +322,14 @@ func load(dir string, files, autoVars []source, opts LoadOptions) (*Config, hcl.
 		localAttrs: map[string]*hcl.Attribute{},
 		varDecls:   map[string]*varDecl{},
 		unset:      map[string]bool{},
+		unexpanded: map[string]bool{},
 		sensitive:  map[hcl.Range]bool{},
 		keyFiles:   map[string]bool{},
 		nodes:      map[string]*node{},
 		clusters:   map[string]*Cluster{},
 		vms:        map[string]*VM{},
 		services:   map[string]*Service{},
+		objects:    map[string]map[string]cty.Value{},
 		profile:    istio.DefaultProfile,
 		istioNS:    "istio-system",
 	}
@@ -363,6 +371,7 @@ func (l *loader) parseFile(f source) *hcl.File {
 	if file == nil {
 		return nil
 	}
+	l.checkDuplicateKeys(file.Body)
 	content, diags := file.Body.Content(rootSchema)
 	l.diags = append(l.diags, diags...)
 	for _, b := range content.Blocks {

@@ -16,31 +16,39 @@ import (
 )
 
 // mark is an expected diagnostic: the file and line of its subject, its
-// severity and its summary.
+// severity and its summary, and optionally text its detail names (the
+// instance of a block with for_each or count, like vm.web["b"]).
 type mark struct {
 	File     string
 	Line     int
 	Severity string
 	Summary  string
+	Names    string
 }
 
-var markRe = regexp.MustCompile(`#\s*(ERROR|WARNING):\s*([^#]+)`)
+var markRe = regexp.MustCompile(`#\s*(ERROR|WARNING):\s*([^#@]+)(?:@\s*([^#]+))?`)
 
 // marks reads the "# ERROR: <summary>" and "# WARNING: <summary>" comments of
-// a testdata file: each expects one diagnostic on its line.
+// a testdata file: each expects one diagnostic on its line. A comment
+// "# ERROR: <summary> @ <text>" expects the diagnostic's detail to hold
+// text.
 func marks(t *testing.T, name string, src []byte) []mark {
 	t.Helper()
 	var out []mark
 	sc := bufio.NewScanner(bytes.NewReader(src))
 	for line := 1; sc.Scan(); line++ {
 		for _, m := range markRe.FindAllStringSubmatch(sc.Text(), -1) {
-			out = append(out, mark{name, line, strings.ToLower(m[1]), strings.TrimSpace(m[2])})
+			out = append(out, mark{name, line, strings.ToLower(m[1]), strings.TrimSpace(m[2]), strings.TrimSpace(m[3])})
 		}
 	}
 	return out
 }
 
-func gotMarks(diags hcl.Diagnostics) []mark {
+// gotMarks returns the marks of diags. Where want has a mark naming text
+// on a diagnostic's line, the diagnostic's mark names it when its detail
+// holds it, so a diagnostic about another instance shows as a difference.
+func gotMarks(diags hcl.Diagnostics, want []mark) []mark {
+	used := make([]bool, len(want))
 	var out []mark
 	for _, d := range diags {
 		m := mark{Severity: "error", Summary: d.Summary}
@@ -49,6 +57,12 @@ func gotMarks(diags hcl.Diagnostics) []mark {
 		}
 		if d.Subject != nil {
 			m.File, m.Line = d.Subject.Filename, d.Subject.Start.Line
+		}
+		for i, w := range want {
+			if !used[i] && w.Names != "" && w.File == m.File && w.Line == m.Line && w.Summary == m.Summary && strings.Contains(d.Detail, w.Names) {
+				m.Names, used[i] = w.Names, true
+				break
+			}
 		}
 		out = append(out, m)
 	}
@@ -158,7 +172,7 @@ func TestInvalid(t *testing.T) {
 				t.Fatalf("testdata/invalid/%s marks no error", tc.name)
 			}
 			_, diags := tc.load(t)
-			got := gotMarks(diags)
+			got := gotMarks(diags, want)
 			sortMarks(want)
 			sortMarks(got)
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -182,7 +196,8 @@ func TestValid(t *testing.T) {
 	for _, tc := range readCases(t, "testdata/valid") {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, diags := tc.load(t)
-			want, got := tc.want(t), gotMarks(diags)
+			want := tc.want(t)
+			got := gotMarks(diags, want)
 			sortMarks(want)
 			sortMarks(got)
 			if diff := cmp.Diff(want, got); diff != "" {

@@ -45,6 +45,8 @@ var blockSchemas = map[string]*hcl.BodySchema{
 			{Name: "service_account"},
 			{Name: "token_lifetime"},
 			{Name: "adopt"},
+			{Name: "for_each"},
+			{Name: "count"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "mesh_expansion"}, {Type: "remote_secret"}},
 	},
@@ -72,6 +74,8 @@ var blockSchemas = map[string]*hcl.BodySchema{
 			{Name: "cluster_env"},
 			{Name: "certs_mode"},
 			{Name: "cluster"},
+			{Name: "for_each"},
+			{Name: "count"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "ssh"}, {Type: "sidecar_package"}, {Type: "package", LabelNames: []string{"name"}}},
 	},
@@ -92,6 +96,7 @@ var blockSchemas = map[string]*hcl.BodySchema{
 	"vm.package":         packageSchema,
 	"service": {
 		Attributes: []hcl.AttributeSchema{
+			{Name: "name"},
 			{Name: "namespace"},
 			{Name: "vm", Required: true},
 			{Name: "ports", Required: true},
@@ -100,6 +105,8 @@ var blockSchemas = map[string]*hcl.BodySchema{
 			{Name: "annotations"},
 			{Name: "cluster"},
 			{Name: "allow_namespace_mismatch"},
+			{Name: "for_each"},
+			{Name: "count"},
 		},
 	},
 	"variable": {

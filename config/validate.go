@@ -14,9 +14,9 @@ import (
 // validate runs the checks that span blocks, once every block is decoded.
 // Blocks that failed to decode are left out: their errors come first.
 func (l *loader) validate() {
-	sort.Slice(l.cfg.Clusters, func(i, j int) bool { return l.cfg.Clusters[i].Name < l.cfg.Clusters[j].Name })
-	sort.Slice(l.cfg.VMs, func(i, j int) bool { return l.cfg.VMs[i].Name < l.cfg.VMs[j].Name })
-	sort.Slice(l.cfg.Services, func(i, j int) bool { return l.cfg.Services[i].Name < l.cfg.Services[j].Name })
+	sortInstances(l.cfg.Clusters, func(c *Cluster) string { return c.Name })
+	sortInstances(l.cfg.VMs, func(v *VM) string { return v.Name })
+	sortInstances(l.cfg.Services, func(s *Service) string { return s.Name })
 	sort.Slice(l.cfg.Outputs, func(i, j int) bool { return l.cfg.Outputs[i].Name < l.cfg.Outputs[j].Name })
 
 	if len(l.meshxBlocks) == 0 && l.firstFile != "" {
@@ -64,8 +64,8 @@ func (l *loader) checkClusters() {
 			continue
 		}
 		l.errorf(c.Ranges["role"], "More than one control cluster",
-			"Both cluster %q (at %s) and cluster %q have role = \"control\", but one Istio control plane runs the mesh. Make the others role = \"remote\" (the default).",
-			control.Name, posString(control.DeclRange), c.Name)
+			"Both %s (at %s) and %s have role = \"control\", but one Istio control plane runs the mesh. Make the others role = \"remote\" (the default).",
+			what("cluster", control.Name), posString(control.DeclRange), what("cluster", c.Name))
 	}
 	if control == nil && l.allDecoded("cluster") {
 		first := l.cfg.Clusters[0]
@@ -80,8 +80,8 @@ func (l *loader) checkClusters() {
 					rng = r
 				}
 				l.errorf(rng, "Remote cluster ID equals the control cluster's",
-					"Cluster %q has the cluster ID %s, which is the control cluster's (%s). istiod ignores a remote secret whose key is its own cluster ID, so this cluster would never be read. Give it a distinct cluster_id.",
-					c.Name, l.quotedAt(rng, c.ClusterID), control.Name)
+					"%s has the cluster ID %s, which is the control cluster's (%s). istiod ignores a remote secret whose key is its own cluster ID, so this cluster would never be read. Give it a distinct cluster_id.",
+					what("cluster", c.Name), l.quotedAt(rng, c.ClusterID), control.Name)
 			}
 		}
 	}
@@ -96,7 +96,7 @@ func (l *loader) checkClusters() {
 				rng = r
 			}
 			l.errorf(rng, "Duplicate cluster ID",
-				"Clusters %q and %q both have the cluster ID %s; istiod would register only one (\"cluster has already been registered\"). Give each a distinct cluster_id.", prev.Name, c.Name, l.quotedAt(rng, c.ClusterID))
+				"%s and %s both have the cluster ID %s; istiod would register only one (\"cluster has already been registered\"). Give each a distinct cluster_id.", what("cluster", prev.Name), what("cluster", c.Name), l.quotedAt(rng, c.ClusterID))
 			continue
 		}
 		ids[c.ClusterID] = c
@@ -139,8 +139,8 @@ func (l *loader) checkCIDRs() {
 				why = "A cluster's pods and services need separate address ranges."
 			}
 			l.errorf(b.rng, "Overlapping CIDR ranges",
-				"The %s %s of cluster %q overlaps the %s %s of cluster %q (at %s). %s Choose ranges that do not overlap.",
-				b.attr, l.shownAt(b.rng, b.prefix.String()), b.cluster.Name, a.attr, l.shownAt(a.rng, a.prefix.String()), a.cluster.Name, posString(a.rng), why)
+				"The %s %s of %s overlaps the %s %s of %s (at %s). %s Choose ranges that do not overlap.",
+				b.attr, l.shownAt(b.rng, b.prefix.String()), what("cluster", b.cluster.Name), a.attr, l.shownAt(a.rng, a.prefix.String()), what("cluster", a.cluster.Name), posString(a.rng), why)
 		}
 	}
 }
@@ -162,13 +162,13 @@ func (l *loader) checkVMs() {
 		}
 		if ip.IsUnspecified() || ip.IsLoopback() || ip.IsMulticast() {
 			l.errorf(rng, "Unusable mesh IP",
-				"The mesh IP of vm %q is %s, an unspecified, loopback or multicast address that no sidecar can reach the VM at. Set mesh_ip (or address) to the VM's own network address.",
-				v.Name, v.MeshIP)
+				"The mesh IP of %s is %s, an unspecified, loopback or multicast address that no sidecar can reach the VM at. Set mesh_ip (or address) to the VM's own network address.",
+				what("vm", v.Name), v.MeshIP)
 			continue
 		}
 		if prev, dup := seen[v.MeshIP]; dup {
 			l.errorf(rng, "Duplicate mesh IP",
-				"VMs %q and %q both have the mesh IP %s, so their Endpoints would be indistinguishable. Give each VM its own address.", prev.Name, v.Name, l.shownAt(rng, v.MeshIP))
+				"%s and %s both have the mesh IP %s, so their Endpoints would be indistinguishable. Give each VM its own address.", what("vm", prev.Name), what("vm", v.Name), l.shownAt(rng, v.MeshIP))
 		} else {
 			seen[v.MeshIP] = v
 		}
@@ -179,8 +179,8 @@ func (l *loader) checkVMs() {
 			}{{"pod_cidr", c.PodPrefix}, {"service_cidr", c.ServicePrefix}} {
 				if u.p.IsValid() && u.p.Contains(ip) {
 					l.errorf(rng, "VM address inside a cluster range",
-						"The mesh IP %s of vm %q lies in the %s %s of cluster %q. The sidecars route that range into the cluster, so the VM would be unreachable. Use the VM's own network address, or change the cluster's range.",
-						l.shownAt(rng, v.MeshIP), v.Name, u.attr, l.shownAt(c.Ranges[u.attr], u.p.String()), c.Name)
+						"The mesh IP %s of %s lies in the %s %s of %s. The sidecars route that range into the cluster, so the VM would be unreachable. Use the VM's own network address, or change the cluster's range.",
+						l.shownAt(rng, v.MeshIP), what("vm", v.Name), u.attr, l.shownAt(c.Ranges[u.attr], u.p.String()), what("cluster", c.Name))
 				}
 			}
 		}
@@ -232,17 +232,17 @@ func (l *loader) checkEnvPitfalls(v *VM) {
 	for _, key := range sortedKeys(reserved) {
 		if _, ok := v.ClusterEnv.Values[key]; ok || contains(v.ClusterEnv.Unknown, key) {
 			l.errorf(envKeyRange(v.ClusterEnv, key), "Reserved cluster.env setting",
-				"vm %q sets %s in cluster_env, but meshx writes that key itself from %s. Remove it here and set %s instead.", v.Name, key, reserved[key], reserved[key])
+				"%s sets %s in cluster_env, but meshx writes that key itself from %s. Remove it here and set %s instead.", what("vm", v.Name), key, reserved[key], reserved[key])
 		} else if _, ok := v.SidecarEnv.Values[key]; ok {
 			l.warnf(envKeyRange(v.SidecarEnv, key), "Setting overridden by cluster.env",
-				"vm %q sets %s in sidecar_env, but the sidecar reads cluster.env after sidecar.env, and meshx writes %s there from %s. Remove it and set %s instead.", v.Name, key, key, reserved[key], reserved[key])
+				"%s sets %s in sidecar_env, but the sidecar reads cluster.env after sidecar.env, and meshx writes %s there from %s. Remove it and set %s instead.", what("vm", v.Name), key, key, reserved[key], reserved[key])
 		}
 	}
 	if p.HasCPAuth() && p.CPAuthKey != "CONTROL_PLANE_AUTH_POLICY" {
 		for _, m := range []EnvMap{v.SidecarEnv, v.ClusterEnv} {
 			if _, ok := m.Values["CONTROL_PLANE_AUTH_POLICY"]; ok {
 				l.warnf(envKeyRange(m, "CONTROL_PLANE_AUTH_POLICY"), "Setting ignored by the sidecar",
-					"vm %q sets CONTROL_PLANE_AUTH_POLICY, but the Istio %s sidecar reads only %s, so it has no effect. Remove it and set meshx.istio.control_plane_auth.", v.Name, p.Name, p.CPAuthKey)
+					"%s sets CONTROL_PLANE_AUTH_POLICY, but the Istio %s sidecar reads only %s, so it has no effect. Remove it and set meshx.istio.control_plane_auth.", what("vm", v.Name), p.Name, p.CPAuthKey)
 			}
 		}
 	}
@@ -256,10 +256,10 @@ func (l *loader) checkEnvPitfalls(v *VM) {
 		v.SidecarEnv.Values["ISTIO_PILOT_PORT"] = mtls
 	case set && auth == istio.AuthMutualTLS && port != mtls:
 		l.warnf(rng, "Pilot port does not match control plane auth",
-			"vm %q sets ISTIO_PILOT_PORT=%s, but control_plane_auth is MUTUAL_TLS, which pilot serves on %s only; the sidecar would fail to connect. Set it to \"%s\".", v.Name, v.envShown("ISTIO_PILOT_PORT", port), mtls, mtls)
+			"%s sets ISTIO_PILOT_PORT=%s, but control_plane_auth is MUTUAL_TLS, which pilot serves on %s only; the sidecar would fail to connect. Set it to \"%s\".", what("vm", v.Name), v.envShown("ISTIO_PILOT_PORT", port), mtls, mtls)
 	case set && auth == istio.AuthNone && port == mtls:
 		l.warnf(rng, "Pilot port does not match control plane auth",
-			"vm %q sets ISTIO_PILOT_PORT=%s, the mutual-TLS port, but control_plane_auth is NONE. Remove it (the default 8080 is right), or set control_plane_auth = \"MUTUAL_TLS\".", v.Name, v.envShown("ISTIO_PILOT_PORT", port))
+			"%s sets ISTIO_PILOT_PORT=%s, the mutual-TLS port, but control_plane_auth is NONE. Remove it (the default 8080 is right), or set control_plane_auth = \"MUTUAL_TLS\".", what("vm", v.Name), v.envShown("ISTIO_PILOT_PORT", port))
 	}
 }
 
@@ -283,9 +283,22 @@ func (l *loader) checkServices() {
 	// reported.
 	services := append([]*Service(nil), l.cfg.Services...)
 	sort.SliceStable(services, func(i, j int) bool { return rangeLess(services[i].DeclRange, services[j].DeclRange) })
+	objects := map[[3]string]*Service{} // cluster, namespace, name → first
 	for _, s := range services {
 		if s.Cluster == "" && control != nil {
 			s.Cluster = control.Name
+		}
+		id := [3]string{s.Cluster, s.Namespace, s.ServiceName}
+		if prev, dup := objects[id]; dup && s.complete && prev.complete {
+			rng, ok := s.Ranges["name"]
+			if !ok {
+				rng = s.DeclRange
+			}
+			l.errorf(rng, "Duplicate Kubernetes Service",
+				"%s and %s (at %s) both write the Service %s/%s to %s; one would overwrite the other. Give them distinct names.",
+				what("service", s.Name), what("service", prev.Name), posString(prev.DeclRange), s.Namespace, s.ServiceName, what("cluster", s.Cluster))
+		} else if !dup {
+			objects[id] = s
 		}
 		for _, vn := range s.VMs {
 			v := l.vms[vn]
@@ -298,8 +311,8 @@ func (l *loader) checkServices() {
 					rng = s.Ranges["vm"]
 				}
 				l.errorf(rng, "Service namespace differs from its VM's",
-					"service %q is in namespace %s but vm %q is in %s, so the VM's identity (its certificates) belongs to another namespace than the Service it serves. Use the same namespace, or add allow_namespace_mismatch = true if that is intended.",
-					s.Name, l.shownAt(s.Ranges["namespace"], quote(s.Namespace)), v.Name, l.shownAt(v.Ranges["namespace"], quote(v.Namespace)))
+					"%s is in namespace %s but %s is in %s, so the VM's identity (its certificates) belongs to another namespace than the Service it serves. Use the same namespace, or add allow_namespace_mismatch = true if that is intended.",
+					what("service", s.Name), l.shownAt(s.Ranges["namespace"], quote(s.Namespace)), what("vm", v.Name), l.shownAt(v.Ranges["namespace"], quote(v.Namespace)))
 			}
 			if claims[vn] == nil {
 				claims[vn] = map[int]claim{}
@@ -307,13 +320,13 @@ func (l *loader) checkServices() {
 			for _, p := range s.Ports {
 				if p.Port == v.SSH.Port || p.Port == 22 {
 					l.errorf(p.Range, "Service port is the VM's SSH port",
-						"service %q claims port %d on vm %q, which SSH uses. Capturing it would cut meshx off the VM (and the sidecar never captures 22). Serve the service on another port.", s.Name, p.Port, v.Name)
+						"%s claims port %d on %s, which SSH uses. Capturing it would cut meshx off the VM (and the sidecar never captures 22). Serve the service on another port.", what("service", s.Name), p.Port, what("vm", v.Name))
 					continue
 				}
 				if prev, dup := claims[vn][p.Port]; dup && prev.svc != s {
 					l.errorf(p.Range, "Port claimed by two services",
-						"Port %d of vm %q is claimed by service %q (at %s) and service %q. One port of a VM serves one service; change one of them.",
-						p.Port, vn, prev.svc.Name, posString(prev.port.Range), s.Name)
+						"Port %d of %s is claimed by %s (at %s) and %s. One port of a VM serves one service; change one of them.",
+						p.Port, what("vm", vn), what("service", prev.svc.Name), posString(prev.port.Range), what("service", s.Name))
 					continue
 				}
 				claims[vn][p.Port] = claim{s, p}
@@ -335,13 +348,13 @@ func (l *loader) checkServices() {
 		var missing []string
 		for _, port := range sortedInts(claims[v.Name]) {
 			if !listed[port] {
-				missing = append(missing, fmt.Sprintf("%d (service %q)", port, claims[v.Name][port].svc.Name))
+				missing = append(missing, fmt.Sprintf("%d (%s)", port, what("service", claims[v.Name][port].svc.Name)))
 			}
 		}
 		if len(missing) > 0 {
 			l.warnf(rng, "Inbound ports leave out service ports",
-				"vm %q sets ISTIO_INBOUND_PORTS=%s, which does not include %s, so that traffic bypasses the sidecar. Remove the setting to let meshx list the services' ports, or add them.",
-				v.Name, v.envShown("ISTIO_INBOUND_PORTS", val), strings.Join(missing, ", "))
+				"%s sets ISTIO_INBOUND_PORTS=%s, which does not include %s, so that traffic bypasses the sidecar. Remove the setting to let meshx list the services' ports, or add them.",
+				what("vm", v.Name), v.envShown("ISTIO_INBOUND_PORTS", val), strings.Join(missing, ", "))
 		}
 	}
 }

@@ -288,6 +288,11 @@ func (l *loader) varFile(name string, src []byte, source string) {
 		if !d.ok {
 			continue
 		}
+		if !d.v.Sensitive {
+			// The snippet of a duplicate key's line would show a
+			// sensitive value.
+			l.checkDuplicateKeys(a.Expr)
+		}
 		val, diags := a.Expr.Value(nil)
 		l.diags = append(l.diags, diags...)
 		if diags.HasErrors() {
@@ -432,9 +437,9 @@ func describeSource(src, name string) string {
 }
 
 // dependsOnUnset reports whether expr derives from a variable left unset
-// under LoadOptions.UnsetUnknown, directly or through locals: its value
-// is unknown because it was not given, not because meshx learns it only
-// while applying.
+// under LoadOptions.UnsetUnknown, directly, through locals or through a
+// block whose instances are unknown for it: its value is unknown because
+// it was not given, not because meshx learns it only while applying.
 func (l *loader) dependsOnUnset(expr hcl.Expression, seen map[string]bool) bool {
 	for _, t := range expr.Variables() {
 		name := attrStep(t, 1)
@@ -449,6 +454,10 @@ func (l *loader) dependsOnUnset(expr hcl.Expression, seen map[string]bool) bool 
 				if l.dependsOnUnset(a.Expr, seen) {
 					return true
 				}
+			}
+		case "cluster", "vm", "service":
+			if l.unexpanded[t.RootName()+"."+name] {
+				return true
 			}
 		}
 	}

@@ -1,7 +1,9 @@
 // Package planfile reads and writes saved plans (`meshx plan -out=FILE`)
 // and tells whether a saved plan still matches a fresh one.
 //
-// A plan file is versioned JSON (gzip-compressed input is also read). It
+// A plan file is versioned JSON (gzip-compressed input is also read):
+// Write writes the oldest format version that holds the plan, and Read
+// reads every version from MinFormatVersion to FormatVersion. It
 // holds the plan's identity (meshx version, creation time, environment,
 // digest of configuration and variables, destroy mode, targets), every
 // planned change with its redacted Before/After values and the observed

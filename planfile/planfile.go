@@ -8,21 +8,29 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/meshx-dev/meshx/plans"
 )
 
-// FormatVersion is the major version of the file format this package
-// writes and reads. Adding fields keeps it; anything an older reader would
-// misread bumps it.
-const FormatVersion = 1
+// FormatVersion is the newest major version of the file format this
+// package writes and reads. Adding fields keeps it; anything an older
+// reader would misread or refuse bumps it. Version 2 added instance
+// addresses of blocks with for_each or count (vm.web["a"].unit["istio"]),
+// which a version 1 reader cannot parse.
+const FormatVersion = 2
+
+// MinFormatVersion is the oldest major version Read accepts. Write writes
+// the oldest version that can hold the plan, so a plan without instance
+// keys still reads in a meshx that knows only version 1.
+const MinFormatVersion = 1
 
 // File is a saved plan.
 type File struct {
-	// FormatVersion is the format's major version; Write always writes
-	// the current one and Read sets it.
+	// FormatVersion is the format's major version; Write sets the
+	// oldest one that holds the plan and Read the one it read.
 	FormatVersion int
 	MeshxVersion  string
 	CreatedAt     time.Time
@@ -125,7 +133,7 @@ type outputJSON struct {
 // fingerprint of its JSON form; a sensitive variable's value is dropped.
 func Write(w io.Writer, f *File) error {
 	out := fileJSON{
-		FormatVersion: FormatVersion,
+		FormatVersion: formatVersionFor(f),
 		MeshxVersion:  f.MeshxVersion,
 		CreatedAt:     f.CreatedAt,
 		Environment:   f.Environment,
@@ -238,6 +246,27 @@ const MaxSize = 32 << 20
 // so size alone does not bound memory.
 const MaxValues = 1 << 20
 
+// formatVersionFor returns the oldest format version that holds f:
+// version 2 when an address names an instance of a block with for_each
+// or count, else 1.
+func formatVersionFor(f *File) int {
+	keyed := func(a plans.Address) bool {
+		_, key := a.Instance()
+		return !key.IsNone()
+	}
+	for _, c := range f.Changes {
+		if keyed(c.Addr) || slices.ContainsFunc(c.DependsOn, keyed) {
+			return 2
+		}
+	}
+	for _, t := range f.Targets {
+		if a, err := plans.ParseAddress(t); err == nil && keyed(a) {
+			return 2
+		}
+	}
+	return 1
+}
+
 // gzipMagic starts every gzip stream.
 var gzipMagic = []byte{0x1f, 0x8b}
 
@@ -260,9 +289,9 @@ func Read(r io.Reader) (*File, error) {
 	if probe.FormatVersion == nil {
 		return nil, errors.New("not a meshx plan file: it has no format_version")
 	}
-	if v := *probe.FormatVersion; v != FormatVersion {
-		return nil, fmt.Errorf("format version %d (written by meshx %s) is not supported: this meshx reads version %d; run meshx plan again with this meshx",
-			v, probe.MeshxVersion, FormatVersion)
+	if v := *probe.FormatVersion; v < MinFormatVersion || v > FormatVersion {
+		return nil, fmt.Errorf("format version %d (written by meshx %s) is not supported: this meshx reads versions %d to %d; run meshx plan again with this meshx",
+			v, probe.MeshxVersion, MinFormatVersion, FormatVersion)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()

@@ -3,6 +3,7 @@ package planfile
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -28,7 +29,7 @@ func sample(t testing.TB) *File {
 	file := mustAddr(t, `vm.ecs1.file["/etc/dnsmasq.d/kubedns"]`)
 	unit := mustAddr(t, `vm.ecs1.unit["istio"]`)
 	return &File{
-		FormatVersion: FormatVersion,
+		FormatVersion: 1, // no instance keys
 		MeshxVersion:  "0.3.0",
 		CreatedAt:     time.Date(2026, 8, 22, 10, 0, 0, 123456789, time.UTC),
 		Environment:   "bookinfo",
@@ -201,8 +202,9 @@ func TestReadRejects(t *testing.T) {
 	for _, tc := range []struct {
 		name, data, want string
 	}{
-		{"future major version", `{"format_version": 2, "meshx_version": "1.4.0", "changes": "a shape v1 cannot read"}`,
-			"format version 2 (written by meshx 1.4.0) is not supported: this meshx reads version 1"},
+		{"future major version", `{"format_version": 3, "meshx_version": "1.4.0", "changes": "a shape v2 cannot read"}`,
+			"format version 3 (written by meshx 1.4.0) is not supported: this meshx reads versions 1 to 2"},
+		{"no version 0", `{"format_version": 0, "meshx_version": "0.0.1"}`, "format version 0 (written by meshx 0.0.1) is not supported"},
 		{"not a plan", `{"hello": "world"}`, "not a meshx plan file: it has no format_version"},
 		{"not JSON", "PK\x03\x04 zip", "not a meshx plan file: invalid character"},
 		{"empty", "", "not a meshx plan file: the file is empty"},
@@ -274,5 +276,44 @@ func TestTargetsKept(t *testing.T) {
 	f := FromPlan(&plans.Plan{Environment: "e", Targets: []string{"vm.ecs1"}})
 	if diff := cmp.Diff([]string{"vm.ecs1"}, f.Plan().Targets); diff != "" {
 		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+}
+
+// TestInstanceAddressesVersion: a plan naming instances of a block with
+// for_each or count is written as version 2 and reads back the same; a
+// plan without them stays version 1, which older meshx reads.
+func TestInstanceAddressesVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		addr    string
+		dep     string
+		targets []string
+		want    int
+	}{
+		{"no instance keys", `vm.ecs1.unit["istio"]`, `cluster.control.namespace["shop"]`, nil, 1},
+		{"for_each instance", `vm.web["a"].unit["istio"]`, `cluster.control.namespace["shop"]`, nil, 2},
+		{"count instance dependency", `service.front.endpoints`, `service.front[3].service`, nil, 2},
+		{"target of an instance", `vm.ecs1.unit["istio"]`, `cluster.control.namespace["shop"]`, []string{`vm.web["a"]`}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &File{MeshxVersion: "0.4.0", Environment: "fleet", Targets: tc.targets, Changes: []plans.Change{{
+				Addr: mustAddr(t, tc.addr), Action: plans.Create, After: plans.Object{"active": true},
+				DependsOn: []plans.Address{mustAddr(t, tc.dep)},
+			}}}
+			var buf bytes.Buffer
+			if err := Write(&buf, f); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(buf.String(), fmt.Sprintf(`"format_version": %d`, tc.want)) {
+				t.Errorf("written as\n%s\nwant format_version %d", buf.String(), tc.want)
+			}
+			got, err := Read(&buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.FormatVersion != tc.want || got.Changes[0].Addr != f.Changes[0].Addr || got.Changes[0].DependsOn[0] != f.Changes[0].DependsOn[0] {
+				t.Errorf("read back version %d, %v depending on %v", got.FormatVersion, got.Changes[0].Addr, got.Changes[0].DependsOn)
+			}
+		})
 	}
 }

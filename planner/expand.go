@@ -203,7 +203,7 @@ func (e *expander) service(s *config.Service) {
 	}
 	ann[kube.ServiceAccountsAnnotation] = s.ServiceAccount
 	svcAddr := plans.Address{Block: "service", Name: s.Name, Type: "service"}
-	svc := kube.Service(svcAddr, cluster, s.Namespace, s.Name, ports, s.Labels, ann)
+	svc := kube.Service(svcAddr, cluster, s.Namespace, s.ServiceName, ports, s.Labels, ann)
 	svc.DependsOn = append(svc.DependsOn, ns)
 	svc.Settings.Adopt = adopt
 	e.add(svc, s.DeclRange)
@@ -220,7 +220,7 @@ func (e *expander) service(s *config.Service) {
 	}
 	sort.Strings(ips)
 	epAddr := plans.Address{Block: "service", Name: s.Name, Type: "endpoints"}
-	ep := kube.Endpoints(epAddr, cluster, s.Namespace, s.Name, ips, ports, s.Labels)
+	ep := kube.Endpoints(epAddr, cluster, s.Namespace, s.ServiceName, ips, ports, s.Labels)
 	ep.DependsOn = append(ep.DependsOn, ns, svcAddr)
 	ep.Settings.Adopt = adopt
 	e.add(ep, s.DeclRange)
@@ -318,7 +318,7 @@ func (e *expander) vm(v *config.VM) {
 	var ports []int
 	var names []string
 	for _, s := range e.cfg.ServicesOn(v.Name) {
-		names = append(names, s.Name)
+		names = append(names, s.ServiceName)
 		for _, pt := range s.Ports {
 			ports = append(ports, pt.Port)
 		}

@@ -128,18 +128,29 @@ func Make(ctx context.Context, cfg *config.Config, opts Options) (*Plan, Expansi
 // callers that connect before planning (apply's lock) call it first.
 func CheckTargets(cfg *config.Config, targets []plans.Address) hcl.Diagnostics {
 	var names []string
+	var instances []plans.Address
+	add := func(block, name string) {
+		a := plans.Address{Block: block, Name: name}
+		instances = append(instances, a)
+		names = append(names, a.Target())
+		if label, key := a.Instance(); !key.IsNone() && !slices.Contains(names, block+"."+label) {
+			names = append(names, block+"."+label)
+		}
+	}
 	for _, c := range cfg.Clusters {
-		names = append(names, "cluster."+c.Name)
+		add("cluster", c.Name)
 	}
 	for _, v := range cfg.VMs {
-		names = append(names, "vm."+v.Name)
+		add("vm", v.Name)
 	}
 	for _, s := range cfg.Services {
-		names = append(names, "service."+s.Name)
+		add("service", s.Name)
 	}
 	var diags hcl.Diagnostics
 	for _, t := range targets {
-		if t.Block == "service" || slices.Contains(names, t.Target()) {
+		// vm.web names every instance of a block with for_each or count.
+		block := plans.Address{Block: t.Block, Name: t.Name}
+		if t.Block == "service" || slices.ContainsFunc(instances, block.Contains) {
 			continue
 		}
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Target matches nothing",

@@ -15,8 +15,8 @@ import (
 
 // UIVersion is the version of the JSON event stream. A minor bump adds
 // fields or message types (consumers ignore what they do not know); a
-// major bump breaks.
-const UIVersion = "1.0"
+// major bump breaks. 1.1 added instance_key to resources.
+const UIVersion = "1.1"
 
 // timestampFormat is RFC 3339 with microseconds, as Terraform writes it.
 const timestampFormat = "2006-01-02T15:04:05.000000Z07:00"
@@ -105,7 +105,10 @@ type jsonResource struct {
 	ResourceType string  `json:"resource_type"`
 	ResourceName string  `json:"resource_name"`
 	ResourceKey  *string `json:"resource_key"`
-	Target       string  `json:"target"`
+	// InstanceKey is the key of the block instance, a string (for_each)
+	// or a number (count); absent for a block of one instance.
+	InstanceKey any    `json:"instance_key,omitempty"`
+	Target      string `json:"target"`
 }
 
 func (v *JSON) resource(addr plans.Address, c plans.Change) jsonResource {
@@ -114,6 +117,7 @@ func (v *JSON) resource(addr plans.Address, c plans.Change) jsonResource {
 		ResourceType: c.Kind,
 		ResourceName: resourceName(addr),
 		ResourceKey:  resourceKey(addr),
+		InstanceKey:  instanceKey(addr),
 		Target:       c.Target,
 	}
 }

@@ -26,6 +26,14 @@ func resourceKey(a plans.Address) *string {
 	return &k
 }
 
+// instanceKey is the key of the block instance a is in, as machine output
+// carries it: a string for a block with for_each, a number for count, nil
+// (left out) for a block of one instance.
+func instanceKey(a plans.Address) any {
+	_, key := a.Instance()
+	return key.Value()
+}
+
 // sensitiveToken names a value that must not be shown: its fingerprint
 // when it is one (or a Sensitive that slipped through), "known after apply"
 // for Unknown, "null" for nil, and otherwise a fingerprint of its canonical

@@ -10,8 +10,9 @@ import (
 	"github.com/meshx-dev/meshx/plans"
 )
 
-// ShowFormatVersion is the version of the show -json plan document.
-const ShowFormatVersion = "1.0"
+// ShowFormatVersion is the version of the show -json plan document. 1.1
+// added instance_key.
+const ShowFormatVersion = "1.1"
 
 // showPlan is the document `meshx show -json FILE` prints, modelled on
 // Terraform's plan representation. Unlike Terraform's, sensitive values
@@ -39,10 +40,13 @@ type showVariable struct {
 }
 
 type showResourceChange struct {
-	Address       string            `json:"address"`
-	Type          string            `json:"type"`
-	Name          string            `json:"name"`
-	Index         *string           `json:"index,omitempty"`
+	Address string  `json:"address"`
+	Type    string  `json:"type"`
+	Name    string  `json:"name"`
+	Index   *string `json:"index,omitempty"`
+	// InstanceKey is the key of the block instance (vm.web["a"] is "a",
+	// vm.web[0] is 0); absent for a block without for_each or count.
+	InstanceKey   any               `json:"instance_key,omitempty"`
 	Target        string            `json:"target"`
 	ActionReason  string            `json:"action_reason,omitempty"`
 	Adopt         bool              `json:"adopt,omitempty"`
@@ -142,29 +146,35 @@ func ShowJSON(w io.Writer, f *planfile.File) error {
 	return err
 }
 
+// resourceIdentity fills what names the instance of c: address, type,
+// name, index, instance key and target.
+func resourceIdentity(c plans.Change) showResourceChange {
+	return showResourceChange{
+		Address:     c.Addr.String(),
+		Type:        c.Kind,
+		Name:        resourceName(c.Addr),
+		Index:       resourceKey(c.Addr),
+		InstanceKey: instanceKey(c.Addr),
+		Target:      c.Target,
+	}
+}
+
 func resourceChange(p *plans.Plan, c plans.Change) showResourceChange {
 	sens := stringSet(c.Sensitive)
-	rc := showResourceChange{
-		Address:      c.Addr.String(),
-		Type:         c.Kind,
-		Name:         resourceName(c.Addr),
-		Index:        resourceKey(c.Addr),
-		Target:       c.Target,
-		ActionReason: c.Reason,
-		Adopt:        c.Adopt,
-		Change: showChange{
-			Actions:         planActions(c.Action),
-			Before:          objectJSON(c.Before, sens),
-			After:           objectJSON(c.After, sens),
-			AfterUnknown:    unknownShape(objectOrNil(c.After)),
-			BeforeSensitive: sensitiveShape(c.Before, sens),
-			AfterSensitive:  sensitiveShape(c.After, sens),
-		},
-		Preconditions: &showPrecondition{
-			Exists:  c.Precondition.Exists,
-			Digest:  c.Precondition.Digest,
-			Details: c.Precondition.Details,
-		},
+	rc := resourceIdentity(c)
+	rc.ActionReason, rc.Adopt = c.Reason, c.Adopt
+	rc.Change = showChange{
+		Actions:         planActions(c.Action),
+		Before:          objectJSON(c.Before, sens),
+		After:           objectJSON(c.After, sens),
+		AfterUnknown:    unknownShape(objectOrNil(c.After)),
+		BeforeSensitive: sensitiveShape(c.Before, sens),
+		AfterSensitive:  sensitiveShape(c.After, sens),
+	}
+	rc.Preconditions = &showPrecondition{
+		Exists:  c.Precondition.Exists,
+		Digest:  c.Precondition.Digest,
+		Details: c.Precondition.Details,
 	}
 	if rc.ActionReason == "" && c.Adopt {
 		rc.ActionReason = "adopting an existing object"
@@ -180,21 +190,16 @@ func resourceChange(p *plans.Plan, c plans.Change) showResourceChange {
 // object.
 func driftChange(p *plans.Plan, c plans.Change) showResourceChange {
 	sens := stringSet(c.Sensitive)
-	return showResourceChange{
-		Address: c.Addr.String(),
-		Type:    c.Kind,
-		Name:    resourceName(c.Addr),
-		Index:   resourceKey(c.Addr),
-		Target:  c.Target,
-		Change: showChange{
-			Actions:         []string{"update"},
-			Before:          nil,
-			After:           objectJSON(c.Before, sens),
-			AfterUnknown:    unknownShape(objectOrNil(c.Before)),
-			BeforeSensitive: false,
-			AfterSensitive:  sensitiveShape(c.Before, sens),
-		},
+	rc := resourceIdentity(c)
+	rc.Change = showChange{
+		Actions:         []string{"update"},
+		Before:          nil,
+		After:           objectJSON(c.Before, sens),
+		AfterUnknown:    unknownShape(objectOrNil(c.Before)),
+		BeforeSensitive: false,
+		AfterSensitive:  sensitiveShape(c.Before, sens),
 	}
+	return rc
 }
 
 // objectJSON is o made safe for JSON: sensitive attributes as

@@ -13,5 +13,5 @@ cluster "control" {
 
 
 locals {
-  x = each.key # ERROR: Unknown reference
+  x = self.key # ERROR: Unknown reference
 }
