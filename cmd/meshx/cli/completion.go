@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	mcli "github.com/hashicorp/cli"
+	"github.com/meshx-dev/meshx/internal/shellquote"
 	"github.com/posener/complete"
 	"github.com/posener/complete/cmd/install"
 )
@@ -112,19 +113,11 @@ func (c *completionCommand) Run(args []string) int {
 	}
 	switch fs.Arg(0) {
 	case "bash":
-		fmt.Fprintf(c.Stdout, "complete -C %s meshx\n", shellQuote(bin))
+		fmt.Fprintf(c.Stdout, "complete -C %s meshx\n", shellquote.Word(bin))
 	case "zsh":
-		fmt.Fprintf(c.Stdout, "autoload -U +X bashcompinit && bashcompinit\ncomplete -o nospace -C %s meshx\n", shellQuote(bin))
+		fmt.Fprintf(c.Stdout, "autoload -U +X bashcompinit && bashcompinit\ncomplete -o nospace -C %s meshx\n", shellquote.Word(bin))
 	default:
 		return flagError(view, fmt.Errorf("unknown shell %q: use bash or zsh", fs.Arg(0)))
 	}
 	return 0
-}
-
-// shellQuote quotes s for a POSIX shell when it needs quoting.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

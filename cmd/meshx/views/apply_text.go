@@ -3,6 +3,8 @@ package views
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -156,7 +158,7 @@ func hclValue(v any, depth int) string {
 		}
 		var b strings.Builder
 		b.WriteString("{\n")
-		for _, k := range sortedKeys(t) {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			fmt.Fprintf(&b, "%s%s = %s\n", pad, mapKey(k), hclValue(t[k], depth+1))
 		}
 		return b.String() + end + "}"

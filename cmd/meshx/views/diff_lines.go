@@ -32,6 +32,13 @@ const maxEditDistance = 2000
 // Myers' O(ND) algorithm after trimming the common prefix and suffix; within
 // each changed region deletions come before insertions, so the output is
 // deterministic and reads like `diff -u`.
+//
+// go-internal's diff package (fmt -diff uses it) is not used here: it is an
+// anchored diff, matching only lines unique to both sides, so two values
+// sharing only repeated lines (a swap of two lines, a list of "}") come out
+// wholly replaced instead of as the few lines that changed, and its hunk
+// headers and merging differ from diff -u's ("-1,1", hunks 6 lines apart
+// kept apart), which the plan text and its golden files follow.
 func shortestEdit(n, m int, eq func(i, j int) bool) []edit {
 	pre := 0
 	for pre < n && pre < m && eq(pre, pre) {

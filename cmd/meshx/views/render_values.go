@@ -3,7 +3,9 @@ package views
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -125,7 +127,7 @@ func objectDiff(indent int, before, after map[string]any, hideRemoved bool, sens
 	for k := range after {
 		keys[k] = true
 	}
-	for _, k := range sortedKeys(keys) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		b, inB := before[k]
 		a, inA := after[k]
 		switch {
@@ -306,7 +308,7 @@ func wholeValue(indent int, mark, prefix string, v any, suffix string) []line {
 		for k := range t {
 			width = max(width, len(mapKey(k)))
 		}
-		for _, k := range sortedKeys(t) {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			name := mapKey(k)
 			lines = append(lines, wholeValue(indent+childIndent, mark, name+strings.Repeat(" ", width-len(name))+" = ", t[k], "")...)
 		}

@@ -3,7 +3,6 @@ package views
 import (
 	"encoding/json"
 	"math"
-	"sort"
 	"strconv"
 
 	"github.com/meshx-dev/meshx/plans"
@@ -125,16 +124,6 @@ func stringSet(list []string) map[string]bool {
 		m[s] = true
 	}
 	return m
-}
-
-// sortedKeys returns the keys of m, sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // countDestructive returns how many changes delete or replace an instance.
