@@ -102,8 +102,8 @@ type outputsFunc func(a plans.Address, name string) (any, bool)
 
 func (f outputsFunc) Output(a plans.Address, name string) (any, bool) { return f(a, name) }
 
-// expandSource loads one configuration file and expands it.
-func expandSource(t *testing.T, src string) Expansion {
+// loadSource loads one configuration file, beside an SSH key id_ed25519.
+func loadSource(t *testing.T, src string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
@@ -116,7 +116,13 @@ func expandSource(t *testing.T, src string) Expansion {
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	exp, diags := Expand(cfg)
+	return cfg
+}
+
+// expandSource loads one configuration file and expands it.
+func expandSource(t *testing.T, src string) Expansion {
+	t.Helper()
+	exp, diags := Expand(loadSource(t, src))
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
@@ -209,116 +215,6 @@ vm "a" {
 				}
 			}
 		})
-	}
-}
-
-// TestExpandProfile02 is the GCE tutorial's Istio 0.2 cluster: three
-// sidecar packages installed in setupIstioVM.sh's order before the units
-// start, only root-cert.pem (gceMachineSetup), cluster.env with the service
-// CIDR alone, and kubedns with the istio-ca names of istio-ca-ilb.
-func TestExpandProfile02(t *testing.T) {
-	exp := expandSource(t, `
-meshx {
-  environment = "gce"
-  istio { profile = "0.2" }
-}
-cluster "control" {
-  role         = "control"
-  pod_cidr     = "10.56.0.0/14"
-  service_cidr = "10.63.240.0/20"
-  mesh_expansion { load_balancer = "gcp" }
-}
-vm "istio-vm" {
-  address    = "10.150.0.5"
-  namespace  = "vm"
-  certs_mode = "root-only"
-  ssh { private_key_file = "id_ed25519" }
-  package "istio-proxy" {
-    source = "https://example.com/istio-proxy.deb"
-    sha256 = "2222222222222222222222222222222222222222222222222222222222222222"
-  }
-  package "istio-agent" {
-    source = "https://example.com/istio-agent.deb"
-    sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
-  }
-  package "istio-auth-node-agent" {
-    source = "https://example.com/istio-auth-node-agent.deb"
-    sha256 = "1111111111111111111111111111111111111111111111111111111111111111"
-  }
-}
-`)
-	var pkgs, certs, ilbs []string
-	deps := map[string][]string{}
-	for _, r := range exp.Resources {
-		var ds []string
-		for _, d := range r.DependsOn {
-			if d.Type == "package" && d.Key != "dnsmasq" {
-				ds = append(ds, d.Key)
-			}
-		}
-		switch {
-		case r.Addr.Type == "package" && r.Addr.Key != "dnsmasq":
-			pkgs = append(pkgs, r.Addr.Key)
-			deps[r.Addr.String()] = ds
-		case r.Addr.Type == "unit":
-			deps[r.Addr.String()] = ds
-		case r.Addr.Type == "file" && strings.HasPrefix(r.Addr.Key, istio.CertDir):
-			certs = append(certs, r.Addr.Key)
-		case r.Addr.Type == "ilb":
-			ilbs = append(ilbs, r.Addr.Key)
-		}
-	}
-	if diff := cmp.Diff([]string{"istio-agent", "istio-auth-node-agent", "istio-proxy"}, pkgs); diff != "" {
-		t.Errorf("packages (-want +got):\n%s", diff)
-	}
-	all := []string{"istio-agent", "istio-auth-node-agent", "istio-proxy"}
-	wantDeps := map[string][]string{
-		`vm.istio-vm.package["istio-agent"]`:           nil,
-		`vm.istio-vm.package["istio-auth-node-agent"]`: {"istio-agent"},
-		`vm.istio-vm.package["istio-proxy"]`:           {"istio-agent", "istio-auth-node-agent"},
-		`vm.istio-vm.unit["dnsmasq"]`:                  nil,
-		`vm.istio-vm.unit["istio-auth-node-agent"]`:    all,
-		`vm.istio-vm.unit["istio"]`:                    all,
-	}
-	if diff := cmp.Diff(wantDeps, deps); diff != "" {
-		t.Errorf("sidecar packages each instance depends on (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]string{"/etc/certs/root-cert.pem"}, certs); diff != "" {
-		t.Errorf("certificate files (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]string{"istio-pilot-ilb", "mixer-ilb", "istio-ca-ilb", "dns-ilb"}, ilbs); diff != "" {
-		t.Errorf("ILBs (-want +got):\n%s", diff)
-	}
-	in := outputsFunc(func(a plans.Address, name string) (any, bool) {
-		ips := map[string]string{"istio-pilot-ilb": "10.150.0.6", "dns-ilb": "10.150.0.7", "mixer-ilb": "10.150.0.8", "istio-ca-ilb": "10.150.0.9"}
-		return ips[a.Key], true
-	})
-	for path, want := range map[string]string{
-		// The tutorial's `cat cluster.env` and `cat kubedns`, line for line.
-		istio.ClusterEnvPath: "ISTIO_SERVICE_CIDR=10.63.240.0/20\n",
-		istio.KubednsPath: `server=/svc.cluster.local/10.150.0.7
-address=/istio-mixer/10.150.0.8
-address=/istio-pilot/10.150.0.6
-address=/istio-ca/10.150.0.9
-address=/istio-mixer.istio-system/10.150.0.8
-address=/istio-pilot.istio-system/10.150.0.6
-address=/istio-ca.istio-system/10.150.0.9
-`,
-	} {
-		obj, err := findResource(t, exp, "file", path).Render(in)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if diff := cmp.Diff(want, obj["content"]); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", path, diff)
-		}
-	}
-	env, err := findResource(t, exp, "env", istio.SidecarEnvPath).Render(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := env["ISTIO_PILOT_PORT"]; ok {
-		t.Errorf("sidecar.env sets ISTIO_PILOT_PORT for a profile without control-plane auth: %v", env)
 	}
 }
 
