@@ -6,20 +6,21 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/meshx-dev/meshx/lab/vmlab/svcmgr"
+	"github.com/meshx-dev/meshx/lab/vmlab/systemctl"
 )
 
 // selfName is the name of the copy of the running executable that the lab
 // runs as PID 1 of each VM and as the HTTP server, and that VMs run as
 // systemctl.
-const selfName = "meshx-vmlab"
+const selfName = systemctl.Executable
 
 // The copy dispatches on the name it is run as, before anything else of the
 // program runs: any program that imports vmlab (the meshx-lab CLI, test
 // binaries) can therefore bring VMs up. The copy never runs the program's
 // own main: in a VM it is reached under every name Debian links to
 // systemctl (runlevel, reboot, ...), and a test binary must not run its
-// tests there.
+// tests there. systemctl itself never gets here: package systemctl answers
+// it from its own init, earlier.
 func init() {
 	exe, err := os.Executable()
 	if err != nil || filepath.Base(exe) != selfName {
@@ -34,8 +35,6 @@ func dispatch(name string, args []string) int {
 	switch name {
 	case selfName:
 		return selfMain(args)
-	case "systemctl":
-		return svcmgr.Client(svcmgr.DefaultRunDir+"/manager.sock", args, os.Stdout, os.Stderr)
 	case "runlevel":
 		fmt.Println("N 3") // multi-user.target
 		return 0

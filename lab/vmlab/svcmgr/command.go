@@ -11,14 +11,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/meshx-dev/meshx/lab/vmlab/systemctl"
 )
 
 // Response is what a systemctl invocation prints and exits with.
-type Response struct {
-	Stdout string `json:"stdout"`
-	Stderr string `json:"stderr"`
-	Code   int    `json:"code"`
-}
+type Response = systemctl.Response
 
 // Exit codes of systemctl (LSB).
 const (

@@ -13,10 +13,12 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/meshx-dev/meshx/lab/vmlab/systemctl"
 )
 
 // DefaultRunDir holds the manager's socket and the unit logs inside a VM.
-const DefaultRunDir = "/run/meshx-systemctl"
+const DefaultRunDir = systemctl.RunDir
 
 // defaultPath is the PATH services run with (systemd's default).
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -168,7 +170,7 @@ func (m *Manager) Run(ctx context.Context) {
 }
 
 // SocketPath is where the manager listens (as the VM sees it).
-func (m *Manager) SocketPath() string { return path.Join(m.runDir, "manager.sock") }
+func (m *Manager) SocketPath() string { return path.Join(m.runDir, systemctl.Socket) }
 
 // LogPath returns the log file of a unit (as the VM sees it).
 func (m *Manager) LogPath(unitName string) string {

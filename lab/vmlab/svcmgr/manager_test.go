@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshx-dev/meshx/lab/vmlab/systemctl"
 	"golang.org/x/sys/unix"
 )
 
@@ -355,11 +356,11 @@ func TestClientServer(t *testing.T) {
 	go m.Serve(ctx, l)
 	sock := filepath.Join(root, m.SocketPath())
 	var out, errb strings.Builder
-	if code := Client(sock, []string{"start", "s"}, &out, &errb); code != 0 {
+	if code := systemctl.Run(sock, []string{"start", "s"}, &out, &errb); code != 0 {
 		t.Fatalf("start: %d %s", code, errb.String())
 	}
 	out.Reset()
-	if code := Client(sock, []string{"is-active", "s"}, &out, &errb); code != 0 || out.String() != "active\n" {
+	if code := systemctl.Run(sock, []string{"is-active", "s"}, &out, &errb); code != 0 || out.String() != "active\n" {
 		t.Fatalf("is-active: %d %q", code, out.String())
 	}
 	if r := m.CommandAs(1000, []string{"stop", "s"}); r.Code != 4 || !strings.Contains(r.Stderr, "Interactive authentication required") {
@@ -368,7 +369,7 @@ func TestClientServer(t *testing.T) {
 	if r := m.CommandAs(1000, []string{"is-active", "s"}); r.Code != 0 {
 		t.Errorf("is-active as uid 1000: %+v", r)
 	}
-	if code := Client(filepath.Join(root, "nope.sock"), []string{"status"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "not been booted with systemd") {
+	if code := systemctl.Run(filepath.Join(root, "nope.sock"), []string{"status"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "not been booted with systemd") {
 		t.Fatalf("without a manager: %d %q", code, errb.String())
 	}
 }

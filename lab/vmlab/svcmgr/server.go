@@ -3,21 +3,15 @@ package svcmgr
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path"
 	"time"
 
+	"github.com/meshx-dev/meshx/lab/vmlab/systemctl"
 	"golang.org/x/sys/unix"
 )
-
-// request is what systemctl sends to the manager.
-type request struct {
-	Args []string `json:"args"`
-}
 
 // Listen opens the manager's unix socket; anyone may connect, and the
 // manager checks the caller's uid per command.
@@ -72,36 +66,9 @@ func (m *Manager) serveConn(c net.Conn) {
 			})
 		}
 	}
-	var req request
+	var req systemctl.Request
 	if err := json.NewDecoder(c).Decode(&req); err != nil {
 		return
 	}
 	_ = json.NewEncoder(c).Encode(m.CommandAs(uid, req.Args))
-}
-
-// Client is the systemctl command: it sends args to the manager listening
-// on socket and prints the answer. It returns the exit code.
-func Client(socket string, args []string, stdout, stderr io.Writer) int {
-	c, err := net.Dial("unix", socket)
-	if err != nil {
-		fmt.Fprintln(stderr, "System has not been booted with systemd as init system (PID 1). Can't operate.")
-		fmt.Fprintln(stderr, "Failed to connect to bus: Host is down")
-		return 1
-	}
-	defer c.Close()
-	if err := json.NewEncoder(c).Encode(request{Args: args}); err != nil {
-		fmt.Fprintf(stderr, "Failed to connect to bus: %v\n", err)
-		return 1
-	}
-	var res Response
-	if err := json.NewDecoder(c).Decode(&res); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = errors.New("connection closed by the service manager")
-		}
-		fmt.Fprintf(stderr, "Failed to read the service manager's answer: %v\n", err)
-		return 1
-	}
-	io.WriteString(stdout, res.Stdout)
-	io.WriteString(stderr, res.Stderr)
-	return res.Code
 }
