@@ -18,8 +18,8 @@ tab=$(printf '\t')
 
 // observeScript reads everything Observe needs in one session, with a
 // fixed number of processes for all files (one perl, one sha256sum per 256
-// files) plus one or two per line, package and unit. Files are opened
-// without following links (see fsPerl).
+// files), packages (one dpkg-query) and units (one systemctl show), plus
+// one per line. Files are opened without following links (see fsPerl).
 //
 // Arguments: the environment, the manifest directory, a string of 0/1
 // flags (one per file: send its text), then operations "l PATH LINE",
@@ -28,7 +28,12 @@ tab=$(printf '\t')
 //
 //	L id -|0|1|?                file missing, line absent, present, error
 //	P NAME<TAB>STATUS<TAB>VERSION  installed or known packages only
-//	U id ENABLED ACTIVE         systemctl is-enabled / is-active ("none")
+//	U id none none              a unit name systemctl would refuse
+//	#U id..., then lines        systemctl show -p UnitFileState,ActiveState
+//	                            of those units, in their order: KEY=VALUE
+//	                            lines, a blank line between units
+//	#E                          end of systemctl's output (after a
+//	                            blank line, in case it ended without one)
 //	M BASE64 | M -              this environment's manifest
 //	K id TYPE NAME              a manifest entry, observed as id (a file
 //	                            entry's path joins the files)
@@ -52,15 +57,18 @@ fi
 nl='
 '
 oline() { fs has-line "$@"; }
+# Units are asked in one systemctl call at the end. A name outside systemd's
+# alphabet (from a hand-edited manifest) would fail that call for all.
 ounit() {
-	ue=$(systemctl is-enabled "$2" 2>/dev/null </dev/null)
-	ua=$(systemctl is-active "$2" 2>/dev/null </dev/null)
-	ue=${ue%%"$nl"*}
-	ua=${ua%%"$nl"*}
-	printf 'U %s %s %s\n' "$1" "${ue:-none}" "${ua:-none}"
+	case $2 in
+	'' | -* | *[!A-Za-z0-9:_.@-]*) printf 'U %s none none\n' "$1" ;;
+	*) uids="$uids $1" units="$units$nl$2" ;;
+	esac
 }
 i=0
 pkgs=
+uids=
+units=
 while [ $# -gt 0 ] && [ "$1" != --files ]; do
 	case $1 in
 	l) oline "r$i" "$2" "$3"; shift 3 ;;
@@ -106,6 +114,13 @@ for f in "$dir"/*.json; do
 	set +f
 done
 set -f
+if [ -n "$units" ]; then
+	echo "#U$uids"
+	IFS=$nl
+	systemctl show -p UnitFileState,ActiveState -- $units 2>/dev/null </dev/null
+	IFS=$oifs
+	printf '\n#E\n'
+fi
 # Package names are validated ([a-z0-9+.-]): safe unquoted, and one
 # dpkg-query answers for all.
 [ -n "$pkgs" ] && dpkg-query -W -f 'P ${Package}\t${Status}\t${Version}\n' $pkgs 2>/dev/null </dev/null
