@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meshx-dev/meshx/lab/kubelab"
+	"github.com/meshx-dev/meshx/lab/vmlab"
 )
 
 // DefaultName is the instance `make lab-up` runs, in <repo>/.lab.
@@ -83,8 +84,8 @@ func (o Options) withDefaults() (Options, error) {
 	if !nameRE.MatchString(o.Name) {
 		return o, fmt.Errorf("lab name %q: use 1-32 lower-case letters, digits and '-'", o.Name)
 	}
-	if o.VMs < 0 || o.VMs > 150 {
-		return o, fmt.Errorf("lab %s: %d VMs: want 0 to 150", o.Name, o.VMs)
+	if o.VMs < 0 || o.VMs > vmlab.MaxVMs {
+		return o, fmt.Errorf("lab %s: %d VMs: want 0 to %d", o.Name, o.VMs, vmlab.MaxVMs)
 	}
 	if o.Dir == "" {
 		d, err := DefaultDir(o.Name)

@@ -46,7 +46,7 @@ func TestOptionsDefaults(t *testing.T) {
 			}},
 		},
 		{name: "bad name", in: Options{Name: "Bad_Name", Dir: "/x"}, wantErr: "lab name"},
-		{name: "too many VMs", in: Options{Name: "a", Dir: "/x", VMs: 151}, wantErr: "151 VMs"},
+		{name: "too many VMs", in: Options{Name: "a", Dir: "/x", VMs: 203}, wantErr: "203 VMs: want 0 to 202"},
 		{name: "duplicate cluster", in: Options{Name: "a", Dir: "/x", Clusters: []ClusterOptions{{Name: "c"}, {Name: "c"}}}, wantErr: "cluster c twice"},
 		{name: "overlap", in: Options{Name: "a", Dir: "/x", Clusters: []ClusterOptions{{Name: "c", PodCIDR: "10.0.0.0/8"}}}, wantErr: "overlaps"},
 		{name: "VM subnets", in: Options{Name: "a", Dir: "/x", Clusters: []ClusterOptions{{Name: "c", PodCIDR: "10.251.0.0/16"}}}, wantErr: "VM subnets"},
