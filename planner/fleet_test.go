@@ -9,11 +9,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/meshx-dev/meshx/config"
 	"github.com/meshx-dev/meshx/istio"
 	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/providers/kube"
 )
 
 // fleetConfig is three VMs from a map, a service spread over all of them
@@ -207,5 +209,44 @@ func TestFleetTargets(t *testing.T) {
 		if r.Addr.Block == "vm" && r.Target != `vm.web["a"]` {
 			t.Errorf("-target=vm.web[\"a\"] selected %s", r.Addr)
 		}
+	}
+}
+
+// TestLeftVMs: an address leaving a service's Endpoints that no VM of the
+// configuration has is a warning naming it, what stays on that VM and
+// how to undo it; one that a declared VM still has (it left this service
+// only) is not.
+func TestLeftVMs(t *testing.T) {
+	cfg := loadFleet(t, `{ a = "192.168.10.1", c = "192.168.10.3" }`)
+	ep := func(ips ...string) plans.Object {
+		addrs := make([]any, len(ips))
+		for i, ip := range ips {
+			addrs[i] = ip
+		}
+		return plans.Object{"name": "frontend", "subsets": []any{map[string]any{"addresses": addrs}}}
+	}
+	frontend, _ := plans.ParseAddress("service.frontend.endpoints")
+	admin, _ := plans.ParseAddress(`service.admin["b"].endpoints`)
+	p := &plans.Plan{Environment: "fleet", Changes: []plans.Change{
+		{Addr: admin, Action: plans.Delete, Kind: kube.KindEndpoints, Before: ep("192.168.10.2")},
+		{Addr: frontend, Action: plans.Update, Kind: kube.KindEndpoints,
+			Before: ep("192.168.10.1", "192.168.10.2", "192.168.10.3"), After: ep("192.168.10.3")},
+	}}
+	rng := hcl.Range{Filename: "main.hcl", Start: hcl.Pos{Line: 17}}
+	diags := LeftVMs(cfg, p, map[plans.Address]hcl.Range{frontend: rng})
+	if len(diags) != 1 {
+		t.Fatalf("diags = %v, want one warning for 192.168.10.2", diags)
+	}
+	d := diags[0]
+	if d.Severity != hcl.DiagWarning || d.Summary != "VM left as it is: 192.168.10.2" {
+		t.Errorf("diagnostic %v %q", d.Severity, d.Summary)
+	}
+	for _, want := range []string{`service.admin["b"], service.frontend`, "/var/lib/meshx/fleet.json", `meshx destroy -target=vm.NAME`} {
+		if !strings.Contains(d.Detail, want) {
+			t.Errorf("detail lacks %q: %s", want, d.Detail)
+		}
+	}
+	if d.Subject == nil || d.Subject.Filename != "main.hcl" {
+		t.Errorf("subject = %v, want the frontend block", d.Subject)
 	}
 }

@@ -116,6 +116,7 @@ func Make(ctx context.Context, cfg *config.Config, opts Options) (*Plan, Expansi
 		outs, d := OutputValues(cfg, exp, PlannedOutputs(plan))
 		diags = append(diags, d...)
 		plan.Outputs = outs
+		diags = append(diags, LeftVMs(cfg, plan.Plan, exp.Ranges)...)
 	}
 	return plan, exp, diags
 }
