@@ -43,9 +43,8 @@ type instance struct {
 	name string
 	// where names it in diagnostics: `vm "ecs1"` or `vm.web["a"]`.
 	where string
-	// each is each.value of a for_each instance.
-	each cty.Value
-	ctx  *hcl.EvalContext
+	// ctx is the scope with the instance's each or count.
+	ctx *hcl.EvalContext
 	// failed is set when decoding the instance reported an error.
 	failed bool
 }
@@ -86,7 +85,7 @@ func (n *node) repetition() Repetition {
 // value: then the block's instances are unknown, like the variable.
 func (l *loader) instances(n *node) (insts []*instance, ok bool) {
 	base := l.scope.ctx()
-	single := func(key plans.InstanceKey, vars map[string]cty.Value, each cty.Value) *instance {
+	newInstance := func(key plans.InstanceKey, vars map[string]cty.Value) *instance {
 		ctx := base
 		if vars != nil {
 			ctx = &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: base.Functions}
@@ -98,7 +97,7 @@ func (l *loader) instances(n *node) (insts []*instance, ok bool) {
 			}
 		}
 		name := plans.InstanceName(n.name, key)
-		return &instance{key: key, name: name, where: what(n.kind, name), each: each, ctx: ctx}
+		return &instance{key: key, name: name, where: what(n.kind, name), ctx: ctx}
 	}
 	fe, cnt := n.body.attrs["for_each"], n.body.attrs["count"]
 	switch {
@@ -113,9 +112,9 @@ func (l *loader) instances(n *node) (insts []*instance, ok bool) {
 			return nil, false
 		}
 		for i, k := range keys {
-			insts = append(insts, single(plans.StringKey(k), map[string]cty.Value{
+			insts = append(insts, newInstance(plans.StringKey(k), map[string]cty.Value{
 				"each": cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(k), "value": vals[i]}),
-			}, vals[i]))
+			}))
 		}
 		return insts, true
 	case cnt != nil:
@@ -124,13 +123,13 @@ func (l *loader) instances(n *node) (insts []*instance, ok bool) {
 			return nil, false
 		}
 		for i := 0; i < count; i++ {
-			insts = append(insts, single(plans.IntKey(i), map[string]cty.Value{
+			insts = append(insts, newInstance(plans.IntKey(i), map[string]cty.Value{
 				"count": cty.ObjectVal(map[string]cty.Value{"index": cty.NumberIntVal(int64(i))}),
-			}, cty.NilVal))
+			}))
 		}
 		return insts, true
 	}
-	return []*instance{single(plans.NoKey, nil, cty.NilVal)}, true
+	return []*instance{newInstance(plans.NoKey, nil)}, true
 }
 
 // forEach evaluates a for_each argument: a map (or object) whose keys name
