@@ -429,6 +429,26 @@ func TestExamples(t *testing.T) {
 		return cfg
 	}
 
+	t.Run("fleet", func(t *testing.T) {
+		cfg := load("fleet")
+		got := map[string]string{}
+		for _, v := range cfg.VMs {
+			got[v.Name] = v.MeshIP
+		}
+		for _, s := range cfg.Services {
+			got[s.Name] = s.Namespace + " " + strings.Join(s.VMs, ",")
+		}
+		want := map[string]string{
+			`app["vm1"]`: "10.251.0.10", `app["vm2"]`: "10.251.0.11", `app["vm3"]`: "10.251.0.12",
+			"frontend": `fleet app["vm1"],app["vm2"],app["vm3"]`,
+			"catalog":  `fleet app["vm1"],app["vm3"]`,
+			"orders":   `fleet app["vm2"]`,
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("instances and services (-want +got):\n%s", diff)
+		}
+	})
+
 	t.Run("bookinfo-vm", func(t *testing.T) {
 		cfg := load("bookinfo-vm")
 		wantServices := []*Service{

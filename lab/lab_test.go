@@ -140,6 +140,13 @@ func TestExamplesVars(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatal(diags)
 		}
+		if name == "vm_addresses" {
+			for it := v.ElementIterator(); it.Next(); {
+				k, addr := it.Element()
+				got["vm_addresses."+k.AsString()] = addr.AsString()
+			}
+			continue
+		}
 		if name == "legacy_sidecar_packages" {
 			// Istio 0.2–0.4's three packages: name → {url, sha256}.
 			for it := v.ElementIterator(); it.Next(); {
@@ -159,6 +166,9 @@ func TestExamplesVars(t *testing.T) {
 		"known_hosts":            l.KnownHosts,
 		"sidecar_package_url":    l.SidecarURL,
 		"sidecar_package_sha256": l.SidecarSHA256,
+	}
+	for _, v := range l.VMs {
+		want["vm_addresses."+v.Name] = v.Address
 	}
 	if len(l.LegacyDebs) != 3 {
 		t.Errorf("lab has %d legacy sidecar packages, want 3", len(l.LegacyDebs))

@@ -10,12 +10,14 @@ import (
 
 // writeExamplesVars writes <dir>/examples.vars: the HCL variables the
 // examples read (control_kubeconfig, remote1_kubeconfig, vm_address,
-// ssh_private_key, known_hosts, sidecar_package_url,
+// vm_addresses, ssh_private_key, known_hosts, sidecar_package_url,
 // sidecar_package_sha256, legacy_sidecar_packages), one line each. Only
 // variables the instance has values for are written: every cluster's
 // <name>_kubeconfig, and the VM ones when it has VMs.
-// legacy_sidecar_packages maps each of Istio 0.2–0.4's three package names
-// to {url, sha256}, on one line so that a line filter can drop it.
+// vm_addresses maps every VM's name to its address, for examples/fleet's
+// for_each. legacy_sidecar_packages maps each of Istio 0.2–0.4's three
+// package names to {url, sha256}. Maps are on one line each, so that a
+// line filter can drop them.
 func (l *Lab) writeExamplesVars() error {
 	var b strings.Builder
 	b.WriteString("# Written by meshx-lab up for lab instance " + l.Name + "; use with -var-file.\n")
@@ -25,6 +27,11 @@ func (l *Lab) writeExamplesVars() error {
 	}
 	if len(l.VMs) > 0 {
 		line("vm_address", l.VMs[0].Address)
+		var addrs []string
+		for _, v := range l.VMs {
+			addrs = append(addrs, fmt.Sprintf("%s = %s", hclString(v.Name), hclString(v.Address)))
+		}
+		fmt.Fprintf(&b, "vm_addresses = { %s }\n", strings.Join(addrs, ", "))
 		line("ssh_private_key", l.SSHPrivateKey)
 		line("known_hosts", l.KnownHosts)
 		if l.SidecarURL != "" {
