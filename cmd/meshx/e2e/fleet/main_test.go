@@ -1,0 +1,12 @@
+package fleet
+
+import (
+	"os"
+	"testing"
+
+	"github.com/meshx-dev/meshx/lab"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(lab.RunTests(m, lab.Options{Name: "fleet", VMs: 3}))
+}
