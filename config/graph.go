@@ -63,6 +63,9 @@ func (l *loader) buildNodes() {
 	}
 	for _, key := range sortedKeys(l.nodes) {
 		l.collectRefs(l.nodes[key])
+		if !l.checkSplats(l.nodes[key]) {
+			l.nodes[key].failed = true
+		}
 	}
 	l.sortNodes()
 }

@@ -522,6 +522,39 @@ func (l *loader) checkInstanceRef(kind, name string, t hcl.Traversal) bool {
 	return true
 }
 
+// checkSplats reports a splat over a block with for_each, like
+// vm.web[*].mesh_ip: the block is an object of its instances by key, and
+// HCL applies a splat to lists only, so it would fail with a message about
+// a missing attribute that does not say why.
+func (l *loader) checkSplats(n *node) bool {
+	ok := true
+	for _, e := range n.expressions() {
+		se, isSyntax := e.(hclsyntax.Expression)
+		if !isSyntax {
+			continue
+		}
+		_ = hclsyntax.VisitAll(se, func(node hclsyntax.Node) hcl.Diagnostics {
+			splat, isSplat := node.(*hclsyntax.SplatExpr)
+			if !isSplat {
+				return nil
+			}
+			src, isTraversal := splat.Source.(*hclsyntax.ScopeTraversalExpr)
+			if !isTraversal || len(src.Traversal) != 2 {
+				return nil
+			}
+			root, name := src.Traversal.RootName(), attrStep(src.Traversal, 1)
+			if b := l.nodes[root+"."+name]; (root == "vm" || root == "cluster" || root == "service") && b != nil && b.repetition() == ForEach {
+				l.errorf(splat.Range(), "Splat of a block with for_each",
+					"%s.%s has for_each, so it is an object of its instances by key, and a splat ([*]) applies to lists, as in Terraform. Write values(%s.%s)[*]…, or [for k, v in %s.%s : …].",
+					root, name, root, name, root, name)
+				ok = false
+			}
+			return nil
+		})
+	}
+	return ok
+}
+
 // checkRepetitionRefs checks references to each and count in n: each.key
 // and each.value only in a block with for_each, count.index only in one
 // with count, and neither inside the for_each or count argument itself.

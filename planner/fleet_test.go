@@ -250,3 +250,57 @@ func TestLeftVMs(t *testing.T) {
 		t.Errorf("subject = %v, want the frontend block", d.Subject)
 	}
 }
+
+// TestExpandRemoteClusters: remote clusters from a for_each map each get
+// their reader and their secret in the control cluster, at their instance
+// addresses and named by their cluster_id.
+func TestExpandRemoteClusters(t *testing.T) {
+	dir := t.TempDir()
+	src := `
+meshx { environment = "mc" }
+cluster "control" {
+  role         = "control"
+  pod_cidr     = "10.244.0.0/16"
+  service_cidr = "10.96.0.0/12"
+  mesh_expansion { load_balancer = "none" }
+}
+cluster "remote" {
+  for_each   = { eu = "172.20.0.0/16", us = "172.22.0.0/16" }
+  pod_cidr   = each.value
+  cluster_id = "remote-${each.key}"
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := config.Load(dir, config.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	exp, diags := Expand(cfg)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	got := map[string]string{}
+	for _, r := range exp.Resources {
+		if r.Kind == kube.KindReader || r.Kind == kube.KindRemoteSecret {
+			got[r.Addr.String()] = r.Target
+		}
+	}
+	want := map[string]string{
+		`cluster.remote["eu"].reader`: `cluster.remote["eu"]`,
+		`cluster.remote["eu"].secret`: "cluster.control",
+		`cluster.remote["us"].reader`: `cluster.remote["us"]`,
+		`cluster.remote["us"].secret`: "cluster.control",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("remote instances (-want +got):\n%s", diff)
+	}
+	for _, r := range exp.Resources {
+		if r.Addr.String() == `cluster.remote["us"].secret` {
+			if o := render(t, r); o["name"] != "remote-us" {
+				t.Errorf(`cluster.remote["us"].secret renders %v, want the secret named remote-us`, o)
+			}
+		}
+	}
+}

@@ -95,3 +95,15 @@ vm "bad_cluster" {
   namespace = "shop"
   cluster   = [cluster.control] # ERROR: Invalid cluster reference
 }
+
+output "web_ips" {
+  value = vm.web[*].mesh_ip # ERROR: Splat of a block with for_each @ values(vm.web)[*]
+}
+
+output "worker_ips" {
+  value = vm.worker[*].mesh_ip
+}
+
+output "all_web_ips" {
+  value = values(vm.web)[*].mesh_ip
+}
