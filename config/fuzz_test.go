@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/meshx-dev/meshx/plans"
 )
 
 // FuzzLoad feeds arbitrary bytes to the loader as one configuration file.
@@ -74,8 +76,30 @@ func checkInvariants(t *testing.T, cfg *Config) {
 			t.Errorf("vm %q accepted with SSH %+v", v.Name, v.SSH)
 		}
 	}
+	// Every instance's name is its label and key, as addresses write it.
+	names := map[string]plans.InstanceKey{}
+	for _, c := range cfg.Clusters {
+		names["cluster."+c.Name] = c.Key
+	}
+	for _, v := range cfg.VMs {
+		names["vm."+v.Name] = v.Key
+	}
 	for _, s := range cfg.Services {
-		if len(s.VMs) == 0 || len(s.Ports) == 0 || s.Namespace == "" || cfg.Cluster(s.Cluster) == nil {
+		names["service."+s.Name] = s.Key
+	}
+	for name, key := range names {
+		a, err := plans.ParseAddress(name)
+		if err != nil {
+			t.Errorf("instance %s does not parse as an address: %v", name, err)
+			continue
+		}
+		if _, k := a.Instance(); k != key || a.Target() != name {
+			t.Errorf("instance %s has key %v, its address %v", name, key, a)
+		}
+	}
+	for _, s := range cfg.Services {
+		// A service may have no VMs: a list over a fleet can come out empty.
+		if len(s.Ports) == 0 || s.Namespace == "" || s.ServiceName == "" || cfg.Cluster(s.Cluster) == nil {
 			t.Errorf("service %q accepted incomplete: %+v", s.Name, s)
 		}
 		for _, v := range s.VMs {
