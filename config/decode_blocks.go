@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -119,7 +120,7 @@ func (l *loader) checkILBRefs(n *node) {
 // controlName returns the name of a cluster decoded as control, or
 // "control".
 func (l *loader) controlName() string {
-	for _, name := range sortedKeys(l.clusters) {
+	for _, name := range slices.Sorted(maps.Keys(l.clusters)) {
 		if l.clusters[name].IsControl() {
 			return name
 		}
@@ -310,7 +311,7 @@ func (l *loader) meshExpansion(md *decoder) *MeshExpansion {
 // annotations decodes a map of Kubernetes annotations, checking the keys.
 func (l *loader) annotations(d *decoder, name string) map[string]string {
 	m, keys := d.stringMap(name)
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if msg := checkLabelKey(k); msg != "" {
 			l.errorf(rangeOr(keys, k, d.rng(name)), "Invalid annotation key", "%s in %s of %s is not a valid Kubernetes annotation key. %s", d.quoted(name, k), name, d.where, msg)
 		}
@@ -618,7 +619,7 @@ func (l *loader) decodeService(n *node, inst *instance) cty.Value {
 	}
 	var keys map[string]hcl.Range
 	s.Labels, keys = d.stringMap("labels")
-	for _, k := range sortedKeys(s.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(s.Labels)) {
 		rng := rangeOr(keys, k, d.rng("labels"))
 		if msg := checkLabelKey(k); msg != "" {
 			l.errorf(rng, "Invalid label key", "%s in the labels of %s is not a valid Kubernetes label key. %s", d.quoted("labels", k), where, msg)

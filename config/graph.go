@@ -1,6 +1,8 @@
 package config
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -53,15 +55,15 @@ func (l *loader) buildNodes() {
 		b := l.meshxBlocks[0]
 		l.addNode(&node{key: "meshx", kind: "meshx", body: l.splitBody("meshx", b)})
 	}
-	for _, name := range sortedKeys(l.localAttrs) {
+	for _, name := range slices.Sorted(maps.Keys(l.localAttrs)) {
 		l.addNode(&node{key: "local." + name, kind: "local", name: name, attr: l.localAttrs[name]})
 	}
 	for _, kind := range blockKinds {
-		for _, name := range sortedKeys(l.blocks[kind]) {
+		for _, name := range slices.Sorted(maps.Keys(l.blocks[kind])) {
 			l.addNode(&node{key: kind + "." + name, kind: kind, name: name, body: l.splitBody(kind, l.blocks[kind][name])})
 		}
 	}
-	for _, key := range sortedKeys(l.nodes) {
+	for _, key := range slices.Sorted(maps.Keys(l.nodes)) {
 		l.collectRefs(l.nodes[key])
 		if !l.checkSplats(l.nodes[key]) {
 			l.nodes[key].failed = true
@@ -111,7 +113,7 @@ func (l *loader) collectRefs(n *node) {
 			if d == nil {
 				l.errorf(rng, "Reference to undeclared input variable",
 					"No variable named %q is declared. Declare it with a variable %q {} block, or fix the name%s",
-					name, name, suggest(name, sortedKeys(l.varDecls)))
+					name, name, suggest(name, slices.Sorted(maps.Keys(l.varDecls))))
 				n.failed = true
 				continue
 			}
@@ -204,7 +206,7 @@ func (l *loader) sortNodes() {
 		color[key] = grey
 		stack = append(stack, key)
 		n := l.nodes[key]
-		for _, dep := range sortedKeys(n.deps) {
+		for _, dep := range slices.Sorted(maps.Keys(n.deps)) {
 			switch color[dep] {
 			case white:
 				visit(dep)
@@ -222,7 +224,7 @@ func (l *loader) sortNodes() {
 		color[key] = black
 		l.order = append(l.order, n)
 	}
-	for _, key := range sortedKeys(l.nodes) {
+	for _, key := range slices.Sorted(maps.Keys(l.nodes)) {
 		if color[key] == white {
 			visit(key)
 		}

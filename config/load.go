@@ -3,6 +3,7 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -442,19 +443,10 @@ func (l *loader) diag(sev hcl.DiagnosticSeverity, rng hcl.Range, summary, detail
 // posString renders a range's start as file:line for details.
 func posString(r hcl.Range) string { return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line) }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // sortedAttrNames orders attributes by position, so diagnostics about
 // duplicates point at the later one.
 func sortedAttrNames(attrs hcl.Attributes) []string {
-	names := sortedKeys(attrs)
+	names := slices.Sorted(maps.Keys(attrs))
 	sort.SliceStable(names, func(i, j int) bool {
 		return attrs[names[i]].Range.Start.Byte < attrs[names[j]].Range.Start.Byte
 	})

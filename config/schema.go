@@ -1,6 +1,11 @@
 package config
 
-import "github.com/hashicorp/hcl/v2"
+import (
+	"maps"
+	"slices"
+
+	"github.com/hashicorp/hcl/v2"
+)
 
 // Block schemas. Nested block schemas are keyed "<parent>.<type>" in
 // nestedSchemas; every nested block may appear at most once except those
@@ -182,13 +187,13 @@ func (l *loader) splitBody(kind string, block *hcl.Block) *rawBody {
 // blocks, in a stable order.
 func (rb *rawBody) expressions() []hcl.Expression {
 	var out []hcl.Expression
-	for _, name := range sortedKeys(rb.attrs) {
+	for _, name := range slices.Sorted(maps.Keys(rb.attrs)) {
 		out = append(out, rb.attrs[name].Expr)
 	}
-	for _, name := range sortedKeys(rb.blocks) {
+	for _, name := range slices.Sorted(maps.Keys(rb.blocks)) {
 		out = append(out, rb.blocks[name].expressions()...)
 	}
-	for _, name := range sortedKeys(rb.multi) {
+	for _, name := range slices.Sorted(maps.Keys(rb.multi)) {
 		for _, c := range rb.multi[name] {
 			out = append(out, c.expressions()...)
 		}

@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -229,7 +231,7 @@ func (l *loader) checkEnvPitfalls(v *VM) {
 	if p.HasCPAuth() {
 		reserved[p.CPAuthKey] = "meshx.istio.control_plane_auth"
 	}
-	for _, key := range sortedKeys(reserved) {
+	for _, key := range slices.Sorted(maps.Keys(reserved)) {
 		if _, ok := v.ClusterEnv.Values[key]; ok || contains(v.ClusterEnv.Unknown, key) {
 			l.errorf(envKeyRange(v.ClusterEnv, key), "Reserved cluster.env setting",
 				"%s sets %s in cluster_env, but meshx writes that key itself from %s. Remove it here and set %s instead.", what("vm", v.Name), key, reserved[key], reserved[key])

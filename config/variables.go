@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -29,7 +31,7 @@ type varDecl struct {
 
 // loadVariables decodes variable blocks and picks each variable's value.
 func (l *loader) loadVariables(autoVars []source) {
-	for _, name := range sortedKeys(l.blocks["variable"]) {
+	for _, name := range slices.Sorted(maps.Keys(l.blocks["variable"])) {
 		l.decodeVariable(name, l.blocks["variable"][name])
 	}
 	l.envVars()
@@ -61,7 +63,7 @@ func (l *loader) loadVariables(autoVars []source) {
 			l.cliVar(a.Assign)
 		}
 	}
-	for _, name := range sortedKeys(l.varDecls) {
+	for _, name := range slices.Sorted(maps.Keys(l.varDecls)) {
 		d := l.varDecls[name]
 		if !d.ok {
 			continue
@@ -103,12 +105,12 @@ func (l *loader) loadVariables(autoVars []source) {
 			l.scope.vars[name] = cty.DynamicVal
 		}
 	}
-	for _, name := range sortedKeys(l.varDecls) {
+	for _, name := range slices.Sorted(maps.Keys(l.varDecls)) {
 		if d := l.varDecls[name]; d.ok && !l.unset[name] {
 			l.checkValidations(d)
 		}
 	}
-	for _, name := range sortedKeys(l.varDecls) {
+	for _, name := range slices.Sorted(maps.Keys(l.varDecls)) {
 		l.cfg.Variables = append(l.cfg.Variables, l.varDecls[name].v)
 	}
 }
@@ -212,7 +214,7 @@ func (l *loader) cliVar(assign string) {
 		l.diags = append(l.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Value for undeclared variable",
-			Detail:   fmt.Sprintf("The option -var=\"%s=…\" sets a variable that is not declared%s Declare it with a variable %q {} block, or fix the name.", name, suggest(name, sortedKeys(l.varDecls)), name),
+			Detail:   fmt.Sprintf("The option -var=\"%s=…\" sets a variable that is not declared%s Declare it with a variable %q {} block, or fix the name.", name, suggest(name, slices.Sorted(maps.Keys(l.varDecls))), name),
 		})
 		return
 	}

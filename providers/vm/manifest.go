@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -165,7 +167,7 @@ func (e *entry) validate() error {
 	if err := checkText(e.Source, false); err != nil {
 		errs = append(errs, fmt.Errorf("source %q %w", e.Source, err))
 	}
-	for _, k := range sortedKeys(e.Keys) {
+	for _, k := range slices.Sorted(maps.Keys(e.Keys)) {
 		rec := e.Keys[k]
 		if !envfile.ValidKey(k) {
 			errs = append(errs, fmt.Errorf("key %q is not a shell variable name", k))

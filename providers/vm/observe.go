@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -453,7 +455,7 @@ func (p *Provider) observed(it observeItem, id string, obs *observation, m *mani
 		if o.Exists {
 			managed := []string{}
 			if e != nil {
-				managed = sortedKeys(e.Keys)
+				managed = slices.Sorted(maps.Keys(e.Keys))
 			}
 			o.Object["managed_keys"] = anyStrings(managed)
 		}
@@ -465,7 +467,7 @@ func (p *Provider) observed(it observeItem, id string, obs *observation, m *mani
 		delete(o.Object, "content")
 		keys := it.keys
 		if keys == nil && e != nil {
-			keys = sortedKeys(e.Keys)
+			keys = slices.Sorted(maps.Keys(e.Keys))
 		}
 		text, ok := content.(string)
 		if !ok {

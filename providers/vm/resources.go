@@ -3,7 +3,8 @@ package vm
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -229,8 +230,8 @@ func EnvFile(vm, path string, keys func(in providers.Outputs) (map[string]any, e
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", a, err)
 			}
-			o := plans.Object{"mode": modeString(mode), "owner": owner, "group": group, "managed_keys": anyStrings(sortedKeys(m))}
-			for _, k := range sortedKeys(m) {
+			o := plans.Object{"mode": modeString(mode), "owner": owner, "group": group, "managed_keys": anyStrings(slices.Sorted(maps.Keys(m)))}
+			for _, k := range slices.Sorted(maps.Keys(m)) {
 				v, err := envValue(k, m[k])
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", a, err)
@@ -442,13 +443,4 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
