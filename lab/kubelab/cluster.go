@@ -349,6 +349,13 @@ func start(ctx context.Context, cfg Config) (*State, error) {
 	return st, nil
 }
 
+// apiServerReadyLimit bounds the wait for a new kube-apiserver's /readyz.
+// On an idle machine it is ready in seconds; its post-start hooks (RBAC
+// bootstrap, priority classes) took over a minute with the 2 cores at load
+// 40, so the bound is generous: a server that never comes up still fails
+// as soon as its process exits.
+const apiServerReadyLimit = 3 * time.Minute
+
 // startAPIServer starts kube-apiserver on a free loopback port and waits for
 // /readyz. Another process may take the port between choosing and binding
 // it; then it tries again with another.
@@ -395,7 +402,7 @@ func startAPIServer(ctx context.Context, cfg Config, etcdSock string) (*rest.Con
 			r.Stop(time.Second)
 			return nil, "", proc.Record{}, err
 		}
-		err = waitHTTP(ctx, rc, "/readyz", 60*time.Second, r)
+		err = waitHTTP(ctx, rc, "/readyz", apiServerReadyLimit, r)
 		if err == nil {
 			return rc, server, r, nil
 		}
