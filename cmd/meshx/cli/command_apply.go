@@ -189,7 +189,7 @@ func (c *applyCommand) Run(args []string) int {
 			if destroy {
 				q = "Do you really want to destroy everything in environment " + o.cfg.Meshx.Environment + "?"
 			}
-			if !o.confirm(q, approvalDetail(p.Plan)) {
+			if !o.confirm(view, q, approvalDetail(p.Plan)) {
 				return ExitError
 			}
 			if lk.lost() != nil {

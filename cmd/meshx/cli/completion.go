@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	mcli "github.com/hashicorp/cli"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/meshx-dev/meshx/internal/shellquote"
 	"github.com/posener/complete"
 	"github.com/posener/complete/cmd/install"
@@ -52,8 +53,8 @@ func (m *Meta) installCompletion(add bool) int {
 		err = install.Uninstall("meshx")
 	}
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "Error: %s\n", err)
-		return 1
+		m.View().Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot change the shell's start-up files", Detail: err.Error() + "."}})
+		return ExitError
 	}
 	if add {
 		fmt.Fprintln(m.Stdout, "Completion installed; start a new shell to use it.")
@@ -108,8 +109,8 @@ func (c *completionCommand) Run(args []string) int {
 		bin, err = filepath.Abs(bin)
 	}
 	if err != nil {
-		fmt.Fprintf(c.Stderr, "Error: finding the meshx binary: %s\n", err)
-		return 1
+		view.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot find the meshx binary", Detail: err.Error() + "."}})
+		return ExitError
 	}
 	switch fs.Arg(0) {
 	case "bash":

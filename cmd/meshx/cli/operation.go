@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,7 +13,6 @@ import (
 	"os/signal"
 	"sort"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -433,7 +431,7 @@ func (o *op) lockLost(lk *runLock) int {
 // confirm asks for "yes". It never prompts where nobody can answer: with
 // -input=false (which -json implies), or when stdout is not a terminal (CI
 // logs, pipes), it fails instead.
-func (o *op) confirm(question, detail string) bool {
+func (o *op) confirm(view views.Apply, question, detail string) bool {
 	if !o.flags.input || !o.m.stdoutTerminal {
 		why := "prompts are off (-input=false or -json)"
 		if o.flags.input {
@@ -443,14 +441,7 @@ func (o *op) confirm(question, detail string) bool {
 			Detail: "This run needs approval but " + why + ". Nothing was changed. Pass -auto-approve, or apply a saved plan file."}})
 		return false
 	}
-	fmt.Fprintf(o.m.Stdout, "\n%s\n  %s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question, detail)
-	line, _ := bufio.NewReader(o.m.Stdin).ReadString('\n')
-	fmt.Fprintln(o.m.Stdout)
-	if strings.TrimSpace(line) != "yes" {
-		fmt.Fprintln(o.m.Stderr, "Error: not approved; nothing was changed.")
-		return false
-	}
-	return true
+	return view.Approve(question, detail, o.m.Stdin)
 }
 
 // interruptible returns a context cancelled by SIGINT or SIGTERM: the

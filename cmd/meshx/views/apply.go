@@ -1,7 +1,10 @@
 package views
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/meshx-dev/meshx/executor"
@@ -23,6 +26,10 @@ type Apply interface {
 	// Outputs reports the configuration's output values after the run;
 	// none is nothing to report.
 	Outputs(outs []plans.OutputValue)
+	// Approve asks question, with detail saying what will happen, and
+	// reads the answer from in: only "yes" approves. The command calls it
+	// only where somebody can answer, never with ViewJSON.
+	Approve(question, detail string, in io.Reader) bool
 }
 
 // Lock is what a run holding the environment's lock says about it.
@@ -71,6 +78,17 @@ func (v applyHuman) Outputs(outs []plans.OutputValue) {
 	NewApplyText(v.stdout, ApplyOptions{}).Outputs(outs)
 }
 
+func (v applyHuman) Approve(question, detail string, in io.Reader) bool {
+	fmt.Fprintf(v.stdout, "\n%s\n  %s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question, detail)
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	fmt.Fprintln(v.stdout)
+	if strings.TrimSpace(line) != "yes" {
+		fmt.Fprintln(v.stderr, "Error: not approved; nothing was changed.")
+		return false
+	}
+	return true
+}
+
 func (v applyHuman) WaitingForLock(timeout time.Duration, who, id string) {
 	fmt.Fprintf(v.stderr, "Waiting up to %s for the lock held by %s (lock ID %s)...\n", timeout, Escape(who), Escape(id))
 }
@@ -88,6 +106,10 @@ func (v *View) lockReleaseFailed(err error) {
 }
 
 type applyJSON struct{ planJSON }
+
+// Approve refuses: nobody can answer a prompt in the middle of a JSON
+// stream, so the command never asks.
+func (v applyJSON) Approve(string, string, io.Reader) bool { return false }
 
 func (v applyJSON) Summary(*plans.Plan)                          {}
 func (v applyJSON) Event(e executor.Event)                       { v.stream.Event(e) }
