@@ -57,9 +57,15 @@ var forEachKeyRe = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,253}$`)
 
 // what names the instance called name of a block of kind in diagnostics:
 // `vm "ecs1"` for a block of one instance, `vm.web["a"]` for an instance
-// of a block with for_each or count.
-func what(kind, name string) string {
+// of a block with for_each or count, followed by where its key is written
+// when that is known: `vm.web["a"] (key at meshx.vars:3)`. The diagnostic
+// points at the attribute in the block all instances share; the key's
+// place says which entry of the map to fix.
+func (l *loader) what(kind, name string) string {
 	if _, key := plans.SplitName(name); !key.IsNone() {
+		if at := l.keyAt[kind+"."+name]; at != "" {
+			return kind + "." + name + " (key at " + at + ")"
+		}
 		return kind + "." + name
 	}
 	return fmt.Sprintf("%s %q", kind, name)
@@ -97,7 +103,7 @@ func (l *loader) instances(n *node) (insts []*instance, ok bool) {
 			}
 		}
 		name := plans.InstanceName(n.name, key)
-		return &instance{key: key, name: name, where: what(n.kind, name), ctx: ctx}
+		return &instance{key: key, name: name, where: l.what(n.kind, name), ctx: ctx}
 	}
 	fe, cnt := n.body.attrs["for_each"], n.body.attrs["count"]
 	switch {
@@ -111,7 +117,11 @@ func (l *loader) instances(n *node) (insts []*instance, ok bool) {
 		if !ok {
 			return nil, false
 		}
+		at := l.forEachKeyRanges(fe)
 		for i, k := range keys {
+			if r, ok := at[k]; ok {
+				l.keyAt[n.kind+"."+plans.InstanceName(n.name, plans.StringKey(k))] = posString(r)
+			}
 			insts = append(insts, newInstance(plans.StringKey(k), map[string]cty.Value{
 				"each": cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(k), "value": vals[i]}),
 			}))
@@ -220,6 +230,25 @@ func (l *loader) forEach(n *node, a *hcl.Attribute, ctx *hcl.EvalContext) ([]str
 		out[i] = vals[k]
 	}
 	return keys, out, true
+}
+
+// forEachKeyRanges returns where each key of a for_each map is written:
+// in the argument itself when it is a literal map, or in the value of the
+// variable it names (var.web) when that value is a literal map in a file
+// and the variable is not sensitive (the line would show the value).
+func (l *loader) forEachKeyRanges(a *hcl.Attribute) map[string]hcl.Range {
+	if r := keyRanges(a.Expr, a.Expr.Range()); len(r) > 0 {
+		return r
+	}
+	t, diags := hcl.AbsTraversalForExpr(a.Expr)
+	if diags.HasErrors() || t.RootName() != "var" || len(t) != 2 {
+		return nil
+	}
+	d := l.varDecls[attrStep(t, 1)]
+	if d == nil || d.valueExpr == nil || d.v.Sensitive {
+		return nil
+	}
+	return keyRanges(d.valueExpr, d.valueExpr.Range())
 }
 
 // firstDuplicate returns the first string that a list of strings holds

@@ -182,6 +182,9 @@ type loader struct {
 	// unexpanded are the blocks ("vm.web") whose for_each or count
 	// derives from an unset variable: their instances are unknown.
 	unexpanded map[string]bool
+	// keyAt maps an instance of a block with for_each ("vm.web[\"a\"]")
+	// to where its key is written, "meshx.vars:3", when known.
+	keyAt map[string]string
 
 	nodes    map[string]*node
 	order    []*node
@@ -324,6 +327,7 @@ func load(dir string, files, autoVars []source, opts LoadOptions) (*Config, hcl.
 		varDecls:   map[string]*varDecl{},
 		unset:      map[string]bool{},
 		unexpanded: map[string]bool{},
+		keyAt:      map[string]string{},
 		sensitive:  map[hcl.Range]bool{},
 		keyFiles:   map[string]bool{},
 		nodes:      map[string]*node{},

@@ -67,7 +67,7 @@ func (l *loader) checkClusters() {
 		}
 		l.errorf(c.Ranges["role"], "More than one control cluster",
 			"Both %s (at %s) and %s have role = \"control\", but one Istio control plane runs the mesh. Make the others role = \"remote\" (the default).",
-			what("cluster", control.Name), posString(control.DeclRange), what("cluster", c.Name))
+			l.what("cluster", control.Name), posString(control.DeclRange), l.what("cluster", c.Name))
 	}
 	if control == nil && l.allDecoded("cluster") {
 		first := l.cfg.Clusters[0]
@@ -83,7 +83,7 @@ func (l *loader) checkClusters() {
 				}
 				l.errorf(rng, "Remote cluster ID equals the control cluster's",
 					"%s has the cluster ID %s, which is the control cluster's (%s). istiod ignores a remote secret whose key is its own cluster ID, so this cluster would never be read. Give it a distinct cluster_id.",
-					what("cluster", c.Name), l.quotedAt(rng, c.ClusterID), control.Name)
+					l.what("cluster", c.Name), l.quotedAt(rng, c.ClusterID), control.Name)
 			}
 		}
 	}
@@ -98,7 +98,7 @@ func (l *loader) checkClusters() {
 				rng = r
 			}
 			l.errorf(rng, "Duplicate cluster ID",
-				"%s and %s both have the cluster ID %s; istiod would register only one (\"cluster has already been registered\"). Give each a distinct cluster_id.", what("cluster", prev.Name), what("cluster", c.Name), l.quotedAt(rng, c.ClusterID))
+				"%s and %s both have the cluster ID %s; istiod would register only one (\"cluster has already been registered\"). Give each a distinct cluster_id.", l.what("cluster", prev.Name), l.what("cluster", c.Name), l.quotedAt(rng, c.ClusterID))
 			continue
 		}
 		ids[c.ClusterID] = c
@@ -142,7 +142,7 @@ func (l *loader) checkCIDRs() {
 			}
 			l.errorf(b.rng, "Overlapping CIDR ranges",
 				"The %s %s of %s overlaps the %s %s of %s (at %s). %s Choose ranges that do not overlap.",
-				b.attr, l.shownAt(b.rng, b.prefix.String()), what("cluster", b.cluster.Name), a.attr, l.shownAt(a.rng, a.prefix.String()), what("cluster", a.cluster.Name), posString(a.rng), why)
+				b.attr, l.shownAt(b.rng, b.prefix.String()), l.what("cluster", b.cluster.Name), a.attr, l.shownAt(a.rng, a.prefix.String()), l.what("cluster", a.cluster.Name), posString(a.rng), why)
 		}
 	}
 }
@@ -165,12 +165,12 @@ func (l *loader) checkVMs() {
 		if ip.IsUnspecified() || ip.IsLoopback() || ip.IsMulticast() {
 			l.errorf(rng, "Unusable mesh IP",
 				"The mesh IP of %s is %s, an unspecified, loopback or multicast address that no sidecar can reach the VM at. Set mesh_ip (or address) to the VM's own network address.",
-				what("vm", v.Name), v.MeshIP)
+				l.what("vm", v.Name), v.MeshIP)
 			continue
 		}
 		if prev, dup := seen[v.MeshIP]; dup {
 			l.errorf(rng, "Duplicate mesh IP",
-				"%s and %s both have the mesh IP %s, so their Endpoints would be indistinguishable. Give each VM its own address.", what("vm", prev.Name), what("vm", v.Name), l.shownAt(rng, v.MeshIP))
+				"%s and %s both have the mesh IP %s, so their Endpoints would be indistinguishable. Give each VM its own address.", l.what("vm", prev.Name), l.what("vm", v.Name), l.shownAt(rng, v.MeshIP))
 		} else {
 			seen[v.MeshIP] = v
 		}
@@ -182,7 +182,7 @@ func (l *loader) checkVMs() {
 				if u.p.IsValid() && u.p.Contains(ip) {
 					l.errorf(rng, "VM address inside a cluster range",
 						"The mesh IP %s of %s lies in the %s %s of %s. The sidecars route that range into the cluster, so the VM would be unreachable. Use the VM's own network address, or change the cluster's range.",
-						l.shownAt(rng, v.MeshIP), what("vm", v.Name), u.attr, l.shownAt(c.Ranges[u.attr], u.p.String()), what("cluster", c.Name))
+						l.shownAt(rng, v.MeshIP), l.what("vm", v.Name), u.attr, l.shownAt(c.Ranges[u.attr], u.p.String()), l.what("cluster", c.Name))
 				}
 			}
 		}
@@ -234,17 +234,17 @@ func (l *loader) checkEnvPitfalls(v *VM) {
 	for _, key := range slices.Sorted(maps.Keys(reserved)) {
 		if _, ok := v.ClusterEnv.Values[key]; ok || contains(v.ClusterEnv.Unknown, key) {
 			l.errorf(envKeyRange(v.ClusterEnv, key), "Reserved cluster.env setting",
-				"%s sets %s in cluster_env, but meshx writes that key itself from %s. Remove it here and set %s instead.", what("vm", v.Name), key, reserved[key], reserved[key])
+				"%s sets %s in cluster_env, but meshx writes that key itself from %s. Remove it here and set %s instead.", l.what("vm", v.Name), key, reserved[key], reserved[key])
 		} else if _, ok := v.SidecarEnv.Values[key]; ok {
 			l.warnf(envKeyRange(v.SidecarEnv, key), "Setting overridden by cluster.env",
-				"%s sets %s in sidecar_env, but the sidecar reads cluster.env after sidecar.env, and meshx writes %s there from %s. Remove it and set %s instead.", what("vm", v.Name), key, key, reserved[key], reserved[key])
+				"%s sets %s in sidecar_env, but the sidecar reads cluster.env after sidecar.env, and meshx writes %s there from %s. Remove it and set %s instead.", l.what("vm", v.Name), key, key, reserved[key], reserved[key])
 		}
 	}
 	if p.HasCPAuth() && p.CPAuthKey != "CONTROL_PLANE_AUTH_POLICY" {
 		for _, m := range []EnvMap{v.SidecarEnv, v.ClusterEnv} {
 			if _, ok := m.Values["CONTROL_PLANE_AUTH_POLICY"]; ok {
 				l.warnf(envKeyRange(m, "CONTROL_PLANE_AUTH_POLICY"), "Setting ignored by the sidecar",
-					"%s sets CONTROL_PLANE_AUTH_POLICY, but the Istio %s sidecar reads only %s, so it has no effect. Remove it and set meshx.istio.control_plane_auth.", what("vm", v.Name), p.Name, p.CPAuthKey)
+					"%s sets CONTROL_PLANE_AUTH_POLICY, but the Istio %s sidecar reads only %s, so it has no effect. Remove it and set meshx.istio.control_plane_auth.", l.what("vm", v.Name), p.Name, p.CPAuthKey)
 			}
 		}
 	}
@@ -258,10 +258,10 @@ func (l *loader) checkEnvPitfalls(v *VM) {
 		v.SidecarEnv.Values["ISTIO_PILOT_PORT"] = mtls
 	case set && auth == istio.AuthMutualTLS && port != mtls:
 		l.warnf(rng, "Pilot port does not match control plane auth",
-			"%s sets ISTIO_PILOT_PORT=%s, but control_plane_auth is MUTUAL_TLS, which pilot serves on %s only; the sidecar would fail to connect. Set it to \"%s\".", what("vm", v.Name), v.envShown("ISTIO_PILOT_PORT", port), mtls, mtls)
+			"%s sets ISTIO_PILOT_PORT=%s, but control_plane_auth is MUTUAL_TLS, which pilot serves on %s only; the sidecar would fail to connect. Set it to \"%s\".", l.what("vm", v.Name), v.envShown("ISTIO_PILOT_PORT", port), mtls, mtls)
 	case set && auth == istio.AuthNone && port == mtls:
 		l.warnf(rng, "Pilot port does not match control plane auth",
-			"%s sets ISTIO_PILOT_PORT=%s, the mutual-TLS port, but control_plane_auth is NONE. Remove it (the default 8080 is right), or set control_plane_auth = \"MUTUAL_TLS\".", what("vm", v.Name), v.envShown("ISTIO_PILOT_PORT", port))
+			"%s sets ISTIO_PILOT_PORT=%s, the mutual-TLS port, but control_plane_auth is NONE. Remove it (the default 8080 is right), or set control_plane_auth = \"MUTUAL_TLS\".", l.what("vm", v.Name), v.envShown("ISTIO_PILOT_PORT", port))
 	}
 }
 
@@ -298,7 +298,7 @@ func (l *loader) checkServices() {
 			}
 			l.errorf(rng, "Duplicate Kubernetes Service",
 				"%s and %s (at %s) both write the Service %s/%s to %s; one would overwrite the other. Give them distinct names.",
-				what("service", s.Name), what("service", prev.Name), posString(prev.DeclRange), s.Namespace, s.ServiceName, what("cluster", s.Cluster))
+				l.what("service", s.Name), l.what("service", prev.Name), posString(prev.DeclRange), s.Namespace, s.ServiceName, l.what("cluster", s.Cluster))
 		} else if !dup {
 			objects[id] = s
 		}
@@ -314,7 +314,7 @@ func (l *loader) checkServices() {
 				}
 				l.errorf(rng, "Service namespace differs from its VM's",
 					"%s is in namespace %s but %s is in %s, so the VM's identity (its certificates) belongs to another namespace than the Service it serves. Use the same namespace, or add allow_namespace_mismatch = true if that is intended.",
-					what("service", s.Name), l.shownAt(s.Ranges["namespace"], quote(s.Namespace)), what("vm", v.Name), l.shownAt(v.Ranges["namespace"], quote(v.Namespace)))
+					l.what("service", s.Name), l.shownAt(s.Ranges["namespace"], quote(s.Namespace)), l.what("vm", v.Name), l.shownAt(v.Ranges["namespace"], quote(v.Namespace)))
 			}
 			if claims[vn] == nil {
 				claims[vn] = map[int]claim{}
@@ -322,13 +322,13 @@ func (l *loader) checkServices() {
 			for _, p := range s.Ports {
 				if p.Port == v.SSH.Port || p.Port == 22 {
 					l.errorf(p.Range, "Service port is the VM's SSH port",
-						"%s claims port %d on %s, which SSH uses. Capturing it would cut meshx off the VM (and the sidecar never captures 22). Serve the service on another port.", what("service", s.Name), p.Port, what("vm", v.Name))
+						"%s claims port %d on %s, which SSH uses. Capturing it would cut meshx off the VM (and the sidecar never captures 22). Serve the service on another port.", l.what("service", s.Name), p.Port, l.what("vm", v.Name))
 					continue
 				}
 				if prev, dup := claims[vn][p.Port]; dup && prev.svc != s {
 					l.errorf(p.Range, "Port claimed by two services",
 						"Port %d of %s is claimed by %s (at %s) and %s. One port of a VM serves one service; change one of them.",
-						p.Port, what("vm", vn), what("service", prev.svc.Name), posString(prev.port.Range), what("service", s.Name))
+						p.Port, l.what("vm", vn), l.what("service", prev.svc.Name), posString(prev.port.Range), l.what("service", s.Name))
 					continue
 				}
 				claims[vn][p.Port] = claim{s, p}
@@ -350,13 +350,13 @@ func (l *loader) checkServices() {
 		var missing []string
 		for _, port := range sortedInts(claims[v.Name]) {
 			if !listed[port] {
-				missing = append(missing, fmt.Sprintf("%d (%s)", port, what("service", claims[v.Name][port].svc.Name)))
+				missing = append(missing, fmt.Sprintf("%d (%s)", port, l.what("service", claims[v.Name][port].svc.Name)))
 			}
 		}
 		if len(missing) > 0 {
 			l.warnf(rng, "Inbound ports leave out service ports",
 				"%s sets ISTIO_INBOUND_PORTS=%s, which does not include %s, so that traffic bypasses the sidecar. Remove the setting to let meshx list the services' ports, or add them.",
-				what("vm", v.Name), v.envShown("ISTIO_INBOUND_PORTS", val), strings.Join(missing, ", "))
+				l.what("vm", v.Name), v.envShown("ISTIO_INBOUND_PORTS", val), strings.Join(missing, ", "))
 		}
 	}
 }

@@ -19,13 +19,16 @@ const sensitiveMark = "sensitive"
 
 // varDecl is a variable block and the value chosen for it so far.
 type varDecl struct {
-	v           *Variable
-	body        *rawBody
-	hasDefault  bool
-	value       cty.Value
-	source      string
-	valueRange  *hcl.Range // where the value was written, when in a file
-	ok          bool       // the declaration decoded without errors
+	v          *Variable
+	body       *rawBody
+	hasDefault bool
+	value      cty.Value
+	source     string
+	valueRange *hcl.Range // where the value was written, when in a file
+	// valueExpr is the expression valueRange holds, nil otherwise: the
+	// keys of a map written there locate for_each instances.
+	valueExpr   hcl.Expression
+	ok          bool // the declaration decoded without errors
 	validations []*rawBody
 }
 
@@ -159,7 +162,7 @@ func (l *loader) decodeVariable(name string, b *hcl.Block) {
 		}
 		d.hasDefault = true
 		v.Default = val
-		d.value, d.source, d.valueRange = val, "default", rangePtr(a.Expr.Range())
+		d.value, d.source, d.valueRange, d.valueExpr = val, "default", rangePtr(a.Expr.Range()), a.Expr
 	}
 }
 
@@ -256,7 +259,7 @@ func (l *loader) setRaw(d *varDecl, raw, source, what string) {
 			what, d.v.Name, typeexpr.TypeString(d.v.Type), convertErr(err))
 		return
 	}
-	d.value, d.source, d.valueRange = cv, source, nil
+	d.value, d.source, d.valueRange, d.valueExpr = cv, source, nil, nil
 }
 
 // varFile applies a variables file: name = value attributes whose values may
@@ -312,7 +315,7 @@ func (l *loader) varFile(name string, src []byte, source string) {
 				an, name, typeexpr.TypeString(d.v.Type), convertErr(err))
 			continue
 		}
-		d.value, d.source, d.valueRange = cv, source, rangePtr(a.Expr.Range())
+		d.value, d.source, d.valueRange, d.valueExpr = cv, source, rangePtr(a.Expr.Range()), a.Expr
 	}
 }
 
