@@ -17,9 +17,10 @@ tab=$(printf '\t')
 `
 
 // observeScript reads everything Observe needs in one session, with a
-// fixed number of processes for all files (one perl, one sha256sum per 256
-// files), packages (one dpkg-query) and units (one systemctl show), plus
-// one per line. Files are opened without following links (see fsPerl).
+// fixed number of processes: one perl for all files and lines, one
+// sha256sum per 256 files, one dpkg-query for all packages and one
+// systemctl show for all units. Files are opened without following links
+// (see fsPerl).
 //
 // Arguments: the environment, the manifest directory, a string of 0/1
 // flags (one per file: send its text), then operations "l PATH LINE",
@@ -56,7 +57,6 @@ if [ -e "$dir" ] && { [ ! -r "$dir" ] || [ ! -x "$dir" ]; }; then
 fi
 nl='
 '
-oline() { fs has-line "$@"; }
 # Units are asked in one systemctl call at the end. A name outside systemd's
 # alphabet (from a hand-edited manifest) would fail that call for all.
 ounit() {
@@ -71,7 +71,7 @@ uids=
 units=
 while [ $# -gt 0 ] && [ "$1" != --files ]; do
 	case $1 in
-	l) oline "r$i" "$2" "$3"; shift 3 ;;
+	l) set -- "$@" --line "r$i" "$2" "$3"; shift 3 ;;
 	p) pkgs="$pkgs $2"; shift 2 ;;
 	u) ounit "r$i" "$2"; shift 2 ;;
 	*) echo "meshx-observe: bad operation $1" >&2; exit 2 ;;
@@ -105,7 +105,9 @@ for f in "$dir"/*.json; do
 		n=$((n+1))
 		printf 'K m%s %s %s\n' "$n" "$t" "$k"
 		case $t in
-		file|env|line) set -- "$@" "$k"; want="${want}0" ;;
+		# Absolute paths only: anything else is no file (and never
+		# fs's --line).
+		file|env|line) case $k in /*) set -- "$@" "$k"; want="${want}0" ;; esac ;;
 		package) pkgs="$pkgs $k" ;;
 		unit) ounit "m$n" "$k" ;;
 		esac
@@ -124,8 +126,9 @@ fi
 # Package names are validated ([a-z0-9+.-]): safe unquoted, and one
 # dpkg-query answers for all.
 [ -n "$pkgs" ] && dpkg-query -W -f 'P ${Package}\t${Status}\t${Version}\n' $pkgs 2>/dev/null </dev/null
-# Stat lines, the text of flagged regular files and their hashes, from
-# files opened without following links (see fsPerl).
+# The lines (moved behind the files by the loop over the operations), stat
+# lines, the text of flagged regular files and their hashes, from files
+# opened without following links (see fsPerl).
 fs observe "$want" "$@"
 echo Z
 `}

@@ -14,7 +14,9 @@ import "strings"
 // have no way to act on a file they opened (no fchown, no fchmod, no
 // O_NOFOLLOW for cat), so the file operations are a small perl program:
 // perl-base is Essential on Debian and Ubuntu, and its Fcntl and IO::Handle
-// give open(2) flags and fsync.
+// give open(2) flags and fsync. IO::Handle is loaded only to write: it
+// costs more to load than the rest of the program, and every plan runs the
+// program on every VM.
 //
 // The rules it keeps:
 //
@@ -41,7 +43,6 @@ import "strings"
 // exits 3 (refused), 4 (content altered in transit) or 2 (usage).
 const fsPerl = `use strict;
 use Fcntl qw(:DEFAULT :mode);
-use IO::Handle;
 my $tmp;
 END { unlink $tmp if defined $tmp }
 $SIG{HUP} = sub { exit 129 };
@@ -132,7 +133,7 @@ sub put {
 sub sha {
 	my ($fh) = @_;
 	sysseek $fh, 0, 0;
-	STDOUT->flush;
+	flushout();
 	my $pid = open(my $k, "-|");
 	die "fork: $!\n" if !defined $pid;
 	if (!$pid) {
@@ -157,8 +158,10 @@ sub newtemp {
 	}
 	die "cannot create a temp file\n";
 }
+sub flushout { my $s = select STDOUT; $| = 1; $| = 0; select $s }
 sub install {
 	my ($fh, $b, $mode, $uid, $gid) = @_;
+	require IO::Handle;
 	$fh->sync or die "fsync: $!\n";
 	chown $uid, $gid, $fh or die "chown: $!\n";
 	chmod $mode, $fh or die "chmod: $!\n";
@@ -291,7 +294,7 @@ $op{remove} = sub {
 		}
 	}
 };
-$op{"has-line"} = sub {
+sub hasline_rec {
 	my ($id, $p, $line) = @_;
 	my $v = "?";
 	my $b = eval { walk($p) };
@@ -301,10 +304,20 @@ $op{"has-line"} = sub {
 		$v = !@l ? "-" : !$fh ? "?" : hasline(slurp($fh), $line) ? "1" : "0";
 	}
 	print "L $id $v\n";
-};
+}
+# observe WANT ARG...: each ARG is a file path, or "--line ID PATH LINE"
+# (a line to look for); WANT has one 0/1 flag per path.
 $op{observe} = sub {
-	my ($want, @all) = @_;
-	my (@paths, %text);
+	my ($want, @args) = @_;
+	my (@all, @paths, %text);
+	while (@args) {
+		my $a = shift @args;
+		if ($a eq "--line") {
+			hasline_rec(splice @args, 0, 3);
+			next;
+		}
+		push @all, $a;
+	}
 	for my $i (0 .. $#all) {
 		push @paths, $all[$i] if !exists $text{$all[$i]};
 		$text{$all[$i]} ||= substr($want, $i, 1) eq "1";
@@ -329,7 +342,7 @@ $op{observe} = sub {
 	print "#H\n";
 	while (my @chunk = splice @open, 0, 256) {
 		my %path = map { ("/proc/self/fd/" . fileno($_->[0]), $_->[1]) } @chunk;
-		STDOUT->flush;
+		flushout();
 		my $pid = open(my $k, "-|");
 		die "fork: $!\n" if !defined $pid;
 		if (!$pid) {
