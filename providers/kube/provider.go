@@ -95,6 +95,10 @@ func (p *Provider) Context() string { return p.client.Context }
 // Endpoint is Server, for progress reports.
 func (p *Provider) Endpoint() string { return p.client.Server }
 
+// Client is the provider's connection, for reads outside Observe (meshx
+// verify's checks).
+func (p *Provider) Client() *Client { return p.client }
+
 // explain adds TimeoutHint to an error.
 func (p *Provider) explain(err error) error {
 	if h := TimeoutHint(err, p.name, p.client.Server, p.client.timeout); h != "" {

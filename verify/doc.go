@@ -1,0 +1,48 @@
+// Package verify proves, read-only, that an applied environment works from
+// where it matters: from inside each VM, with each remote cluster's stored
+// credentials, and in the Endpoints the control plane serves. It is what
+// `meshx verify` runs, in place of the seeds' check_dns.sh and the hand
+// `host istio-pilot.istio-system` and `curl …:8080/v1/registration` after
+// setupIstioVM.sh.
+//
+// What meshx expects comes from the configuration as the planner expands
+// it (planner.Expand): the kubedns file a VM should hold is rendered from
+// the load balancers' current addresses, exactly as apply renders it; the
+// units, certificate files, reader rules and Endpoints addresses are those
+// of the expanded instances. What is live comes through the providers'
+// own connections: the kube provider's client for each cluster, and the vm
+// provider's SSH connection (vm.Exec) for each VM. Every cluster, VM,
+// remote and service is checked in parallel.
+//
+// The checks (Check.Name says which):
+//
+//   - "dns NAME", per VM: every name the VM's kubedns file promises, and
+//     the names meshx's own file would promise, resolve through the VM's
+//     own resolver (getent, so nsswitch and resolv.conf as every program
+//     on the VM sees them) to the address meshx expects now. For the
+//     file's server=/svc.cluster.local/ line, the control cluster's
+//     kubernetes Service name resolves to its ClusterIP through dns-ilb.
+//   - "tcp ADDRESS:PORT", per VM: each control-plane address the VM's file
+//     holds accepts a TCP connection from the VM on each TCP port of that
+//     load balancer in the profile.
+//   - "unit NAME", per VM: each unit meshx manages is enabled and active.
+//   - "cert PATH", per VM: each certificate file meshx copied (never the
+//     key) parses, chains to the cluster's current root (the root-cert.pem
+//     of Citadel's istio.<sa> secret), and does not expire within
+//     Options.ExpiryThreshold; its expiry is shown either way.
+//   - "auth", "read", "no write", per remote cluster: the kubeconfig stored
+//     in the control cluster's Secret authenticates, lists each resource
+//     the reader's rules allow, and is refused every write
+//     (SelfSubjectAccessReview: nothing is attempted).
+//   - "endpoints NS/NAME", per service: the Endpoints carry exactly the
+//     VMs' mesh IPs.
+//
+// A failing check says what was seen, what meshx expected, and what to do.
+//
+// What it does not do: change anything on a cluster or VM (the only
+// requests it sends are reads, SelfSubjectReview and
+// SelfSubjectAccessReview, and the VM commands it runs only read, resolve
+// and connect); read a private key or show a token or kubeconfig (the remote
+// kubeconfig is used in memory and its token scrubbed from every error);
+// print (the caller's view renders a Report); take the environment's lock.
+package verify
