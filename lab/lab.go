@@ -196,6 +196,18 @@ func (l *Lab) VM(name string) *VM {
 	return nil
 }
 
+// IstioCA is the lab's Istio root certificate authority, whose root
+// every istio.<sa> secret chains to: tests issue their own workload
+// certificates with it (one about to expire, say).
+func (l *Lab) IstioCA() (*kubelab.CA, error) {
+	return kubelab.LoadCA(l.IstioRootCert, istioRootKey(l.IstioRootCert))
+}
+
+// istioRootKey is where the key of the Istio root in certFile lives.
+func istioRootKey(certFile string) string {
+	return filepath.Join(filepath.Dir(certFile), "root-key.pem")
+}
+
 // RESTConfig returns an admin client configuration for the cluster.
 func (c *Cluster) RESTConfig() (*rest.Config, error) { return kubelab.RESTConfig(c.Kubeconfig) }
 

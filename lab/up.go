@@ -133,7 +133,7 @@ func up(ctx context.Context, o Options, fresh bool) (*Lab, error) {
 		return nil, err
 	}
 	l.IstioRootCert = filepath.Join(caDir, "root-cert.pem")
-	caKey := filepath.Join(caDir, "root-key.pem")
+	caKey := istioRootKey(l.IstioRootCert)
 	if _, err := kubelab.LoadOrCreateCA(l.IstioRootCert, caKey, kubelab.IstioRootSubject, kubelab.IstioRootTTL, true); err != nil {
 		return nil, fmt.Errorf("lab %s: istio root CA: %w", o.Name, err)
 	}

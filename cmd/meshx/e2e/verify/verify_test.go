@@ -1,0 +1,268 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
+	"github.com/meshx-dev/meshx/lab"
+	"github.com/meshx-dev/meshx/lab/kubelab"
+)
+
+// report is meshx verify -json, as a consumer reads it.
+type report struct {
+	FormatVersion string `json:"format_version"`
+	OK            bool   `json:"ok"`
+	Checks        []struct {
+		Subject, Check, Status, Observed, Expected, Fix string
+	}
+}
+
+// failing lists the failing checks as "subject: check", in report order.
+func (r report) failing() []string {
+	var out []string
+	for _, c := range r.Checks {
+		if c.Status != "pass" {
+			out = append(out, c.Subject+": "+c.Check)
+		}
+	}
+	return out
+}
+
+// find returns the check named "subject: check".
+func (r report) find(t *testing.T, name string) (c struct{ Subject, Check, Status, Observed, Expected, Fix string }) {
+	t.Helper()
+	for _, c := range r.Checks {
+		if c.Subject+": "+c.Check == name {
+			return c
+		}
+	}
+	t.Fatalf("no check %q in the report", name)
+	return c
+}
+
+// verify runs meshx verify -json; its exit status must agree with ok.
+func verify(t *testing.T, w *e2etest.World) report {
+	t.Helper()
+	res := w.Meshx("verify", "-json")
+	var r report
+	if err := json.Unmarshal([]byte(res.Stdout), &r); err != nil || r.FormatVersion != "1.0" {
+		t.Fatalf("verify -json: %v\n%s", err, res)
+	}
+	if want := map[bool]int{true: 0, false: 1}[r.OK]; res.Code != want {
+		t.Fatalf("verify -json says ok=%v but exits %d\n%s", r.OK, res.Code, res)
+	}
+	return r
+}
+
+// mustPass fails the test unless every check passes.
+func mustPass(t *testing.T, w *e2etest.World) report {
+	t.Helper()
+	r := verify(t, w)
+	if !r.OK {
+		t.Fatalf("verify failed %v", r.failing())
+	}
+	return r
+}
+
+// repair runs meshx apply, which every failing check names, and shows
+// verify passing again.
+func repair(t *testing.T, w *e2etest.World) {
+	t.Helper()
+	if res := w.Meshx("apply", "-auto-approve"); res.Code != 0 {
+		t.Fatalf("apply: %s", res)
+	}
+	mustPass(t, w)
+}
+
+// vmExec runs a command in the lab VM vm1.
+func vmExec(t *testing.T, l *lab.Lab, argv ...string) {
+	t.Helper()
+	if _, errOut, err := l.VMExec(e2etest.Step(t), "vm1", argv...); err != nil {
+		t.Fatalf("vm1: %v: %v\n%s", argv, err, errOut)
+	}
+}
+
+// breaking starts a test that breaks one thing: if it fails before its
+// repair, meshx apply still runs, so the next test starts whole.
+func breaking(t *testing.T, w *e2etest.World) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			w.Meshx("apply", "-auto-approve")
+		}
+	})
+}
+
+// TestVerify applies examples/multicluster (control, remote1, the VM ecs1
+// and details registered in remote1), shows every kind of check passing,
+// then breaks one thing at a time: each test expects exactly the checks
+// that thing concerns to fail, with what to do, and meshx apply to make
+// verify pass again.
+func TestVerify(t *testing.T) {
+	l := lab.Get(t)
+	control, remote := l.Cluster("control"), l.Cluster("remote1")
+	w := e2etest.Example(t, l, "multicluster", "-var-file="+l.ExamplesVars,
+		"-var", "control_pod_cidr="+control.PodCIDR, "-var", "control_service_cidr="+control.ServiceCIDR,
+		"-var", "remote1_pod_cidr="+remote.PodCIDR, "-var", "remote1_service_cidr="+remote.ServiceCIDR,
+		"-no-color")
+	w.Must(0, "apply", "-auto-approve")
+	vmIP := l.VM("vm1").Address
+	cs, rcs := w.Client("control"), w.Client("remote1")
+
+	// The table, for people.
+	table := w.Must(0, "verify")
+	e2etest.Contains(t, "verify", table.Stdout, "SUBJECT", "RESULT", "Verify: all ")
+	base := mustPass(t, w)
+	var kinds []string
+	var dnsNames []string
+	for _, c := range base.Checks {
+		kind, _, _ := strings.Cut(c.Check, " ")
+		if !slices.Contains(kinds, kind) {
+			kinds = append(kinds, kind)
+		}
+		if c.Subject == "vm.ecs1" && kind == "dns" {
+			dnsNames = append(dnsNames, c.Subject+": "+c.Check)
+		}
+	}
+	slices.Sort(kinds)
+	if want := []string{"auth", "cert", "dns", "endpoints", "ilb", "no", "read", "tcp", "unit"}; !slices.Equal(kinds, want) {
+		t.Errorf("check kinds %v, want %v", kinds, want)
+	}
+	pilotAddr := base.find(t, "cluster.control: ilb istio-pilot-ilb").Observed
+	e2etest.Contains(t, "dns", strings.Join(dnsNames, "\n"), "dns istio-pilot.istio-system", "dns kubernetes.default.svc.cluster.local")
+	if c := base.find(t, "vm.ecs1: dns istio-pilot.istio-system"); c.Observed != pilotAddr {
+		t.Errorf("istio-pilot.istio-system resolved to %q on the VM, want the ILB's %s", c.Observed, pilotAddr)
+	}
+	if c := base.find(t, "service.details: endpoints bookinfo/details"); c.Observed != vmIP {
+		t.Errorf("details' Endpoints: %q, want %s", c.Observed, vmIP)
+	}
+
+	expectFailing := func(t *testing.T, r report, want []string, fix string) {
+		t.Helper()
+		if got := r.failing(); !slices.Equal(got, want) {
+			t.Fatalf("failing checks:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+		}
+		for _, name := range want {
+			if c := r.find(t, name); !strings.Contains(c.Fix, fix) {
+				t.Errorf("%s: fix %q lacks %q", name, c.Fix, fix)
+			}
+		}
+	}
+
+	t.Run("dnsmasq stopped", func(t *testing.T) {
+		breaking(t, w)
+		vmExec(t, l, "systemctl", "stop", "dnsmasq")
+		r := verify(t, w)
+		expectFailing(t, r, append(slices.Clone(dnsNames), "vm.ecs1: unit dnsmasq"), "dnsmasq")
+		if c := r.find(t, "vm.ecs1: unit dnsmasq"); c.Observed != "enabled, inactive" {
+			t.Errorf("unit dnsmasq: %q", c.Observed)
+		}
+		repair(t, w)
+	})
+
+	t.Run("ILB address changed behind meshx's back", func(t *testing.T) {
+		breaking(t, w)
+		// The last address of the control cluster's pool: the lab
+		// controller handed out the first ones, and leaves an address
+		// set by hand in place, carrying traffic there instead.
+		_, last, _ := strings.Cut(control.LBPool, "-")
+		moved := netip.MustParseAddr(last).String()
+		svc, err := cs.CoreV1().Services("istio-system").Get(t.Context(), "istio-pilot-ilb", e2etest.Get)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: moved}}
+		if _, err := cs.CoreV1().Services("istio-system").UpdateStatus(t.Context(), svc, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		r := verify(t, w)
+		want := []string{"vm.ecs1: dns istio-pilot", "vm.ecs1: dns istio-pilot.istio-system"}
+		for _, port := range []string{"15005", "8080", "15010", "15011"} {
+			want = append(want, "vm.ecs1: tcp istio-pilot-ilb "+pilotAddr+":"+port)
+		}
+		expectFailing(t, r, want, "run meshx apply to rewrite")
+		if c := r.find(t, "vm.ecs1: dns istio-pilot"); c.Observed != pilotAddr || c.Expected != moved {
+			t.Errorf("dns istio-pilot: observed %q expected %q, want %s and %s", c.Observed, c.Expected, pilotAddr, moved)
+		}
+		e2etest.Contains(t, "tcp fix", r.find(t, "vm.ecs1: tcp istio-pilot-ilb "+pilotAddr+":15010").Fix, "it is "+moved+" now")
+		repair(t, w)
+	})
+
+	t.Run("certificate near expiry", func(t *testing.T) {
+		breaking(t, w)
+		ca, err := l.IstioCA()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, _, err := ca.Issue(kubelab.Leaf{URIs: []*url.URL{{Scheme: "spiffe", Host: kubelab.TrustDomain, Path: "/ns/bookinfo/sa/default"}},
+			Client: true, Server: true, Validity: 3 * 24 * time.Hour, RSA: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, errOut, err := l.VMExecInput(e2etest.Step(t), "vm1", bytes.NewReader(cert), "sh", "-c", "cat > /etc/certs/cert-chain.pem"); err != nil {
+			t.Fatalf("%v: %s", err, errOut)
+		}
+		r := verify(t, w)
+		expectFailing(t, r, []string{"vm.ecs1: cert /etc/certs/cert-chain.pem"}, "expires within 7 days")
+		c := r.find(t, "vm.ecs1: cert /etc/certs/cert-chain.pem")
+		e2etest.Contains(t, "observed", c.Observed, "days left")
+		// The threshold is a flag: under a day, the certificate passes.
+		if res := w.Meshx("verify", "-expiry-threshold=1d"); res.Code != 0 {
+			t.Errorf("verify -expiry-threshold=1d: %s", res)
+		}
+		repair(t, w)
+	})
+
+	t.Run("remote token revoked", func(t *testing.T) {
+		breaking(t, w)
+		// Deleting a long-lived token's Secret revokes the token.
+		if err := rcs.CoreV1().Secrets("istio-system").Delete(t.Context(), "istio-multi-token", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// The API server caches a token's authentication for a few
+		// seconds.
+		var r report
+		e2etest.Eventually(t, "verify sees the revoked token", 2*time.Minute, func() (bool, string) {
+			r = verify(t, w)
+			return slices.Contains(r.failing(), "cluster.remote1: auth"), fmt.Sprintf("failing %v", r.failing())
+		})
+		expectFailing(t, r, []string{"cluster.remote1: auth"}, "run meshx apply to mint a new one")
+		repair(t, w)
+	})
+
+	t.Run("VM IP missing from Endpoints", func(t *testing.T) {
+		breaking(t, w)
+		ep, err := rcs.CoreV1().Endpoints("bookinfo").Get(t.Context(), "details", e2etest.Get)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep.Subsets = nil
+		if _, err := rcs.CoreV1().Endpoints("bookinfo").Update(t.Context(), ep, e2etest.Update); err != nil {
+			t.Fatal(err)
+		}
+		r := verify(t, w)
+		expectFailing(t, r, []string{"service.details: endpoints bookinfo/details"}, "lack "+vmIP)
+		if c := r.find(t, "service.details: endpoints bookinfo/details"); c.Observed != "no addresses" || c.Expected != vmIP {
+			t.Errorf("endpoints: observed %q expected %q", c.Observed, c.Expected)
+		}
+		repair(t, w)
+	})
+
+	// Nothing above left a secret in any output.
+	for _, args := range [][]string{{"verify"}, {"verify", "-json"}, {"verify", "-format=markdown"}} {
+		out := w.Must(0, args...)
+		if strings.Contains(out.Stdout+out.Stderr, "BEGIN RSA PRIVATE KEY") || strings.Contains(out.Stdout+out.Stderr, "eyJ") {
+			t.Errorf("%v printed a secret:\n%s", args, out)
+		}
+	}
+}
