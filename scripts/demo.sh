@@ -75,7 +75,10 @@ case "$details" in
   *) fail "istiod does not list details.bookinfo with the VM's IP $VM" ;;
 esac
 
-say "7. Plan again: nothing left to do"
+say "7. Verify: every check meshx verify makes, from inside the VM and against the cluster, in one table"
+meshx verify || fail "meshx verify found a check failing (see the table above)"
+
+say "8. Plan again: nothing left to do"
 set +e
 meshx plan -detailed-exitcode
 code=$?
@@ -87,7 +90,7 @@ printf 'addresses, registered details and mysqldb as Services with the VM'"'"'s 
 printf '(%s) over SSH with verified host keys, and the VM now resolves istio-pilot to\n' "$VM"
 printf 'the pilot load balancer (%s) through its own dnsmasq, and cluster Service names through\n' "$pilot"
 printf 'dns-ilb to the cluster'"'"'s CoreDNS; a real istiod lists details with the VM'"'"'s IP.\n'
-printf 'A second plan found nothing to change.\n\n'
-printf 'Try: edit a file on the VM or a Service by hand and run the plan again to see the drift.\n'
+printf 'meshx verify proved all of it from inside the VM, and a second plan found nothing to change.\n\n'
+printf 'Try: edit a file on the VM or a Service by hand and run the plan again to see the drift;\nstop dnsmasq on the VM (systemctl stop dnsmasq) and run meshx verify to see what it names.\n'
 printf 'Undo it all with: ./bin/meshx -chdir=%s destroy -var-file=%s\n' "$EX" "$PWD/$VARS"
 printf 'Stop the lab with: make lab-down\n'
