@@ -30,8 +30,8 @@ var DebVersions = []string{"1.0.0-lab1", "1.0.1-lab1"}
 // packages (istio-agent, istio-auth-node-agent, istio-proxy).
 const LegacyDebVersion = "0.2.12-lab1"
 
-// debPackage is one stand-in package to build.
-type debPackage struct {
+// standIn is one stand-in package to build.
+type standIn struct {
 	name, version string
 	files         map[string]debFile
 	conffiles     []string
@@ -47,8 +47,8 @@ type debFile struct {
 }
 
 // sidecarPackage is the stand-in istio-sidecar of the given version.
-func sidecarPackage(version string) debPackage {
-	return debPackage{
+func sidecarPackage(version string) standIn {
+	return standIn{
 		name: "istio-sidecar", version: version, files: sidecarFiles(version),
 		conffiles: []string{"/var/lib/istio/envoy/sidecar.env", "/var/lib/istio/envoy/envoy_bootstrap_tmpl.json"},
 		binaries:  []string{"envoy", "pilot-agent", "node_agent"},
@@ -66,7 +66,7 @@ func sidecarPackage(version string) debPackage {
 // way 0.2's debs split them (the agent with the istio unit and its
 // configuration, the node agent with its unit, Envoy alone). Each creates
 // the istio-proxy user, so that any of them may be installed first.
-func legacyPackages(version string) []debPackage {
+func legacyPackages(version string) []standIn {
 	all := sidecarFiles(version)
 	pick := func(paths ...string) map[string]debFile {
 		m := map[string]debFile{}
@@ -78,7 +78,7 @@ func legacyPackages(version string) []debPackage {
 	describe := func(what string) string {
 		return what + " (meshx lab stand-in)\n Installs, as far as meshx can observe, what Istio 0.2's package of this\n name installs. The scripts log their configuration and wait."
 	}
-	return []debPackage{
+	return []standIn{
 		{name: "istio-agent", version: version,
 			files: pick("usr/local/bin/pilot-agent", "usr/local/bin/istio-start.sh", "usr/local/bin/istio-iptables.sh",
 				"lib/systemd/system/istio.service", "var/lib/istio/envoy/sidecar.env", "var/lib/istio/envoy/envoy_bootstrap_tmpl.json"),
@@ -303,7 +303,7 @@ chown istio-proxy:istio-proxy /var/lib/istio/envoy /var/lib/istio/config /var/lo
 
 // postinst returns the package's postinst: the istio-proxy user and
 // directories, then modes on its own binaries.
-func (p debPackage) postinst() string {
+func (p standIn) postinst() string {
 	var b strings.Builder
 	b.WriteString(strings.ReplaceAll(postinstHead, "@PACKAGE@", p.name))
 	bins := func(names []string) string {
@@ -356,10 +356,10 @@ func buildLegacyDebs(ctx context.Context, dir, urlBase string) ([]Deb, error) {
 
 // buildDeb builds p into dir unless it is there already, and returns it
 // with its SHA-256.
-func buildDeb(ctx context.Context, p debPackage, dir, urlBase string) (Deb, error) {
+func buildDeb(ctx context.Context, p standIn, dir, urlBase string) (Deb, error) {
 	out := filepath.Join(dir, debFileName(p.name, p.version))
 	if _, err := os.Stat(out); err != nil {
-		if err := p.build(ctx, out); err != nil {
+		if err := p.deb().Build(ctx, out); err != nil {
 			return Deb{}, err
 		}
 	}
@@ -370,53 +370,74 @@ func buildDeb(ctx context.Context, p debPackage, dir, urlBase string) (Deb, erro
 	return Deb{Package: p.name, Version: p.version, Path: out, SHA256: sum, URL: urlBase + "/" + filepath.Base(out)}, nil
 }
 
-func (p debPackage) build(ctx context.Context, out string) error {
+// deb is the package p describes: its files, its postinst, and the
+// dependencies of istio-sidecar.deb 1.0.
+func (p standIn) deb() DebPackage {
+	files := make(map[string]DebFile, len(p.files)+1)
+	for rel, f := range p.files {
+		files[rel] = DebFile{Mode: f.mode, Content: f.content}
+	}
+	files["DEBIAN/postinst"] = DebFile{Mode: 0o755, Content: p.postinst()}
+	return DebPackage{Name: p.name, Version: p.version, Arch: "all", Depends: "iproute2, iptables",
+		Description: p.description, Files: files, Conffiles: p.conffiles}
+}
+
+// DebPackage is a Debian package the lab builds with dpkg-deb: the
+// stand-in istio-sidecar and Istio 0.2's three packages here, the modern
+// istio-sidecar of real binaries in package lab.
+type DebPackage struct {
+	Name, Version string
+	// Arch is "all" for packages of scripts, "amd64" for real binaries.
+	Arch    string
+	Depends string
+	// Description is the control field: a synopsis line, then lines
+	// indented by one space.
+	Description string
+	// Files are the package's files by path below its root
+	// ("usr/local/bin/envoy"), and its maintainer scripts
+	// ("DEBIAN/postinst").
+	Files     map[string]DebFile
+	Conffiles []string
+}
+
+// DebFile is one file of a DebPackage: Content, or a copy of the file
+// Source (a binary too large to hold in memory).
+type DebFile struct {
+	Mode    os.FileMode
+	Content string
+	Source  string
+}
+
+// Build writes the package to out, through a temporary file beside it, so
+// that out is either complete or absent.
+func (p DebPackage) Build(ctx context.Context, out string) error {
 	tree, err := os.MkdirTemp(filepath.Dir(out), ".build-")
 	if err != nil {
 		return fmt.Errorf("vmlab: %w", err)
 	}
 	defer os.RemoveAll(tree)
-	write := func(rel string, mode os.FileMode, content string) error {
-		p := filepath.Join(tree, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
+	var size int64
+	for rel, f := range p.Files {
+		n, err := f.write(filepath.Join(tree, rel))
+		if err != nil {
+			return fmt.Errorf("vmlab: build %s: %w", p.Name, err)
 		}
-		if err := os.WriteFile(p, []byte(content), mode); err != nil {
-			return err
-		}
-		return os.Chmod(p, mode)
+		size += n
 	}
-	size := 0
-	for rel, f := range p.files {
-		if err := write(rel, f.mode, f.content); err != nil {
-			return fmt.Errorf("vmlab: build deb: %w", err)
-		}
-		size += len(f.content)
+	control := fmt.Sprintf("Package: %s\nVersion: %s\nArchitecture: %s\nMaintainer: meshx lab <lab@meshx.invalid>\nInstalled-Size: %d\n"+
+		"Depends: %s\nSection: net\nPriority: optional\nHomepage: https://istio.io/\nDescription: %s\n",
+		p.Name, p.Version, p.Arch, (size+1023)/1024, p.Depends, p.Description)
+	meta := map[string]string{"control": control}
+	if len(p.Conffiles) > 0 {
+		meta["conffiles"] = strings.Join(p.Conffiles, "\n") + "\n"
 	}
-	control := fmt.Sprintf("Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: meshx lab <lab@meshx.invalid>\nInstalled-Size: %d\n"+
-		"Depends: iproute2, iptables\nSection: net\nPriority: optional\nHomepage: https://istio.io/\nDescription: %s\n",
-		p.name, p.version, (size+1023)/1024, p.description)
-	conffiles := ""
-	for _, c := range p.conffiles {
-		conffiles += c + "\n"
-	}
-	for _, f := range []struct {
-		rel, content string
-		mode         os.FileMode
-	}{
-		{"DEBIAN/control", control, 0o644},
-		{"DEBIAN/conffiles", conffiles, 0o644},
-		{"DEBIAN/postinst", p.postinst(), 0o755},
-	} {
-		if f.content == "" {
-			continue
-		}
-		if err := write(f.rel, f.mode, f.content); err != nil {
-			return fmt.Errorf("vmlab: build deb: %w", err)
+	for name, content := range meta {
+		if _, err := (DebFile{Mode: 0o644, Content: content}).write(filepath.Join(tree, "DEBIAN", name)); err != nil {
+			return fmt.Errorf("vmlab: build %s: %w", p.Name, err)
 		}
 	}
 	tmp := out + ".tmp"
-	cmd := exec.CommandContext(ctx, "dpkg-deb", "--root-owner-group", "-Zgzip", "--build", tree, tmp)
+	cmd := exec.CommandContext(ctx, "dpkg-deb", "--root-owner-group", "-Zgzip", "-z1", "--build", tree, tmp)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -424,6 +445,36 @@ func (p debPackage) build(ctx context.Context, out string) error {
 		return fmt.Errorf("vmlab: dpkg-deb --build %s: %w: %s", filepath.Base(out), err, strings.TrimSpace(stderr.String()))
 	}
 	return os.Rename(tmp, out)
+}
+
+// write writes f at path, making its directories, and returns its size.
+func (f DebFile) write(path string) (int64, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return 0, err
+	}
+	if f.Source == "" {
+		if err := os.WriteFile(path, []byte(f.Content), f.Mode); err != nil {
+			return 0, err
+		}
+		return int64(len(f.Content)), os.Chmod(path, f.Mode)
+	}
+	in, err := os.Open(f.Source)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, f.Mode)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, os.Chmod(path, f.Mode)
 }
 
 func fileSHA256(p string) (string, error) {
