@@ -2,7 +2,6 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -159,8 +158,7 @@ func startIstio(ctx context.Context, o Options, l *Lab) (*Istio, error) {
 			}
 			ist.DNS[c.Name] = addr
 		}
-		b, _ := json.MarshalIndent(ist.file(), "", "  ")
-		if err := proc.WriteFileAtomic(istioStateFile(o.Dir), append(b, '\n'), 0o644); err != nil {
+		if err := proc.WriteJSON(istioStateFile(o.Dir), ist.file(), 0o644); err != nil {
 			return nil, err
 		}
 	}
@@ -185,12 +183,8 @@ func istioStateFile(dir string) string { return filepath.Join(istioDir(dir), "is
 
 func reuseIstiod(ctx context.Context, o Options, l *Lab) (*Istio, error) {
 	ctl := l.ControlCluster()
-	b, err := os.ReadFile(istioStateFile(o.Dir))
-	if err != nil {
-		return nil, err
-	}
 	var f istioFile
-	if err := json.Unmarshal(b, &f); err != nil {
+	if err := proc.ReadJSON(istioStateFile(o.Dir), &f); err != nil {
 		return nil, err
 	}
 	if f.Version != IstioVersion || f.ClusterID != ctl.Name || f.BinDir != o.IstioBinDir || len(f.DNS) != len(l.Clusters) {

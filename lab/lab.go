@@ -2,9 +2,7 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -121,22 +119,14 @@ func (l *Lab) save() error {
 	for _, v := range l.VMs {
 		f.VMs = append(f.VMs, vmFile{Name: v.Name, Hostname: v.Hostname, Address: v.Address, SSHPort: v.SSHPort, User: v.User, SudoUser: l.SudoUser, NetNS: v.NetNS})
 	}
-	b, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return err
-	}
-	return proc.WriteFileAtomic(labJSON(l.Dir), append(b, '\n'), 0o644)
+	return proc.WriteJSON(labJSON(l.Dir), f, 0o644)
 }
 
 // Load reads the lab.json of the instance in dir.
 func Load(dir string) (*Lab, error) {
-	b, err := os.ReadFile(labJSON(dir))
-	if err != nil {
-		return nil, err
-	}
 	var f labFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("%s: %w", labJSON(dir), err)
+	if err := proc.ReadJSON(labJSON(dir), &f); err != nil {
+		return nil, err
 	}
 	if f.Version != 1 {
 		return nil, fmt.Errorf("%s: version %d, want 1", labJSON(dir), f.Version)

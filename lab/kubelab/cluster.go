@@ -3,7 +3,6 @@ package kubelab
 import (
 	"context"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -97,13 +96,9 @@ func processesFile(dir string) string { return filepath.Join(dir, "processes.jso
 
 // LoadState reads Dir/cluster.json.
 func LoadState(dir string) (*State, error) {
-	b, err := os.ReadFile(stateFile(dir))
-	if err != nil {
-		return nil, err
-	}
 	var s State
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%s: %w", stateFile(dir), err)
+	if err := proc.ReadJSON(stateFile(dir), &s); err != nil {
+		return nil, err
 	}
 	return &s, nil
 }
@@ -297,8 +292,7 @@ func start(ctx context.Context, cfg Config) (*State, error) {
 		return nil, err
 	}
 	st := cfg.state(server)
-	b, _ := json.MarshalIndent(st, "", "  ")
-	if err := proc.WriteFileAtomic(stateFile(cfg.Dir), append(b, '\n'), 0o600); err != nil {
+	if err := proc.WriteJSON(stateFile(cfg.Dir), st, 0o600); err != nil {
 		return nil, err
 	}
 

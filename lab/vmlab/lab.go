@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/meshx-dev/meshx/lab/internal/proc"
 )
 
 // Options configure a lab's VMs.
@@ -146,30 +148,22 @@ func Load(dir string) (*State, error) {
 }
 
 func readRecord(dir string) (*record, error) {
-	b, err := os.ReadFile(filepath.Join(dir, recordFile))
+	var rec record
+	err := proc.ReadJSON(filepath.Join(dir, recordFile), &rec)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("vmlab: %w", err)
 	}
-	var rec record
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("vmlab: %s: %w", filepath.Join(dir, recordFile), err)
-	}
 	return &rec, nil
 }
 
 func writeRecord(dir string, rec *record) error {
-	b, err := json.MarshalIndent(rec, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := filepath.Join(dir, recordFile+".tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := proc.WriteJSON(filepath.Join(dir, recordFile), rec, 0o644); err != nil {
 		return fmt.Errorf("vmlab: %w", err)
 	}
-	return os.Rename(tmp, filepath.Join(dir, recordFile))
+	return nil
 }
 
 // lockDir serialises Up and Down on one lab directory.

@@ -2,7 +2,6 @@ package vmlab
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/meshx-dev/meshx/lab/internal/proc"
 	"github.com/meshx-dev/meshx/lab/vmlab/svcmgr"
 )
 
@@ -34,13 +34,9 @@ const vmBinPath = "/usr/lib/meshx-lab/" + selfName
 // the hostname and becomes the VM's service manager. It never returns
 // unless setup fails.
 func vmInit(cfgPath string) error {
-	b, err := os.ReadFile(cfgPath)
-	if err != nil {
-		return err
-	}
 	var c initConfig
-	if err := json.Unmarshal(b, &c); err != nil {
-		return fmt.Errorf("%s: %w", cfgPath, err)
+	if err := proc.ReadJSON(cfgPath, &c); err != nil {
+		return err
 	}
 	logger := log.New(os.Stderr, c.Name+": ", log.LstdFlags|log.Lmicroseconds)
 	if err := setupRoot(c); err != nil {

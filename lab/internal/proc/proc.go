@@ -131,27 +131,39 @@ func (r Record) Stop(grace time.Duration) error {
 
 // Save writes records to file as JSON.
 func Save(file string, recs []Record) error {
-	b, err := json.MarshalIndent(recs, "", "  ")
-	if err != nil {
-		return err
-	}
-	return WriteFileAtomic(file, append(b, '\n'), 0o600)
+	return WriteJSON(file, recs, 0o600)
 }
 
 // Load reads records written by Save. A missing file is no records.
 func Load(file string) ([]Record, error) {
-	b, err := os.ReadFile(file)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	var recs []Record
+	if err := ReadJSON(file, &recs); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	var recs []Record
-	if err := json.Unmarshal(b, &recs); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
 	return recs, nil
+}
+
+// WriteJSON writes v to name as indented JSON, through WriteFileAtomic.
+func WriteJSON(name string, v any, perm os.FileMode) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(name, append(b, '\n'), perm)
+}
+
+// ReadJSON decodes the JSON file name into v. An error reading the file is
+// returned as it is (os.ErrNotExist for a missing one); a decoding error
+// names the file.
+func ReadJSON(name string, v any) error {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
 
 // WriteFileAtomic writes data to a temporary file beside name and renames it
