@@ -1,19 +1,16 @@
 package lock
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/meshx-dev/meshx/cmd/meshx/cli"
 	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
 	"github.com/meshx-dev/meshx/cmd/meshx/internal/lock"
 )
@@ -75,11 +72,7 @@ func TestLockLostMidApply(t *testing.T) {
 	t.Setenv("MESHX_LOCK_TTL", "3s")
 	w.LBNever()
 
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Run([]string{"-chdir=" + w.Dir, "apply", "-auto-approve", "-no-color"}, strings.NewReader(""), &stdout, &stderr)
-	}()
+	run := w.Start("apply", "-auto-approve", "-no-color")
 	cs := w.Client("control")
 	e2etest.Eventually(t, "the apply creates istio-pilot-ilb", 2*time.Minute, func() (bool, string) {
 		_, err := cs.CoreV1().Services("istio-system").Get(t.Context(), "istio-pilot-ilb", e2etest.Get)
@@ -91,18 +84,12 @@ func TestLockLostMidApply(t *testing.T) {
 	// Give the load balancers their addresses once the run noticed, so the
 	// waits end well and only the lost lock can stop what depends on them.
 	e2etest.Eventually(t, "the apply notices it lost its lock", time.Minute, func() (bool, string) {
-		return strings.Contains(stderr.String(), "someone deleted the Lease. Starting no new changes"), stderr.String()
+		return strings.Contains(run.Stderr(), "someone deleted the Lease. Starting no new changes"), run.Stderr()
 	})
 	if err := w.Lab.SetLBMode(e2etest.Step(t), "control", "ip"); err != nil {
 		t.Fatal(err)
 	}
-	var r e2etest.Result
-	select {
-	case code := <-done:
-		r = e2etest.Result{Code: code, Stdout: stdout.String(), Stderr: stderr.String()}
-	case <-time.After(3 * time.Minute):
-		t.Fatal("apply did not end within 3m of losing its lock")
-	}
+	r := run.Wait(t, 3*time.Minute)
 	if r.Code != 1 {
 		t.Fatalf("apply after losing its lock: want exit 1, got %s", r)
 	}
@@ -114,22 +101,4 @@ func TestLockLostMidApply(t *testing.T) {
 	if l := getLease(t, w); l != nil {
 		t.Errorf("the run that lost its lock wrote the Lease again: %+v", l.Spec)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +22,7 @@ import (
 
 // World is one meshx configuration directory wired to the lab.
 type World struct {
-	T   *testing.T
+	T   testing.TB
 	Lab *lab.Lab
 	Dir string
 	// Env is the environment name; Namespace the VM services' namespace.
@@ -103,8 +104,8 @@ output "pilot_ilb" {
 `
 
 // New makes a configuration directory for environment env; the
-// caller fills VMs and Services and calls write.
-func New(t *testing.T, env string) *World {
+// caller fills VMs and Services and calls Write. Benchmarks use it too.
+func New(t testing.TB, env string) *World {
 	t.Helper()
 	l := lab.Get(t)
 	return &World{T: t, Lab: l, Dir: t.TempDir(), Env: env, Namespace: env, WaitTimeout: "2m"}
@@ -113,7 +114,7 @@ func New(t *testing.T, env string) *World {
 // Details is environment env with service details (9080) on vm1, written
 // and destroyed when the test ends: the smallest configuration that makes
 // every kind of change.
-func Details(t *testing.T, env string) *World {
+func Details(t testing.TB, env string) *World {
 	t.Helper()
 	w := New(t, env)
 	w.VMs = []string{"vm1"}
@@ -148,8 +149,14 @@ func (r Result) String() string {
 // Meshx runs the CLI in the world's directory.
 func (w *World) Meshx(args ...string) Result {
 	w.T.Helper()
+	return RunMeshx(w.Dir, slices.Concat(args, w.Args)...)
+}
+
+// RunMeshx runs the CLI in dir with args alone: World.Meshx adds the
+// world's Args, which some commands refuse (show takes no -var-file).
+func RunMeshx(dir string, args ...string) Result {
 	var out, errb bytes.Buffer
-	code := cli.Run(w.argv(args), strings.NewReader(""), &out, &errb)
+	code := cli.Run(append([]string{"-chdir=" + dir}, args...), strings.NewReader(""), &out, &errb)
 	return Result{code, out.String(), errb.String()}
 }
 
@@ -196,8 +203,40 @@ func (w *World) MeshxSeeing(text string, seen func(), args ...string) Result {
 	return Result{code, out.String(), errw.String()}
 }
 
-// watchWriter buffers what is written and calls seen when text first
-// appears in it.
+// Running is a meshx run in progress, begun by Start.
+type Running struct {
+	args           []string
+	stdout, stderr watchWriter
+	done           chan int
+}
+
+// Start runs the CLI in the world's directory in the background: the test
+// acts while it runs (deletes its Lease, say), reads its stderr so far,
+// and collects it with Wait.
+func (w *World) Start(args ...string) *Running {
+	r := &Running{args: args, done: make(chan int, 1)}
+	go func() { r.done <- cli.Run(w.argv(args), strings.NewReader(""), &r.stdout, &r.stderr) }()
+	return r
+}
+
+// Stderr returns what the run wrote to stderr so far.
+func (r *Running) Stderr() string { return r.stderr.String() }
+
+// Wait returns the run once it ended, failing the test if it does not
+// end within limit.
+func (r *Running) Wait(t testing.TB, limit time.Duration) Result {
+	t.Helper()
+	select {
+	case code := <-r.done:
+		return Result{code, r.stdout.String(), r.stderr.String()}
+	case <-time.After(limit):
+		t.Fatalf("meshx %s did not end within %s:\n%s", strings.Join(r.args, " "), limit, r.stderr.String())
+		return Result{}
+	}
+}
+
+// watchWriter buffers what is written, for readers while it is written,
+// and calls seen, when set, once text first appears in it.
 type watchWriter struct {
 	mu   sync.Mutex
 	buf  bytes.Buffer
@@ -299,8 +338,8 @@ var Get = metav1.GetOptions{}
 
 var Update = metav1.UpdateOptions{}
 
-// Render returns the configuration Write would write, without a test:
-// benchmarks build a World with a nil T and write it themselves.
+// Render returns the configuration Write writes, for a program without a
+// test (cmd/meshx/e2e/bench) that writes it itself.
 func (w *World) Render() ([]byte, error) {
 	type vmRow struct{ Name, Address string }
 	var vms []vmRow
@@ -321,13 +360,6 @@ func (w *World) Render() ([]byte, error) {
 		"KnownHostsFile": kh, "WaitTimeout": w.WaitTimeout, "MeshExpansion": w.MeshExpansion, "Extra": w.Extra, "VMExtra": w.VMExtra,
 	})
 	return b.Bytes(), err
-}
-
-// RunMeshx runs the CLI in dir without a test (for benchmarks).
-func RunMeshx(dir string, args ...string) Result {
-	var out, errb bytes.Buffer
-	code := cli.Run(append([]string{"-chdir=" + dir}, args...), strings.NewReader(""), &out, &errb)
-	return Result{code, out.String(), errb.String()}
 }
 
 // Eventually polls cond every 200 ms until it holds and fails the test
