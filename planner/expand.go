@@ -144,7 +144,14 @@ func (e *expander) controlCluster() hcl.Diagnostics {
 		for i, p := range l.Ports {
 			ports[i] = kube.Port{Name: p.Name, Port: int32(p.Port), Protocol: p.Protocol}
 		}
-		r := kube.LoadBalancer(c.Name, l.Name, ns, l.Name, ports, l.Selector, base, me.WaitTimeout)
+		r := kube.LoadBalancer(c.Name, l.Name, kube.LoadBalancerOptions{
+			Namespace:   ns,
+			Name:        l.Name,
+			Ports:       ports,
+			Selector:    l.Selector,
+			Annotations: base,
+			Wait:        me.WaitTimeout,
+		})
 		rng := c.DeclRange
 		if me.Manage {
 			r.DependsOn = append(r.DependsOn, deps...)
@@ -266,7 +273,7 @@ func (e *expander) vm(v *config.VM) {
 		envDeps = append(envDeps, *e.info)
 	}
 	envDeps = append(envDeps, e.ilbList()...)
-	clusterEnv := add(vm.File(v.Name, istio.ClusterEnvPath, func(in providers.Outputs) (any, error) {
+	clusterEnv := add(vm.File(v.Name, vm.FileOptions{Path: istio.ClusterEnvPath, Content: func(in providers.Outputs) (any, error) {
 		cidr, err := e.serviceCIDR(in)
 		if err != nil || plans.IsUnknown(cidr) {
 			return cidr, err
@@ -276,10 +283,10 @@ func (e *expander) vm(v *config.VM) {
 			return plans.Unknown, err
 		}
 		return p.ClusterEnv(cidr.(string), istioNS, e.cfg.Meshx.Istio.ControlPlaneAuth, extra), nil
-	}, 0o644, istio.ProxyUser, istio.ProxyUser, len(v.ClusterEnv.Sensitive) > 0, withPkg(envDeps...)))
+	}, Mode: 0o644, Owner: istio.ProxyUser, Group: istio.ProxyUser, Sensitive: len(v.ClusterEnv.Sensitive) > 0, DependsOn: withPkg(envDeps...)}))
 
 	// kubedns: dnsmasq answers the control plane's names with ILB addresses.
-	kubedns := add(vm.File(v.Name, istio.KubednsPath, func(in providers.Outputs) (any, error) {
+	kubedns := add(vm.File(v.Name, vm.FileOptions{Path: istio.KubednsPath, Content: func(in providers.Outputs) (any, error) {
 		addrs := map[string]string{}
 		for _, key := range slices.Sorted(maps.Keys(e.ilbs)) {
 			a := e.ilbs[key]
@@ -294,7 +301,7 @@ func (e *expander) vm(v *config.VM) {
 			addrs[key] = s
 		}
 		return p.Kubedns(istioNS, addrs)
-	}, 0o644, "root", "root", false, append(e.ilbList(), dnsmasqPkg)))
+	}, Mode: 0o644, Owner: "root", Group: "root", DependsOn: append(e.ilbList(), dnsmasqPkg)}))
 
 	// Certificates from Citadel's istio.<sa> secret.
 	secret := kube.IstioSecret(cluster, v.Namespace, v.ServiceAccount)
@@ -303,13 +310,13 @@ func (e *expander) vm(v *config.VM) {
 	var certs []plans.Address
 	for _, cf := range istio.CertFiles(v.CertsMode == config.CertsRootOnly) {
 		name := cf.Name
-		certs = append(certs, add(vm.File(v.Name, istio.CertDir+"/"+name, func(in providers.Outputs) (any, error) {
+		certs = append(certs, add(vm.File(v.Name, vm.FileOptions{Path: istio.CertDir + "/" + name, Content: func(in providers.Outputs) (any, error) {
 			val, ok := in.Output(secret.Addr, name)
 			if !ok {
 				return nil, fmt.Errorf("the istio.%s secret has no %s", v.ServiceAccount, name)
 			}
 			return val, nil
-		}, cf.Mode, istio.ProxyUser, istio.ProxyUser, cf.Sensitive, withPkg(secret.Addr))))
+		}, Mode: cf.Mode, Owner: istio.ProxyUser, Group: istio.ProxyUser, Sensitive: cf.Sensitive, DependsOn: withPkg(secret.Addr)})))
 	}
 
 	// sidecar.env: the keys meshx manages, merged into the packaged file.
@@ -328,7 +335,7 @@ func (e *expander) vm(v *config.VM) {
 	if len(names) > 0 {
 		service = names[0]
 	}
-	sidecarEnv := add(vm.EnvFile(v.Name, istio.SidecarEnvPath, func(in providers.Outputs) (map[string]any, error) {
+	sidecarEnv := add(vm.EnvFile(v.Name, vm.EnvFileOptions{Path: istio.SidecarEnvPath, Keys: func(in providers.Outputs) (map[string]any, error) {
 		extra, unknown, err := e.envMap(v.SidecarEnv, in)
 		if err != nil {
 			return nil, err
@@ -349,7 +356,7 @@ func (e *expander) vm(v *config.VM) {
 			}
 		}
 		return out, nil
-	}, 0o644, istio.ProxyUser, istio.ProxyUser, withPkg(e.ilbList()...)))
+	}, Mode: 0o644, Owner: istio.ProxyUser, Group: istio.ProxyUser, DependsOn: withPkg(e.ilbList()...)}))
 
 	dhclient := add(vm.Line(v.Name, istio.DhclientPath, istio.DhclientLine))
 

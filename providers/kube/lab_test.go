@@ -37,9 +37,14 @@ func vmService(cluster, ns, name string, ips []string, ports []Port) []providers
 }
 
 func pilotILB(cluster, ns string, wait time.Duration) providers.Resource {
-	return LoadBalancer(cluster, "istio-pilot-ilb", ns, "istio-pilot-ilb",
-		[]Port{{Name: "https-pilot", Port: 15005}, {Name: "http-pilot", Port: 8080}, {Name: "grpc-pilot", Port: 15010}, {Name: "tls-grpc-pilot", Port: 15011}},
-		map[string]string{"istio": "pilot"}, map[string]string{"cloud.google.com/load-balancer-type": "Internal"}, wait)
+	return LoadBalancer(cluster, "istio-pilot-ilb", LoadBalancerOptions{
+		Namespace:   ns,
+		Name:        "istio-pilot-ilb",
+		Ports:       []Port{{Name: "https-pilot", Port: 15005}, {Name: "http-pilot", Port: 8080}, {Name: "grpc-pilot", Port: 15010}, {Name: "tls-grpc-pilot", Port: 15011}},
+		Selector:    map[string]string{"istio": "pilot"},
+		Annotations: map[string]string{"cloud.google.com/load-balancer-type": "Internal"},
+		Wait:        wait,
+	})
 }
 
 // assertNoChanges plans rs again and fails on any change: the "second plan
@@ -96,8 +101,14 @@ func TestLoadBalancerAddress(t *testing.T) {
 				t.Errorf("Observe outputs differ from Apply's (-apply +observe):\n%s", diff)
 			}
 			// A port change keeps the address and needs no new wait.
-			changed := LoadBalancer("control", "istio-pilot-ilb", ns, "istio-pilot-ilb", []Port{{Name: "https-pilot", Port: 15005}},
-				map[string]string{"istio": "pilot"}, map[string]string{"cloud.google.com/load-balancer-type": "Internal"}, time.Minute)
+			changed := LoadBalancer("control", "istio-pilot-ilb", LoadBalancerOptions{
+				Namespace:   ns,
+				Name:        "istio-pilot-ilb",
+				Ports:       []Port{{Name: "https-pilot", Port: 15005}},
+				Selector:    map[string]string{"istio": "pilot"},
+				Annotations: map[string]string{"cloud.google.com/load-balancer-type": "Internal"},
+				Wait:        time.Minute,
+			})
 			rs2 := []providers.Resource{rs[0], changed}
 			steps = w.apply(rs2)
 			if got := changes(steps); len(got) != 1 || !strings.Contains(got[0], "update [ports]") {
@@ -432,8 +443,14 @@ func TestSSAConflictNamesFields(t *testing.T) {
 	t.Cleanup(w.destroy)
 	ns := env(t)
 	ilb := func(ann string) providers.Resource {
-		return LoadBalancer("control", "mixer-ilb", ns, "mixer-ilb", []Port{{Name: "grpc-mixer", Port: 15004}},
-			map[string]string{"istio": "mixer"}, map[string]string{"service.beta.kubernetes.io/aws-load-balancer-internal": ann}, time.Minute)
+		return LoadBalancer("control", "mixer-ilb", LoadBalancerOptions{
+			Namespace:   ns,
+			Name:        "mixer-ilb",
+			Ports:       []Port{{Name: "grpc-mixer", Port: 15004}},
+			Selector:    map[string]string{"istio": "mixer"},
+			Annotations: map[string]string{"service.beta.kubernetes.io/aws-load-balancer-internal": ann},
+			Wait:        time.Minute,
+		})
 	}
 	rs := []providers.Resource{Namespace("control", ns), ilb("true")}
 	w.apply(rs)

@@ -28,18 +28,31 @@ type loadBalancer struct {
 	selector, annotations map[string]string
 }
 
+// LoadBalancerOptions describe an ILB.
+type LoadBalancerOptions struct {
+	// Namespace and Name name the Service.
+	Namespace, Name string
+	Ports           []Port
+	// Selector picks the pods behind the load balancer (required);
+	// Annotations are the internal-LB annotations the planner computed.
+	Selector, Annotations map[string]string
+	// Wait bounds Apply's wait for an address (0: DefaultLoadBalancerWait).
+	Wait time.Duration
+}
+
 // LoadBalancer declares a mesh-expansion ILB: a Service of type
 // LoadBalancer at cluster.<cluster>.ilb["<key>"]. The planner computes the
 // internal-LB annotations and the ports from the Istio profile. Apply
-// waits up to wait (0: DefaultLoadBalancerWait) for
-// status.loadBalancer.ingress[0]. Outputs: address, ip, hostname. It
-// depends on the namespace's instance when the planner declares one
-// (pass it in DependsOn yourself; the builder does not guess).
-func LoadBalancer(cluster, key, namespace, name string, ports []Port, selector, annotations map[string]string, wait time.Duration) providers.Resource {
+// waits up to o.Wait for status.loadBalancer.ingress[0]. Outputs: address,
+// ip, hostname. It depends on the namespace's instance when the planner
+// declares one (pass it in DependsOn yourself; the builder does not
+// guess).
+func LoadBalancer(cluster, key string, o LoadBalancerOptions) providers.Resource {
+	wait := o.Wait
 	if wait <= 0 {
 		wait = DefaultLoadBalancerWait
 	}
-	lb := &loadBalancer{namespace: namespace, name: name, ports: ports, selector: copyMap(selector), annotations: copyMap(annotations)}
+	lb := &loadBalancer{namespace: o.Namespace, name: o.Name, ports: o.Ports, selector: copyMap(o.Selector), annotations: copyMap(o.Annotations)}
 	return providers.Resource{
 		Addr:                 plans.Address{Block: "cluster", Name: cluster, Type: "ilb", Key: key},
 		Target:               clusterTarget(cluster),

@@ -140,8 +140,13 @@ func assertEqualObjects(t *testing.T, want, got plans.Object) {
 // the pure half of "a second plan after apply is empty".
 func TestProjectionMatchesRender(t *testing.T) {
 	ports := []Port{{Name: "https-pilot", Port: 15005}, {Name: "http-pilot", Port: 8080}}
-	lb := LoadBalancer("control", "istio-pilot-ilb", "istio-system", "istio-pilot-ilb", ports,
-		map[string]string{"istio": "pilot"}, map[string]string{"cloud.google.com/load-balancer-type": "Internal"}, 0)
+	lb := LoadBalancer("control", "istio-pilot-ilb", LoadBalancerOptions{
+		Namespace:   "istio-system",
+		Name:        "istio-pilot-ilb",
+		Ports:       ports,
+		Selector:    map[string]string{"istio": "pilot"},
+		Annotations: map[string]string{"cloud.google.com/load-balancer-type": "Internal"},
+	})
 	liveLB := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: "istio-pilot-ilb", Namespace: "istio-system",
@@ -195,7 +200,12 @@ func TestProjectionMatchesRender(t *testing.T) {
 }
 
 func TestProjectionSeesHandEdits(t *testing.T) {
-	lb := LoadBalancer("control", "k", "istio-system", "ilb", []Port{{Name: "grpc", Port: 15010}}, map[string]string{"istio": "pilot"}, nil, 0)
+	lb := LoadBalancer("control", "k", LoadBalancerOptions{
+		Namespace: "istio-system",
+		Name:      "ilb",
+		Ports:     []Port{{Name: "grpc", Port: 15010}},
+		Selector:  map[string]string{"istio": "pilot"},
+	})
 	live := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "ilb", Namespace: "istio-system",
 			ManagedFields: fields("meshx", `{"f:spec":{"f:ports":{"k:{\"port\":15010,\"protocol\":\"TCP\"}":{}}}}`)},
@@ -408,7 +418,11 @@ func TestScrub(t *testing.T) {
 func TestBuildersAddresses(t *testing.T) {
 	rs := []providers.Resource{
 		Namespace("control", "bookinfo"),
-		LoadBalancer("control", "istio-pilot-ilb", "istio-system", "istio-pilot-ilb", []Port{{Port: 1}}, nil, nil, 0),
+		LoadBalancer("control", "istio-pilot-ilb", LoadBalancerOptions{
+			Namespace: "istio-system",
+			Name:      "istio-pilot-ilb",
+			Ports:     []Port{{Port: 1}},
+		}),
 		ClusterInfo("control"),
 		IstioSecret("control", "bookinfo", "default"),
 	}
@@ -449,7 +463,11 @@ func TestRenderRejects(t *testing.T) {
 		{"reserved label", Service(plans.Address{Block: "service", Name: "a", Type: "service"}, "c", "ns", "a", []Port{{Port: 80}},
 			map[string]string{LabelManagedBy: "x"}, nil), "reserved"},
 		{"bad service name", Service(plans.Address{Block: "service", Name: "a", Type: "service"}, "c", "ns", "A_b", []Port{{Port: 80}}, nil, nil), "name \"A_b\""},
-		{"lb without selector", LoadBalancer("c", "k", "ns", "n", []Port{{Port: 80}}, nil, nil, 0), "selector is required"},
+		{"lb without selector", LoadBalancer("c", "k", LoadBalancerOptions{
+			Namespace: "ns",
+			Name:      "n",
+			Ports:     []Port{{Port: 80}},
+		}), "selector is required"},
 		{"short token lifetime", Reader("c", "istio-system", "", time.Minute), "at least 10m0s"},
 		{"bad cluster id", RemoteSecret("c", "r", "istio-system", "Remote_1", ReaderAddress("r")), "DNS-1123"},
 		{"bad endpoint ip", Endpoints(plans.Address{Block: "service", Name: "a", Type: "endpoints"}, "c", "ns", "a", []string{"x"}, []Port{{Port: 80}}, nil), "not an IP"},

@@ -17,7 +17,14 @@ import (
 func localFiles(b *testing.B, vmName, dir string, n int) []providers.Resource {
 	var rs []providers.Resource
 	for i := 0; i < n; i++ {
-		rs = append(rs, File(vmName, filepath.Join(dir, fmt.Sprintf("f%d.conf", i)), text("KEY=value\n"), 0o644, "root", "root", i%3 == 0, nil))
+		rs = append(rs, File(vmName, FileOptions{
+			Path:      filepath.Join(dir, fmt.Sprintf("f%d.conf", i)),
+			Content:   text("KEY=value\n"),
+			Mode:      0o644,
+			Owner:     "root",
+			Group:     "root",
+			Sensitive: i%3 == 0,
+		}))
 	}
 	return rs
 }

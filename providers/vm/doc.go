@@ -3,9 +3,19 @@
 // files, single lines, Debian packages and service units.
 //
 // The planner decides WHAT each VM needs and builds it with the functions
-// File, EnvFile, Line, Package and Unit; a Provider (one per VM, from New)
-// implements providers.Provider: Observe reads every requested instance in
-// one remote command, Apply carries out one change, Close hangs up.
+// File, Token, EnvFile, Line, Package and Unit; a Provider (one per VM, from
+// New) implements providers.Provider: Observe reads every requested
+// instance in one remote command, Apply carries out one change, Close
+// hangs up.
+//
+// Each kind is one type in a file of its own (file.go with token.go,
+// env_file.go, line.go, package.go, unit.go) that its builder attaches to
+// Resource.Private: it says what Observe reads for it, builds its Observed
+// from what was read and its manifest entry, and applies itself (the
+// instance interface in resources.go). A VM file's diff is computed in
+// one place, fileSpec.observed (file.go). Observe, the manifest and
+// deletions, which undo what a manifest entry records, are shared
+// (observe.go, manifest.go, apply.go).
 //
 // What the package guarantees:
 //

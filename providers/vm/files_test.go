@@ -57,12 +57,19 @@ func TestFilesLifecycle(t *testing.T) {
 
 	resources := func(clusterEnvText string, withKey bool) []providers.Resource {
 		rs := []providers.Resource{
-			File("ecs1", clusterEnv, text(clusterEnvText), 0o644, "root", "root", false, nil),
-			File("ecs1", bigFile, text(big), 0o644, "root", "root", false, nil),
-			File("ecs1", preexisting, text("managed\n"), 0o600, "root", "root", false, nil),
+			File("ecs1", FileOptions{Path: clusterEnv, Content: text(clusterEnvText), Mode: 0o644, Owner: "root", Group: "root"}),
+			File("ecs1", FileOptions{Path: bigFile, Content: text(big), Mode: 0o644, Owner: "root", Group: "root"}),
+			File("ecs1", FileOptions{Path: preexisting, Content: text("managed\n"), Mode: 0o600, Owner: "root", Group: "root"}),
 		}
 		if withKey {
-			rs = append(rs, File("ecs1", keyPEM, text(secret), 0o600, "root", "root", true, nil))
+			rs = append(rs, File("ecs1", FileOptions{
+				Path:      keyPEM,
+				Content:   text(secret),
+				Mode:      0o600,
+				Owner:     "root",
+				Group:     "root",
+				Sensitive: true,
+			}))
 		}
 		return rs
 	}
@@ -201,7 +208,13 @@ func TestManifestIsRootOnlyAndNamesOtherOwners(t *testing.T) {
 	p := s.provider(t, s.host("ecs1"))
 	ctx := testContext(t)
 	path := filepath.Join(t.TempDir(), "shared.conf")
-	rs := []providers.Resource{File("ecs1", path, text("a\n"), 0o644, "root", "root", false, nil)}
+	rs := []providers.Resource{File("ecs1", FileOptions{
+		Path:    path,
+		Content: text("a\n"),
+		Mode:    0o644,
+		Owner:   "root",
+		Group:   "root",
+	})}
 	converge(t, ctx, p, "envone", rs)
 	fi, err := os.Stat(p.manifestPath("envone"))
 	if err != nil {
@@ -250,7 +263,7 @@ ISTIO_SERVICE=duplicate
 	}
 	keys := map[string]any{"ISTIO_SERVICE": "details", "ISTIO_INBOUND_PORTS": "9080,8080", "ISTIO_SVC_IP": "it's $(not run)"}
 	res := func(keys map[string]any) []providers.Resource {
-		return []providers.Resource{EnvFile("ecs1", path, func(providers.Outputs) (map[string]any, error) { return keys, nil }, 0o644, "root", "root", nil)}
+		return []providers.Resource{EnvFile("ecs1", EnvFileOptions{Path: path, Keys: func(providers.Outputs) (map[string]any, error) { return keys, nil }, Mode: 0o644, Owner: "root", Group: "root"})}
 	}
 	const env = "bookinfo"
 	converge(t, ctx, p, env, res(keys))
@@ -378,16 +391,16 @@ func TestHostileNamesAreRefusedOrQuoted(t *testing.T) {
 
 	t.Run("refused", func(t *testing.T) {
 		refused := []providers.Resource{
-			File("ecs1", "relative/path", text("x"), 0o644, "root", "root", false, nil),
-			File("ecs1", dir+"/new\nline", text("x"), 0o644, "root", "root", false, nil),
-			File("ecs1", dir+"/carriage\rreturn", text("x"), 0o644, "root", "root", false, nil),
-			File("ecs1", dir+"/double\"quote", text("x"), 0o644, "root", "root", false, nil),
-			File("ecs1", dir+"/back\\slash", text("x"), 0o644, "root", "root", false, nil),
-			File("ecs1", dir+"/../escape", text("x"), 0o644, "root", "root", false, nil),
-			File("ecs1", dir+"/nul\x00byte", text("x"), 0o644, "root", "root", false, nil),
-			File("ecs1", "/var/lib/meshx/other.json", text("x"), 0o644, "root", "root", false, nil),
-			File("ecs1", dir+"/ok", text("x"), 0o644, "root; touch "+canary, "root", false, nil),
-			File("ecs1", dir+"/ok", text("x"), 0o17777, "root", "root", false, nil),
+			File("ecs1", FileOptions{Path: "relative/path", Content: text("x"), Mode: 0o644, Owner: "root", Group: "root"}),
+			File("ecs1", FileOptions{Path: dir + "/new\nline", Content: text("x"), Mode: 0o644, Owner: "root", Group: "root"}),
+			File("ecs1", FileOptions{Path: dir + "/carriage\rreturn", Content: text("x"), Mode: 0o644, Owner: "root", Group: "root"}),
+			File("ecs1", FileOptions{Path: dir + "/double\"quote", Content: text("x"), Mode: 0o644, Owner: "root", Group: "root"}),
+			File("ecs1", FileOptions{Path: dir + "/back\\slash", Content: text("x"), Mode: 0o644, Owner: "root", Group: "root"}),
+			File("ecs1", FileOptions{Path: dir + "/../escape", Content: text("x"), Mode: 0o644, Owner: "root", Group: "root"}),
+			File("ecs1", FileOptions{Path: dir + "/nul\x00byte", Content: text("x"), Mode: 0o644, Owner: "root", Group: "root"}),
+			File("ecs1", FileOptions{Path: "/var/lib/meshx/other.json", Content: text("x"), Mode: 0o644, Owner: "root", Group: "root"}),
+			File("ecs1", FileOptions{Path: dir + "/ok", Content: text("x"), Mode: 0o644, Owner: "root; touch " + canary, Group: "root"}),
+			File("ecs1", FileOptions{Path: dir + "/ok", Content: text("x"), Mode: 0o17777, Owner: "root", Group: "root"}),
 			Line("ecs1", dir+"/lines", "two\nlines"),
 			Unit("ecs1", "istio; touch "+canary, nil),
 			Unit("ecs1", "$(touch "+canary+")", nil),
@@ -395,12 +408,12 @@ func TestHostileNamesAreRefusedOrQuoted(t *testing.T) {
 			Package("ecs1", "dnsmasq; touch "+canary, PackageSource{Apt: "dnsmasq"}),
 			Package("ecs1", "-y", PackageSource{Apt: "dnsmasq"}),
 			Package("ecs1", "istio-sidecar", PackageSource{URL: "http://x/$(touch " + canary + ")", SHA256: strings.Repeat("0", 64)}),
-			EnvFile("ecs1", dir+"/env", func(providers.Outputs) (map[string]any, error) {
+			EnvFile("ecs1", EnvFileOptions{Path: dir + "/env", Keys: func(providers.Outputs) (map[string]any, error) {
 				return map[string]any{"A;touch": "x"}, nil
-			}, 0o644, "root", "root", nil),
-			EnvFile("ecs1", dir+"/env", func(providers.Outputs) (map[string]any, error) {
+			}, Mode: 0o644, Owner: "root", Group: "root"}),
+			EnvFile("ecs1", EnvFileOptions{Path: dir + "/env", Keys: func(providers.Outputs) (map[string]any, error) {
 				return map[string]any{"A": "x\ntouch " + canary}, nil
-			}, 0o644, "root", "root", nil),
+			}, Mode: 0o644, Owner: "root", Group: "root"}),
 		}
 		for _, r := range refused {
 			if _, err := r.Render(fixedOutputs{}); err == nil {
@@ -425,12 +438,12 @@ func TestHostileNamesAreRefusedOrQuoted(t *testing.T) {
 		for i, inj := range injections {
 			path := filepath.Join(dir, fmt.Sprintf("f%d %s", i, strings.ReplaceAll(inj, "/", "_")))
 			paths = append(paths, path)
-			rs = append(rs, File("ecs1", path, text(inj+"\n"), 0o644, "root", "root", false, nil))
+			rs = append(rs, File("ecs1", FileOptions{Path: path, Content: text(inj + "\n"), Mode: 0o644, Owner: "root", Group: "root"}))
 		}
 		rs = append(rs, Line("ecs1", filepath.Join(dir, "lines $(x)"), "prepend domain-name-servers 127.0.0.1; "+injections[0]+" '\"q\"'"))
-		rs = append(rs, EnvFile("ecs1", filepath.Join(dir, "it's.env"), func(providers.Outputs) (map[string]any, error) {
+		rs = append(rs, EnvFile("ecs1", EnvFileOptions{Path: filepath.Join(dir, "it's.env"), Keys: func(providers.Outputs) (map[string]any, error) {
 			return map[string]any{"HOSTILE": injections[3], "OTHER": injections[1]}, nil
-		}, 0o644, "root", "root", nil))
+		}, Mode: 0o644, Owner: "root", Group: "root"}))
 		converge(t, ctx, p, "hostile", rs)
 		for i, path := range paths {
 			if c, _ := statFile(t, path); c != injections[i]+"\n" {
@@ -495,11 +508,17 @@ func TestAtomicWriteSurvivesACutConnection(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cluster.env")
 	const old = "ISTIO_SERVICE_CIDR=10.0.0.0/16\n"
-	converge(t, ctx, p, "cut", []providers.Resource{File("ecs1", path, text(old), 0o644, "root", "root", false, nil)})
+	converge(t, ctx, p, "cut", []providers.Resource{File("ecs1", FileOptions{
+		Path:    path,
+		Content: text(old),
+		Mode:    0o644,
+		Owner:   "root",
+		Group:   "root",
+	})})
 
 	huge := make([]byte, 16<<20)
 	rand.Read(huge)
-	r := File("ecs1", path, func(providers.Outputs) (any, error) { return huge, nil }, 0o644, "root", "root", false, nil)
+	r := File("ecs1", FileOptions{Path: path, Content: func(providers.Outputs) (any, error) { return huge, nil }, Mode: 0o644, Owner: "root", Group: "root"})
 	desired, err := r.Render(fixedOutputs{})
 	if err != nil {
 		t.Fatal(err)
@@ -566,7 +585,14 @@ func TestConcurrentApplies(t *testing.T) {
 	dir := t.TempDir()
 	var rs []providers.Resource
 	for i := 0; i < 24; i++ {
-		rs = append(rs, File("ecs1", filepath.Join(dir, fmt.Sprintf("f%02d", i)), text(fmt.Sprintf("%d\n", i)), 0o644, "root", "root", i%2 == 0, nil))
+		rs = append(rs, File("ecs1", FileOptions{
+			Path:      filepath.Join(dir, fmt.Sprintf("f%02d", i)),
+			Content:   text(fmt.Sprintf("%d\n", i)),
+			Mode:      0o644,
+			Owner:     "root",
+			Group:     "root",
+			Sensitive: i%2 == 0,
+		}))
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(rs))
@@ -619,9 +645,9 @@ func TestEnvFileSensitiveKeys(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sidecar.env")
 	const secret = "env-s3cr3t-marker"
 	res := func(token any) []providers.Resource {
-		return []providers.Resource{EnvFile("ecs1", path, func(providers.Outputs) (map[string]any, error) {
+		return []providers.Resource{EnvFile("ecs1", EnvFileOptions{Path: path, Keys: func(providers.Outputs) (map[string]any, error) {
 			return map[string]any{"TOKEN": token, "PLAIN": "x"}, nil
-		}, 0o644, "root", "root", nil)}
+		}, Mode: 0o644, Owner: "root", Group: "root"})}
 	}
 	const env = "sens"
 	rs := res(plans.NewSensitive([]byte(secret)))

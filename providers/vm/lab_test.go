@@ -84,16 +84,44 @@ func vmResources(vmName string, sidecar PackageSource, clusterEnv, kubedns, key 
 	pkg := Package(vmName, "istio-sidecar", sidecar)
 	dnsmasq := Package(vmName, "dnsmasq", PackageSource{Apt: "dnsmasq"})
 	withPkg := []plans.Address{pkg.Addr}
-	ce := File(vmName, labClusterEnv, text(clusterEnv), 0o644, "istio-proxy", "istio-proxy", false, withPkg)
-	kd := File(vmName, labKubedns, text(kubedns), 0o644, "root", "root", false, []plans.Address{dnsmasq.Addr})
-	root := File(vmName, "/etc/certs/root-cert.pem", text("ROOT CERT\n"), 0o644, "istio-proxy", "istio-proxy", false, withPkg)
-	chain := File(vmName, "/etc/certs/cert-chain.pem", text("CERT CHAIN\n"), 0o644, "istio-proxy", "istio-proxy", false, withPkg)
-	kp := File(vmName, "/etc/certs/key.pem", func(providers.Outputs) (any, error) {
+	ce := File(vmName, FileOptions{
+		Path:      labClusterEnv,
+		Content:   text(clusterEnv),
+		Mode:      0o644,
+		Owner:     "istio-proxy",
+		Group:     "istio-proxy",
+		DependsOn: withPkg,
+	})
+	kd := File(vmName, FileOptions{
+		Path:      labKubedns,
+		Content:   text(kubedns),
+		Mode:      0o644,
+		Owner:     "root",
+		Group:     "root",
+		DependsOn: []plans.Address{dnsmasq.Addr},
+	})
+	root := File(vmName, FileOptions{
+		Path:      "/etc/certs/root-cert.pem",
+		Content:   text("ROOT CERT\n"),
+		Mode:      0o644,
+		Owner:     "istio-proxy",
+		Group:     "istio-proxy",
+		DependsOn: withPkg,
+	})
+	chain := File(vmName, FileOptions{
+		Path:      "/etc/certs/cert-chain.pem",
+		Content:   text("CERT CHAIN\n"),
+		Mode:      0o644,
+		Owner:     "istio-proxy",
+		Group:     "istio-proxy",
+		DependsOn: withPkg,
+	})
+	kp := File(vmName, FileOptions{Path: "/etc/certs/key.pem", Content: func(providers.Outputs) (any, error) {
 		return plans.NewSensitive([]byte(key)), nil
-	}, 0o600, "istio-proxy", "istio-proxy", true, withPkg)
-	se := EnvFile(vmName, labSidecarEnv, func(providers.Outputs) (map[string]any, error) {
+	}, Mode: 0o600, Owner: "istio-proxy", Group: "istio-proxy", Sensitive: true, DependsOn: withPkg})
+	se := EnvFile(vmName, EnvFileOptions{Path: labSidecarEnv, Keys: func(providers.Outputs) (map[string]any, error) {
 		return map[string]any{"ISTIO_SERVICE": "details", "ISTIO_INBOUND_PORTS": "9080", "ISTIO_NAMESPACE": "bookinfo"}, nil
-	}, 0o644, "istio-proxy", "istio-proxy", withPkg)
+	}, Mode: 0o644, Owner: "istio-proxy", Group: "istio-proxy", DependsOn: withPkg})
 	dh := Line(vmName, labDhclient, labDhcpLine)
 	return []providers.Resource{
 		dnsmasq, pkg, ce, kd, root, chain, kp, se, dh,
@@ -311,7 +339,14 @@ func TestLabDebFromPathAndUpgrade(t *testing.T) {
 	resources := func(d lab.Deb) []providers.Resource {
 		pkg := Package(v.Name, "istio-sidecar", PackageSource{Path: d.Path, SHA256: d.SHA256})
 		return []providers.Resource{pkg,
-			File(v.Name, labClusterEnv, text("ISTIO_SERVICE_CIDR=10.0.0.0/8\n"), 0o640, "istio-proxy", "istio-proxy", false, []plans.Address{pkg.Addr})}
+			File(v.Name, FileOptions{
+				Path:      labClusterEnv,
+				Content:   text("ISTIO_SERVICE_CIDR=10.0.0.0/8\n"),
+				Mode:      0o640,
+				Owner:     "istio-proxy",
+				Group:     "istio-proxy",
+				DependsOn: []plans.Address{pkg.Addr},
+			})}
 	}
 	version := func() string {
 		return vmShell(t, l, v, "dpkg-query -W -f '${Version}' istio-sidecar")
@@ -394,7 +429,7 @@ func TestLabSudo(t *testing.T) {
 	p := labProvider(t, l, h)
 	ctx := labContext(t)
 	rs := []providers.Resource{
-		File(v.Name, "/etc/meshx-sudo.conf", text("x\n"), 0o600, "root", "root", false, nil),
+		File(v.Name, FileOptions{Path: "/etc/meshx-sudo.conf", Content: text("x\n"), Mode: 0o600, Owner: "root", Group: "root"}),
 		Line(v.Name, labDhclient, labDhcpLine),
 	}
 	converge(t, ctx, p, "sudo", rs)
@@ -491,7 +526,15 @@ func benchResources(vmName string, l *lab.Lab, proxyOwned bool) []providers.Reso
 	var files []plans.Address
 	for i := 0; i < 10; i++ {
 		path := fmt.Sprintf("/etc/meshx-bench/f%d.conf", i)
-		f := File(vmName, path, text(fmt.Sprintf("KEY%d=value\nOTHER=%s\n", i, strings.Repeat("x", 200))), 0o644, owner, owner, i < 3, []plans.Address{pkg.Addr})
+		f := File(vmName, FileOptions{
+			Path:      path,
+			Content:   text(fmt.Sprintf("KEY%d=value\nOTHER=%s\n", i, strings.Repeat("x", 200))),
+			Mode:      0o644,
+			Owner:     owner,
+			Group:     owner,
+			Sensitive: i < 3,
+			DependsOn: []plans.Address{pkg.Addr},
+		})
 		rs = append(rs, f)
 		files = append(files, f.Addr)
 	}

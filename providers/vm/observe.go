@@ -7,17 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
-	"github.com/meshx-dev/meshx/providers/vm/envfile"
 )
 
 // fileStat is what the observe script says about one path.
@@ -88,34 +83,9 @@ func parseObservation(out []byte) (*observation, error) {
 	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
 	section := ""
 	complete := false
-	var unitIDs []string // of the #U section, in systemctl's order
-	var shown []map[string]string
 	for sc.Scan() {
 		line := sc.Text()
 		switch section {
-		case "#U":
-			if line == "#E" {
-				if err := o.addShown(unitIDs, shown); err != nil {
-					return nil, err
-				}
-				section = ""
-				continue
-			}
-			if line == "" {
-				if len(shown) > 0 && len(shown[len(shown)-1]) > 0 {
-					shown = append(shown, map[string]string{})
-				}
-				continue
-			}
-			k, v, ok := strings.Cut(line, "=")
-			if !ok {
-				return nil, fmt.Errorf("bad systemctl show line %q", line)
-			}
-			if len(shown) == 0 {
-				shown = append(shown, map[string]string{})
-			}
-			shown[len(shown)-1][k] = v
-			continue
 		case "#S":
 			if line == "#H" {
 				section = line
@@ -175,8 +145,6 @@ func parseObservation(out []byte) (*observation, error) {
 		switch tag {
 		case "#S":
 			section = tag
-		case "#U":
-			section, unitIDs, shown = tag, strings.Fields(rest), nil
 		case "L":
 			id, v, _ := strings.Cut(rest, " ")
 			o.lines[id] = v
@@ -228,40 +196,6 @@ func parseObservation(out []byte) (*observation, error) {
 	return o, nil
 }
 
-// addShown records the units of a #U section: blocks are the KEY=VALUE
-// blocks systemctl show printed, one per unit of ids in order. Keys are
-// looked up by name, in whatever order systemctl printed them (real
-// systemctl prints its own order, not the -p order). A unit without a unit
-// file (systemd prints LoadState=not-found and an empty UnitFileState) has
-// the state "none", as when is-enabled cannot answer. No output at all (no
-// systemctl on the VM) means no unit exists.
-func (o *observation) addShown(ids []string, blocks []map[string]string) error {
-	if n := len(blocks); n > 0 && len(blocks[n-1]) == 0 {
-		blocks = blocks[:n-1]
-	}
-	if len(blocks) == 0 {
-		for _, id := range ids {
-			o.units[id] = unitStat{enabled: "none", active: "none"}
-		}
-		return nil
-	}
-	if len(blocks) != len(ids) {
-		return fmt.Errorf("systemctl show answered for %d units, asked for %d", len(blocks), len(ids))
-	}
-	for i, id := range ids {
-		b := blocks[i]
-		us := unitStat{enabled: b["UnitFileState"], active: b["ActiveState"]}
-		if us.enabled == "" {
-			us.enabled = "none"
-		}
-		if us.active == "" {
-			us.active = "none"
-		}
-		o.units[id] = us
-	}
-	return nil
-}
-
 // unknownOutputs answers every Output with Unknown, so Render reveals the
 // shape of a resource (an env file's key names) without its inputs.
 type unknownOutputs struct{}
@@ -290,49 +224,15 @@ func (p *Provider) planObserve(rs []providers.Resource) ([]observeItem, error) {
 		if r.Addr.Block != "vm" || r.Addr.Name != p.host.Name || kindOfType[r.Addr.Type] != r.Kind {
 			return nil, fmt.Errorf("%s: not a %s instance of vm.%s", r.Addr, r.Kind, p.host.Name)
 		}
-		it := observeItem{res: r}
-		switch s := r.Private.(type) {
-		case *fileSpec:
-			if s.err != nil {
-				return nil, fmt.Errorf("%s: %w", r.Addr, s.err)
-			}
-			// A token's claims are read, never shown: observeToken keeps
-			// only what they say.
-			it.path, it.text, it.name = s.path, !s.sensitive || s.token != nil, s.path
-		case *envSpec:
-			if s.err != nil {
-				return nil, fmt.Errorf("%s: %w", r.Addr, s.err)
-			}
-			it.path, it.text, it.name = s.path, true, s.path
-			if o, err := r.Render(unknownOutputs{}); err == nil {
-				it.sensitive = map[string]bool{}
-				for _, k := range o.Keys() {
-					if !envFileAttrs[k] {
-						it.keys = append(it.keys, k)
-					}
-					if _, ok := o[k].(plans.Sensitive); ok {
-						it.sensitive[k] = true
-					}
-				}
-			}
-		case *lineSpec:
-			if s.err != nil {
-				return nil, fmt.Errorf("%s: %w", r.Addr, s.err)
-			}
-			it.op, it.name = []string{"l", s.path, s.line}, s.path
-		case *packageSpec:
-			if s.err != nil {
-				return nil, fmt.Errorf("%s: %w", r.Addr, s.err)
-			}
-			it.op, it.name = []string{"p", s.name}, s.name
-		case *unitSpec:
-			if s.err != nil {
-				return nil, fmt.Errorf("%s: %w", r.Addr, s.err)
-			}
-			it.op, it.name = []string{"u", s.name}, s.name
-		default:
+		in, ok := r.Private.(instance)
+		if !ok {
 			return nil, fmt.Errorf("%s: not built by package vm (Resource.Private is %T)", r.Addr, r.Private)
 		}
+		if err := in.check(); err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Addr, err)
+		}
+		it := observeItem{res: r}
+		in.reading(&it)
 		items = append(items, it)
 	}
 	return items, nil
@@ -431,176 +331,7 @@ func (p *Provider) observed(it observeItem, id string, obs *observation, m *mani
 	r := it.res
 	o := providers.Observed{Addr: r.Addr, Kind: r.Kind}
 	e := m.find(r.Addr.Type, r.Addr.Key)
-	switch s := r.Private.(type) {
-	case *fileSpec:
-		f := obs.file(s.path)
-		if err := fileObject(&o, f, s.sensitive, s.owner, s.group); err != nil {
-			return o, err
-		}
-		if s.token != nil {
-			observeToken(&o, f, s, time.Now())
-		}
-		o.Drift = e != nil && fileDrift(e, f)
-	case *envSpec:
-		f := obs.file(s.path)
-		if err := fileObject(&o, f, false, s.owner, s.group); err != nil {
-			return o, err
-		}
-		if o.Exists && (len(it.sensitive) > 0 || e.hasSensitiveKey()) {
-			// The file's full sha256 would let a weak secret in it be
-			// guessed offline; show only the fingerprint.
-			o.Outputs = fileOutputs(f.sha256, true)
-			o.Details = map[string]string{"sha256": o.Outputs["sha256"].(string)}
-		}
-		if o.Exists {
-			managed := []string{}
-			if e != nil {
-				managed = slices.Sorted(maps.Keys(e.Keys))
-			}
-			o.Object["managed_keys"] = anyStrings(managed)
-		}
-		if !o.Exists || f.state != "f" {
-			o.Drift = e != nil && !o.Exists
-			break
-		}
-		content := o.Object["content"]
-		delete(o.Object, "content")
-		keys := it.keys
-		if keys == nil && e != nil {
-			keys = slices.Sorted(maps.Keys(e.Keys))
-		}
-		text, ok := content.(string)
-		if !ok {
-			// Too large to read back: the managed keys are unknown, so the
-			// plan rewrites them.
-			break
-		}
-		vals := envfile.Values(text)
-		for _, k := range keys {
-			v, ok := vals[k]
-			switch {
-			case !ok:
-			case it.sensitive[k] || (e != nil && e.Keys[k].Sensitive):
-				// Sensitive now or when meshx last wrote it: a plan
-				// must show neither the new secret nor the old one.
-				o.Object[k] = plans.NewSensitive([]byte(v))
-			default:
-				o.Object[k] = v
-			}
-		}
-		if e != nil {
-			for k, rec := range e.Keys {
-				v, ok := vals[k]
-				if rec.Sensitive {
-					v = plans.Fingerprint([]byte(v))
-				}
-				if !ok || v != rec.Value {
-					o.Drift = true
-				}
-			}
-		}
-	case *lineSpec:
-		st := obs.lines[id]
-		switch st {
-		case "-", "0", "1":
-		default:
-			return o, fmt.Errorf("cannot read %s", s.path)
-		}
-		o.Exists = st == "1"
-		o.Object = plans.Object{"path": s.path, "line": s.line, "present": o.Exists}
-		o.Drift = e != nil && !e.Preexisting && !o.Exists
-	case *packageSpec:
-		ps := obs.packages[s.name]
-		o.Exists = ps.installed
-		if !ps.installed {
-			o.Drift = e != nil && !e.Preexisting
-			break
-		}
-		o.Object = plans.Object{"name": s.name, "version": ps.version}
-		if s.src.Apt != "" {
-			o.Object["version"] = "installed"
-		}
-		if e != nil && e.SHA256 != "" {
-			o.Object["sha256"] = e.SHA256
-		}
-		o.Outputs = plans.Object{"version": ps.version}
-		o.Details = map[string]string{"version": ps.version}
-		o.Drift = e != nil && e.Version != "" && e.Version != ps.version
-	case *unitSpec:
-		us, ok := obs.units[id]
-		if !ok {
-			return o, errors.New("no record")
-		}
-		o.Exists = us.exists()
-		if o.Exists {
-			o.Object = plans.Object{"enabled": us.isEnabled(), "active": us.active == "active"}
-			o.Outputs = plans.Object{"enabled": us.isEnabled(), "active": us.active == "active"}
-			o.Details = map[string]string{"enabled": us.enabled, "active": us.active}
-		}
-		o.Drift = e != nil && !e.Preexisting && !us.isEnabled()
-	}
-	return o, nil
-}
-
-// fileObject fills the Object of a file from its record. owner and group
-// are the desired ones: a numeric one is compared with the numeric id.
-func fileObject(o *providers.Observed, f *fileStat, sensitive bool, owner, group string) error {
-	switch f.state {
-	case "-":
-		return nil
-	case "f":
-	case "?":
-		return errors.New("cannot stat or read the file")
-	default:
-		kind := map[string]string{"d": "a directory", "l": "a symbolic link", "o": "not a regular file"}[f.state]
-		o.Exists = true
-		o.Object = plans.Object{"content": "(" + kind + ")", "mode": "", "owner": "", "group": ""}
-		return nil
-	}
-	o.Exists = true
-	user, grp := f.user, f.group
-	if isNumeric(owner) {
-		user = f.uid
-	}
-	if isNumeric(group) {
-		grp = f.gid
-	}
-	var content any = f.fingerprint()
-	if !sensitive && f.contentKnown && utf8.Valid(f.content) && len(f.content) <= maxTextContent {
-		content = string(f.content)
-	}
-	o.Object = plans.Object{"content": content, "mode": f.mode, "owner": user, "group": grp}
-	o.Outputs = fileOutputs(f.sha256, sensitive)
-	o.Details = map[string]string{"sha256": o.Outputs["sha256"].(string)}
-	return nil
-}
-
-// fileOutputs are a file's outputs: its sha256, or for a secret only its
-// fingerprint (outputs and precondition details are shown and stored).
-func fileOutputs(sum string, sensitive bool) plans.Object {
-	if sensitive {
-		return plans.Object{"sha256": plans.FingerprintPrefix + sum[:12]}
-	}
-	return plans.Object{"sha256": sum}
-}
-
-func fileDrift(e *entry, f *fileStat) bool {
-	if f.state != "f" {
-		return true
-	}
-	owner, group := f.user, f.group
-	if isNumeric(e.Owner) {
-		owner = f.uid
-	}
-	if isNumeric(e.Group) {
-		group = f.gid
-	}
-	return f.sha256 != e.SHA256 || f.mode != e.Mode || owner != e.Owner || group != e.Group
-}
-
-func isNumeric(s string) bool {
-	_, err := strconv.ParseUint(s, 10, 32)
-	return err == nil
+	return o, r.Private.(instance).observed(&o, it, id, obs, e)
 }
 
 // orphan builds the Observed of a manifest entry no resource requested.

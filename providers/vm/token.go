@@ -24,7 +24,24 @@ type tokenSpec struct {
 	lifetime time.Duration
 }
 
-// Token manages a bearer token in a file, minted by mint and renewed
+// TokenOptions describe the token file Token manages.
+type TokenOptions struct {
+	// Path is the file's absolute path.
+	Path string
+	// Mint mints a new token of Lifetime; Audience is the audience the
+	// token must have.
+	Mint     Minter
+	Audience string
+	Lifetime time.Duration
+	// Mode holds the permission bits (0o600); Owner and Group are names or
+	// numeric ids.
+	Mode         uint32
+	Owner, Group string
+	// DependsOn are the instances Mint needs.
+	DependsOn []plans.Address
+}
+
+// Token manages a bearer token in a file, minted by o.Mint and renewed
 // before it expires: vm.<vm>.file["<path>"], kind vm_file, sensitive.
 //
 // Its Object is not the token but what the token says of itself: audience
@@ -35,19 +52,19 @@ type tokenSpec struct {
 // it although nothing else differs; a file that is not a JWT has no
 // audience or lifetime and is replaced. Apply mints a new token and writes
 // it atomically. Outputs: sha256 (a fingerprint) and expires (RFC 3339).
-func Token(vm, path string, mint Minter, audience string, lifetime time.Duration, mode uint32, owner, group string, deps []plans.Address) providers.Resource {
-	r := File(vm, path, nil, mode, owner, group, true, deps)
+func Token(vm string, o TokenOptions) providers.Resource {
+	r := File(vm, FileOptions{Path: o.Path, Mode: o.Mode, Owner: o.Owner, Group: o.Group, Sensitive: true, DependsOn: o.DependsOn})
 	s := r.Private.(*fileSpec)
-	s.token = &tokenSpec{mint: mint, audience: audience, lifetime: lifetime}
-	if mint == nil || lifetime <= 0 {
+	s.token = &tokenSpec{mint: o.Mint, audience: o.Audience, lifetime: o.Lifetime}
+	if o.Mint == nil || o.Lifetime <= 0 {
 		s.err = firstErr(s.err, errors.New("a token needs a minter and a positive lifetime"))
 	}
 	r.Render = func(providers.Outputs) (plans.Object, error) {
 		if s.err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Addr, s.err)
 		}
-		return plans.Object{"audience": audience, "lifetime": lifetime.String(),
-			"mode": modeString(mode), "owner": owner, "group": group}, nil
+		return plans.Object{"audience": o.Audience, "lifetime": o.Lifetime.String(),
+			"mode": modeString(o.Mode), "owner": o.Owner, "group": o.Group}, nil
 	}
 	return r
 }

@@ -82,7 +82,15 @@ func TestTokenFileRenewedInLastThird(t *testing.T) {
 		return jwt(t, []string{"istio-ca"}, iat, iat.Add(life)), nil
 	}
 	res := func(life time.Duration) []providers.Resource {
-		return []providers.Resource{Token("ecs1", path, mint, "istio-ca", life, 0o600, "root", "root", nil)}
+		return []providers.Resource{Token("ecs1", TokenOptions{
+			Path:     path,
+			Mint:     mint,
+			Audience: "istio-ca",
+			Lifetime: life,
+			Mode:     0o600,
+			Owner:    "root",
+			Group:    "root",
+		})}
 	}
 	a := addr("ecs1", TypeFile, path)
 

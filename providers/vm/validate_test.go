@@ -121,7 +121,7 @@ func TestFileContentIsSensitiveWhenItCannotBeDiffed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := File("ecs1", "/etc/x", func(providers.Outputs) (any, error) { return tt.content, nil }, 0o644, "root", "root", tt.sensitive, nil)
+			r := File("ecs1", FileOptions{Path: "/etc/x", Content: func(providers.Outputs) (any, error) { return tt.content, nil }, Mode: 0o644, Owner: "root", Group: "root", Sensitive: tt.sensitive})
 			o, err := r.Render(fixedOutputs{})
 			if err != nil {
 				t.Fatal(err)
@@ -132,11 +132,11 @@ func TestFileContentIsSensitiveWhenItCannotBeDiffed(t *testing.T) {
 			}
 		})
 	}
-	r := File("ecs1", "/etc/x", func(providers.Outputs) (any, error) { return plans.NewSensitive([]byte("k")), nil }, 0o644, "root", "root", false, nil)
+	r := File("ecs1", FileOptions{Path: "/etc/x", Content: func(providers.Outputs) (any, error) { return plans.NewSensitive([]byte("k")), nil }, Mode: 0o644, Owner: "root", Group: "root"})
 	if _, err := r.Render(fixedOutputs{}); err == nil || !strings.Contains(err.Error(), "not declared sensitive") {
 		t.Fatalf("a secret for a non-sensitive file: err = %v", err)
 	}
-	r = File("ecs1", "/etc/x", func(providers.Outputs) (any, error) { return plans.Unknown, nil }, 0o644, "root", "root", true, nil)
+	r = File("ecs1", FileOptions{Path: "/etc/x", Content: func(providers.Outputs) (any, error) { return plans.Unknown, nil }, Mode: 0o644, Owner: "root", Group: "root", Sensitive: true})
 	if o, _ := r.Render(fixedOutputs{}); !plans.IsUnknown(o["content"]) {
 		t.Fatalf("unknown content rendered as %v", o["content"])
 	}
