@@ -36,6 +36,10 @@ type Input struct {
 	// Targets, when set, limit the plan to these instances (partial
 	// addresses allowed) and everything they depend on.
 	Targets []plans.Address
+
+	// inventory, set by Make, is kept right as targets are observed and
+	// deletes planned (see inventory.go).
+	inventory *inventory
 }
 
 // DefaultObserveParallelism bounds concurrent observations when
@@ -82,6 +86,9 @@ func Build(ctx context.Context, in Input) (*Plan, hcl.Diagnostics) {
 	}
 
 	obs, orphans, unreachable := observeAll(ctx, in, res)
+	if in.inventory != nil {
+		in.inventory.observed(unreachable)
+	}
 
 	plan := &Plan{
 		Plan:      &plans.Plan{Environment: in.Environment, Destroy: in.Destroy},
@@ -137,6 +144,9 @@ func Build(ctx context.Context, in Input) (*Plan, hcl.Diagnostics) {
 		c := orphanChange(o)
 		c.Kind, c.Target = o.Kind, o.Target
 		changes[o.Addr] = c
+	}
+	if in.inventory != nil {
+		in.inventory.order(changes, in.Destroy, len(in.Targets) > 0)
 	}
 	if len(in.Targets) > 0 && len(unreachable) == 0 {
 		diags = append(diags, unmatchedTargets(in.Targets, in.Resources, changes)...)

@@ -31,6 +31,9 @@ type Expansion struct {
 	known func(providers.Outputs) (config.Known, error)
 	// sources are the instances whose outputs known reads.
 	sources []plans.Address
+	// inventory is the environment's inventory, which Make completes and
+	// Build keeps right.
+	inventory *inventory
 }
 
 // expander accumulates instances, deduplicating shared ones (namespaces).
@@ -79,6 +82,7 @@ func Expand(cfg *config.Config) (Expansion, hcl.Diagnostics) {
 	for _, v := range cfg.VMs {
 		e.vm(v)
 	}
+	e.expandInventory()
 	e.out.sources = e.ilbList()
 	if e.info != nil {
 		e.out.sources = append(e.out.sources, *e.info)

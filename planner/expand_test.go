@@ -15,7 +15,6 @@ import (
 	"github.com/meshx-dev/meshx/istio"
 	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
-	"github.com/meshx-dev/meshx/providers/kube"
 )
 
 // noOutputs answers every Render question with Unknown.
@@ -257,7 +256,7 @@ vm "app1" {
 				t.Errorf("%s: ReadOnly %v, Reference %q, DependsOn %v, line %d; want a read-only reference at line 14",
 					r.Addr, r.ReadOnly, r.Reference, r.DependsOn, exp.Ranges[r.Addr].Start.Line)
 			}
-		case r.Target == "cluster.remote1", r.Addr == kube.NamespaceAddress("control", "istio-system"):
+		case r.Target == "cluster.remote1":
 			t.Errorf("%s is declared; the owning environment manages it", r.Addr)
 		}
 	}

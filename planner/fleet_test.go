@@ -154,7 +154,8 @@ func TestExpandFleetRemoveKey(t *testing.T) {
 			changed = append(changed, a)
 		}
 	}
-	if diff := cmp.Diff([]string{"service.frontend.endpoints"}, changed); diff != "" {
+	slices.Sort(changed)
+	if diff := cmp.Diff([]string{"cluster.control.inventory", "service.frontend.endpoints"}, changed); diff != "" {
 		t.Errorf("instances rendered differently (-want +got):\n%s", diff)
 	}
 	subsets := render(t, after["service.frontend.endpoints"])["subsets"].([]any)
@@ -233,7 +234,7 @@ func TestLeftVMs(t *testing.T) {
 			Before: ep("192.168.10.1", "192.168.10.2", "192.168.10.3"), After: ep("192.168.10.3")},
 	}}
 	rng := hcl.Range{Filename: "main.hcl", Start: hcl.Pos{Line: 17}}
-	diags := LeftVMs(cfg, p, map[plans.Address]hcl.Range{frontend: rng})
+	diags := LeftVMs(cfg, p, map[plans.Address]hcl.Range{frontend: rng}, nil)
 	if len(diags) != 1 {
 		t.Fatalf("diags = %v, want one warning for 192.168.10.2", diags)
 	}

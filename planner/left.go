@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -14,15 +15,20 @@ import (
 )
 
 // LeftVMs warns about each address that p removes from a service's
-// Endpoints and that no VM of cfg has any more: a vm block, or a key of a
-// vm block's for_each (or the last instances of its count), was removed
-// from the configuration. meshx keeps no state and connects only to the
-// VMs the configuration declares, so the plan removes that VM's address
-// from the mesh and nothing else: what meshx installed on the VM stays.
-// Each warning says so, and how to undo it there (a targeted destroy
-// before the removal). ranges locate the services' blocks.
-func LeftVMs(cfg *config.Config, p *plans.Plan, ranges map[plans.Address]hcl.Range) hcl.Diagnostics {
-	declared := map[string]bool{}
+// Endpoints and that no VM of cfg has any more, nor any VM the inventory
+// records (undone: their mesh IPs, whose undo the plan carries or
+// explains): a vm block, or a key of a vm block's for_each (or the last
+// instances of its count), was removed from the configuration, and meshx
+// has no record of how to reach that VM (it was applied before meshx kept
+// an inventory, or -target left it out). So the plan removes that VM's
+// address from the mesh and nothing else: what meshx installed on the VM
+// stays. Each warning says so, and how to undo it there (a targeted
+// destroy before the removal). ranges locate the services' blocks.
+func LeftVMs(cfg *config.Config, p *plans.Plan, ranges map[plans.Address]hcl.Range, undone map[string]bool) hcl.Diagnostics {
+	declared := maps.Clone(undone)
+	if declared == nil {
+		declared = map[string]bool{}
+	}
 	for _, v := range cfg.VMs {
 		declared[v.MeshIP] = true
 	}
@@ -63,7 +69,7 @@ func LeftVMs(cfg *config.Config, p *plans.Plan, ranges map[plans.Address]hcl.Ran
 			Severity: hcl.DiagWarning,
 			Summary:  "VM left as it is: " + ip,
 			Detail: fmt.Sprintf("The plan removes %s from the Endpoints of %s, and no vm of this configuration has that address any more: its vm block, or its key in a for_each, was removed (or its address changed). "+
-				"meshx keeps no state and connects only to the VMs the configuration declares, so this plan takes the VM out of the mesh and does nothing on it: "+
+				"meshx connects only to the VMs the configuration declares or its inventory records, and this one is in neither, so this plan takes the VM out of the mesh and does nothing on it: "+
 				"the sidecar package, /etc/certs, cluster.env, sidecar.env, the dnsmasq files and the units meshx set up stay there, listed in its /var/lib/meshx/%s.json. "+
 				"To undo them, put the block or the key back, run meshx destroy -target=vm.NAME (-target='vm.NAME[\"KEY\"]' for one instance), then remove it again.",
 				ip, strings.Join(u.services, ", "), cfg.Meshx.Environment),

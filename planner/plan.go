@@ -36,6 +36,10 @@ type Options struct {
 	// Connect builds the provider of each target; the default connects to
 	// the configured clusters and VMs.
 	Connect func(ctx context.Context, cfg *config.Config) (map[string]providers.Provider, error)
+	// Forget, when set, plans meshx forget: only the inventory changes,
+	// dropping these VMs and remote clusters, which the configuration must
+	// no longer declare.
+	Forget []plans.Address
 	// PassphraseEnv names the environment variable that holds the
 	// passphrase of encrypted SSH private keys; the CLI names its own.
 	// Empty: only a prompt on the terminal can give one.
@@ -66,7 +70,11 @@ func (p *Plan) Close() {
 	if p == nil {
 		return
 	}
-	for _, pr := range p.Providers {
+	closeAll(p.Providers)
+}
+
+func closeAll(provs map[string]providers.Provider) {
+	for _, pr := range provs {
 		_ = pr.Close()
 	}
 }
@@ -101,7 +109,26 @@ func Make(ctx context.Context, cfg *config.Config, opts Options) (*Plan, Expansi
 	if err != nil {
 		return nil, exp, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot connect", Detail: err.Error()})
 	}
+	unread, d := openInventory(ctx, cfg, &exp, provs, opts)
+	if d.HasErrors() {
+		closeAll(provs)
+		return nil, exp, append(diags, d...)
+	}
+	if len(opts.Forget) > 0 {
+		if unread != nil {
+			closeAll(provs)
+			return nil, exp, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read the inventory", Detail: unread.Error()})
+		}
+		plan, d := planForget(ctx, cfg, exp, provs, opts.Forget, opts)
+		if plan == nil {
+			closeAll(provs)
+		} else {
+			plan.Providers, plan.Targets = provs, nil
+		}
+		return plan, exp, append(diags, d...)
+	}
 	plan, d := Build(ctx, Input{
+		inventory:   exp.inventory,
 		Environment: cfg.Meshx.Environment,
 		Resources:   exp.Resources,
 		Providers:   provs,
@@ -112,11 +139,22 @@ func Make(ctx context.Context, cfg *config.Config, opts Options) (*Plan, Expansi
 		Targets:     opts.Targets,
 	})
 	diags = append(diags, d...)
+	if plan != nil && exp.inventory != nil {
+		exp.inventory.explainUnreachable(plan)
+	}
+	if control := "cluster." + cfg.Control().Name; plan != nil && unread != nil && !slices.Contains(plan.Unobserved, control) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Cannot read the inventory",
+			Detail: fmt.Sprintf("%v\n\nThis plan neither undoes VMs or clusters removed from the configuration nor updates the inventory. Plan again once %s answers.", unread, control)})
+	}
 	if plan != nil && !opts.Destroy {
 		outs, d := OutputValues(cfg, exp, PlannedOutputs(plan))
 		diags = append(diags, d...)
 		plan.Outputs = outs
-		diags = append(diags, LeftVMs(cfg, plan.Plan, exp.Ranges)...)
+		var undone map[string]bool
+		if exp.inventory != nil {
+			undone = exp.inventory.removedMeshIPs()
+		}
+		diags = append(diags, LeftVMs(cfg, plan.Plan, exp.Ranges, undone)...)
 	}
 	return plan, exp, diags
 }
@@ -226,36 +264,41 @@ func Connect(ctx context.Context, cfg *config.Config, opts Options) (map[string]
 		out["cluster."+name] = p
 	}
 	for _, v := range cfg.VMs {
-		// What the ssh block does not set comes from ~/.ssh/config, as
-		// with ssh; the configuration's defaults apply after it.
-		port, user, knownHosts := v.SSH.Port, v.SSH.User, v.SSH.KnownHostsFile
-		if _, set := v.Ranges["ssh.port"]; !set {
-			port = 0
-		}
-		if _, set := v.Ranges["ssh.user"]; !set {
-			user = ""
-		}
-		if _, set := v.Ranges["ssh.known_hosts_file"]; !set {
-			knownHosts = ""
-		}
-		out["vm."+v.Name] = vm.New(vm.Host{
-			Name:            v.Name,
-			Address:         v.Address,
-			Port:            port,
-			User:            user,
-			PrivateKeyFile:  v.SSH.PrivateKeyFile,
-			PassphraseEnv:   opts.PassphraseEnv,
-			UseAgent:        v.SSH.UseAgent,
-			KnownHostsFile:  knownHosts,
-			SSHConfigFile:   "~/.ssh/config",
-			TrustOnFirstUse: v.SSH.InsecureTrustOnFirstUse,
-			Bastion:         v.SSH.Bastion,
-			Sudo:            v.SSH.Sudo,
-			ConnectTimeout:  v.SSH.ConnectTimeout,
-			Log:             opts.Log,
-		})
+		out["vm."+v.Name] = vm.New(vmHost(v, opts))
 	}
 	return out, nil
+}
+
+// vmHost says how the vm provider reaches VM v.
+func vmHost(v *config.VM, opts Options) vm.Host {
+	// What the ssh block does not set comes from ~/.ssh/config, as
+	// with ssh; the configuration's defaults apply after it.
+	port, user, knownHosts := v.SSH.Port, v.SSH.User, v.SSH.KnownHostsFile
+	if _, set := v.Ranges["ssh.port"]; !set {
+		port = 0
+	}
+	if _, set := v.Ranges["ssh.user"]; !set {
+		user = ""
+	}
+	if _, set := v.Ranges["ssh.known_hosts_file"]; !set {
+		knownHosts = ""
+	}
+	return vm.Host{
+		Name:            v.Name,
+		Address:         v.Address,
+		Port:            port,
+		User:            user,
+		PrivateKeyFile:  v.SSH.PrivateKeyFile,
+		PassphraseEnv:   opts.PassphraseEnv,
+		UseAgent:        v.SSH.UseAgent,
+		KnownHostsFile:  knownHosts,
+		SSHConfigFile:   "~/.ssh/config",
+		TrustOnFirstUse: v.SSH.InsecureTrustOnFirstUse,
+		Bastion:         v.SSH.Bastion,
+		Sudo:            v.SSH.Sudo,
+		ConnectTimeout:  v.SSH.ConnectTimeout,
+		Log:             opts.Log,
+	}
 }
 
 // KubeCluster says how the kube provider reaches cluster block c.

@@ -56,6 +56,7 @@ var orphanProjections = map[string]func(live metav1.Object) (plans.Object, bool)
 	KindEndpoints:    orphanEndpoints,
 	KindReader:       orphanReader,
 	KindRemoteSecret: orphanRemoteSecret,
+	KindInventory:    orphanInventory,
 }
 
 // instanceOf returns the instance a builder of this package attached to r.

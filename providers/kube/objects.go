@@ -23,12 +23,13 @@ const (
 	resServiceAccounts     = "serviceaccounts"
 	resClusterRoles        = "clusterroles"
 	resClusterRoleBindings = "clusterrolebindings"
+	resConfigMaps          = "configmaps"
 )
 
 // managedResources are listed for orphans, in deletion order (what is
 // inside a namespace before it, a binding before its role and account).
 var managedResources = []string{
-	resClusterRoleBindings, resClusterRoles, resEndpoints, resServices, resSecrets, resServiceAccounts, resNamespaces,
+	resClusterRoleBindings, resClusterRoles, resEndpoints, resServices, resSecrets, resServiceAccounts, resConfigMaps, resNamespaces,
 }
 
 // apiResource is one API resource meshx reads and writes, with the calls
@@ -63,6 +64,9 @@ var apiResources = map[string]apiResource{
 	}),
 	resClusterRoles: typed("ClusterRole", true, func(p *Provider, _ string) typedClient[*rbacv1.ClusterRole, *rbacv1.ClusterRoleList] {
 		return p.client.RbacV1().ClusterRoles()
+	}),
+	resConfigMaps: typed("ConfigMap", false, func(p *Provider, ns string) typedClient[*corev1.ConfigMap, *corev1.ConfigMapList] {
+		return p.client.CoreV1().ConfigMaps(ns)
 	}),
 	resClusterRoleBindings: typed("ClusterRoleBinding", true, func(p *Provider, _ string) typedClient[*rbacv1.ClusterRoleBinding, *rbacv1.ClusterRoleBindingList] {
 		return p.client.RbacV1().ClusterRoleBindings()

@@ -72,7 +72,8 @@
 //   - env-file keys meshx added are removed, keys it overwrote get their
 //     previous value back; other keys and comments are never touched;
 //   - a line meshx appended is removed; a line that was already there stays;
-//   - a package meshx installed is removed (dpkg -r); one that was installed
+//   - a package meshx installed is purged (dpkg -P: its configuration files
+//     go too, as they came with it); one that was installed
 //     before is never removed;
 //   - a unit meshx enabled is disabled, one it started is stopped.
 //

@@ -227,11 +227,13 @@ fi
 echo "installed $(dpkg-query -W -f '${Version}' "$name" </dev/null) -"
 `}
 
-// packageRemoveScript removes an installed package. Argument: NAME.
+// packageRemoveScript removes an installed package with its configuration
+// files (dpkg -P), so the VM is left as before meshx installed it; dpkg -r
+// would leave its conffiles behind. Argument: NAME.
 var packageRemoveScript = script{name: "meshx-package-remove", body: prelude + `name=$1
 cur=$(dpkg-query -W -f '${Status}\t${Version}' "$name" 2>/dev/null </dev/null) || cur=
 case $cur in *" installed$tab"*) ;; *) echo absent; exit 0 ;; esac
-DEBIAN_FRONTEND=noninteractive dpkg -r "$name" </dev/null >&2
+DEBIAN_FRONTEND=noninteractive dpkg -P "$name" </dev/null >&2
 echo removed
 `}
 

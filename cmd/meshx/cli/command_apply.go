@@ -18,30 +18,56 @@ import (
 func init() {
 	register("apply", func(m *Meta) Command { return &applyCommand{Meta: m} })
 	register("destroy", func(m *Meta) Command { return &applyCommand{Meta: m, destroy: true} })
+	register("forget", func(m *Meta) Command { return &applyCommand{Meta: m, forget: true} })
 }
 
-// applyCommand makes the changes of a plan: apply, or destroy (an apply
-// of a destroy plan).
+// applyCommand makes the changes of a plan: apply, destroy (an apply of a
+// destroy plan), or forget (an apply of a plan changing only the
+// inventory).
 type applyCommand struct {
 	*Meta
 	destroy bool
+	forget  bool
 }
 
 func (c *applyCommand) name() string {
-	if c.destroy {
+	switch {
+	case c.destroy:
 		return "destroy"
+	case c.forget:
+		return "forget"
 	}
 	return "apply"
 }
 
 func (c *applyCommand) Synopsis() string {
-	if c.destroy {
+	switch {
+	case c.destroy:
 		return "Remove everything this environment created"
+	case c.forget:
+		return "Drop removed VMs or clusters that cannot be reached from the inventory"
 	}
 	return "Make the changes the configuration asks for"
 }
 
 func (c *applyCommand) Help() string {
+	if c.forget {
+		return strings.TrimSpace(`
+Usage: meshx [global options] forget [options] ADDRESS...
+
+  Drops VMs or remote clusters (vm.old, cluster.remote2) from the
+  environment's inventory, the record in the control cluster of what it
+  manages and how to reach it. Plans after a vm or cluster block is removed
+  undo what meshx did there through that record; when the VM or cluster
+  cannot be reached any more (it is gone, or you will clean it by hand),
+  forget is how to stop trying. It changes nothing on the VM or cluster, nor
+  anything but the inventory, and only after you approve the plan it shows.
+  Each ADDRESS must be recorded and no longer in the configuration.
+
+Options:
+  -auto-approve       Do not ask for approval.
+` + lockFlagsHelp + VarFlagsHelp)
+	}
 	if c.destroy {
 		return strings.TrimSpace(`
 Usage: meshx [global options] destroy [options]
@@ -83,7 +109,7 @@ Environment:
 }
 
 func (c *applyCommand) AutocompleteArgs() complete.Predictor {
-	if c.destroy {
+	if c.destroy || c.forget {
 		return complete.PredictNothing
 	}
 	return complete.PredictFiles("*")
@@ -107,9 +133,18 @@ func (c *applyCommand) Run(args []string) int {
 	base := c.View()
 	view := views.NewApply(viewType(f.json, "", args, err), base, views.ApplyViewOptions{Order: f.order})
 	var planPath string
+	var forget targetList
 	switch {
 	case err != nil:
 		return flagError(view, err)
+	case c.forget && fs.NArg() == 0:
+		return flagError(view, fmt.Errorf("forget needs the VMs or clusters to forget, like meshx forget vm.old"))
+	case c.forget:
+		for _, a := range fs.Args() {
+			if err := forget.Set(a); err != nil {
+				return flagError(view, err)
+			}
+		}
 	case fs.NArg() == 1 && !c.destroy:
 		planPath = c.path(fs.Arg(0))
 	case fs.NArg() > 0:
@@ -118,6 +153,7 @@ func (c *applyCommand) Run(args []string) int {
 	// Nobody can answer a prompt in the middle of a JSON stream.
 	f.input = f.input && !f.json
 	o := c.newOp(f, base, view)
+	o.forget = forget
 	if !o.load() {
 		return ExitError
 	}
@@ -185,11 +221,15 @@ func (c *applyCommand) Run(args []string) int {
 			return incomplete()
 		}
 		if !autoApprove {
-			q := "Do you want to perform these actions?"
-			if destroy {
+			q, detail := "Do you want to perform these actions?", approvalDetail(p.Plan)
+			switch {
+			case destroy:
 				q = "Do you really want to destroy everything in environment " + o.cfg.Meshx.Environment + "?"
+			case c.forget:
+				q = "Do you want meshx to forget " + strings.Join(fs.Args(), ", ") + "?"
+				detail = "meshx will drop them from the inventory. Nothing on them, nor anything else, is changed; what meshx did there stays."
 			}
-			if !o.confirm(view, q, approvalDetail(p.Plan)) {
+			if !o.confirm(view, q, detail) {
 				return ExitError
 			}
 			if lk.lost() != nil {
@@ -213,7 +253,7 @@ func (c *applyCommand) Run(args []string) int {
 			"\n\nEverything that did not depend on a failed change was applied. Fix the cause and run meshx plan to see exactly what remains."}})
 		return ExitError
 	}
-	if !destroy {
+	if !destroy && !c.forget {
 		outs, diags := planner.OutputValues(o.cfg, exp, planner.AppliedOutputs(res.Outputs))
 		o.diagnostics(diags)
 		view.Outputs(outs)

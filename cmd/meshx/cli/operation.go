@@ -8,11 +8,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -142,6 +145,8 @@ type op struct {
 	// configuration's sources.
 	base *views.View
 	view views.Operation
+	// forget, for meshx forget, are the targets to drop from the inventory.
+	forget []plans.Address
 }
 
 func (m *Meta) newOp(f opFlags, base *views.View, view views.Operation) *op {
@@ -203,6 +208,7 @@ func (o *op) planPartial(ctx context.Context, destroy bool) (*planner.Plan, plan
 		Log:         o.view.Note,
 		Destroy:     destroy,
 		Targets:     o.flags.targets,
+		Forget:      o.forget,
 		Adopt:       o.flags.adopt,
 		Force:       o.flags.force,
 		// The passphrase variable is the CLI's to name.
@@ -222,10 +228,18 @@ func (o *op) planPartial(ctx context.Context, destroy bool) (*planner.Plan, plan
 
 // describeClusters records in p the context and server each cluster block
 // reached, which every view names above the plan.
+// Removed clusters the inventory still records follow, by name.
 func (o *op) describeClusters(p *planner.Plan) {
+	declared := map[string]bool{}
 	for _, c := range o.cfg.Clusters {
+		declared["cluster."+c.Name] = true
 		if kp, ok := p.Providers["cluster."+c.Name].(*kube.Provider); ok {
 			p.Clusters = append(p.Clusters, plans.ClusterEndpoint{Name: c.Name, Context: kp.Context(), Server: kp.Server()})
+		}
+	}
+	for _, t := range slices.Sorted(maps.Keys(p.Providers)) {
+		if kp, ok := p.Providers[t].(*kube.Provider); ok && !declared[t] {
+			p.Clusters = append(p.Clusters, plans.ClusterEndpoint{Name: strings.TrimPrefix(t, "cluster."), Context: kp.Context(), Server: kp.Server()})
 		}
 	}
 }

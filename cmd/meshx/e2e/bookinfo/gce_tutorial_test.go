@@ -120,9 +120,7 @@ func TestGCETutorialExample(t *testing.T) {
 		t.Error("root-cert.pem on the VM differs from the istio.default secret")
 	}
 
-	// setupIstioVM.sh 0.2's three packages, and no istio-sidecar. (An
-	// earlier test on the same VM may have left istio-sidecar's conffiles,
-	// "deinstall ok config-files", as dpkg -r does: not installed either.)
+	// setupIstioVM.sh 0.2's three packages, and no istio-sidecar installed.
 	got := w.VMExec(vm, "sh", "-c", "for p in istio-agent istio-auth-node-agent istio-proxy; do echo \"$p $(dpkg-query -W -f '${Version} ${Status}' $p 2>/dev/null || echo absent)\"; done")
 	wantPkgs := "istio-agent 0.2.12-lab1 install ok installed\nistio-auth-node-agent 0.2.12-lab1 install ok installed\n" +
 		"istio-proxy 0.2.12-lab1 install ok installed\n"

@@ -21,11 +21,11 @@ const manifest = "/var/lib/meshx/fleet.json"
 // TestFleetRemoveKey applies examples/fleet, unchanged, to the lab's three
 // VMs (vm.app["vm1"] … ["vm3"]): every instance is set up, frontend lists
 // the three mesh IPs and catalog and orders the even and odd ones. Then it
-// removes vm3 from the map: the plan is exactly the two Endpoints losing
-// vm3's address, with the warning that vm3 is left as it is and how to
-// undo it; that advice, followed (the key back, a targeted destroy of
-// vm.app["vm3"], then the key removed), leaves vm3 without meshx's
-// manifest and the mesh without vm3, and a last plan has nothing to do.
+// removes vm3 from the map: the plan is exactly vm3's undo (found through
+// the connection the inventory recorded), the two Endpoints losing vm3's
+// address and the inventory dropping vm3, with no warning; apply leaves
+// vm3 without meshx's manifest and the mesh without vm3, and a last plan
+// has nothing to do.
 func TestFleetRemoveKey(t *testing.T) {
 	l := lab.Get(t)
 	if len(l.VMs) != 3 {
@@ -56,34 +56,27 @@ func TestFleetRemoveKey(t *testing.T) {
 	w.Args = without
 	planFile := filepath.Join(t.TempDir(), "remove.mxplan")
 	plan := w.Must(2, "plan", "-detailed-exitcode", "-out="+planFile)
-	e2etest.Contains(t, "plan without vm3", plan.Stdout+plan.Stderr,
-		"Plan: 0 to add, 2 to change, 0 to destroy.",
-		"VM left as it is: "+ip["vm3"], "service.catalog, service.frontend", manifest, `meshx destroy -target=vm.NAME`)
-	if diff := cmp.Diff(map[string]string{
-		"service.catalog.endpoints":  "update",
-		"service.frontend.endpoints": "update",
-	}, changes(t, w, planFile)); diff != "" {
-		t.Errorf("changes of the plan without vm3 (-want +got):\n%s", diff)
+	e2etest.Contains(t, "plan without vm3", plan.Stdout, `vm.app["vm3"].unit["istio"] will be destroyed`,
+		`vm.app["vm3"].package["istio-sidecar"] will be destroyed`, "cluster.control.inventory will be updated in-place")
+	if strings.Contains(plan.Stdout+plan.Stderr, "VM left as it is") {
+		t.Errorf("the plan undoing vm3 warns that it is left as it is:\n%s", plan)
+	}
+	for a, action := range changes(t, w, planFile) {
+		switch {
+		case strings.HasPrefix(a, `vm.app["vm3"].`) && action == "delete":
+		case (a == "service.catalog.endpoints" || a == "service.frontend.endpoints" || a == "cluster.control.inventory") && action == "update":
+		default:
+			t.Errorf("the plan without vm3 changes %s (%s): want vm3's deletes, the two Endpoints and the inventory alone", a, action)
+		}
 	}
 
-	// The advice: destroy the instance while it is still declared …
-	w.Args = all
-	destroy := w.Must(0, "destroy", "-auto-approve", `-target=vm.app["vm3"]`)
-	e2etest.Contains(t, "targeted destroy", destroy.Stdout, "Destroy complete!", `vm.app["vm3"].unit["istio"]`)
-	if strings.Contains(destroy.Stdout, `vm.app["vm1"]`) || strings.Contains(destroy.Stdout, "service.") {
-		t.Errorf("destroy -target=vm.app[\"vm3\"] touched more than vm3:\n%s", destroy.Stdout)
-	}
+	w.Must(0, "apply", "-auto-approve", planFile)
 	if got := w.VMStat("vm3", manifest); got != "absent" {
-		t.Errorf("vm3's %s after its destroy: %s, want absent", manifest, got)
+		t.Errorf("vm3's %s after its key was removed: %s, want absent", manifest, got)
 	}
 	if got := w.VMStat("vm1", manifest); got == "absent" {
-		t.Errorf("vm1's %s went with vm3's destroy", manifest)
+		t.Errorf("vm1's %s went with vm3's removal", manifest)
 	}
-
-	// … then remove it: only the Endpoints change.
-	w.Args = without
-	e2etest.Contains(t, "apply without vm3", w.Must(0, "apply", "-auto-approve").Stdout,
-		"Apply complete! Resources: 0 added, 2 changed, 0 destroyed.")
 	endpoints(t, w, map[string][]string{
 		"frontend": {ip["vm1"], ip["vm2"]},
 		"catalog":  {ip["vm1"]},
