@@ -17,8 +17,8 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// labPod is one of the pods the lab makes exist, with the labels the seeds'
-// scripts select on.
+// labPod is one of the pods the lab makes exist, with the labels Istio's
+// mesh-expansion.yaml and setupMeshEx.sh select on.
 type labPod struct {
 	Namespace, Name, ServiceAccount, Image string
 	Labels                                 map[string]string

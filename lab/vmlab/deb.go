@@ -104,7 +104,7 @@ func debFileName(pkg, version string) string {
 
 // sidecarFiles returns the files of the stand-in istio-sidecar package,
 // by path, with their modes. They install what istio-sidecar.deb 1.0
-// installs as far as meshx can observe (reference section 1); the
+// installs as far as meshx can observe (what setupIstioVM.sh relies on); the
 // binaries are scripts that log what they were given and wait.
 func sidecarFiles(version string) map[string]debFile {
 	type f = debFile

@@ -18,7 +18,8 @@ import (
 	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
 )
 
-// TestBookinfoOnVM is the seeds' single-VM flow: details (9080) and
+// TestBookinfoOnVM is the single-VM flow of Istio 1.0's mesh expansion
+// (setupMeshEx.sh machineSetup, then istioctl register): details (9080) and
 // mysqldb (3306) on one VM in namespace bookinfo. It checks every object
 // and file meshx makes, that a second plan is empty, that hand edits show
 // as drift and are reverted, that keys meshx does not manage survive, that
@@ -185,8 +186,9 @@ func TestBookinfoOnVM(t *testing.T) {
 	w.Must(0, "plan", "-detailed-exitcode", "-no-color", "-target=vm.vm1")
 
 	t.Run("a real control plane reads what meshx wrote", func(t *testing.T) {
-		// The seeds' own check: VM dnsmasq → dns-ilb → the cluster's DNS
-		// (the lab's CoreDNS) answers a Service name with its ClusterIP.
+		// The check of osswangxining/istio-meshexpansion's check_dns.sh:
+		// VM dnsmasq → dns-ilb → the cluster's DNS (the lab's CoreDNS)
+		// answers a Service name with its ClusterIP.
 		pilot, err := cs.CoreV1().Services("istio-system").Get(c, "istio-pilot", e2etest.Get)
 		if err != nil {
 			t.Fatal(err)

@@ -16,8 +16,10 @@ import (
 // TestGCETutorialExample applies examples/gce-0.2, unchanged, with the
 // values the lab writes: the Istio 0.2 cluster of Google's Compute Engine
 // tutorial. It checks the four ILBs' names, namespaces, ports and selectors
-// (reference §2), cluster.env and kubedns line by line against the
-// tutorial's output (§1), the root certificate alone (gceMachineSetup), the
+// (0.2's install/kubernetes/mesh-expansion.yaml), cluster.env and kubedns
+// line by line against the tutorial's output (setupMeshEx.sh's
+// generateClusterEnv and generateDnsmasq), the root certificate alone
+// (gceMachineSetup), the
 // three packages of setupIstioVM.sh, units enabled and active, the VM's
 // dnsmasq answering the control-plane names and forwarding cluster names
 // to the cluster's DNS, mysqldb registered with the VM's IP, an empty
