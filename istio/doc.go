@@ -7,8 +7,9 @@
 //
 // It is pure data and text: it talks to no cluster and no VM, and imports no
 // other meshx package, so config (for validation), the planner (for
-// expansion) and tests can all use it. Facts come from
-// reference/istio-mesh-expansion.md.
+// expansion) and tests can all use it. Facts come from each release's own
+// sources: install/kubernetes/mesh-expansion.yaml, install/tools/
+// setupMeshEx.sh and setupIstioVM.sh, and the istio-sidecar.deb packaging.
 //
 // Profiles "1.0", "0.8", "0.7", "0.4", "0.3" and "0.2" cover the
 // setupMeshEx.sh era. What differs between generations is data in the

@@ -19,8 +19,9 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/pr
 
 // TestProfilesGolden renders, for every profile, what meshx makes of it:
 // the ILB Services, the sidecar packages and units, cluster.env and the
-// kubedns file, with the GCE tutorial's addresses. Each golden file is one
-// profile's column of reference §1–§2; go test -update rewrites them.
+// kubedns file, with the GCE tutorial's addresses. Each golden file is what
+// one release's mesh-expansion.yaml, setupMeshEx.sh and setupIstioVM.sh
+// make; go test -update rewrites them.
 func TestProfilesGolden(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "profiles", "*.txt"))
 	if err != nil {

@@ -42,7 +42,7 @@ func TestKubedns07(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The seeds' GCE tutorial output, line for line.
+	// Istio 0.2's GCE tutorial output (`cat kubedns`), line for line.
 	want := `server=/svc.cluster.local/10.150.0.7
 address=/istio-mixer/10.150.0.8
 address=/istio-pilot/10.150.0.6
