@@ -50,10 +50,12 @@ type expander struct {
 	info *plans.Address
 }
 
-// Expand turns cfg into the instances that realise it: the seeds'
-// mesh-expansion.yaml, generateClusterEnv, generateDnsmasq, machineCerts,
-// machineSetup, sidecar.env edits, istioctl register, generate-kubeconfig.sh
-// and create-secret.sh, as one graph.
+// Expand turns cfg into the instances that realise it: Istio's
+// install/kubernetes/mesh-expansion.yaml, setupMeshEx.sh's
+// generateClusterEnv, generateDnsmasq, machineCerts and machineSetup,
+// setupIstioVM.sh's sidecar.env edits, istioctl register, and the
+// multicluster guide's generate-kubeconfig.sh and create-secret.sh, as one
+// graph.
 func Expand(cfg *config.Config) (Expansion, hcl.Diagnostics) {
 	e := &expander{cfg: cfg, seen: map[plans.Address]bool{}, ilbs: map[string]plans.Address{},
 		out: Expansion{Ranges: map[plans.Address]hcl.Range{}}}
