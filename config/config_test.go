@@ -409,7 +409,7 @@ func TestLength(t *testing.T) {
 }
 
 // TestExamples loads the examples with fake lab values and checks that they
-// describe the seeds' flows.
+// describe the flows of the guides they follow.
 func TestExamples(t *testing.T) {
 	vars, err := filepath.Abs("testdata/examples.vars")
 	if err != nil {

@@ -107,7 +107,8 @@ func errOrEmpty(err error) string {
 }
 
 // kubeadmServiceSubnet finds "serviceSubnet: X" in a kubeadm
-// ClusterConfiguration (the seeds' grep | awk, done carefully). A
+// ClusterConfiguration (osswangxining/istio-meshexpansion's setupMeshEx.sh
+// does it with grep | awk; this is that, done carefully). A
 // dual-stack "a,b" gives the first.
 func kubeadmServiceSubnet(conf string) (string, bool) {
 	sc := bufio.NewScanner(strings.NewReader(conf))
