@@ -1,9 +1,9 @@
 // Package verify proves, read-only, that an applied environment works from
 // where it matters: from inside each VM, with each remote cluster's stored
 // credentials, and in the Endpoints the control plane serves. It is what
-// `meshx verify` runs, in place of the seeds' check_dns.sh and the hand
-// `host istio-pilot.istio-system` and `curl …:8080/v1/registration` after
-// setupIstioVM.sh.
+// `meshx verify` runs, in place of osswangxining/istio-meshexpansion's
+// check_dns.sh and the hand `host istio-pilot.istio-system` and
+// `curl …:8080/v1/registration` after setupIstioVM.sh.
 //
 // What meshx expects comes from the configuration as the planner expands
 // it (planner.Expand): the kubedns file a VM should hold is rendered from
