@@ -111,8 +111,10 @@ type bench struct {
 
 	rows  []row
 	notes []string
-	// p2plans are the no-op plans of the registered services.
-	p2plans series
+	// p2plans are the no-op plans of the registered services, p2traces
+	// where the time of each apply went.
+	p2plans  series
+	p2traces []string
 }
 
 // row is one comparison of the table.
@@ -442,10 +444,16 @@ func (b *bench) p2() error {
 			if err := b.writeConfig("p2", vms, svcs); err != nil {
 				return sample{}, err
 			}
-			s, _, err := timeIt(b.ctx, b.meshxCmd("p2", 0, "apply", "-auto-approve", "-no-color", "-input=false"))
+			t0 := time.Now()
+			s, out, err := timeIt(b.ctx, b.meshxCmd("p2", 0, "apply", "-auto-approve", "-json", "-input=false"))
 			if err != nil {
 				return s, err
 			}
+			tr, err := parseApplyTrace(out, t0)
+			if err != nil {
+				return s, err
+			}
+			b.p2traces = append(b.p2traces, tr.summary())
 			// The no-op plan of the registered services, then the
 			// objects kubectl applies (once), then back, untimed.
 			p, _, err := timeIt(b.ctx, b.meshxCmd("p2", 0, "plan", "-detailed-exitcode", "-no-color", "-input=false"))
@@ -490,6 +498,9 @@ func (b *bench) p2() error {
 			what:  fmt.Sprintf("P2 no-op plan, %d services", b.o.services),
 			meshx: secs(p.wall), other: "—", ratio: "—", target: "< 1 s",
 		})
+	for i, t := range b.p2traces {
+		b.note("P2, meshx apply %d: %s.", i+1, t)
+	}
 	b.logf("P2: destroy (untimed)")
 	_, err = b.meshx("p2", 0, "destroy", "-auto-approve", "-no-color")
 	return err
