@@ -258,6 +258,9 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := raiseInotifyInstances(o.Count); err != nil {
+		return nil, err
+	}
 	if err := ensureBridge(ctx, rec.Bridge, o.SubnetIndex); err != nil {
 		return nil, err
 	}
@@ -746,6 +749,34 @@ func Down(ctx context.Context, dir string) error {
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("vmlab: %w", err)
+	}
+	return nil
+}
+
+// inotifyInstances is the host's limit on inotify instances per user.
+const inotifyInstances = "/proc/sys/fs/inotify/max_user_instances"
+
+// raiseInotifyInstances makes room for the inotify instances of count
+// VMs. Every process in every VM runs as a host user (root, mostly), so
+// they share the per-user limit, 128 by default: dnsmasq, which every
+// mesh VM runs, takes one and refuses to start without it, so beyond about
+// a hundred VMs (fewer with other labs up) it failed. The limit is only
+// ever raised, to 128 plus 8 per VM; it is the host's and stays after Down.
+func raiseInotifyInstances(count int) error {
+	b, err := os.ReadFile(inotifyInstances)
+	if err != nil {
+		return fmt.Errorf("vmlab: %w", err)
+	}
+	cur, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return fmt.Errorf("vmlab: %s: %w", inotifyInstances, err)
+	}
+	want := 128 + 8*count
+	if cur >= want {
+		return nil
+	}
+	if err := os.WriteFile(inotifyInstances, []byte(strconv.Itoa(want)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("vmlab: raise %s to %d for %d VMs: %w", inotifyInstances, want, count, err)
 	}
 	return nil
 }
