@@ -83,9 +83,34 @@ func parseObservation(out []byte) (*observation, error) {
 	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
 	section := ""
 	complete := false
+	var unitIDs []string // of the #U section, in systemctl's order
+	var shown []map[string]string
 	for sc.Scan() {
 		line := sc.Text()
 		switch section {
+		case "#U":
+			if line == "#E" {
+				if err := o.addShown(unitIDs, shown); err != nil {
+					return nil, err
+				}
+				section = ""
+				continue
+			}
+			if line == "" {
+				if len(shown) > 0 && len(shown[len(shown)-1]) > 0 {
+					shown = append(shown, map[string]string{})
+				}
+				continue
+			}
+			k, v, ok := strings.Cut(line, "=")
+			if !ok {
+				return nil, fmt.Errorf("bad systemctl show line %q", line)
+			}
+			if len(shown) == 0 {
+				shown = append(shown, map[string]string{})
+			}
+			shown[len(shown)-1][k] = v
+			continue
 		case "#S":
 			if line == "#H" {
 				section = line
@@ -145,6 +170,8 @@ func parseObservation(out []byte) (*observation, error) {
 		switch tag {
 		case "#S":
 			section = tag
+		case "#U":
+			section, unitIDs, shown = tag, strings.Fields(rest), nil
 		case "L":
 			id, v, _ := strings.Cut(rest, " ")
 			o.lines[id] = v
@@ -194,6 +221,40 @@ func parseObservation(out []byte) (*observation, error) {
 		return nil, errors.New("output ended early")
 	}
 	return o, nil
+}
+
+// addShown records the units of a #U section: blocks are the KEY=VALUE
+// blocks systemctl show printed, one per unit of ids in order. Keys are
+// looked up by name, in whatever order systemctl printed them (real
+// systemctl prints its own order, not the -p order). A unit without a unit
+// file (systemd prints LoadState=not-found and an empty UnitFileState) has
+// the state "none", as when is-enabled cannot answer. No output at all (no
+// systemctl on the VM) means no unit exists.
+func (o *observation) addShown(ids []string, blocks []map[string]string) error {
+	if n := len(blocks); n > 0 && len(blocks[n-1]) == 0 {
+		blocks = blocks[:n-1]
+	}
+	if len(blocks) == 0 {
+		for _, id := range ids {
+			o.units[id] = unitStat{enabled: "none", active: "none"}
+		}
+		return nil
+	}
+	if len(blocks) != len(ids) {
+		return fmt.Errorf("systemctl show answered for %d units, asked for %d", len(blocks), len(ids))
+	}
+	for i, id := range ids {
+		b := blocks[i]
+		us := unitStat{enabled: b["UnitFileState"], active: b["ActiveState"]}
+		if us.enabled == "" {
+			us.enabled = "none"
+		}
+		if us.active == "" {
+			us.active = "none"
+		}
+		o.units[id] = us
+	}
+	return nil
 }
 
 // unknownOutputs answers every Output with Unknown, so Render reveals the
