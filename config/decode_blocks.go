@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/netip"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/meshx-dev/meshx/internal/debfile"
 	"github.com/meshx-dev/meshx/istio"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -480,8 +480,7 @@ func checkLocalDeb(file string) string {
 	case fi.Size() == 0:
 		return "is empty."
 	}
-	magic := make([]byte, 8)
-	if _, err := io.ReadFull(f, magic); err != nil || string(magic) != "!<arch>\n" {
+	if !debfile.ReadMagic(f) {
 		return "is not a .deb (it does not start with an ar archive header)."
 	}
 	return ""

@@ -27,48 +27,6 @@ func protocolOf(p corev1.Protocol) string {
 	return string(p)
 }
 
-// wellKnownPortNames is istioctl register's portsToName: the name a bare
-// port number gets.
-var wellKnownPortNames = map[int32]string{80: "http", 443: "https", 3306: "mysql", 8080: "http"}
-
-// PortName returns the name istioctl register gave a bare port: a
-// well-known protocol name (80, 8080 → http; 443 → https; 3306 → mysql),
-// otherwise the number itself.
-func PortName(port int32) string {
-	if n, ok := wellKnownPortNames[port]; ok {
-		return n
-	}
-	return strconv.Itoa(int(port))
-}
-
-// ParsePort parses istioctl register's port syntax, "[name:]port", with an
-// optional "/UDP" (or "/TCP", "/SCTP") suffix. A bare port is named with
-// PortName.
-func ParsePort(s string) (Port, error) {
-	var p Port
-	rest := s
-	if i := strings.LastIndexByte(rest, '/'); i >= 0 {
-		p.Protocol = strings.ToUpper(rest[i+1:])
-		rest = rest[:i]
-	}
-	num := rest
-	if i := strings.IndexByte(rest, ':'); i >= 0 {
-		p.Name, num = rest[:i], rest[i+1:]
-		if p.Name == "" {
-			return Port{}, fmt.Errorf("port %q: empty name before ':'", s)
-		}
-	}
-	n, err := strconv.ParseInt(num, 10, 32)
-	if err != nil || n < 1 || n > 65535 {
-		return Port{}, fmt.Errorf("port %q: want [name:]number with 1 ≤ number ≤ 65535", s)
-	}
-	p.Port = int32(n)
-	if p.Name == "" {
-		p.Name = PortName(p.Port)
-	}
-	return normalizePort(p, s)
-}
-
 func normalizePort(p Port, what string) (Port, error) {
 	switch p.Protocol = strings.ToUpper(p.Protocol); p.Protocol {
 	case "":

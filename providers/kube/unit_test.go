@@ -20,41 +20,6 @@ import (
 	"github.com/meshx-dev/meshx/providers"
 )
 
-func TestParsePort(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    Port
-		wantErr string
-	}{
-		{in: "http:9080", want: Port{Name: "http", Port: 9080, Protocol: "TCP"}},
-		{in: "3306", want: Port{Name: "mysql", Port: 3306, Protocol: "TCP"}},
-		{in: "8080", want: Port{Name: "http", Port: 8080, Protocol: "TCP"}},
-		{in: "9080", want: Port{Name: "9080", Port: 9080, Protocol: "TCP"}},
-		{in: "dns:53/udp", want: Port{Name: "dns", Port: 53, Protocol: "UDP"}},
-		{in: "x:0", wantErr: "want [name:]number"},
-		{in: ":80", wantErr: "empty name"},
-		{in: "Bad_Name:80", wantErr: "name \"Bad_Name\""},
-		{in: "a:80/icmp", wantErr: "not TCP, UDP or SCTP"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParsePort(tt.in)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("ParsePort(%q) error = %v, want it to contain %q", tt.in, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("ParsePort(%q) (-want +got):\n%s", tt.in, diff)
-			}
-		})
-	}
-}
-
 func TestNormalizePorts(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path"
 	"strings"
+
+	"github.com/meshx-dev/meshx/internal/debfile"
 )
 
 // debInfo is the part of a .deb's control file meshx needs.
@@ -51,8 +53,7 @@ var errDebCompression = errors.New("control.tar is compressed with xz or zstd, w
 // readDeb reads the control fields from a .deb stream.
 func readDeb(r io.Reader) (debInfo, error) {
 	br := bufio.NewReader(r)
-	magic := make([]byte, 8)
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != "!<arch>\n" {
+	if !debfile.ReadMagic(br) {
 		return debInfo{}, errors.New("not a .deb (no ar archive header)")
 	}
 	for {

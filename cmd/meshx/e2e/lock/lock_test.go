@@ -31,7 +31,7 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = other.Release(context.Background()) })
-	holder := other.Info()
+	holder := *lockHolder(t, w)
 
 	r := w.Must(3, "apply", "-auto-approve", "-no-color")
 	e2etest.Contains(t, "locked apply stderr", r.Stderr, "Error acquiring the lock", holder.Who, holder.ID, "operation test", "meshx force-unlock "+holder.ID)
@@ -67,17 +67,18 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = stuck.Release(context.Background()) })
-		id := stuck.Info().ID
+		held := *lockHolder(t, w)
+		id := held.ID
 
 		r := w.Must(1, "force-unlock", "0123456789abcdef")
-		e2etest.Contains(t, "wrong-ID force-unlock", r.Stderr, id, stuck.Info().Who)
-		if h, err := lock.Status(t.Context(), cs, "istio-system", w.Env, time.Now()); err != nil || h == nil || h.ID != id {
-			t.Fatalf("a wrong ID released the lock: %+v %v", h, err)
+		e2etest.Contains(t, "wrong-ID force-unlock", r.Stderr, id, held.Who)
+		if h := lockHolder(t, w); h == nil || h.ID != id {
+			t.Fatalf("a wrong ID released the lock: %+v", h)
 		}
 		r = w.Must(0, "force-unlock", id)
 		e2etest.Contains(t, "force-unlock", r.Stdout, "unlocked environment "+w.Env)
-		if h, err := lock.Status(t.Context(), cs, "istio-system", w.Env, time.Now()); err != nil || h != nil {
-			t.Fatalf("force-unlock left the lock held: %+v %v", h, err)
+		if h := lockHolder(t, w); h != nil {
+			t.Fatalf("force-unlock left the lock held: %+v", h)
 		}
 		w.Must(0, "plan", "-detailed-exitcode", "-no-color")
 		w.Must(0, "apply", "-auto-approve", "-no-color")
@@ -135,8 +136,8 @@ func TestLockOfKilledRun(t *testing.T) {
 	if err := <-exited; err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("subprocess was not killed: %v\n%s", err, out.String())
 	}
-	if h, err := lock.Status(t.Context(), cs, "istio-system", w.Env, time.Now()); err != nil || h == nil || h.ID != id {
-		t.Fatalf("the killed run's lock is not held right after the kill: %+v %v", h, err)
+	if h := lockHolder(t, w); h == nil || h.ID != id {
+		t.Fatalf("the killed run's lock is not held right after the kill: %+v", h)
 	}
 
 	if err := w.Lab.SetLBMode(e2etest.Step(t), "control", "ip"); err != nil {

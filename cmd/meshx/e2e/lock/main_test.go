@@ -1,6 +1,7 @@
 package lock
 
 import (
+	"encoding/json"
 	"os"
 	"testing"
 
@@ -27,4 +28,19 @@ func getLease(t *testing.T, w *e2etest.World) *coordinationv1.Lease {
 		return nil
 	}
 	return l
+}
+
+// lockHolder is the holder record the environment's lock Lease carries, nil
+// when no run holds the lock.
+func lockHolder(t *testing.T, w *e2etest.World) *lock.Info {
+	t.Helper()
+	l := getLease(t, w)
+	if l == nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
+		return nil
+	}
+	var i lock.Info
+	if err := json.Unmarshal([]byte(l.Annotations["meshx.dev/lock-info"]), &i); err != nil {
+		t.Fatalf("lock Lease without a holder record: %v", err)
+	}
+	return &i
 }

@@ -94,9 +94,6 @@ func New(client kubernetes.Interface, o Options) *Lock {
 	}}
 }
 
-// Info returns this lock's holder record.
-func (l *Lock) Info() Info { return l.info }
-
 // Acquire takes the Lease, retrying until timeout while another live holder
 // has it; then it returns a *HeldError. A zero timeout tries once. Once held,
 // the Lease is renewed in the background until Release.
@@ -330,23 +327,6 @@ func release(ctx context.Context, client kubernetes.Interface, namespace, enviro
 		return fmt.Errorf("lock: release: %w", err)
 	}
 	return nil
-}
-
-// Status returns the current holder, or nil when the environment is not
-// locked (or its lock expired).
-func Status(ctx context.Context, client kubernetes.Interface, namespace, environment string, now time.Time) (*Info, error) {
-	cur, err := client.CoordinationV1().Leases(namespace).Get(ctx, Name(environment), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if cur.Spec.HolderIdentity == nil || *cur.Spec.HolderIdentity == "" || expired(cur, now) {
-		return nil, nil
-	}
-	i := holderInfo(cur)
-	return &i, nil
 }
 
 func newID() string {
