@@ -74,21 +74,28 @@ func sha256Hex(b []byte) string {
 // writeFile writes content to path atomically. It reports whether the
 // file existed and whether anything changed.
 func (p *Provider) writeFile(ctx context.Context, path string, content []byte, mode, owner, group string, dirMode string) (existed, changed bool, err error) {
+	existed, _, changed, err = p.writeFileEmpty(ctx, path, content, mode, owner, group, dirMode)
+	return existed, changed, err
+}
+
+// writeFileEmpty is writeFile, saying also whether the file that existed
+// was empty.
+func (p *Provider) writeFileEmpty(ctx context.Context, path string, content []byte, mode, owner, group string, dirMode string) (existed, wasEmpty, changed bool, err error) {
 	args := []string{path, mode, owner, group, sha256Hex(content), dirMode}
 	shown := append([]string(nil), args...)
 	shown[4] = plans.Fingerprint(content) // the full hash of a secret never shows
 	out, err := p.runScriptShown(ctx, applyTimeout(ctx), writeScript, bytes.NewReader(content), shown, args...)
 	if err != nil {
-		return false, false, err
+		return false, false, false, err
 	}
 	res := strings.Fields(string(out))
 	switch {
 	case len(res) == 1 && res[0] == "unchanged":
-		return true, false, nil
-	case len(res) == 2 && res[0] == "written":
-		return res[1] == "1", true, nil
+		return true, false, false, nil
+	case len(res) == 3 && res[0] == "written":
+		return res[1] == "1", res[2] == "1", true, nil
 	}
-	return false, false, fmt.Errorf("%s: unexpected output %q", writeScript.name, out)
+	return false, false, false, fmt.Errorf("%s: unexpected output %q", writeScript.name, out)
 }
 
 // readFile returns a file's content, or exists false.
@@ -188,7 +195,18 @@ func (p *Provider) applyDelete(ctx context.Context, env string, a plans.Address)
 	changed := false
 	switch e.Type {
 	case TypeFile:
-		if !e.Preexisting {
+		if e.WasEmpty {
+			// A placeholder (the sidecar package's postinst touches
+			// /var/lib/istio/config/mesh): empty it again.
+			if err := validatePath(e.Name); err != nil {
+				return providers.ApplyResponse{Err: err}
+			}
+			_, _, ch, err := p.writeFileEmpty(ctx, e.Name, nil, e.Mode, e.Owner, e.Group, "0755")
+			if err != nil {
+				return providers.ApplyResponse{Err: fmt.Errorf("empty %s: %w", e.Name, err)}
+			}
+			changed = ch
+		} else if !e.Preexisting {
 			if err := validatePath(e.Name); err != nil {
 				return providers.ApplyResponse{Err: err}
 			}

@@ -171,7 +171,7 @@ func (s *fileSpec) apply(ctx context.Context, p *Provider, req providers.ApplyRe
 // writeFileEntry writes a file's content and records it in the manifest.
 func (p *Provider) writeFileEntry(ctx context.Context, req providers.ApplyRequest, s *fileSpec, content []byte) providers.ApplyResponse {
 	mode := modeString(s.mode)
-	existed, changed, err := p.writeFile(ctx, s.path, content, mode, s.owner, s.group, "0755")
+	existed, wasEmpty, changed, err := p.writeFileEmpty(ctx, s.path, content, mode, s.owner, s.group, "0755")
 	if err != nil {
 		return providers.ApplyResponse{Err: fmt.Errorf("write %s: %w", s.path, err)}
 	}
@@ -180,7 +180,7 @@ func (p *Provider) writeFileEntry(ctx context.Context, req providers.ApplyReques
 	err = p.updateManifest(ctx, req.Environment, func(m *manifest) {
 		e := m.find(a.Type, a.Key)
 		if e == nil {
-			e = &entry{Type: a.Type, Key: a.Key, Name: s.path, Kind: KindFile, Preexisting: existed}
+			e = &entry{Type: a.Type, Key: a.Key, Name: s.path, Kind: KindFile, Preexisting: existed, WasEmpty: existed && wasEmpty}
 		}
 		e.SHA256, e.Mode, e.Owner, e.Group, e.Sensitive = sum, mode, s.owner, s.group, s.sensitive
 		putEntry(m, e)

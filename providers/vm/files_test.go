@@ -375,6 +375,75 @@ func TestLineIsNeverDuplicated(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// TestEmptyPlaceholderIsEmptiedAgain: a file that existed empty before
+// meshx wrote it (a package's placeholder, like the sidecar's mesh config)
+// is emptied by a delete, not left with meshx's content; a non-empty one
+// is left alone.
+func TestEmptyPlaceholderIsEmptiedAgain(t *testing.T) {
+	s := startSSHD(t)
+	p := s.provider(t, s.host("ecs1"))
+	ctx := testContext(t)
+	dir := t.TempDir()
+	empty, full := filepath.Join(dir, "mesh"), filepath.Join(dir, "full")
+	for path, c := range map[string]string{empty: "", full: "hand made\n"} {
+		if err := os.WriteFile(path, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs := []providers.Resource{
+		File("ecs1", FileOptions{Path: empty, Content: text("defaultConfig: {}\n"), Mode: 0o644, Owner: "root", Group: "root"}),
+		File("ecs1", FileOptions{Path: full, Content: text("managed\n"), Mode: 0o644, Owner: "root", Group: "root"}),
+	}
+	converge(t, ctx, p, "placeholder", rs)
+	destroy(t, ctx, p, "placeholder", rs)
+	for path, want := range map[string]string{empty: "", full: "managed\n"} {
+		if c, _ := statFile(t, path); c != want {
+			t.Errorf("%s after destroy: %q, want %q", path, c, want)
+		}
+	}
+}
+
+// TestLineFuncFollowsItsInput: a line rendered from outputs (istiod's
+// address in /etc/hosts) is added once, replaced when the input changes,
+// kept while it does not, and removed by destroy; the file's other lines
+// stay.
+func TestLineFuncFollowsItsInput(t *testing.T) {
+	s := startSSHD(t)
+	p := s.provider(t, s.host("ecs1"))
+	ctx := testContext(t)
+	path := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(path, []byte("127.0.0.1 localhost\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := func(ip string) []providers.Resource {
+		return []providers.Resource{LineFunc("ecs1", path, func(providers.Outputs) (any, error) {
+			return ip + " istiod.istio-system.svc", nil
+		}, nil)}
+	}
+	const env = "hosts"
+	a := addr("ecs1", TypeLine, path)
+	for i, step := range []struct {
+		ip   string
+		want plans.Action
+		file string
+	}{
+		{"10.0.0.9", plans.Create, "127.0.0.1 localhost\n10.0.0.9 istiod.istio-system.svc\n"},
+		{"10.0.0.9", plans.NoOp, "127.0.0.1 localhost\n10.0.0.9 istiod.istio-system.svc\n"},
+		{"10.0.0.10", plans.Update, "127.0.0.1 localhost\n10.0.0.10 istiod.istio-system.svc\n"},
+	} {
+		if got := converge(t, ctx, p, env, res(step.ip))[a]; got != step.want {
+			t.Fatalf("step %d: %s, want %s", i, got, step.want)
+		}
+		if c, _ := statFile(t, path); c != step.file {
+			t.Fatalf("step %d (-want +got):\n%s", i, cmp.Diff(step.file, c))
+		}
+	}
+	destroy(t, ctx, p, env, res("10.0.0.10"))
+	if c, _ := statFile(t, path); c != "127.0.0.1 localhost\n" {
+		t.Fatalf("after destroy: %q", c)
+	}
+}
+
 func TestHostileNamesAreRefusedOrQuoted(t *testing.T) {
 	s := startSSHD(t)
 	p := s.provider(t, s.host("ecs1"))

@@ -43,6 +43,10 @@ type entry struct {
 	// Preexisting records that the object existed before meshx first
 	// applied it (for a unit: was already enabled), so a delete leaves it.
 	Preexisting bool `json:"preexisting,omitempty"`
+	// WasEmpty records, for a preexisting file, that it was empty: a
+	// placeholder, which a delete empties again rather than leaving
+	// meshx's content in it.
+	WasEmpty bool `json:"was_empty,omitempty"`
 
 	// Files: what meshx last wrote.
 	SHA256    string `json:"sha256,omitempty"`

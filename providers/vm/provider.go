@@ -237,6 +237,17 @@ func (p *Provider) keepalive(c *ssh.Client) {
 	}
 }
 
+// dropCurrent closes and forgets the current connection, so the next call
+// redials.
+func (p *Provider) dropCurrent() {
+	p.mu.Lock()
+	c := p.client
+	p.mu.Unlock()
+	if c != nil {
+		p.dropClient(c)
+	}
+}
+
 // dropClient forgets a connection that broke, so the next call redials.
 func (p *Provider) dropClient(c *ssh.Client) {
 	p.mu.Lock()

@@ -141,7 +141,8 @@ echo Z
 // connection cut mid-write leaves it short), it is discarded and the file
 // is untouched. Then fsync, fchown, fchmod, rename, fsync of the
 // directory. Prints "unchanged" when the file already had this content,
-// mode and owner, else "written EXISTED" (0 or 1).
+// mode and owner, else "written EXISTED EMPTY" (0 or 1 each: whether the
+// file existed, and was empty, before).
 var writeScript = script{name: "meshx-write", body: prelude + fsTool + `fs write "$@"
 `}
 

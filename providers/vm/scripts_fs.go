@@ -214,6 +214,7 @@ $op{write} = sub {
 	die linkmsg($p) . "\n" if @l && S_ISLNK($l[2]);
 	die "$p exists and is not a regular file\n" if @l && !S_ISREG($l[2]);
 	my $existed = @l ? 1 : 0;
+	my $empty = @l && $l[7] == 0 ? 1 : 0;
 	my $fh = newtemp();
 	while (1) {
 		my $n = sysread STDIN, my $buf, 65536;
@@ -230,7 +231,7 @@ $op{write} = sub {
 		}
 	}
 	install($fh, $b, oct $mode, $uid, $gid);
-	print "written $existed\n";
+	print "written $existed $empty\n";
 };
 $op{"line-add"} = sub {
 	my ($p, $line) = @_;

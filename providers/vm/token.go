@@ -117,12 +117,21 @@ func (c tokenClaims) renewal(now time.Time) string {
 	return ""
 }
 
-// roundAge rounds a duration for a plan: whole minutes from a minute up.
-func roundAge(d time.Duration) time.Duration {
-	if d >= time.Minute {
-		return d.Round(time.Minute)
+// roundAge shows a duration for a plan: seconds under a minute, else whole
+// minutes ("14m", "2h5m", "3h").
+func roundAge(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(time.Second).String()
 	}
-	return d.Round(time.Second)
+	d = d.Round(time.Minute)
+	h, m := int(d.Hours()), int(d.Minutes())%60
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%dm", m)
+	case m == 0:
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dh%dm", h, m)
 }
 
 // observeToken replaces a token file's observed content by what its

@@ -40,9 +40,10 @@ func TestTokenClaimsAndRenewal(t *testing.T) {
 		want     string
 	}{
 		{"fresh", now.Add(-time.Hour), now.Add(23 * time.Hour), ""},
-		{"two thirds passed", now.Add(-50 * time.Minute), now.Add(10 * time.Minute), "expires in 10m0s; re-minted"},
+		{"two thirds passed", now.Add(-50 * time.Minute), now.Add(10 * time.Minute), "expires in 10m; re-minted"},
 		{"seconds left", now.Add(-time.Hour), now.Add(30 * time.Second), "expires in 30s; re-minted"},
-		{"expired", now.Add(-2 * time.Hour), now.Add(-14 * time.Minute), "expired 14m0s ago; re-minted"},
+		{"expired", now.Add(-2 * time.Hour), now.Add(-14 * time.Minute), "expired 14m ago; re-minted"},
+		{"a day's token, hours left", now.Add(-20 * time.Hour), now.Add(4*time.Hour + 5*time.Minute), "expires in 4h5m; re-minted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,7 +122,7 @@ func TestTokenFileRenewedInLastThird(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp = p.Observe(ctx, providers.ObserveRequest{Environment: env, Resources: res(time.Hour)})
-	if r := resp.Objects[a].Renew; r != "expires in 15m0s; re-minted" {
+	if r := resp.Objects[a].Renew; r != "expires in 15m; re-minted" {
 		t.Fatalf("aged token: renew %q", r)
 	}
 	if got := converge(t, ctx, p, env, res(time.Hour))[a]; got != plans.Update || minted != 1 {
