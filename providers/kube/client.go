@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -25,8 +26,10 @@ type Client struct {
 	// Context is the name of the kubeconfig context in use.
 	Context string
 
-	http *http.Client
-	ca   []byte // PEM from the kubeconfig, if it has one
+	// dynamic reads and writes Istio's custom resources.
+	dynamic dynamic.Interface
+	http    *http.Client
+	ca      []byte // PEM from the kubeconfig, if it has one
 	// timeout bounds each request (rest.Config.Timeout).
 	timeout time.Duration
 }
@@ -55,13 +58,17 @@ func NewClient(c Cluster) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster.%s: client: %w", c.Name, err)
 	}
+	dyn, err := dynamic.NewForConfigAndClient(rc, hc)
+	if err != nil {
+		return nil, fmt.Errorf("cluster.%s: client: %w", c.Name, err)
+	}
 	ca := rc.CAData
 	if len(ca) == 0 && rc.CAFile != "" {
 		if ca, err = os.ReadFile(rc.CAFile); err != nil {
 			return nil, fmt.Errorf("cluster.%s: read the kubeconfig's certificate authority: %w", c.Name, err)
 		}
 	}
-	return &Client{Interface: cs, Server: rc.Host, Context: kctx, http: hc, ca: ca, timeout: rc.Timeout}, nil
+	return &Client{Interface: cs, Server: rc.Host, Context: kctx, dynamic: dyn, http: hc, ca: ca, timeout: rc.Timeout}, nil
 }
 
 // DefaultRequestTimeout bounds each API request when

@@ -50,13 +50,16 @@ type driftViewer interface {
 // owned object whose meshx.dev/kind is not here is deleted as a bare
 // kube_object. A new kind meshx writes adds its line here.
 var orphanProjections = map[string]func(live metav1.Object) (plans.Object, bool){
-	KindNamespace:    orphanNamespace,
-	KindLoadBalancer: orphanLoadBalancer,
-	KindService:      orphanService,
-	KindEndpoints:    orphanEndpoints,
-	KindReader:       orphanReader,
-	KindRemoteSecret: orphanRemoteSecret,
-	KindInventory:    orphanInventory,
+	KindNamespace:      orphanNamespace,
+	KindLoadBalancer:   orphanLoadBalancer,
+	KindService:        orphanService,
+	KindEndpoints:      orphanEndpoints,
+	KindReader:         orphanReader,
+	KindRemoteSecret:   orphanRemoteSecret,
+	KindInventory:      orphanInventory,
+	KindWorkloadGroup:  orphanIstioObject,
+	KindWorkloadEntry:  orphanIstioObject,
+	KindServiceAccount: orphanServiceAccount,
 }
 
 // instanceOf returns the instance a builder of this package attached to r.

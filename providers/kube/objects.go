@@ -29,7 +29,7 @@ const (
 // managedResources are listed for orphans, in deletion order (what is
 // inside a namespace before it, a binding before its role and account).
 var managedResources = []string{
-	resClusterRoleBindings, resClusterRoles, resEndpoints, resServices, resSecrets, resServiceAccounts, resConfigMaps, resNamespaces,
+	resClusterRoleBindings, resClusterRoles, resWorkloadEntries, resWorkloadGroups, resEndpoints, resServices, resSecrets, resServiceAccounts, resConfigMaps, resNamespaces,
 }
 
 // apiResource is one API resource meshx reads and writes, with the calls
@@ -71,6 +71,8 @@ var apiResources = map[string]apiResource{
 	resClusterRoleBindings: typed("ClusterRoleBinding", true, func(p *Provider, _ string) typedClient[*rbacv1.ClusterRoleBinding, *rbacv1.ClusterRoleBindingList] {
 		return p.client.RbacV1().ClusterRoleBindings()
 	}),
+	resWorkloadGroups:  istioResource("WorkloadGroup", resWorkloadGroups),
+	resWorkloadEntries: istioResource("WorkloadEntry", resWorkloadEntries),
 }
 
 // typedClient is the part of a client-go typed client (ServiceInterface…)

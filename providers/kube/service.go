@@ -29,6 +29,9 @@ type service struct {
 	namespace, name     string
 	ports               []Port
 	labels, annotations map[string]string
+	// selector is nil for a selector-less Service (Service), set for one
+	// that selects WorkloadEntries (SelectorService).
+	selector map[string]string
 }
 
 // Service declares a selector-less Service for services running on VMs
@@ -44,6 +47,16 @@ func Service(addr plans.Address, cluster, namespace, name string, ports []Port, 
 		ForceNew: []string{"namespace", "name"},
 		Private:  s,
 	}
+}
+
+// SelectorService declares a Service whose selector matches the labels of
+// VM workloads, for the istiod era: istiod selects WorkloadEntries (and
+// pods) by a Service's selector, so no Endpoints object is written. Its
+// Object has a selector attribute besides Service's.
+func SelectorService(addr plans.Address, cluster, namespace, name string, ports []Port, selector, labels, annotations map[string]string) providers.Resource {
+	r := Service(addr, cluster, namespace, name, ports, labels, annotations)
+	r.Private.(*service).selector = copyMap(selector)
+	return r
 }
 
 func (s *service) kind() string { return KindService }
@@ -62,13 +75,20 @@ func (s *service) render(providers.Outputs) (plans.Object, error) {
 	if err := checkMap("annotation", s.annotations); err != nil {
 		return nil, err
 	}
-	return plans.Object{
+	o := plans.Object{
 		"namespace":   s.namespace,
 		"name":        s.name,
 		"ports":       portsValue(ps),
 		"labels":      mapValue(s.labels),
 		"annotations": mapValue(s.annotations),
-	}, nil
+	}
+	if s.selector != nil {
+		if err := checkMap("label", s.selector); err != nil {
+			return nil, fmt.Errorf("selector: %w", err)
+		}
+		o["selector"] = mapValue(s.selector)
+	}
+	return o, nil
 }
 
 func (s *service) identities() []ref {
@@ -82,13 +102,17 @@ func (s *service) observe(_ context.Context, o *observation, addr plans.Address)
 func (s *service) project(live metav1.Object) plans.Object {
 	svc := live.(*corev1.Service)
 	of := meshxFields(svc)
-	return plans.Object{
+	o := plans.Object{
 		"namespace":   svc.Namespace,
 		"name":        svc.Name,
 		"ports":       projectServicePorts(svc.Spec.Ports),
 		"labels":      projectMap(svc.Labels, s.labels, of.mapKeys("f:metadata", "f:labels"), true),
 		"annotations": projectMap(svc.Annotations, s.annotations, of.mapKeys("f:metadata", "f:annotations"), false),
 	}
+	if s.selector != nil || len(svc.Spec.Selector) > 0 {
+		o["selector"] = mapValue(svc.Spec.Selector)
+	}
+	return o
 }
 
 // orphanService projects an orphan Service with the labels and
@@ -101,7 +125,11 @@ func orphanService(live metav1.Object) (plans.Object, bool) {
 }
 
 func (s *service) apply(ctx context.Context, a *applier) (plans.Object, error) {
-	_, err := a.applyService(ctx, s, s.identities()[0], s.ports, corev1ac.ServiceSpec(), s.labels, s.annotations)
+	spec := corev1ac.ServiceSpec()
+	if s.selector != nil {
+		spec.WithSelector(s.selector)
+	}
+	_, err := a.applyService(ctx, s, s.identities()[0], s.ports, spec, s.labels, s.annotations)
 	return nil, err
 }
 
