@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/meshx-dev/meshx/istio"
 	"github.com/meshx-dev/meshx/plans"
 )
 
@@ -67,6 +68,21 @@ type Istio struct {
 	Profile string
 	// ControlPlaneAuth is "MUTUAL_TLS" (default) or "NONE".
 	ControlPlaneAuth string
+
+	// The istiod era's settings (profile "1.20" and later); empty
+	// otherwise. Revision names istiod-<rev> ("" for the default
+	// revision), MeshID and Network are the mesh's and the control
+	// cluster's network, TrustDomain defaults to "cluster.local".
+	Revision    string
+	MeshID      string
+	Network     string
+	TrustDomain string
+}
+
+// Modern reports whether the profile is of the istiod era.
+func (i Istio) Modern() bool {
+	p, ok := istio.Lookup(i.Profile)
+	return ok && p.Modern != nil
 }
 
 // Cluster roles.
@@ -109,6 +125,9 @@ type Cluster struct {
 	ClusterID string
 	// MeshExpansion is set on the control cluster only.
 	MeshExpansion *MeshExpansion
+	// IstiodExposure is how VMs reach istiod in the istiod era, on the
+	// control cluster: ExposureILB. Empty otherwise.
+	IstiodExposure string
 	// ServiceAccount is the remote's reader service account (default
 	// "istio-multi"); empty on the control cluster.
 	ServiceAccount string
@@ -185,10 +204,43 @@ type VM struct {
 	// Cluster is the name of the cluster whose control plane issues the
 	// VM's identity (default: the control cluster).
 	Cluster string
+	// Workload is the VM's place in an istiod-era mesh; nil for the legacy
+	// profiles.
+	Workload *Workload
 
 	DeclRange hcl.Range
 	Ranges    map[string]hcl.Range
 	complete  bool
+}
+
+// Istiod exposures (Cluster.IstiodExposure).
+const (
+	// ExposureILB is a LoadBalancer Service selecting istiod, with the
+	// cloud's internal annotations: the modern twin of the legacy ILBs.
+	ExposureILB = "ilb"
+)
+
+// Workload is what a VM is in an istiod-era mesh: a member of a
+// WorkloadGroup, registered by a WorkloadEntry meshx writes or by istiod's
+// auto-registration.
+type Workload struct {
+	// Group names the WorkloadGroup (attribute workload_group, default
+	// the VM's name). VMs sharing a group share its namespace, service
+	// account, labels and network.
+	Group string
+	// Labels select the VM in Services (default {app = Group}).
+	Labels map[string]string
+	// AutoRegister lets istiod create the WorkloadEntry when the sidecar
+	// connects, instead of meshx writing it.
+	AutoRegister bool
+	// TokenLifetime is the lifetime of the istio-token meshx mints; apply
+	// mints a new one in the last third of its life.
+	TokenLifetime time.Duration
+	// Network defaults to meshx.istio.network; Locality and Weight go into
+	// the WorkloadEntry.
+	Network  string
+	Locality string
+	Weight   int
 }
 
 // SSH is how meshx reaches a VM.

@@ -147,20 +147,23 @@ func (l *loader) decodeMeshx(n *node) {
 			id.checkName("namespace", "namespace", m.Istio.Namespace, checkDNS1123Label)
 		}
 		m.Istio.Profile = id.str("profile", m.Istio.Profile)
-		if id.has("profile") && id.oneOf("profile", m.Istio.Profile, istio.Names(), "Unknown Istio profile") {
+		if _, ok := istio.Lookup(m.Istio.Profile); ok {
 			l.profile = m.Istio.Profile
+		} else if id.has("profile") {
+			id.oneOf("profile", m.Istio.Profile, istio.Names(), "Unknown Istio profile")
 		}
 		prof := profileByName(l.profile)
 		if !prof.HasCPAuth() {
 			m.Istio.ControlPlaneAuth = istio.AuthNone
 		}
 		m.Istio.ControlPlaneAuth = id.str("control_plane_auth", m.Istio.ControlPlaneAuth)
-		if id.has("control_plane_auth") &&
+		if id.has("control_plane_auth") && prof.Modern == nil &&
 			id.oneOf("control_plane_auth", m.Istio.ControlPlaneAuth, controlPlaneAuths, "Invalid control plane auth policy") &&
 			!prof.HasCPAuth() && m.Istio.ControlPlaneAuth != istio.AuthNone && !n.failed {
 			l.errorf(id.rng("control_plane_auth"), "No control plane auth in this Istio profile",
 				"Istio %s has no control-plane authentication: pilot serves plain text on 8080 only, and cluster.env has no auth key. Remove control_plane_auth (it is NONE), or choose profile \"0.4\" or later.", prof.Name)
 		}
+		l.decodeModernIstio(id, &m.Istio)
 	}
 	l.istioNS = m.Istio.Namespace
 	l.cfg.Meshx = m
@@ -255,6 +258,7 @@ func (l *loader) decodeCluster(n *node, inst *instance) cty.Value {
 			c.MeshExpansion = l.meshExpansion(md)
 		}
 	}
+	l.decodeIstiodExposure(d, c)
 	if c.Role == RoleControl && c.MeshExpansion == nil {
 		c.MeshExpansion = &MeshExpansion{LoadBalancer: "none", WaitTimeout: 10 * time.Minute, Manage: true}
 	}
@@ -362,6 +366,7 @@ func (l *loader) decodeVM(n *node, inst *instance) cty.Value {
 	v.ClusterEnv = d.envMap("cluster_env")
 	l.decodeSSH(v, d)
 	v.SidecarPackages = l.decodePackages(d)
+	l.decodeWorkload(d, v)
 	v.complete = !inst.failed
 	l.vms[v.Name] = v
 	l.cfg.VMs = append(l.cfg.VMs, v)

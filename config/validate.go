@@ -28,6 +28,7 @@ func (l *loader) validate() {
 	l.checkClusters()
 	l.checkVMs()
 	l.checkServices()
+	l.checkModern()
 }
 
 func fileStart(name string) hcl.Range {

@@ -52,7 +52,7 @@ func modernProfile(minor int) (*Profile, bool) {
 		}
 	}
 	row.Minor = minor
-	return &Profile{Name: "1." + strconv.Itoa(minor), Modern: &row, ILBs: []ILB{IstiodILB}}, true
+	return &Profile{Name: "1." + strconv.Itoa(minor), Modern: &row, ILBs: []ILB{IstiodILB}, Packages: sidecarPackage}, true
 }
 
 // lookupModern parses "1.N" with N at least 20.
@@ -77,8 +77,11 @@ const (
 	// reads (istio.io's VM steps: cp mesh.yaml /etc/istio/config/mesh).
 	MeshConfigPath = "/etc/istio/config/mesh"
 	// RootCertPath is the root certificate the agent trusts istiod with,
-	// from the istio-ca-root-cert ConfigMap.
-	RootCertPath = "/etc/certs/root-cert.pem"
+	// from the istio-ca-root-cert ConfigMap. Not /etc/certs/root-cert.pem
+	// as istio.io copies it: the agent writes its own outputs there
+	// (OUTPUT_CERTS, the root included, with its own mode), so meshx keeps
+	// its copy beside and points the agent at it (CA_ROOT_CA, XDS_ROOT_CA).
+	RootCertPath = "/var/lib/istio/root-cert.pem"
 	// WorkloadCertPath is where the agent writes the workload certificate
 	// chain istiod signed (key.pem beside it).
 	WorkloadCertPath = "/etc/certs/cert-chain.pem"
@@ -211,13 +214,15 @@ func (w Workload) ProxyMetadata() map[string]string {
 		"ISTIO_META_WORKLOAD_NAME": w.Group,
 	}
 	if len(w.Ports) > 0 {
+		// Istio's model.PodPort, as istioctl marshals it.
 		type podPort struct {
 			Name          string `json:"name,omitempty"`
-			ContainerPort int    `json:"containerPort,omitempty"`
+			ContainerPort int    `json:"containerPort"`
+			Protocol      string `json:"protocol"`
 		}
 		var pp []podPort
 		for name, p := range w.Ports {
-			pp = append(pp, podPort{name, p})
+			pp = append(pp, podPort{Name: name, ContainerPort: p})
 		}
 		sort.Slice(pp, func(i, j int) bool { return pp[i].Name < pp[j].Name })
 		b, _ := json.Marshal(pp)
@@ -269,6 +274,8 @@ func (w Workload) ClusterEnvKeys(extra map[string]string) map[string]string {
 	if w.MeshIP != "" {
 		env["ISTIO_SVC_IP"] = w.MeshIP
 	}
+	env["CA_ROOT_CA"] = RootCertPath
+	env["XDS_ROOT_CA"] = RootCertPath
 	for k, v := range extra {
 		env[k] = v
 	}

@@ -43,8 +43,8 @@ type Profile struct {
 	// secrets, the node agent, dnsmasq with ILB addresses.
 	Legacy bool
 	// Modern is set for the istiod era (1.20 and later): istiod behind one
-	// load balancer, WorkloadGroups, the istio-token. Only Name is set
-	// beside it; the legacy fields are empty.
+	// load balancer, WorkloadGroups, the istio-token. Only Name, ILBs
+	// (istiod's) and Packages are set beside it.
 	Modern *Minor
 	// ILBs in the order mesh-expansion.yaml lists them.
 	ILBs []ILB

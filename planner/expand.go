@@ -34,6 +34,18 @@ type Expansion struct {
 	// inventory is the environment's inventory, which Make completes and
 	// Build keeps right.
 	inventory *inventory
+	// tokens mint the VMs' istio-tokens once Bind connects them.
+	tokens []*kube.TokenSource
+}
+
+// Bind gives the expansion's token sources the providers of their
+// clusters, once connected.
+func (exp Expansion) Bind(provs map[string]providers.Provider) {
+	for _, t := range exp.tokens {
+		if p, ok := provs["cluster."+t.Cluster].(*kube.Provider); ok {
+			t.Bind(p)
+		}
+	}
 }
 
 // expander accumulates instances, deduplicating shared ones (namespaces).
@@ -78,11 +90,15 @@ func Expand(cfg *config.Config) (Expansion, hcl.Diagnostics) {
 			e.remote(c)
 		}
 	}
-	for _, s := range cfg.Services {
-		e.service(s)
-	}
-	for _, v := range cfg.VMs {
-		e.vm(v)
+	if p.Modern != nil {
+		diags = append(diags, e.modern()...)
+	} else {
+		for _, s := range cfg.Services {
+			e.service(s)
+		}
+		for _, v := range cfg.VMs {
+			e.vm(v)
+		}
 	}
 	e.expandInventory()
 	e.out.sources = e.ilbList()
@@ -117,12 +133,13 @@ func (e *expander) needsILBs() bool {
 func (e *expander) controlCluster() hcl.Diagnostics {
 	c := e.control
 	istioNS := e.cfg.Meshx.Istio.Namespace
-	if c.ServiceCIDR == "" && len(e.cfg.VMs) > 0 {
+	modern := e.profile.Modern != nil
+	if c.ServiceCIDR == "" && len(e.cfg.VMs) > 0 && !modern {
 		r := kube.ClusterInfo(c.Name)
 		e.add(r, c.DeclRange)
 		e.info = &r.Addr
 	}
-	if !e.needsILBs() {
+	if !e.needsILBs() || (modern && len(e.cfg.VMs) == 0) {
 		return nil
 	}
 	me := c.MeshExpansion
@@ -150,11 +167,16 @@ func (e *expander) controlCluster() hcl.Diagnostics {
 		for i, p := range l.Ports {
 			ports[i] = kube.Port{Name: p.Name, Port: int32(p.Port), Protocol: p.Protocol}
 		}
+		sel := l.Selector
+		if modern {
+			// The configured revision's istiod.
+			sel = istio.IstiodSelector(e.cfg.Meshx.Istio.Revision)
+		}
 		r := kube.LoadBalancer(c.Name, l.Name, kube.LoadBalancerOptions{
 			Namespace:   ns,
 			Name:        l.Name,
 			Ports:       ports,
-			Selector:    l.Selector,
+			Selector:    sel,
 			Annotations: base,
 			Wait:        me.WaitTimeout,
 		})
@@ -254,20 +276,7 @@ func (e *expander) vm(v *config.VM) {
 	}
 
 	dnsmasqPkg := add(vm.Package(v.Name, "dnsmasq", vm.PackageSource{Apt: "dnsmasq"}))
-	// The sidecar's packages, in the profile's install order: each
-	// depends on the one before, as setupIstioVM.sh ran dpkg -i.
-	var sidecarPkgs []plans.Address
-	for _, sp := range v.SidecarPackages {
-		src := vm.PackageSource{SHA256: sp.SHA256}
-		if sp.IsURL() {
-			src.URL = sp.Source
-		} else {
-			src.Path = sp.Source
-		}
-		r := vm.Package(v.Name, sp.Name, src)
-		r.DependsOn = append(r.DependsOn, sidecarPkgs...)
-		sidecarPkgs = append(sidecarPkgs, add(r))
-	}
+	sidecarPkgs := e.sidecarPackages(v)
 	withPkg := func(deps ...plans.Address) []plans.Address {
 		return append(deps, sidecarPkgs...)
 	}
@@ -382,6 +391,26 @@ func (e *expander) vm(v *config.VM) {
 		}
 		add(vm.Unit(v.Name, u, triggers))
 	}
+}
+
+// sidecarPackages declares the sidecar's packages of v, in the profile's
+// install order: each depends on the one before, as setupIstioVM.sh ran
+// dpkg -i.
+func (e *expander) sidecarPackages(v *config.VM) []plans.Address {
+	var pkgs []plans.Address
+	for _, sp := range v.SidecarPackages {
+		src := vm.PackageSource{SHA256: sp.SHA256}
+		if sp.IsURL() {
+			src.URL = sp.Source
+		} else {
+			src.Path = sp.Source
+		}
+		r := vm.Package(v.Name, sp.Name, src)
+		r.DependsOn = append(r.DependsOn, pkgs...)
+		e.add(r, v.DeclRange)
+		pkgs = append(pkgs, r.Addr)
+	}
+	return pkgs
 }
 
 // ilbList returns the ILB instance addresses in key order.

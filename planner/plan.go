@@ -109,6 +109,7 @@ func Make(ctx context.Context, cfg *config.Config, opts Options) (*Plan, Expansi
 	if err != nil {
 		return nil, exp, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot connect", Detail: err.Error()})
 	}
+	exp.Bind(provs)
 	unread, d := openInventory(ctx, cfg, &exp, provs, opts)
 	if d.HasErrors() {
 		closeAll(provs)

@@ -1,0 +1,225 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// The attributes of the istiod era (profile "1.20" and later) and of the
+// setupMeshEx.sh era, each refused under the other's profile.
+var (
+	modernIstioAttrs = []string{"revision", "mesh_id", "network", "trust_domain"}
+	modernVMAttrs    = []string{"workload_group", "labels", "auto_register", "token_lifetime", "network", "locality", "weight"}
+	legacyVMAttrs    = []string{"certs_mode"}
+)
+
+// modern reports whether the configuration's profile is of the istiod era.
+func (l *loader) modern() bool { return profileByName(l.profile).Modern != nil }
+
+// wrongEra reports each attribute of attrs set on a block under a profile
+// that has no use for it.
+func (l *loader) wrongEra(d *decoder, attrs []string) {
+	for _, name := range attrs {
+		if !d.has(name) {
+			continue
+		}
+		if l.modern() {
+			l.errorf(d.attr(name).NameRange, "Attribute of the legacy profiles",
+				"%s of %s belongs to the setupMeshEx.sh era (profiles 0.2 to 1.0); Istio %s has no use for it. Remove it.", name, d.where, l.profile)
+		} else {
+			l.errorf(d.attr(name).NameRange, "Attribute of the istiod era",
+				"%s of %s configures istiod-era Istio (profile = \"1.20\" or later); profile %q has no such setting. Set the profile your mesh runs, or remove %s.", name, d.where, l.profile, name)
+		}
+	}
+}
+
+// decodeModernIstio decodes the istiod-era attributes of meshx.istio.
+func (l *loader) decodeModernIstio(id *decoder, i *Istio) {
+	if !l.modern() {
+		l.wrongEra(id, modernIstioAttrs)
+		return
+	}
+	if id.has("control_plane_auth") {
+		l.errorf(id.attr("control_plane_auth").NameRange, "Attribute of the legacy profiles",
+			"control_plane_auth set the legacy pilot's transport; istiod always serves VMs over mutual TLS on 15012 (Istio %s). Remove it.", l.profile)
+	}
+	i.Revision = id.str("revision", "")
+	if id.has("revision") {
+		id.checkName("revision", "revision", i.Revision, checkDNS1123Label)
+	}
+	i.MeshID = id.str("mesh_id", "")
+	i.Network = id.str("network", "")
+	if i.Network != "" {
+		id.checkName("network", "network name", i.Network, checkLabelValue)
+	}
+	i.TrustDomain = id.str("trust_domain", "cluster.local")
+	id.checkName("trust_domain", "trust domain", i.TrustDomain, checkDNS1123Subdomain)
+}
+
+// decodeIstiodExposure decodes how the control cluster exposes istiod to
+// VMs in the istiod era.
+func (l *loader) decodeIstiodExposure(d *decoder, c *Cluster) {
+	if !d.has("istiod_exposure") {
+		if c.Role == RoleControl && l.modern() {
+			c.IstiodExposure = ExposureILB
+		}
+		return
+	}
+	switch {
+	case !l.modern():
+		l.wrongEra(d, []string{"istiod_exposure"})
+	case c.Role != RoleControl:
+		l.errorf(d.attr("istiod_exposure").NameRange, "Attribute only for the control cluster",
+			"istiod_exposure is set on %s, a remote cluster; istiod runs in the control cluster. Move it there.", d.where)
+	default:
+		c.IstiodExposure = d.str("istiod_exposure", ExposureILB)
+		d.oneOf("istiod_exposure", c.IstiodExposure, []string{ExposureILB}, "Unknown istiod exposure")
+	}
+}
+
+// decodeWorkload decodes a VM's place in an istiod-era mesh.
+func (l *loader) decodeWorkload(d *decoder, v *VM) {
+	if !l.modern() {
+		l.wrongEra(d, modernVMAttrs)
+		return
+	}
+	l.wrongEra(d, legacyVMAttrs)
+	w := &Workload{}
+	// Instances of one vm block (for_each, count) share its group.
+	label, _, _ := strings.Cut(v.Name, "[")
+	w.Group = d.str("workload_group", label)
+	d.checkName("workload_group", "WorkloadGroup name", w.Group, checkDNS1123Subdomain)
+	var keys map[string]hcl.Range
+	w.Labels, keys = d.stringMap("labels")
+	for _, k := range slices.Sorted(maps.Keys(w.Labels)) {
+		rng := rangeOr(keys, k, d.rng("labels"))
+		if msg := checkLabelKey(k); msg != "" {
+			l.errorf(rng, "Invalid label key", "%s in the labels of %s is not a valid Kubernetes label key. %s", d.quoted("labels", k), d.where, msg)
+		} else if msg := checkLabelValue(w.Labels[k]); msg != "" {
+			l.errorf(rng, "Invalid label value", "The value %s of label %s of %s is not a valid Kubernetes label value. %s", d.quoted("labels", w.Labels[k]), d.quoted("labels", k), d.where, msg)
+		}
+	}
+	if len(w.Labels) == 0 {
+		if d.has("labels") {
+			l.errorf(d.rng("labels"), "Empty labels",
+				"The labels of %s are empty, so no Service could select it: Istio selects VMs by the labels of their WorkloadEntries. Set at least one, like labels = { app = %q }, or remove the attribute for that default.", d.where, w.Group)
+		}
+		w.Labels = map[string]string{"app": w.Group}
+	}
+	w.AutoRegister = d.boolean("auto_register", false)
+	w.TokenLifetime = d.duration("token_lifetime", 24*time.Hour)
+	if w.TokenLifetime < 10*time.Minute && d.has("token_lifetime") {
+		l.errorf(d.rng("token_lifetime"), "Token lifetime too short",
+			"The token_lifetime of %s is %s; Kubernetes issues tokens for at least 10m. Use 10m or more (apply mints a new token once two thirds of it have passed).", d.where, w.TokenLifetime)
+	}
+	w.Network = d.str("network", l.cfg.Meshx.Istio.Network)
+	if d.has("network") {
+		d.checkName("network", "network name", w.Network, checkLabelValue)
+	}
+	w.Locality = d.str("locality", "")
+	if d.has("weight") {
+		w.Weight = d.port("weight", 0)
+	}
+	v.Workload = w
+}
+
+// checkWorkloadGroups checks that the VMs of one WorkloadGroup agree on
+// what the group says of all of them, and that no VM of the istiod era
+// contradicts its cluster's ID in cluster_env (istio#42516).
+func (l *loader) checkWorkloadGroups() {
+	groups := map[string]*VM{}
+	for _, v := range l.cfg.VMs {
+		if v.Workload == nil || !v.complete {
+			continue
+		}
+		l.checkClusterIDOverride(v)
+		first, ok := groups[v.Workload.Group]
+		if !ok {
+			groups[v.Workload.Group] = v
+			continue
+		}
+		differ := func(what, a, b string) {
+			l.errorf(v.DeclRange, "WorkloadGroup members disagree",
+				"vm.%s and vm.%s are both in WorkloadGroup %q but have different %s (%q and %q): a group has one. Make them equal, or put the VMs in different groups with workload_group.",
+				first.Name, v.Name, v.Workload.Group, what, a, b)
+		}
+		switch {
+		case first.Namespace != v.Namespace:
+			differ("namespaces", first.Namespace, v.Namespace)
+		case first.ServiceAccount != v.ServiceAccount:
+			differ("service accounts", first.ServiceAccount, v.ServiceAccount)
+		case fmt.Sprint(first.Workload.Labels) != fmt.Sprint(v.Workload.Labels):
+			differ("labels", fmt.Sprint(first.Workload.Labels), fmt.Sprint(v.Workload.Labels))
+		case first.Workload.Network != v.Workload.Network:
+			differ("networks", first.Workload.Network, v.Workload.Network)
+		case first.Workload.AutoRegister != v.Workload.AutoRegister:
+			differ("auto_register settings", fmt.Sprint(first.Workload.AutoRegister), fmt.Sprint(v.Workload.AutoRegister))
+		}
+	}
+}
+
+// checkClusterIDOverride refuses an ISTIO_META_CLUSTER_ID in a VM's
+// cluster_env that differs from the ID of the cluster whose istiod the VM
+// joins: istiod would place the VM's proxy in a cluster it does not know.
+func (l *loader) checkClusterIDOverride(v *VM) {
+	id, ok := v.ClusterEnv.Values["ISTIO_META_CLUSTER_ID"]
+	if !ok {
+		return
+	}
+	name := v.Cluster
+	c := l.cfg.Control()
+	if name != "" {
+		c = l.cfg.Cluster(name)
+	}
+	if c == nil || c.ClusterID == id {
+		return
+	}
+	l.errorf(v.ClusterEnv.Range, "Cluster ID disagrees",
+		"The cluster_env of vm.%s sets ISTIO_META_CLUSTER_ID = %q, but the VM joins cluster %q, whose cluster ID is %q; istiod would not recognise the VM's cluster. Remove the key (meshx writes the cluster's ID), or change cluster_id on the cluster.",
+		v.Name, id, c.Name, c.ClusterID)
+}
+
+// checkModern runs the checks of the istiod era that span blocks.
+func (l *loader) checkModern() {
+	if !l.modern() {
+		return
+	}
+	l.checkWorkloadGroups()
+	for _, s := range l.cfg.Services {
+		if s.complete {
+			l.checkModernService(s)
+		}
+	}
+}
+
+// checkModernService checks a service block of the istiod era: its
+// Service selects its VMs' WorkloadEntries by label, so it must live in
+// their namespace and its VMs must carry the same labels.
+func (l *loader) checkModernService(s *Service) {
+	var first *VM
+	for _, name := range s.VMs {
+		v := l.vms[name]
+		if v == nil || v.Workload == nil {
+			continue
+		}
+		if v.Namespace != s.Namespace && s.AllowNamespaceMismatch {
+			l.errorf(s.Ranges["allow_namespace_mismatch"], "Service outside its VMs' namespace",
+				"service %q is in namespace %q but vm.%s is in %q. In the istiod era a Service selects WorkloadEntries of its own namespace only, so allow_namespace_mismatch cannot work. Put the service in %q and remove allow_namespace_mismatch.",
+				s.Name, s.Namespace, v.Name, v.Namespace, v.Namespace)
+			return
+		}
+		if first == nil {
+			first = v
+		} else if fmt.Sprint(first.Workload.Labels) != fmt.Sprint(v.Workload.Labels) {
+			l.errorf(s.DeclRange, "Service VMs with different labels",
+				"service %q selects its VMs by label, but vm.%s has labels %v and vm.%s %v. Give them the same labels.",
+				s.Name, first.Name, first.Workload.Labels, v.Name, v.Workload.Labels)
+			return
+		}
+	}
+}

@@ -1,0 +1,282 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/meshx-dev/meshx/config"
+	"github.com/meshx-dev/meshx/istio"
+	"github.com/meshx-dev/meshx/plans"
+	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/providers/kube"
+	"github.com/meshx-dev/meshx/providers/vm"
+)
+
+// group is one WorkloadGroup of the istiod era: the VMs that name it, the
+// first of which says what they share (config checks they agree).
+type group struct {
+	name    string
+	cluster string
+	first   *config.VM
+	vms     []*config.VM
+	// ports are the ports of the services its VMs serve, by name.
+	ports map[string]int
+}
+
+// modern expands the istiod era: what `istioctl x workload group create`,
+// `istioctl x workload entry configure` and istio.io's VM install steps
+// do, as instances. The istiod load balancer comes from controlCluster.
+func (e *expander) modern() hcl.Diagnostics {
+	for _, g := range e.groups() {
+		e.workloadGroup(g)
+		for _, v := range g.vms {
+			e.modernVM(g, v)
+		}
+	}
+	for _, s := range e.cfg.Services {
+		e.selectorService(s)
+	}
+	return nil
+}
+
+// vmCluster is the cluster whose istiod a VM joins.
+func (e *expander) vmCluster(v *config.VM) string {
+	if v.Cluster != "" {
+		return v.Cluster
+	}
+	return e.control.Name
+}
+
+// groups gathers the VMs by WorkloadGroup, sorted by name.
+func (e *expander) groups() []*group {
+	byName := map[string]*group{}
+	var out []*group
+	for _, v := range e.cfg.VMs {
+		if v.Workload == nil {
+			continue
+		}
+		g := byName[v.Workload.Group]
+		if g == nil {
+			g = &group{name: v.Workload.Group, cluster: e.vmCluster(v), first: v, ports: map[string]int{}}
+			byName[g.name] = g
+			out = append(out, g)
+		}
+		g.vms = append(g.vms, v)
+		for _, s := range e.cfg.ServicesOn(v.Name) {
+			for _, p := range s.Ports {
+				if _, ok := g.ports[p.Name]; !ok {
+					g.ports[p.Name] = p.Port
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// workloadGroup declares a group's namespace, service account and
+// WorkloadGroup (`istioctl x workload group create`).
+func (e *expander) workloadGroup(g *group) {
+	v := g.first
+	w := v.Workload
+	e.namespace(g.cluster, v.Namespace, v.DeclRange)
+	e.add(kube.ServiceAccount(g.cluster, v.Namespace, v.ServiceAccount), v.DeclRange)
+	template := map[string]any{"serviceAccount": v.ServiceAccount}
+	if w.Network != "" {
+		template["network"] = w.Network
+	}
+	if len(g.ports) > 0 {
+		template["ports"] = g.ports
+	}
+	r := kube.WorkloadGroup(workloadGroupAddress(g.cluster, v.Namespace, g.name), g.cluster, e.profile.Modern.NetworkingAPI,
+		v.Namespace, g.name, w.Labels, template)
+	r.DependsOn = append(r.DependsOn, kube.NamespaceAddress(g.cluster, v.Namespace))
+	r.Settings.Adopt = e.adopt(g.cluster)
+	e.add(r, v.DeclRange)
+}
+
+func workloadGroupAddress(cluster, namespace, name string) plans.Address {
+	return plans.Address{Block: "cluster", Name: cluster, Type: "workload_group", Key: namespace + "/" + name}
+}
+
+// adopt is the adopt setting of a cluster.
+func (e *expander) adopt(cluster string) bool {
+	c := e.cfg.Cluster(cluster)
+	return c != nil && c.Adopt
+}
+
+// selectorService declares a service block's Service: selecting its VMs'
+// WorkloadEntries by their labels, with no Endpoints.
+func (e *expander) selectorService(s *config.Service) {
+	cluster := s.Cluster
+	if cluster == "" {
+		cluster = e.control.Name
+	}
+	var selector map[string]string
+	for _, name := range s.VMs {
+		if v := e.cfg.VM(name); v != nil && v.Workload != nil {
+			selector = v.Workload.Labels
+			break
+		}
+	}
+	ns := e.namespace(cluster, s.Namespace, s.DeclRange)
+	ports := make([]kube.Port, len(s.Ports))
+	for i, p := range s.Ports {
+		ports[i] = kube.Port{Name: p.Name, Port: int32(p.Port), Protocol: "TCP"}
+	}
+	r := kube.SelectorService(plans.Address{Block: "service", Name: s.Name, Type: "service"}, cluster, s.Namespace, s.ServiceName,
+		ports, selector, s.Labels, s.Annotations)
+	r.DependsOn = append(r.DependsOn, ns)
+	r.Settings.Adopt = e.adopt(cluster)
+	e.add(r, s.DeclRange)
+}
+
+// modernVM declares one VM of the istiod era: its WorkloadEntry unless
+// istiod registers it, and on the VM what istioctl writes plus the install
+// steps, done right: the token 0600 istio-proxy on disk (linked where the
+// agent reads it) and renewed, one managed /etc/hosts line, the unit
+// enabled.
+func (e *expander) modernVM(g *group, v *config.VM) {
+	w := v.Workload
+	cluster := g.cluster
+	add := func(r providers.Resource) plans.Address {
+		e.add(r, v.DeclRange)
+		return r.Addr
+	}
+	istioNS := e.cfg.Meshx.Istio.Namespace
+	rev := e.cfg.Meshx.Istio.Revision
+	saAddr := kube.ServiceAccountAddress(cluster, v.Namespace, v.ServiceAccount)
+
+	if !w.AutoRegister {
+		spec := map[string]any{"address": v.MeshIP, "labels": w.Labels, "serviceAccount": v.ServiceAccount}
+		if w.Network != "" {
+			spec["network"] = w.Network
+		}
+		if w.Locality != "" {
+			spec["locality"] = w.Locality
+		}
+		if w.Weight > 0 {
+			spec["weight"] = w.Weight
+		}
+		name := workloadEntryName(v.Name)
+		r := kube.WorkloadEntry(plans.Address{Block: "cluster", Name: cluster, Type: "workload_entry", Key: v.Namespace + "/" + name},
+			cluster, e.profile.Modern.NetworkingAPI, v.Namespace, name, spec)
+		r.DependsOn = append(r.DependsOn, kube.NamespaceAddress(cluster, v.Namespace), workloadGroupAddress(cluster, v.Namespace, g.name))
+		r.Settings.Adopt = e.adopt(cluster)
+		add(r)
+	}
+
+	pkgs := e.sidecarPackages(v)
+	withPkg := func(deps ...plans.Address) []plans.Address { return append(deps, pkgs...) }
+	c := e.cfg.Cluster(cluster)
+	wl := istio.Workload{
+		Group: g.name, Namespace: v.Namespace, ServiceAccount: v.ServiceAccount, Labels: w.Labels, Ports: g.ports,
+		IstioNamespace: istioNS, Revision: rev, ClusterID: c.ClusterID, MeshID: e.cfg.Meshx.Istio.MeshID,
+		Network: w.Network, TrustDomain: e.cfg.Meshx.Istio.TrustDomain, MeshIP: v.MeshIP,
+		AutoRegister: w.AutoRegister, CaptureDNS: true,
+	}
+
+	proxyFile := func(path string, content vm.FileContent, deps []plans.Address) vm.FileOptions {
+		return vm.FileOptions{Path: path, Content: content, Mode: 0o644, Owner: istio.ProxyUser, Group: istio.ProxyUser, DependsOn: deps}
+	}
+	envOpts := proxyFile(istio.ClusterEnvPath, func(in providers.Outputs) (any, error) {
+		extra, unknown, err := e.envMap(v.ClusterEnv, in)
+		if err != nil || unknown {
+			return plans.Unknown, err
+		}
+		return istio.ModernClusterEnv(wl.ClusterEnvKeys(extra)), nil
+	}, withPkg())
+	envOpts.Sensitive = len(v.ClusterEnv.Sensitive) > 0
+	clusterEnv := add(vm.File(v.Name, envOpts))
+
+	mesh := add(vm.File(v.Name, proxyFile(istio.MeshConfigPath, func(providers.Outputs) (any, error) {
+		return wl.MeshConfig()
+	}, withPkg())))
+
+	rc := kube.RootCert(cluster, v.Namespace)
+	add(rc)
+	root := add(vm.File(v.Name, proxyFile(istio.RootCertPath, func(in providers.Outputs) (any, error) {
+		val, ok := in.Output(rc.Addr, "root-cert.pem")
+		if !ok {
+			return nil, fmt.Errorf("ConfigMap %s/%s has no root-cert.pem", v.Namespace, kube.RootCertConfigMap)
+		}
+		return val, nil
+	}, withPkg(rc.Addr))))
+
+	life := w.TokenLifetime
+	if life <= 0 {
+		life = istio.DefaultTokenLifetime
+	}
+	src := &kube.TokenSource{Cluster: cluster, Namespace: v.Namespace, ServiceAccount: v.ServiceAccount, Audiences: []string{istio.TokenAudience}}
+	e.out.tokens = append(e.out.tokens, src)
+	token := add(vm.Token(v.Name, vm.TokenOptions{Path: istio.TokenPath, Mint: src.Mint, Audience: istio.TokenAudience, Lifetime: life,
+		Mode: 0o600, Owner: istio.ProxyUser, Group: istio.ProxyUser, DependsOn: withPkg(saAddr)}))
+	dropIn := add(vm.File(v.Name, vm.FileOptions{Path: istio.TokenDropInPath, Content: func(providers.Outputs) (any, error) {
+		return istio.TokenDropIn, nil
+	}, Mode: 0o644, Owner: "root", Group: "root"}))
+
+	ilb := e.ilbs[istio.IstiodILB.Key]
+	hosts := add(vm.LineFunc(v.Name, istio.HostsPath, func(in providers.Outputs) (any, error) {
+		ip, err := e.istiodIP(in, ilb)
+		if err != nil || plans.IsUnknown(ip) {
+			return ip, err
+		}
+		return istio.HostsLine(ip.(string), istioNS, rev), nil
+	}, []plans.Address{ilb}))
+
+	if len(pkgs) == 0 {
+		return // no package, no unit file to enable
+	}
+	unit := vm.Unit(v.Name, istio.SidecarUnit, withPkg(clusterEnv, mesh, root, dropIn, hosts))
+	unit.DependsOn = append(unit.DependsOn, token)
+	add(unit)
+}
+
+// workloadEntryName is the WorkloadEntry of VM name: the name itself, or
+// for an instance of a vm block with for_each or count (web["a"], web[0])
+// the block's label and key joined by '-', lower-cased, with every other
+// character a '-' (web-a, web-0).
+func workloadEntryName(vm string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimRight(vm, `"]`)) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' {
+			b.WriteRune(r)
+		} else if s := b.String(); s != "" && !strings.HasSuffix(s, "-") {
+			b.WriteByte('-')
+		}
+	}
+	return strings.Trim(b.String(), "-.")
+}
+
+// istiodIP returns the IP address VMs reach istiod at: the load balancer's
+// IP, or, for a load balancer that has a host name instead (AWS), the
+// first IPv4 address that name resolves to from here, so /etc/hosts can
+// carry it (istioctl writes no hosts line then). A plan after the name
+// moves replaces the line.
+func (e *expander) istiodIP(in providers.Outputs, ilb plans.Address) (any, error) {
+	ip, _ := in.Output(ilb, "ip")
+	host, _ := in.Output(ilb, "hostname")
+	if s, ok := ip.(string); ok && s != "" {
+		if err := checkILBAddress(ilb, "ip", s); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	h, ok := host.(string)
+	if !ok || h == "" {
+		return plans.Unknown, nil
+	}
+	if err := checkILBAddress(ilb, "hostname", h); err != nil {
+		return nil, err
+	}
+	addrs, err := net.DefaultResolver.LookupIP(context.Background(), "ip4", h)
+	if err != nil || len(addrs) == 0 {
+		return nil, fmt.Errorf("%s: the load balancer's host name %q does not resolve to an IPv4 address here (%v); /etc/hosts on the VMs needs one", ilb, h, err)
+	}
+	return addrs[0].String(), nil
+}
