@@ -170,6 +170,9 @@ func TestExamplesVars(t *testing.T) {
 	for _, v := range l.VMs {
 		want["vm_addresses."+v.Name] = v.Address
 	}
+	if l.Istio != nil {
+		want["istio_sidecar_deb"] = l.Istio.SidecarDeb
+	}
 	if len(l.LegacyDebs) != 3 {
 		t.Errorf("lab has %d legacy sidecar packages, want 3", len(l.LegacyDebs))
 	}

@@ -11,7 +11,8 @@ import (
 // writeExamplesVars writes <dir>/examples.vars: the HCL variables the
 // examples read (control_kubeconfig, remote1_kubeconfig, vm_address,
 // vm_addresses, ssh_private_key, known_hosts, sidecar_package_url,
-// sidecar_package_sha256, legacy_sidecar_packages), one line each. Only
+// sidecar_package_sha256, legacy_sidecar_packages, istio_sidecar_deb: the
+// modern istio-sidecar .deb when the lab runs istiod), one line each. Only
 // variables the instance has values for are written: every cluster's
 // <name>_kubeconfig, and the VM ones when it has VMs.
 // vm_addresses maps every VM's name to its address, for examples/fleet's
@@ -37,6 +38,9 @@ func (l *Lab) writeExamplesVars() error {
 		if l.SidecarURL != "" {
 			line("sidecar_package_url", l.SidecarURL)
 			line("sidecar_package_sha256", l.SidecarSHA256)
+		}
+		if l.Istio != nil && l.Istio.SidecarDeb != "" {
+			line("istio_sidecar_deb", l.Istio.SidecarDeb)
 		}
 		if len(l.LegacyDebs) > 0 {
 			var pkgs []string

@@ -2,9 +2,7 @@ package bookinfo
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -199,7 +197,7 @@ func TestBookinfoOnVM(t *testing.T) {
 		// istiod reads the Service and Endpoints meshx registered.
 		vmIP := w.Lab.VM("vm1").Address
 		e2etest.Eventually(t, "istiod lists details.bookinfo with the VM's IP", time.Minute, func() (bool, string) {
-			eps, err := istiodEndpoints(w.Lab.Istio.DebugURL, "details.bookinfo.svc.cluster.local")
+			eps, err := e2etest.IstiodEndpoints(w.Lab.Istio.DebugURL, "details.bookinfo.svc.cluster.local")
 			return err == nil && strings.Contains(eps, strconv.Quote(vmIP)), fmt.Sprintf("%v %.300s", err, eps)
 		})
 	})
@@ -329,41 +327,4 @@ func sameInts(a, b []int32) bool {
 		}
 	}
 	return true
-}
-
-// istiodEndpoints returns, as JSON, what istiod's /debug/endpointz holds
-// under the service host name, wherever in the document it is.
-func istiodEndpoints(debugURL, host string) (string, error) {
-	resp, err := http.Get(debugURL + "/debug/endpointz")
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var doc any
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		return "", fmt.Errorf("endpointz: %w", err)
-	}
-	var find func(v any) any
-	find = func(v any) any {
-		switch v := v.(type) {
-		case map[string]any:
-			if x, ok := v[host]; ok {
-				return x
-			}
-			for _, x := range v {
-				if f := find(x); f != nil {
-					return f
-				}
-			}
-		case []any:
-			for _, x := range v {
-				if f := find(x); f != nil {
-					return f
-				}
-			}
-		}
-		return nil
-	}
-	b, err := json.Marshal(find(doc))
-	return string(b), err
 }

@@ -1,0 +1,69 @@
+# Bookinfo's details (9080) and its MySQL database mysqldb (3306) on one VM,
+# joined to an istiod-era mesh (Istio 1.20 and later): what
+# `istioctl x workload group create`, `istioctl x workload entry configure`
+# and istio.io's VM install steps do, as one plan. docs/modern-istio.md maps
+# each istioctl step to the block here that replaces it.
+
+meshx {
+  environment = "bookinfo-modern"
+  istio {
+    namespace = "istio-system"
+    profile   = "1.28"
+    # revision = "1-28"       # istiod-1-28.istio-system.svc, CA_ADDR
+    # mesh_id  = "mesh1"
+    # network  = "network1"
+  }
+}
+
+cluster "control" {
+  role       = "control"
+  kubeconfig = var.control_kubeconfig
+  pod_cidr   = "172.16.0.0/16"
+  # cluster_id defaults to the block name: the VM's ISTIO_META_CLUSTER_ID.
+  istiod_exposure = "ilb" # a LoadBalancer Service in front of istiod, 15012 and 15017
+  mesh_expansion {
+    load_balancer = var.load_balancer # internal-LB annotations of the cloud
+  }
+}
+
+# The VM is WorkloadGroup bookinfo-vm; meshx writes its WorkloadEntry
+# (auto_register = true lets istiod create it when the sidecar connects).
+vm "vm1" {
+  address         = var.vm_address
+  namespace       = "bookinfo"
+  service_account = "bookinfo-vm"
+  workload_group  = "bookinfo-vm"
+  labels          = { app = "bookinfo-vm" }
+  auto_register   = var.auto_register
+  token_lifetime  = "24h" # re-minted by any apply in its last 8 hours
+  ssh {
+    user             = "root"
+    private_key_file = var.ssh_private_key
+    known_hosts_file = var.known_hosts
+  }
+  sidecar_package {
+    source = var.istio_sidecar_deb
+    sha256 = var.istio_sidecar_deb_sha256
+  }
+}
+
+# Services select the VM's WorkloadEntry by its labels.
+service "details" {
+  vm    = vm.vm1
+  ports = { http = 9080 }
+}
+
+service "mysqldb" {
+  vm    = vm.vm1
+  ports = { mysql = 3306 }
+}
+
+output "istiod_ilb" {
+  description = "Address of istiod-ilb, which the VM's /etc/hosts gives istiod.istio-system.svc."
+  value       = cluster.control.ilb.istiod.address
+}
+
+output "mysqldb_host" {
+  description = "MYSQL_DB_HOST for ratings-v2-mysql-vm."
+  value       = service.mysqldb.fqdn
+}
