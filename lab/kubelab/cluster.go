@@ -335,7 +335,7 @@ func start(ctx context.Context, cfg Config) (*State, error) {
 	if err := record(ctl); err != nil {
 		return nil, err
 	}
-	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, apiServerReadyLimit)
 	defer cancel()
 	if err := waitReady(wctx, cfg, rc); err != nil {
 		return nil, err
@@ -343,11 +343,11 @@ func start(ctx context.Context, cfg Config) (*State, error) {
 	return st, nil
 }
 
-// apiServerReadyLimit bounds the wait for a new kube-apiserver's /readyz.
-// On an idle machine it is ready in seconds; its post-start hooks (RBAC
-// bootstrap, priority classes) took over a minute with the 2 cores at load
-// 40, so the bound is generous: a server that never comes up still fails
-// as soon as its process exits.
+// apiServerReadyLimit bounds the wait for a new kube-apiserver's /readyz,
+// and then for the cluster's lab pods and controllers. On an idle machine
+// each takes seconds; with the 2 cores at load 20–40 each took over a
+// minute, so the bound is generous: a server that never comes up still
+// fails as soon as its process exits.
 const apiServerReadyLimit = 3 * time.Minute
 
 // startAPIServer starts kube-apiserver on a free loopback port and waits for
