@@ -647,11 +647,14 @@ func TestAtomicWriteSurvivesACutConnection(t *testing.T) {
 	}
 }
 
+// TestConcurrentApplies writes 24 files at once over one connection,
+// into directories none of them finds (as the three certificates of
+// /etc/certs on a fresh VM): every write must make or share them.
 func TestConcurrentApplies(t *testing.T) {
 	s := startSSHD(t)
 	p := s.provider(t, s.host("ecs1"))
 	ctx := testContext(t)
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "new", "certs")
 	var rs []providers.Resource
 	for i := 0; i < 24; i++ {
 		rs = append(rs, File("ecs1", FileOptions{

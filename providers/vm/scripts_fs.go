@@ -76,9 +76,15 @@ sub walk {
 		if (!@l) {
 			die "$p: $c: $!\n" if !$!{ENOENT};
 			return undef if !defined $mk;
-			mkdir $c, 0700 or die "$p: mkdir $c: $!\n";
+			# Another write of this apply may make the same directory
+			# at the same moment (/etc/certs for three certificates):
+			# then it is not new, and is checked like any other below.
+			if (mkdir $c, 0700) {
+				$new = 1;
+			} elsif (!$!{EEXIST}) {
+				die "$p: mkdir $c: $!\n";
+			}
 			@l = lstat $c or die "$p: $c: $!\n";
-			$new = 1;
 		}
 		if (S_ISLNK($l[2])) {
 			die "$p: $c is a symbolic link in a directory other users can write; meshx does not follow it\n" if !trusted();
