@@ -20,10 +20,12 @@ say "Building the lab's Kubernetes and Istio binaries (cached after the first ru
 ./bin/meshx-lab up
 
 EX=examples/bookinfo-vm
-# The lab writes the values the examples read (kubeconfig, VM address, SSH
-# key, known_hosts, the sidecar package URL and its sha256).
+# The lab writes the values all the examples read; keep the lines of the
+# variables this example declares, so that meshx has no undeclared
+# variable to warn about.
 VARS=.lab/bookinfo-vm.vars
-grep -v '^remote1_kubeconfig\|^legacy_sidecar_packages' .lab/examples.vars > "$VARS"
+declared=$(sed -n 's/^variable "\([a-z_0-9]*\)".*/\1/p' "$EX"/*.hcl | paste -sd'|')
+grep -E "^($declared) = " .lab/examples.vars > "$VARS"
 meshx() { run ./bin/meshx -chdir="$EX" "$@" -var-file="$PWD/$VARS"; }
 var() { sed -n "s/^$1 = \"\(.*\)\"$/\1/p" "$VARS"; }
 VM=$(var vm_address) KEY=$(var ssh_private_key) KNOWN=$(var known_hosts)
