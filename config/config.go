@@ -129,7 +129,8 @@ type Cluster struct {
 	// control cluster: ExposureILB. Empty otherwise.
 	IstiodExposure string
 	// ServiceAccount is the remote's reader service account (default
-	// "istio-multi"); empty on the control cluster.
+	// "istio-multi", or "istio-reader-service-account" in the istiod era);
+	// empty on the control cluster.
 	ServiceAccount string
 	// TokenLifetime is the lifetime of the remote's reader token; zero means
 	// a long-lived token Secret.
@@ -140,6 +141,10 @@ type Cluster struct {
 	// never creates, changes or deletes either. Always true on the control
 	// cluster.
 	ManageRemoteSecret bool
+	// RemoteServer is the API server address the remote secret's
+	// kubeconfig gives istiod (remote_secret { server }, istioctl
+	// create-remote-secret --server); "" is the address meshx connects to.
+	RemoteServer string
 	// Adopt lets meshx take over existing objects on this cluster that it
 	// did not create (default: meshx.adopt).
 	Adopt bool

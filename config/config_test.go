@@ -126,6 +126,20 @@ func TestTypedMulticluster(t *testing.T) {
 	}
 }
 
+// TestTypedModernMulticluster checks a remote's reader account in the
+// istiod era: istio-reader-service-account unless set, and the server of
+// remote_secret.
+func TestTypedModernMulticluster(t *testing.T) {
+	cfg := loadValid(t, "modern_multicluster")
+	r1, r2 := cfg.Cluster("remote1"), cfg.Cluster("remote2")
+	if r1.ServiceAccount != "istio-reader-service-account" || r1.ClusterID != "cluster2" || r1.TokenLifetime != time.Hour || r1.RemoteServer != "https://10.0.0.5:6443" || !r1.ManageRemoteSecret {
+		t.Errorf("remote1 = %+v; want SA istio-reader-service-account, ID cluster2, token 1h, server https://10.0.0.5:6443", r1)
+	}
+	if r2.ServiceAccount != "istiod-reader" || r2.RemoteServer != "" || r2.ClusterID != "remote2" {
+		t.Errorf("remote2 = %+v; want SA istiod-reader, no server, ID remote2", r2)
+	}
+}
+
 func TestTypedSharedMesh(t *testing.T) {
 	cfg := loadValid(t, "shared_mesh")
 	if me := cfg.Control().MeshExpansion; me == nil || me.Manage {

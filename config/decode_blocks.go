@@ -240,7 +240,7 @@ func (l *loader) decodeCluster(n *node, inst *instance) cty.Value {
 		return true
 	}
 	if remoteOnly("service_account") && c.Role == RoleRemote {
-		c.ServiceAccount = d.str("service_account", "istio-multi")
+		c.ServiceAccount = d.str("service_account", l.readerServiceAccount())
 		d.checkName("service_account", "service account name", c.ServiceAccount, checkDNS1123Subdomain)
 	}
 	if remoteOnly("token_lifetime") && c.Role == RoleRemote {
@@ -269,6 +269,10 @@ func (l *loader) decodeCluster(n *node, inst *instance) cty.Value {
 				"The remote_secret block says who owns the secret through which the control plane reads a remote cluster, so it belongs on a remote; %s is the control cluster. Remove it here.", where)
 		} else {
 			c.ManageRemoteSecret = rd.boolean("manage", true)
+			c.RemoteServer = rd.str("server", "")
+			if rd.has("server") {
+				l.checkRemoteServer(rd, c)
+			}
 		}
 	}
 	if !c.ManageRemoteSecret {

@@ -71,7 +71,8 @@ var blockSchemas = map[string]*hcl.BodySchema{
 	},
 	"cluster.remote_secret": {
 		Attributes: []hcl.AttributeSchema{
-			{Name: "manage", Required: true},
+			{Name: "manage"},
+			{Name: "server"},
 		},
 	},
 	"vm": {

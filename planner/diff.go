@@ -57,6 +57,13 @@ func diffResource(r *providers.Resource, o providers.Observed, known *planOutput
 	if o.Exists {
 		c.Before = before
 	}
+	if o.Conflict != "" {
+		return c, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Conflicting object",
+			Detail:   fmt.Sprintf("%s: %s", r.Addr, o.Conflict),
+		}}
+	}
 	if r.ReadOnly {
 		c.After = c.Before
 		c.Sensitive = sensBefore

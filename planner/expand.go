@@ -195,19 +195,37 @@ func (e *expander) controlCluster() hcl.Diagnostics {
 	return nil
 }
 
+// RemoteOptions are the reader and secret of remote cluster c under cfg's
+// profile: the istiod era's names (istioctl create-remote-secret's) from
+// 1.20, Istio 1.0's before.
+func RemoteOptions(cfg *config.Config, c *config.Cluster) kube.RemoteOptions {
+	o := kube.RemoteOptions{
+		Namespace:      cfg.Meshx.Istio.Namespace,
+		ServiceAccount: c.ServiceAccount,
+		ClusterID:      c.ClusterID,
+		TokenLifetime:  c.TokenLifetime,
+		Server:         c.RemoteServer,
+	}
+	if p, ok := istio.Lookup(cfg.Meshx.Istio.Profile); ok && p.Modern != nil {
+		o.Format = kube.RemoteModern
+	}
+	return o
+}
+
 func (e *expander) remote(c *config.Cluster) {
 	istioNS := e.cfg.Meshx.Istio.Namespace
+	opts := RemoteOptions(e.cfg, c)
 	if !c.ManageRemoteSecret {
 		// Another environment owns the reader and the secret: check that
 		// the secret exists, and touch neither.
-		r := kube.RemoteSecret(e.control.Name, c.Name, istioNS, c.ClusterID, kube.ReaderAddress(c.Name))
+		r := kube.RemoteSecret(e.control.Name, c.Name, opts, kube.ReaderAddress(c.Name))
 		r.DependsOn, r.ReadOnly = nil, true
 		r.Reference = fmt.Sprintf("This environment uses the remote secret of cluster %q by reference (remote_secret { manage = false }) and never creates it: apply the environment that joins %q to the mesh first, then plan again. Or remove manage = false to have this environment create and own the reader and its secret.", c.Name, c.Name)
 		e.add(r, c.Ranges["remote_secret.manage"])
 		return
 	}
 	controlNS := e.namespace(e.control.Name, istioNS, e.control.DeclRange)
-	for _, r := range kube.Remote(e.control.Name, c.Name, istioNS, c.ServiceAccount, c.ClusterID, c.TokenLifetime) {
+	for _, r := range kube.Remote(e.control.Name, c.Name, opts) {
 		if r.Kind == kube.KindRemoteSecret {
 			r.DependsOn = append(r.DependsOn, controlNS)
 			r.Settings.Adopt = e.control.Adopt

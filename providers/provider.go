@@ -119,6 +119,12 @@ type Observed struct {
 	// its life ("expires in 14m; re-minted"). The plan shows it as the
 	// reason of an update.
 	Renew string
+	// Conflict, when set, says in full sentences why another live object
+	// that is not the instance keeps it from working as configured (an
+	// existing remote secret registering the same Istio cluster ID), and
+	// what to do: the plan stops with it as an error at the instance's
+	// block, whatever the instance's own state.
+	Conflict string
 	// Outputs are values other instances can use, e.g. {"address": "…"}
 	// for a load balancer; a missing output is unknown.
 	Outputs plans.Object

@@ -35,7 +35,9 @@ type readerRule struct {
 func (v *verifier) remoteChecks(ctx context.Context, c *config.Cluster) []Check {
 	subject := "cluster." + c.Name
 	ns := v.cfg.Meshx.Istio.Namespace
-	where := fmt.Sprintf("Secret %s/%s in cluster.%s", ns, c.ClusterID, v.controlName())
+	opts := planner.RemoteOptions(v.cfg, c)
+	secret := opts.Format.SecretName(c.ClusterID)
+	where := fmt.Sprintf("Secret %s/%s in cluster.%s", ns, secret, v.controlName())
 	fail := func(name, observed, fix string) []Check {
 		return []Check{{Subject: subject, Name: name, Status: Fail, Observed: observed, Fix: fix}}
 	}
@@ -43,7 +45,7 @@ func (v *verifier) remoteChecks(ctx context.Context, c *config.Cluster) []Check 
 	if err != nil {
 		return fail("auth", err.Error(), "This is a bug in meshx: please report it.")
 	}
-	sec, err := cp.Client().CoreV1().Secrets(ns).Get(ctx, c.ClusterID, metav1.GetOptions{})
+	sec, err := cp.Client().CoreV1().Secrets(ns).Get(ctx, secret, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return fail("auth", "no "+where, "Run meshx apply: it writes the remote cluster's secret.")
@@ -80,7 +82,7 @@ func (v *verifier) remoteChecks(ctx context.Context, c *config.Cluster) []Check 
 
 	sa := c.ServiceAccount
 	if sa == "" {
-		sa = kube.DefaultReaderServiceAccount
+		sa = opts.Format.DefaultServiceAccount()
 	}
 	user := "system:serviceaccount:" + ns + ":" + sa
 	auth := Check{Subject: subject, Name: "auth"}
@@ -100,11 +102,11 @@ func (v *verifier) remoteChecks(ctx context.Context, c *config.Cluster) []Check 
 		auth.Status, auth.Observed = Pass, "as "+user
 	}
 
-	rules, err := readerRules(c, ns)
+	rules, err := readerRules(c, opts)
 	if err != nil {
 		return append([]Check{auth}, Check{Subject: subject, Name: "read", Status: Fail, Observed: err.Error(), Fix: "This is a bug in meshx: please report it."})
 	}
-	read, resources := readCheck(ctx, cs, subject, rules, scrub)
+	read, resources := readCheck(ctx, cs, subject, opts.Format.ClusterRole(ns), rules, scrub)
 	write := Check{Subject: subject, Name: "no write", Status: Pass, Observed: "refused " + strings.Join(writeVerbs, ", ")}
 	for _, res := range append(resources, "secrets") {
 		for _, verb := range writeVerbs {
@@ -130,7 +132,7 @@ func (v *verifier) remoteChecks(ctx context.Context, c *config.Cluster) []Check 
 // readCheck lists, with the stored credentials, every resource the
 // reader's rules let it list: core resources for real (one item), others
 // by SelfSubjectAccessReview. It returns the check and the resources.
-func readCheck(ctx context.Context, cs kubernetes.Interface, subject string, rules []readerRule, scrub func(error) string) (Check, []string) {
+func readCheck(ctx context.Context, cs kubernetes.Interface, subject, role string, rules []readerRule, scrub func(error) string) (Check, []string) {
 	read := Check{Subject: subject, Name: "read", Status: Pass}
 	var resources []string
 	for _, r := range rules {
@@ -148,7 +150,7 @@ func readCheck(ctx context.Context, cs kubernetes.Interface, subject string, rul
 				if err != nil {
 					read.Status = Fail
 					read.Observed = "cannot list " + res + ": " + scrub(err)
-					read.Fix = "The reader's ClusterRole " + kube.ReaderClusterRole + " or its binding changed: run meshx apply to restore them."
+					read.Fix = "The reader's ClusterRole " + role + " or its binding changed: run meshx apply to restore them."
 					if apierrors.IsUnauthorized(err) {
 						read.Fix = "The stored token is rejected: run meshx apply to mint a new one."
 					}
@@ -188,8 +190,8 @@ func allowed(ctx context.Context, cs kubernetes.Interface, group, resource, verb
 // readerRules renders the rules of cluster c's reader as apply writes
 // them, whether this environment owns the reader or uses another's secret
 // by reference (remote_secret { manage = false }).
-func readerRules(c *config.Cluster, namespace string) ([]readerRule, error) {
-	obj, err := kube.Reader(c.Name, namespace, c.ServiceAccount, c.TokenLifetime).Render(planner.AppliedOutputs(nil))
+func readerRules(c *config.Cluster, opts kube.RemoteOptions) ([]readerRule, error) {
+	obj, err := kube.Reader(c.Name, opts).Render(planner.AppliedOutputs(nil))
 	if err != nil {
 		return nil, err
 	}

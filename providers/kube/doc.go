@@ -135,17 +135,23 @@
 //
 // # Remote clusters and tokens
 //
-// Reader creates, in the remote, the ServiceAccount (default istio-multi)
-// in the Istio namespace, ClusterRole istio-reader (get/list/watch on
-// nodes, pods, services, endpoints) and ClusterRoleBinding named after the
-// service account; the namespace itself is a separate Namespace instance
-// the Reader depends on (the planner must declare it, see Remote). The
+// Reader creates, in the remote, a ServiceAccount in the Istio namespace,
+// a ClusterRole and a ClusterRoleBinding, named and shaped by
+// RemoteOptions.Format: RemoteLegacy (Istio 1.0's istio-remote chart)
+// makes ServiceAccount istio-multi, ClusterRole istio-reader
+// (get/list/watch on nodes, pods, services, endpoints) and a binding named
+// after the account; RemoteModern (istioctl create-remote-secret and the
+// istio-discovery chart) makes istio-reader-service-account and
+// istio-reader-clusterrole-<ns>, with the chart's rules, bound under the
+// role's name. The namespace itself is a separate Namespace instance the
+// Reader depends on (the planner must declare it, see Remote). The
 // ClusterRole's name is fixed, so one environment owns the reader of a
 // remote cluster; another environment's plan stops on it as on any object
 // it does not own. Tokens:
 //
-//   - tokenLifetime 0 (default): a long-lived Secret "SA-token" of type
-//     kubernetes.io/service-account-token that the token controller fills;
+//   - tokenLifetime 0 (default): a long-lived Secret of type
+//     kubernetes.io/service-account-token that the token controller fills
+//     ("SA-token"; modern: "SA-istio-remote-secret-token", istioctl's name);
 //     its token never expires and is revoked by deleting the reader.
 //   - tokenLifetime > 0: a TokenRequest token. Its bytes are kept nowhere
 //     but in the control cluster's secret; the reader records the expiry,
@@ -161,7 +167,8 @@
 //     others by cluster name).
 //
 // RemoteSecret writes, in the control cluster's Istio namespace, the Secret
-// named after the cluster ID, data key = cluster ID, value = a kubeconfig
+// named after the cluster ID (modern: istio-remote-secret-<ID>), data key
+// = cluster ID, value = a kubeconfig
 // whose cluster, context and user are all named after the cluster ID
 // (certificate-authority-data, server, token, current-context), label
 // istio/multiCluster=true and annotation networking.istio.io/cluster=ID
@@ -169,6 +176,16 @@
 // "kubeconfig" attribute is the fingerprint of that kubeconfig with the
 // token replaced by the token's fingerprint, so it is known at plan time
 // without the token and still changes when anything in the file does.
+// RemoteOptions.Server replaces the server meshx connects to in that
+// kubeconfig, where istiod reaches the remote by another address.
+//
+// Observe of a RemoteSecret lists the secrets labelled
+// istio/multiCluster=true in its namespace that are not this
+// environment's (the only secrets meshx lists that are not its own; it
+// keeps their names, data keys and cluster annotation, never their
+// values) and reports a Conflict when one registers the same cluster ID
+// under a data key, or names it in its annotation under another key:
+// istiod would read only one secret per cluster ID.
 //
 // Token, key and kubeconfig bytes never appear in an Object (only as
 // plans.Sensitive), an output string, an error or a log line.

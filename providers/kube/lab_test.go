@@ -178,7 +178,7 @@ func TestSecondPlanEmpty(t *testing.T) {
 
 	rs := []providers.Resource{Namespace("control", istioNS), pilotILB("control", istioNS, time.Minute), ClusterInfo("control")}
 	rs = append(rs, vmService("control", ns, "details", []string{"10.251.0.12", "10.251.0.11"}, []Port{{Name: "http", Port: 9080}})...)
-	rs = append(rs, Remote("control", "remote1", istioNS, "", "remote1", 0)...)
+	rs = append(rs, Remote("control", "remote1", RemoteOptions{Namespace: istioNS, ClusterID: "remote1"})...)
 	rs = append(rs, IstioSecret("control", ns, "default"))
 	first := w.apply(rs)
 	for _, s := range first {
@@ -523,8 +523,8 @@ func TestRemoteSecretWorks(t *testing.T) {
 			istioNS := env(t)
 			id := "remote1-" + tc.name[:4]
 			rs := []providers.Resource{Namespace("control", istioNS), Namespace("remote1", istioNS)}
-			reader := Reader("remote1", istioNS, "istio-multi-"+tc.name[:4], tc.lifetime)
-			rs = append(rs, reader, RemoteSecret("control", "remote1", istioNS, id, reader.Addr))
+			reader := Reader("remote1", RemoteOptions{Namespace: istioNS, ServiceAccount: "istio-multi-" + tc.name[:4], TokenLifetime: tc.lifetime})
+			rs = append(rs, reader, RemoteSecret("control", "remote1", RemoteOptions{Namespace: istioNS, ClusterID: id}, reader.Addr))
 			w.apply(rs)
 			steps := assertNoChanges(t, w, rs)
 			if _, ok := steps[3].obs.Object["token"].(plans.Sensitive); !ok {
@@ -608,10 +608,10 @@ func assertNoSecrets(t *testing.T, w *world, rs []providers.Resource, kubeconfig
 	}
 	// An apply that fails after the token is in hand: the control
 	// namespace does not exist.
-	bad := RemoteSecret("control", "remote1", "no-such-namespace", "remote1-bad", ReaderAddress("remote1"))
+	bad := RemoteSecret("control", "remote1", RemoteOptions{Namespace: "no-such-namespace", ClusterID: "remote1-bad"}, ReaderAddress("remote1"))
 	for _, r := range rs {
 		if r.Addr == ReaderAddress("remote1") {
-			bad = RemoteSecret("control", "remote1", "no-such-namespace", "remote1-bad", r.Addr)
+			bad = RemoteSecret("control", "remote1", RemoteOptions{Namespace: "no-such-namespace", ClusterID: "remote1-bad"}, r.Addr)
 		}
 	}
 	resp := w.applyOne(step{r: bad, action: plans.Create})

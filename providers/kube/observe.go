@@ -28,6 +28,9 @@ type observation struct {
 	// claimed are identities that belong to requested instances; an owned
 	// object there is never an orphan, even if it carries an old address.
 	claimed map[ref]bool
+	// multiCluster caches, by namespace, the cluster IDs of the remote
+	// secrets istiod reads there (multiClusterIDs).
+	multiCluster map[string][]remoteSecretIDs
 }
 
 // Observe reads every requested instance and this environment's orphans

@@ -28,7 +28,8 @@ const (
 	// DefaultReaderServiceAccount is the remote reader's account in the
 	// istio-remote chart of Istio 1.0.
 	DefaultReaderServiceAccount = "istio-multi"
-	// ReaderClusterRole is the cluster role the remote reader is bound to.
+	// ReaderClusterRole is the cluster role the legacy remote reader is
+	// bound to.
 	ReaderClusterRole = "istio-reader"
 	// DefaultTokenWait bounds the wait for the token controller to fill a
 	// long-lived token secret.
@@ -46,25 +47,27 @@ const (
 type reader struct {
 	namespace, serviceAccount string
 	tokenLifetime             time.Duration
+	format                    RemoteFormat
 }
 
 // Reader declares the remote reader at cluster.<cluster>.reader: service
-// account serviceAccount (empty: DefaultReaderServiceAccount) in namespace,
-// ClusterRole istio-reader and its binding, and a token: a long-lived token
-// Secret when tokenLifetime is 0, else TokenRequest tokens of that lifetime,
-// rotated when a third of it is left. It depends on
-// NamespaceAddress(cluster, namespace), which the planner must declare
+// account o.ServiceAccount (empty: the format's default) in o.Namespace,
+// the format's ClusterRole and its binding, and a token: a long-lived
+// token Secret when o.TokenLifetime is 0, else TokenRequest tokens of that
+// lifetime, rotated when a third of it is left. It depends on
+// NamespaceAddress(cluster, o.Namespace), which the planner must declare
 // (Remote does). Outputs: server, ca, token.
-func Reader(cluster, namespace, serviceAccount string, tokenLifetime time.Duration) providers.Resource {
-	if serviceAccount == "" {
-		serviceAccount = DefaultReaderServiceAccount
+func Reader(cluster string, o RemoteOptions) providers.Resource {
+	sa := o.ServiceAccount
+	if sa == "" {
+		sa = o.Format.DefaultServiceAccount()
 	}
-	r := &reader{namespace: namespace, serviceAccount: serviceAccount, tokenLifetime: tokenLifetime}
+	r := &reader{namespace: o.Namespace, serviceAccount: sa, tokenLifetime: o.TokenLifetime, format: o.Format}
 	return providers.Resource{
 		Addr:      ReaderAddress(cluster),
 		Target:    clusterTarget(cluster),
 		Kind:      KindReader,
-		DependsOn: []plans.Address{NamespaceAddress(cluster, namespace)},
+		DependsOn: []plans.Address{NamespaceAddress(cluster, o.Namespace)},
 		Render:    r.render,
 		ForceNew:  []string{"namespace", "service_account"},
 		// Observe leaves out the token when an update will replace it, so
@@ -92,12 +95,13 @@ func (r *reader) render(providers.Outputs) (plans.Object, error) {
 	if r.tokenLifetime < 0 || (r.tokenLifetime > 0 && r.tokenLifetime < minTokenLifetime) {
 		return nil, fmt.Errorf("token lifetime %s: want 0 (a long-lived token secret) or at least %s", r.tokenLifetime, minTokenLifetime)
 	}
+	role := r.format.ClusterRole(r.namespace)
 	return plans.Object{
 		"namespace":       r.namespace,
 		"service_account": r.serviceAccount,
-		"cluster_role":    ReaderClusterRole,
-		"rules":           rulesValue(readerRules),
-		"binding":         bindingValue(r.serviceAccount, ReaderClusterRole, []string{r.namespace + "/" + r.serviceAccount}),
+		"cluster_role":    role,
+		"rules":           rulesValue(r.format.rules()),
+		"binding":         bindingValue(r.format.bindingName(r.namespace, r.serviceAccount), role, []string{r.namespace + "/" + r.serviceAccount}),
 		"token": map[string]any{
 			"source":   tokenSource(r.tokenLifetime),
 			"lifetime": r.tokenLifetime.String(),
@@ -105,13 +109,6 @@ func (r *reader) render(providers.Outputs) (plans.Object, error) {
 		},
 	}, nil
 }
-
-// readerRules are istio-reader's rules in the istio-remote chart of 1.0.
-var readerRules = []ruleSpec{{
-	apiGroups: []string{""},
-	resources: []string{"endpoints", "nodes", "pods", "services"},
-	verbs:     []string{"get", "list", "watch"},
-}}
 
 type ruleSpec struct{ apiGroups, resources, verbs []string }
 
@@ -142,16 +139,14 @@ func bindingValue(name, role string, subjects []string) map[string]any {
 	return map[string]any{"name": name, "role": role, "subjects": stringsValue(subjects)}
 }
 
-func tokenSecretName(sa string) string { return sa + "-token" }
-
 func (r *reader) identities() []ref {
 	ids := []ref{
 		{res: resServiceAccounts, namespace: r.namespace, name: r.serviceAccount},
-		{res: resClusterRoles, name: ReaderClusterRole},
-		{res: resClusterRoleBindings, name: r.serviceAccount},
+		{res: resClusterRoles, name: r.format.ClusterRole(r.namespace)},
+		{res: resClusterRoleBindings, name: r.format.bindingName(r.namespace, r.serviceAccount)},
 	}
 	if r.tokenLifetime == 0 {
-		ids = append(ids, ref{res: resSecrets, namespace: r.namespace, name: tokenSecretName(r.serviceAccount)})
+		ids = append(ids, ref{res: resSecrets, namespace: r.namespace, name: r.format.tokenSecretName(r.serviceAccount)})
 	}
 	return ids
 }
@@ -214,7 +209,7 @@ func (r *reader) parts(o *observation, addr plans.Address) readerParts {
 	if owned := o.byAddr[addr.String()][resSecrets]; len(owned) > 0 {
 		parts.secret = owned[0].(*corev1.Secret)
 	} else if r.tokenLifetime == 0 {
-		if m := o.identity[ref{res: resSecrets, namespace: r.namespace, name: tokenSecretName(r.serviceAccount)}]; m != nil {
+		if m := o.identity[ref{res: resSecrets, namespace: r.namespace, name: r.format.tokenSecretName(r.serviceAccount)}]; m != nil {
 			parts.secret = m.(*corev1.Secret)
 		}
 	}
@@ -422,9 +417,10 @@ func (r *reader) apply(ctx context.Context, a *applier) (plans.Object, error) {
 		return nil, fmt.Errorf("namespace %s does not exist in cluster %q: declare it (kube.Namespace) for the reader to depend on", r.namespace, a.p.name)
 	}
 	saID := ref{res: resServiceAccounts, namespace: r.namespace, name: r.serviceAccount}
-	roleID := ref{res: resClusterRoles, name: ReaderClusterRole}
-	bindingID := ref{res: resClusterRoleBindings, name: r.serviceAccount}
-	secretID := ref{res: resSecrets, namespace: r.namespace, name: tokenSecretName(r.serviceAccount)}
+	role := r.format.ClusterRole(r.namespace)
+	roleID := ref{res: resClusterRoles, name: role}
+	bindingID := ref{res: resClusterRoleBindings, name: r.format.bindingName(r.namespace, r.serviceAccount)}
+	secretID := ref{res: resSecrets, namespace: r.namespace, name: r.format.tokenSecretName(r.serviceAccount)}
 	liveSA, err := a.claim(ctx, saID)
 	if err != nil {
 		return nil, err
@@ -471,25 +467,27 @@ func (r *reader) apply(ctx context.Context, a *applier) (plans.Object, error) {
 		return nil, err
 	}
 
-	rule := readerRules[0]
-	got, err := a.p.client.RbacV1().ClusterRoles().Apply(ctx, rbacv1ac.ClusterRole(ReaderClusterRole).
-		WithLabels(labels).WithAnnotations(annotations).
-		WithRules(rbacv1ac.PolicyRule().WithAPIGroups(rule.apiGroups...).WithResources(rule.resources...).WithVerbs(rule.verbs...)), a.opts())
+	var rules []*rbacv1ac.PolicyRuleApplyConfiguration
+	for _, rule := range r.format.rules() {
+		rules = append(rules, rbacv1ac.PolicyRule().WithAPIGroups(rule.apiGroups...).WithResources(rule.resources...).WithVerbs(rule.verbs...))
+	}
+	got, err := a.p.client.RbacV1().ClusterRoles().Apply(ctx, rbacv1ac.ClusterRole(role).
+		WithLabels(labels).WithAnnotations(annotations).WithRules(rules...), a.opts())
 	if err != nil {
 		return nil, applyError(roleID, err)
 	}
 	a.wrote(liveRole, got)
 
-	if b, ok := liveBinding.(*rbacv1.ClusterRoleBinding); ok && b.RoleRef.Name != ReaderClusterRole {
+	if b, ok := liveBinding.(*rbacv1.ClusterRoleBinding); ok && b.RoleRef.Name != role {
 		// roleRef cannot change in place.
 		if err := a.p.del(ctx, bindingID, string(b.UID)); err != nil {
 			return nil, fmt.Errorf("delete %s to change its role: %w", bindingID.human(), err)
 		}
 		liveBinding = nil
 	}
-	gotBinding, err := a.p.client.RbacV1().ClusterRoleBindings().Apply(ctx, rbacv1ac.ClusterRoleBinding(r.serviceAccount).
+	gotBinding, err := a.p.client.RbacV1().ClusterRoleBindings().Apply(ctx, rbacv1ac.ClusterRoleBinding(bindingID.name).
 		WithLabels(labels).WithAnnotations(annotations).
-		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("ClusterRole").WithName(ReaderClusterRole)).
+		WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup(rbacv1.GroupName).WithKind("ClusterRole").WithName(role)).
 		WithSubjects(rbacv1ac.Subject().WithKind(rbacv1.ServiceAccountKind).WithName(r.serviceAccount).WithNamespace(r.namespace)), a.opts())
 	if err != nil {
 		return nil, applyError(bindingID, err)

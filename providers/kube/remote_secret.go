@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -30,21 +31,24 @@ const (
 // remoteSecret is a kube_remote_secret instance.
 type remoteSecret struct {
 	namespace string
-	// remote is the remote cluster's name, clusterID the secret's name and
-	// data key.
-	remote, clusterID string
+	// remote is the remote cluster's name, clusterID the secret's data key
+	// and annotation, name the secret's name.
+	remote, clusterID, name string
+	// server, when set, replaces the reader's server in the kubeconfig.
+	server string
 	// reader is the address of the remote's Reader, whose outputs the
 	// secret is built from.
 	reader plans.Address
 }
 
-// RemoteSecret declares, in the control cluster's namespace, the Istio
-// multicluster Secret for cluster remote at cluster.<remote>.secret (Target
-// cluster.<control>), built from the outputs of reader (the remote's
-// Reader address). clusterID must be a DNS-1123 label; it names the secret,
-// its data key and the kubeconfig's cluster, context and user.
-func RemoteSecret(control, remote, namespace, clusterID string, reader plans.Address) providers.Resource {
-	s := &remoteSecret{namespace: namespace, remote: remote, clusterID: clusterID, reader: reader}
+// RemoteSecret declares, in the control cluster's namespace o.Namespace,
+// the Istio multicluster Secret for cluster remote at
+// cluster.<remote>.secret (Target cluster.<control>), built from the
+// outputs of reader (the remote's Reader address). o.ClusterID must be a
+// DNS-1123 label; it is the secret's data key and annotation and names the
+// kubeconfig's cluster, context and user; o.Format names the secret.
+func RemoteSecret(control, remote string, o RemoteOptions, reader plans.Address) providers.Resource {
+	s := &remoteSecret{namespace: o.Namespace, remote: remote, clusterID: o.ClusterID, name: o.Format.SecretName(o.ClusterID), server: o.Server, reader: reader}
 	return providers.Resource{
 		Addr:      plans.Address{Block: "cluster", Name: remote, Type: "secret"},
 		Target:    clusterTarget(control),
@@ -58,12 +62,12 @@ func RemoteSecret(control, remote, namespace, clusterID string, reader plans.Add
 
 // Remote is the usual trio for one remote cluster: the Istio namespace in
 // the remote, its Reader, and its RemoteSecret in the control cluster.
-func Remote(control, remote, namespace, serviceAccount, clusterID string, tokenLifetime time.Duration) []providers.Resource {
-	r := Reader(remote, namespace, serviceAccount, tokenLifetime)
+func Remote(control, remote string, o RemoteOptions) []providers.Resource {
+	r := Reader(remote, o)
 	return []providers.Resource{
-		Namespace(remote, namespace),
+		Namespace(remote, o.Namespace),
 		r,
-		RemoteSecret(control, remote, namespace, clusterID, r.Addr),
+		RemoteSecret(control, remote, o, r.Addr),
 	}
 }
 
@@ -90,6 +94,9 @@ func (s *remoteSecret) render(in providers.Outputs) (plans.Object, error) {
 	server, err := get("server")
 	if err != nil {
 		return nil, err
+	}
+	if s.server != "" {
+		server = s.server
 	}
 	ca, err := get("ca")
 	if err != nil {
@@ -133,7 +140,7 @@ func (s *remoteSecret) render(in providers.Outputs) (plans.Object, error) {
 	}
 	return plans.Object{
 		"namespace":   s.namespace,
-		"name":        s.clusterID,
+		"name":        s.name,
 		"labels":      map[string]any{istioMultiClusterLabel: "true"},
 		"annotations": map[string]any{istioClusterAnnotation: s.clusterID},
 		"data_keys":   []any{s.clusterID},
@@ -145,11 +152,98 @@ func (s *remoteSecret) render(in providers.Outputs) (plans.Object, error) {
 }
 
 func (s *remoteSecret) identities() []ref {
-	return []ref{{res: resSecrets, namespace: s.namespace, name: s.clusterID}}
+	return []ref{{res: resSecrets, namespace: s.namespace, name: s.name}}
 }
 
-func (s *remoteSecret) observe(_ context.Context, o *observation, addr plans.Address) (providers.Observed, error) {
-	return o.single(addr, s, s.identities()[0], s.project), nil
+func (s *remoteSecret) observe(ctx context.Context, o *observation, addr plans.Address) (providers.Observed, error) {
+	obs := o.single(addr, s, s.identities()[0], s.project)
+	others, err := o.multiClusterIDs(ctx, s.namespace)
+	if err != nil {
+		return providers.Observed{}, err
+	}
+	obs.Conflict = s.conflict(others)
+	return obs, nil
+}
+
+// remoteSecretIDs is what a live remote secret tells istiod: its data keys
+// (the cluster IDs istiod registers) and its cluster annotation. The
+// kubeconfigs are not kept.
+type remoteSecretIDs struct {
+	name, owner string
+	keys        []string
+	annotation  string
+}
+
+// multiClusterIDs lists, once per observation and namespace, the remote
+// secrets istiod reads in namespace (label istio/multiCluster=true) that
+// are not this environment's: the only secrets meshx lists that are not
+// its own, to refuse a cluster ID istiod would not register twice.
+func (o *observation) multiClusterIDs(ctx context.Context, namespace string) ([]remoteSecretIDs, error) {
+	if ids, ok := o.multiCluster[namespace]; ok {
+		return ids, nil
+	}
+	objs, err := o.p.list(ctx, resSecrets, namespace, istioMultiClusterLabel+"=true")
+	if err != nil {
+		return nil, fmt.Errorf("%s: list the remote secrets in namespace %s: %w", o.p.target(), namespace, err)
+	}
+	ids := []remoteSecretIDs{}
+	for _, m := range objs {
+		if ownedBy(m, o.env) {
+			continue
+		}
+		sec := m.(*corev1.Secret)
+		keys := make([]string, 0, len(sec.Data))
+		for k := range sec.Data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		ids = append(ids, remoteSecretIDs{name: sec.Name, owner: ownerOf(sec, o.env), keys: keys, annotation: sec.Annotations[istioClusterAnnotation]})
+	}
+	if o.multiCluster == nil {
+		o.multiCluster = map[string][]remoteSecretIDs{}
+	}
+	o.multiCluster[namespace] = ids
+	return ids, nil
+}
+
+// conflict says why another remote secret keeps istiod from reading the
+// one s writes: it registers s's cluster ID under a data key (istiod keeps
+// the first secret of an ID: "cluster has already been registered"), or
+// its annotation names the ID while its data key says otherwise. "" when
+// none does. s's own name is the ordinary ownership check's.
+func (s *remoteSecret) conflict(others []remoteSecretIDs) string {
+	for _, x := range others {
+		if x.name == s.name {
+			continue
+		}
+		owner := x.owner
+		if owner == "" {
+			owner = "nobody (created outside meshx)"
+		}
+		what := fmt.Sprintf("Secret %s/%s in the control cluster, owned by %s,", s.namespace, x.name, owner)
+		fix := fmt.Sprintf("Delete that secret if it is stale (kubectl -n %s delete secret %s), or give this cluster another cluster_id.", s.namespace, x.name)
+		switch {
+		case slices.Contains(x.keys, s.clusterID):
+			return fmt.Sprintf("%s already registers cluster ID %q with istiod (its data key %q). istiod reads one secret per cluster ID and ignores the next (\"cluster has already been registered\"), so the secret meshx writes for cluster %q would never be read. %s",
+				what, s.clusterID, s.clusterID, s.remote, fix)
+		case x.annotation == s.clusterID:
+			return fmt.Sprintf("%s is annotated %s: %q, but its data keys, the IDs istiod registers, are %s. The annotation and the key disagree, so tools reading the annotation take that secret for cluster %q while istiod does not. %s",
+				what, istioClusterAnnotation, s.clusterID, strings.Join(quoteAll(x.keys), ", "), s.remote, fix)
+		}
+	}
+	return ""
+}
+
+// quoteAll quotes each of ss; "none" for no strings.
+func quoteAll(ss []string) []string {
+	if len(ss) == 0 {
+		return []string{"none"}
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
 }
 
 // project reads the control-cluster secret back into render's shape; the token is Sensitive.
@@ -186,20 +280,24 @@ func (s *remoteSecret) project(live metav1.Object) plans.Object {
 	return o
 }
 
-// orphanRemoteSecret projects an orphan remote secret, named after its
-// cluster ID.
+// orphanRemoteSecret projects an orphan remote secret, whose cluster ID is
+// its annotation.
 func orphanRemoteSecret(live metav1.Object) (plans.Object, bool) {
 	if _, ok := live.(*corev1.Secret); !ok {
 		return nil, false
 	}
-	return (&remoteSecret{clusterID: live.GetName()}).project(live), true
+	id := live.GetAnnotations()[istioClusterAnnotation]
+	if id == "" {
+		id = live.GetName()
+	}
+	return (&remoteSecret{clusterID: id}).project(live), true
 }
 
 // apply writes the Istio multicluster secret in the control
 // cluster. With only a token fingerprint (a TokenRequest token between
 // rotations) it reuses the live token that fingerprint stands for.
 func (s *remoteSecret) apply(ctx context.Context, a *applier) (plans.Object, error) {
-	id := ref{res: resSecrets, namespace: s.namespace, name: s.clusterID}
+	id := s.identities()[0]
 	live, err := a.claim(ctx, id)
 	if err != nil {
 		return nil, err
@@ -225,7 +323,7 @@ func (s *remoteSecret) apply(ctx context.Context, a *applier) (plans.Object, err
 			rp := a.p.peers[s.remote]
 			if rp == nil {
 				return nil, fmt.Errorf("the reader's TokenRequest token was held only by Secret %s/%s, which no longer has it, and cluster %q is not connected to mint a new one",
-					s.namespace, s.clusterID, s.remote)
+					s.namespace, s.name, s.remote)
 			}
 			b, err := rp.remintReaderToken(ctx, a.env(), s.reader)
 			if err != nil {
@@ -258,7 +356,7 @@ func (s *remoteSecret) apply(ctx context.Context, a *applier) (plans.Object, err
 		annotations[AnnotationTokenExpires] = exp.Format(time.RFC3339)
 	}
 	labels[istioMultiClusterLabel] = "true"
-	cfg := corev1ac.Secret(s.clusterID, s.namespace).
+	cfg := corev1ac.Secret(s.name, s.namespace).
 		WithType(corev1.SecretTypeOpaque).
 		WithLabels(labels).
 		WithAnnotations(annotations).

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -204,7 +205,7 @@ const testCA = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----
 
 func TestRemoteSecretKubeconfig(t *testing.T) {
 	token := "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(`{"exp":1900000000}`)) + ".sig"
-	r := RemoteSecret("control", "remote1", "istio-system", "remote1", ReaderAddress("remote1"))
+	r := RemoteSecret("control", "remote1", RemoteOptions{Namespace: "istio-system", ClusterID: "remote1"}, ReaderAddress("remote1"))
 	kc, err := buildKubeconfig("remote1", "https://10.0.0.1:6443", []byte(testCA), token)
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +293,7 @@ func TestReaderTokenRotation(t *testing.T) {
 			t.Errorf("at +%s: %+v, want ready=%v", tt.at, got, tt.ready)
 		}
 	}
-	r := Reader("remote1", "istio-system", "", 24*time.Hour)
+	r := Reader("remote1", RemoteOptions{Namespace: "istio-system", TokenLifetime: 24 * time.Hour})
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "istio-reader"}, Rules: []rbacv1.PolicyRule{{
 		APIGroups: []string{""}, Resources: []string{"pods", "nodes", "services", "endpoints"}, Verbs: []string{"watch", "get", "list"}}}}
 	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "istio-multi"},
@@ -308,9 +309,84 @@ func TestReaderTokenRotation(t *testing.T) {
 	if appliedDigest(r.Private.(*reader), fresh) != appliedDigest(r.Private.(*reader), stale) {
 		t.Error("a token nearing expiry counts as drift")
 	}
-	long := Reader("remote1", "istio-system", "", 0)
+	long := Reader("remote1", RemoteOptions{Namespace: "istio-system"})
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "istio-multi-token"}, Data: map[string][]byte{"token": []byte("t0k3n")}}
 	assertEqualObjects(t, mustRender(t, long, nil), long.Private.(*reader).project(readerParts{sa: sa, role: role, binding: binding, secret: sec}, issued))
+}
+
+// TestModernRemote checks the istiod era's names (istioctl
+// create-remote-secret's) and that the live reader, as apply writes it
+// with the istio-discovery chart's rules, projects to what Render wants.
+func TestModernRemote(t *testing.T) {
+	rs := Remote("control", "remote1", RemoteOptions{Namespace: "istio-system", ClusterID: "remote1", Format: RemoteModern})
+	r, s := rs[1].Private.(*reader), rs[2].Private.(*remoteSecret)
+	got := []string{}
+	for _, id := range append(r.identities(), s.identities()...) {
+		got = append(got, id.human())
+	}
+	want := []string{
+		"ServiceAccount istio-system/istio-reader-service-account",
+		"ClusterRole istio-reader-clusterrole-istio-system",
+		"ClusterRoleBinding istio-reader-clusterrole-istio-system",
+		"Secret istio-system/istio-reader-service-account-istio-remote-secret-token",
+		"Secret istio-system/istio-remote-secret-remote1",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("identities (-want +got):\n%s", diff)
+	}
+
+	var rules []rbacv1.PolicyRule
+	for _, r := range modernReaderRules {
+		// The API server keeps the order apply gave; project sorts.
+		verbs := slices.Clone(r.verbs)
+		slices.Reverse(verbs)
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: r.apiGroups, Resources: r.resources, Verbs: verbs})
+	}
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "istio-reader-clusterrole-istio-system"}, Rules: rules}
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "istio-reader-clusterrole-istio-system"},
+		RoleRef:  rbacv1.RoleRef{Kind: "ClusterRole", Name: "istio-reader-clusterrole-istio-system"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "istio-reader-service-account", Namespace: "istio-system"}}}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "istio-reader-service-account", Namespace: "istio-system"}}
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "istio-reader-service-account-istio-remote-secret-token"}, Data: map[string][]byte{"token": []byte("t0k3n")}}
+	assertEqualObjects(t, mustRender(t, rs[1], nil), r.project(readerParts{sa: sa, role: role, binding: binding, secret: sec}, time.Now()))
+
+	// The legacy rules are not the modern ones: a profile change updates
+	// the role.
+	legacy := Reader("remote1", RemoteOptions{Namespace: "istio-system"})
+	if plans.Equal(mustRender(t, legacy, nil)["rules"], mustRender(t, rs[1], nil)["rules"]) {
+		t.Error("the legacy and modern readers have the same rules")
+	}
+}
+
+// TestRemoteSecretConflict checks which other remote secrets stop the
+// plan of remote1's: those whose data key or annotation is its ID.
+func TestRemoteSecretConflict(t *testing.T) {
+	s := RemoteSecret("control", "remote1", RemoteOptions{Namespace: "istio-system", ClusterID: "remote1", Format: RemoteModern}, ReaderAddress("remote1")).Private.(*remoteSecret)
+	tests := []struct {
+		name  string
+		other remoteSecretIDs
+		want  string // in the conflict; "" for none
+	}{
+		{"another ID", remoteSecretIDs{name: "istio-remote-secret-remote2", keys: []string{"remote2"}, annotation: "remote2"}, ""},
+		{"its own name", remoteSecretIDs{name: "istio-remote-secret-remote1", keys: []string{"remote1"}, annotation: "remote1"}, ""},
+		{"same key", remoteSecretIDs{name: "istio-remote-secret-old", keys: []string{"remote1"}, annotation: "old"},
+			`Secret istio-system/istio-remote-secret-old in the control cluster, owned by nobody (created outside meshx), already registers cluster ID "remote1"`},
+		{"same key, legacy name", remoteSecretIDs{name: "remote1", owner: `meshx environment "other"`, keys: []string{"a", "remote1"}},
+			`owned by meshx environment "other", already registers cluster ID "remote1"`},
+		{"annotation only", remoteSecretIDs{name: "istio-remote-secret-x", keys: []string{"remote-1"}, annotation: "remote1"},
+			`is annotated networking.istio.io/cluster: "remote1", but its data keys, the IDs istiod registers, are "remote-1"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := s.conflict([]remoteSecretIDs{tt.other})
+			if (got == "") != (tt.want == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("conflict = %q, want one containing %q", got, tt.want)
+			}
+			if got != "" && !strings.Contains(got, "kubectl -n istio-system delete secret "+tt.other.name) {
+				t.Errorf("conflict %q does not say how to remove the secret", got)
+			}
+		})
+	}
 }
 
 func TestOwnerOf(t *testing.T) {
@@ -391,7 +467,7 @@ func TestBuildersAddresses(t *testing.T) {
 		ClusterInfo("control"),
 		IstioSecret("control", "bookinfo", "default"),
 	}
-	rs = append(rs, Remote("control", "remote1", "istio-system", "", "remote1", 0)...)
+	rs = append(rs, Remote("control", "remote1", RemoteOptions{Namespace: "istio-system", ClusterID: "remote1"})...)
 	var got []string
 	for _, r := range rs {
 		got = append(got, r.Addr.String()+" "+r.Target+" "+r.Kind)
@@ -433,8 +509,8 @@ func TestRenderRejects(t *testing.T) {
 			Name:      "n",
 			Ports:     []Port{{Port: 80}},
 		}), "selector is required"},
-		{"short token lifetime", Reader("c", "istio-system", "", time.Minute), "at least 10m0s"},
-		{"bad cluster id", RemoteSecret("c", "r", "istio-system", "Remote_1", ReaderAddress("r")), "DNS-1123"},
+		{"short token lifetime", Reader("c", RemoteOptions{Namespace: "istio-system", TokenLifetime: time.Minute}), "at least 10m0s"},
+		{"bad cluster id", RemoteSecret("c", "r", RemoteOptions{Namespace: "istio-system", ClusterID: "Remote_1"}, ReaderAddress("r")), "DNS-1123"},
 		{"bad endpoint ip", Endpoints(plans.Address{Block: "service", Name: "a", Type: "endpoints"}, "c", "ns", "a", []string{"x"}, []Port{{Port: 80}}, nil), "not an IP"},
 	}
 	for _, tt := range tests {
