@@ -32,8 +32,9 @@
 //     Options.ExpiryThreshold; its expiry is shown either way.
 //   - "auth", "read", "no write", per remote cluster: the kubeconfig stored
 //     in the control cluster's Secret authenticates, lists each resource
-//     the reader's rules allow, and is refused every write
-//     (SelfSubjectAccessReview: nothing is attempted).
+//     the reader's rules allow, and is refused every write to the core
+//     resources it reads and to secrets (SelfSubjectAccessReview: nothing
+//     is attempted).
 //   - "endpoints NS/NAME", per service: the Endpoints carry exactly the
 //     VMs' mesh IPs.
 //

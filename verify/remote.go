@@ -131,10 +131,12 @@ func (v *verifier) remoteChecks(ctx context.Context, c *config.Cluster) []Check 
 
 // readCheck lists, with the stored credentials, every resource the
 // reader's rules let it list: core resources for real (one item), others
-// by SelfSubjectAccessReview. It returns the check and the resources.
+// by SelfSubjectAccessReview. It returns the check and the core resources,
+// those the reader must not write (the istiod era's reader may create
+// serviceexports, tokenreviews and subjectaccessreviews).
 func readCheck(ctx context.Context, cs kubernetes.Interface, subject, role string, rules []readerRule, scrub func(error) string) (Check, []string) {
 	read := Check{Subject: subject, Name: "read", Status: Pass}
-	var resources []string
+	var resources, listed []string
 	for _, r := range rules {
 		if !contains(r.verbs, "list") {
 			continue
@@ -149,18 +151,27 @@ func readCheck(ctx context.Context, cs kubernetes.Interface, subject, role strin
 				}
 				if err != nil {
 					read.Status = Fail
-					read.Observed = "cannot list " + res + ": " + scrub(err)
+					what := res
+					if g != "" {
+						what += "." + g
+					}
+					read.Observed = "cannot list " + what + ": " + scrub(err)
 					read.Fix = "The reader's ClusterRole " + role + " or its binding changed: run meshx apply to restore them."
 					if apierrors.IsUnauthorized(err) {
 						read.Fix = "The stored token is rejected: run meshx apply to mint a new one."
 					}
 					return read, resources
 				}
-				resources = append(resources, res)
+				if g == "" {
+					resources = append(resources, res)
+					listed = append(listed, res)
+				} else {
+					listed = append(listed, res+"."+g)
+				}
 			}
 		}
 	}
-	read.Observed = "listed " + strings.Join(resources, ", ")
+	read.Observed = "listed " + strings.Join(listed, ", ")
 	return read, resources
 }
 

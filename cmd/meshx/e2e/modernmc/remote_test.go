@@ -222,6 +222,9 @@ func TestModernRemoteCluster(t *testing.T) {
 	t.Cleanup(func() { _ = rcs.CoreV1().Namespaces().Delete(e2etest.Step(t), "mc-probe", metav1.DeleteOptions{}) })
 	serviceInRemote(t, l, rcs, "mc-probe", "probe", "10.99.0.7")
 	e2etest.Contains(t, "second plan", w.Must(0, "plan", "-detailed-exitcode", "-no-color").Stdout, "No changes.")
+	// meshx verify uses the stored kubeconfig as istiod does.
+	e2etest.Contains(t, "verify", w.Must(0, "verify", "-no-color").Stdout,
+		"system:serviceaccount:istio-system:"+readerSA, "endpoints, namespaces", "endpointslices.discovery.k8s.io", "Verify: all 3 checks passed.")
 
 	// TokenRequest tokens instead: the long-lived one goes (revoked), the
 	// secret gets a token of an hour.
@@ -291,7 +294,28 @@ func TestModernRemoteCluster(t *testing.T) {
 		return true, ""
 	})
 	e2etest.Contains(t, "plan after the removal", w.Must(0, "plan", "-detailed-exitcode", "-no-color").Stdout, "No changes.")
+
+	// Joined again with a long-lived token, then meshx destroy: nothing of
+	// the reader, its token or the secret is left.
+	write(w, config(l, "# a long-lived token Secret"))
+	w.Must(0, "apply", "-auto-approve", "-no-color")
+	remoteSynced(t, l)
+	w.Must(0, "destroy", "-auto-approve", "-no-color")
+	for what, err := range map[string]error{
+		"Secret " + remoteSec + " in control": get(cs.CoreV1().Secrets(istioNS).Get(c, remoteSec, e2etest.Get)),
+		"ServiceAccount " + readerSA:          get(rcs.CoreV1().ServiceAccounts(istioNS).Get(c, readerSA, e2etest.Get)),
+		"ClusterRole " + readerRole:           get(rcs.RbacV1().ClusterRoles().Get(c, readerRole, e2etest.Get)),
+		"ClusterRoleBinding " + readerRole:    get(rcs.RbacV1().ClusterRoleBindings().Get(c, readerRole, e2etest.Get)),
+		"token Secret " + tokenSecret:         get(rcs.CoreV1().Secrets(istioNS).Get(c, tokenSecret, e2etest.Get)),
+	} {
+		if !apierrors.IsNotFound(err) {
+			t.Errorf("%s after destroy: %v, want NotFound", what, err)
+		}
+	}
 }
+
+// get drops the object of a client-go Get, keeping its error.
+func get[T any](_ T, err error) error { return err }
 
 // ageReaderToken moves the record of the reader's token on its account
 // back by d, as meshx's own field manager, so the account's other fields
