@@ -17,7 +17,11 @@ type certJudge struct {
 	root []byte
 	why  string
 	// secret names where the root comes from, for messages.
-	secret    string
+	secret string
+	// workload marks the agent's own workload certificate (the istiod
+	// era): it lives a day and the agent renews it, so only an expired
+	// one fails.
+	workload  bool
 	now       time.Time
 	threshold time.Duration
 }
@@ -100,7 +104,12 @@ func (j certJudge) judge(ck *Check, text []byte, isRoot bool) {
 			return
 		}
 	}
-	if left := expiry.Sub(j.now); left < j.threshold {
+	if j.workload && !expiry.After(j.now) {
+		ck.Status, ck.Expected = Fail, "a current certificate"
+		ck.Fix = "The agent's workload certificate expired: it renews it from istiod with its token. Check the token and tcp checks, and journalctl -u istio on the VM."
+		return
+	}
+	if left := expiry.Sub(j.now); !j.workload && left < j.threshold {
 		ck.Status, ck.Expected = Fail, "more than "+daysText(j.threshold)+" left"
 		ck.Fix = fmt.Sprintf("The certificate expires within %s: once the certificate authority has renewed the %s secret, run meshx apply to copy the new one.", daysText(j.threshold), j.secret)
 		return

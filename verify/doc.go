@@ -38,6 +38,14 @@
 //   - "endpoints NS/NAME", per service: the Endpoints carry exactly the
 //     VMs' mesh IPs.
 //
+// For the istiod era (profile 1.20 and later) a VM is checked as istiod's
+// agent needs it: "dns istiod.NS.svc" through meshx's /etc/hosts line to
+// istiod's load balancer, "tcp istiod-ilb ADDRESS:15012", "unit istio",
+// "cert" for the root (istiod's istio-ca-root-cert ConfigMap) and for the
+// workload certificate the agent obtained (valid now: the agent renews it),
+// and "token PATH": the istio-token's remaining life, read on the VM as its
+// exp claim alone.
+//
 // A failing check says what was seen, what meshx expected, and what to do.
 //
 // What it does not do: change anything on a cluster or VM (the only

@@ -212,9 +212,10 @@ type verifier struct {
 }
 
 // clusterKinds are the instances whose live state the checks compare
-// against: load-balancer addresses, Citadel's secrets (the current root),
-// and the Endpoints of registered services.
-var clusterKinds = map[string]bool{kube.KindLoadBalancer: true, kube.KindIstioSecret: true, kube.KindEndpoints: true}
+// against: load-balancer addresses, Citadel's secrets and istiod's
+// istio-ca-root-cert ConfigMaps (the current root), and the Endpoints of
+// registered services.
+var clusterKinds = map[string]bool{kube.KindLoadBalancer: true, kube.KindIstioSecret: true, kube.KindRootCert: true, kube.KindEndpoints: true}
 
 // observeClusters reads, on every cluster at once, the instances the
 // checks need, through the kube provider's Observe (which only reads).

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -163,5 +164,49 @@ func TestReportOrder(t *testing.T) {
 	}
 	if !subjectLess("cluster.z", "service.a") || !subjectLess("service.z", "vm.a") || subjectLess("vm.b", "vm.a") {
 		t.Error("subjects: want clusters, services, VMs, each by name")
+	}
+}
+
+func TestHostsAddress(t *testing.T) {
+	text := "127.0.0.1 localhost\n# 10.0.0.9 istiod.istio-system.svc\n10.0.0.5 istiod.istio-system.svc other # meshx\n"
+	if got := hostsAddress(text, "istiod.istio-system.svc"); got != "10.0.0.5" {
+		t.Errorf("got %q", got)
+	}
+	if got := hostsAddress(text, "istiod-1-28.istio-system.svc"); got != "" {
+		t.Errorf("absent name: %q", got)
+	}
+}
+
+func TestTokenCheck(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		exp      string
+		want     Status
+		observed string
+	}{
+		{strconv.FormatInt(now.Add(20*time.Hour).Unix(), 10), Pass, "(20 hours left)"},
+		{strconv.FormatInt(now.Add(-time.Minute).Unix(), 10), Fail, "expired"},
+		{"", Fail, "missing"},
+	} {
+		ck := tokenCheck("vm.a", tc.exp, now)
+		if ck.Status != tc.want || !strings.Contains(ck.Observed, tc.observed) {
+			t.Errorf("exp %q: %+v", tc.exp, ck)
+		}
+	}
+}
+
+func TestWorkloadCertJudge(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	ca := newCA(t, "root", now.Add(365*24*time.Hour))
+	j := certJudge{root: ca.pem, secret: "ConfigMap ns/istio-ca-root-cert", now: now, threshold: DefaultExpiryThreshold, workload: true}
+	var ck Check
+	j.judge(&ck, ca.leaf(t, now.Add(23*time.Hour)), false)
+	if ck.Status != Pass {
+		t.Errorf("a day-long workload certificate fails: %+v", ck)
+	}
+	ck = Check{}
+	j.judge(&ck, ca.leaf(t, now.Add(-time.Hour)), false)
+	if ck.Status != Fail || !strings.Contains(ck.Fix, "renews it from istiod") {
+		t.Errorf("an expired workload certificate: %+v", ck)
 	}
 }

@@ -21,10 +21,12 @@ import (
 )
 
 // readScript prints, for each "u UNIT" argument pair, "U UNIT ENABLED
-// ACTIVE" (systemctl is-enabled and is-active, "none" when silent), and
-// for each "f PATH" pair either "F SIZE PATH" followed by the file's
-// SIZE bytes, "B PATH" for a file over 64 KiB, or "N PATH" when it is not
-// a readable regular file. It only reads.
+// ACTIVE" (systemctl is-enabled and is-active, "none" when silent); for
+// each "f PATH" pair either "F SIZE PATH" followed by the file's SIZE
+// bytes, "B PATH" for a file over 64 KiB, or "N PATH" when it is not a
+// readable regular file; and for each "j PATH" pair (a JWT) "J PATH EXP",
+// the exp claim alone ("none" when there is none): the token itself goes
+// only through pipes on the VM. It only reads.
 const readScript = `while [ $# -gt 1 ]; do
 	case $1 in
 	u)
@@ -43,6 +45,14 @@ const readScript = `while [ $# -gt 1 ]; do
 		else
 			printf 'N %s\n' "$2"
 		fi ;;
+	j)
+		e=
+		if [ -r "$2" ]; then
+			p=$(cut -d. -f2 <"$2" | tr '_-' '/+')
+			case $((${#p} % 4)) in 2) p="$p==" ;; 3) p="$p=" ;; esac
+			e=$(printf '%s' "$p" | base64 -d 2>/dev/null | tr ',{}' '\n\n\n' | sed -n 's/^ *"exp" *: *\([0-9][0-9]*\).*/\1/p' | head -n 1)
+		fi
+		printf 'J %s %s\n' "$2" "${e:-none}" ;;
 	esac
 	shift 2
 done
@@ -54,8 +64,10 @@ done
 // NAME, none when it resolves nothing; "T HOST PORT ok" or "T HOST PORT
 // REASON" says whether a TCP connection to HOST:PORT opened within the
 // timeout (perl, which Debian always has; the connection is closed at
-// once, nothing is sent).
-const probeScript = `to=$1
+// once, nothing is sent). "as USER" makes the following connections as
+// that user, as the sidecar's agent makes them: a sidecar's iptables
+// capture every other user's traffic.
+const probeScript = `to=$1 as=
 shift
 while [ $# -gt 1 ]; do
 	case $1 in
@@ -64,11 +76,15 @@ while [ $# -gt 1 ]; do
 		shift 2 ;;
 	t)
 		( if m=$(perl -MIO::Socket::INET -e '
+			if ($ARGV[3] ne "") { my @pw = getpwnam($ARGV[3]) or die "no user $ARGV[3]\n"; $) = "$pw[3] $pw[3]"; $> = $pw[2]; }
 			my $s = IO::Socket::INET->new(PeerAddr => $ARGV[0], PeerPort => $ARGV[1], Proto => "tcp", Timeout => $ARGV[2]);
 			if ($s) { close $s; exit 0 }
 			my $e = $@ || "$!"; $e =~ s/^IO::Socket::INET: (connect: )?//; $e =~ s/\n.*//s; print $e; exit 1;
-		' "$2" "$3" "$to" 2>&1); then printf 'T %s %s ok\n' "$2" "$3"; else printf 'T %s %s %s\n' "$2" "$3" "${m:-failed}"; fi ) &
+		' "$2" "$3" "$to" "$as" 2>&1); then printf 'T %s %s ok\n' "$2" "$3"; else printf 'T %s %s %s\n' "$2" "$3" "${m:-failed}"; fi ) &
 		shift 3 ;;
+	as)
+		as=$2
+		shift 2 ;;
 	*) shift ;;
 	esac
 done
@@ -77,13 +93,14 @@ wait
 
 // vmRead is what readScript found.
 type vmRead struct {
-	units map[string][2]string // enabled, active
-	files map[string][]byte    // nil: missing or unreadable
-	big   map[string]bool
+	units  map[string][2]string // enabled, active
+	files  map[string][]byte    // nil: missing or unreadable
+	big    map[string]bool
+	tokens map[string]string // a JWT's exp claim, "" when none
 }
 
 func parseRead(out []byte) (vmRead, error) {
-	r := vmRead{units: map[string][2]string{}, files: map[string][]byte{}, big: map[string]bool{}}
+	r := vmRead{units: map[string][2]string{}, files: map[string][]byte{}, big: map[string]bool{}, tokens: map[string]string{}}
 	br := bufio.NewReader(bytes.NewReader(out))
 	for {
 		line, err := br.ReadString('\n')
@@ -98,6 +115,10 @@ func parseRead(out []byte) (vmRead, error) {
 			r.files[f[1]] = nil
 		case len(f) == 2 && f[0] == "B":
 			r.big[f[1]] = true
+		case len(f) == 3 && f[0] == "J":
+			if f[2] != "none" {
+				r.tokens[f[1]] = f[2]
+			}
 		case len(f) == 3 && f[0] == "F":
 			n, err := strconv.Atoi(f[1])
 			if err != nil || n < 0 || n > 65536 {
@@ -155,6 +176,9 @@ func (v *verifier) vmChecks(ctx context.Context, m *config.VM) []Check {
 		return []Check{{Subject: subject, Name: "ssh", Status: Fail, Observed: err.Error(), Fix: "This is a bug in meshx: please report it."}}
 	}
 	units, certFiles := v.vmInstances(m.Name)
+	if v.profile.Modern != nil {
+		return v.modernChecks(ctx, p, m, units)
+	}
 	kubedns := plans.Address{Block: "vm", Name: m.Name, Type: vm.TypeFile, Key: istio.KubednsPath}
 	_, hasKubedns := v.byAddr[kubedns]
 
@@ -168,15 +192,9 @@ func (v *verifier) vmChecks(ctx context.Context, m *config.VM) []Check {
 	for _, f := range certFiles {
 		args = append(args, "f", f)
 	}
-	out, err := vm.Exec(ctx, p, args...)
-	if err != nil {
-		return []Check{{Subject: subject, Name: "ssh", Status: Fail, Observed: firstLine(err),
-			Fix: "meshx cannot run a command on the VM: check that it is up, that SSH reaches it, and its ssh block."}}
-	}
-	read, err := parseRead([]byte(out))
-	if err != nil {
-		return []Check{{Subject: subject, Name: "ssh", Status: Fail, Observed: "unexpected answer: " + err.Error(),
-			Fix: "The VM answered the read-only check script in a way meshx does not understand: check that its sh, wc and head are POSIX ones."}}
+	read, failed := v.readVM(ctx, p, subject, args)
+	if failed != nil {
+		return failed
 	}
 
 	var checks []Check
@@ -188,20 +206,26 @@ func (v *verifier) vmChecks(ctx context.Context, m *config.VM) []Check {
 	}
 	judge := v.certJudge(m)
 	for _, f := range certFiles {
-		ck := Check{Subject: subject, Name: "cert " + f}
-		switch b, ok := read.files[f]; {
-		case read.big[f]:
-			ck.Status, ck.Observed = Fail, "over 64 KiB: not a certificate meshx wrote"
-			ck.Fix = "Run meshx apply: it copies the certificate again."
-		case !ok || b == nil:
-			ck.Status, ck.Observed = Fail, "missing"
-			ck.Fix = "Run meshx apply: it copies the certificate from the " + judge.secret + " secret."
-		default:
-			judge.judge(&ck, b, strings.HasSuffix(f, "/root-cert.pem"))
-		}
-		checks = append(checks, ck)
+		checks = append(checks, certFileCheck(subject, f, read, judge, strings.HasSuffix(f, "/root-cert.pem"),
+			"Run meshx apply: it copies the certificate from the "+judge.secret+" secret."))
 	}
 	return checks
+}
+
+// readVM runs the read script with args; on failure it returns the one
+// check saying why.
+func (v *verifier) readVM(ctx context.Context, p *vm.Provider, subject string, args []string) (vmRead, []Check) {
+	out, err := vm.Exec(ctx, p, args...)
+	if err != nil {
+		return vmRead{}, []Check{{Subject: subject, Name: "ssh", Status: Fail, Observed: firstLine(err),
+			Fix: "meshx cannot run a command on the VM: check that it is up, that SSH reaches it, and its ssh block."}}
+	}
+	read, err := parseRead([]byte(out))
+	if err != nil {
+		return vmRead{}, []Check{{Subject: subject, Name: "ssh", Status: Fail, Observed: "unexpected answer: " + err.Error(),
+			Fix: "The VM answered the read-only check script in a way meshx does not understand: check that its sh, wc and head are POSIX ones."}}
+	}
+	return read, nil
 }
 
 // vmInstances returns, from the expansion, the units meshx manages on VM

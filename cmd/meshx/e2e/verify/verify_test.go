@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
+	"github.com/meshx-dev/meshx/istio"
 	"github.com/meshx-dev/meshx/lab"
 	"github.com/meshx-dev/meshx/lab/kubelab"
 )
@@ -47,7 +48,11 @@ func (r report) find(t *testing.T, name string) (c struct{ Subject, Check, Statu
 			return c
 		}
 	}
-	t.Fatalf("no check %q in the report", name)
+	var names []string
+	for _, c := range r.Checks {
+		names = append(names, c.Subject+": "+c.Check)
+	}
+	t.Fatalf("no check %q in the report:\n  %s", name, strings.Join(names, "\n  "))
 	return c
 }
 
@@ -265,4 +270,47 @@ func TestVerify(t *testing.T) {
 			t.Errorf("%v printed a secret:\n%s", args, out)
 		}
 	}
+}
+
+// TestVerifyModern applies examples/vm-modern (istiod era) and shows
+// verify passing once the real pilot-agent holds its workload certificate
+// from the real istiod: istiod's name through /etc/hosts, its load
+// balancer on 15012 from the VM, the unit, the root from
+// istio-ca-root-cert, the workload certificate, the token's life. Then the
+// token is removed: only the token check fails, until meshx apply mints
+// a new one.
+func TestVerifyModern(t *testing.T) {
+	l := lab.Get(t)
+	if l.Istio == nil || l.Istio.SidecarDeb == "" {
+		t.Fatal("the lab runs no istiod or built no modern sidecar .deb")
+	}
+	w := e2etest.Example(t, l, "vm-modern", "-var-file="+l.ExamplesVars, "-no-color")
+	w.Must(0, "apply", "-auto-approve")
+
+	// The agent gets its certificate from istiod asynchronously.
+	var r report
+	e2etest.Eventually(t, "verify passes once the agent holds a workload certificate", 2*time.Minute, func() (bool, string) {
+		r = verify(t, w)
+		return r.OK, fmt.Sprintf("failing %v", r.failing())
+	})
+	for _, name := range []string{"vm.vm1: dns istiod.istio-system.svc", "vm.vm1: unit istio", "vm.vm1: cert " + istio.RootCertPath,
+		"vm.vm1: cert " + istio.WorkloadCertPath, "vm.vm1: token " + istio.TokenPath} {
+		r.find(t, name)
+	}
+	e2etest.Contains(t, "token", r.find(t, "vm.vm1: token "+istio.TokenPath).Observed, "hours left")
+	istiod := r.find(t, "cluster.control: ilb istiod-ilb").Observed
+	if c := r.find(t, "vm.vm1: dns istiod.istio-system.svc"); c.Observed != istiod {
+		t.Errorf("istiod resolved to %q on the VM, want its ILB %s", c.Observed, istiod)
+	}
+	r.find(t, "vm.vm1: tcp istiod-ilb "+istiod+":15012")
+
+	t.Run("token removed", func(t *testing.T) {
+		breaking(t, w)
+		vmExec(t, l, "rm", "-f", istio.TokenPath)
+		r := verify(t, w)
+		if got, want := r.failing(), []string{"vm.vm1: token " + istio.TokenPath}; !slices.Equal(got, want) {
+			t.Fatalf("failing %v, want %v", got, want)
+		}
+		repair(t, w)
+	})
 }

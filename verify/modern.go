@@ -1,0 +1,186 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/meshx-dev/meshx/config"
+	"github.com/meshx-dev/meshx/istio"
+	"github.com/meshx-dev/meshx/planner"
+	"github.com/meshx-dev/meshx/plans"
+	"github.com/meshx-dev/meshx/providers/kube"
+	"github.com/meshx-dev/meshx/providers/vm"
+)
+
+// modernChecks checks a VM of the istiod era: istiod's name resolves
+// through the VM's /etc/hosts line to its load balancer, which accepts the
+// agent's connection on the xDS/CA port; the unit runs; the root
+// certificate is the one istiod publishes (istio-ca-root-cert); the agent
+// holds a valid workload certificate; and the token it proves itself with
+// has life left. The token never leaves the VM: the read script prints
+// only its exp claim.
+func (v *verifier) modernChecks(ctx context.Context, p *vm.Provider, m *config.VM, units []string) []Check {
+	subject := "vm." + m.Name
+	hostsLine := plans.Address{Block: "vm", Name: m.Name, Type: vm.TypeLine, Key: istio.HostsPath}
+	args := []string{"sh", "-c", readScript, "meshx-verify-read"}
+	for _, u := range units {
+		args = append(args, "u", u)
+	}
+	args = append(args, "f", istio.HostsPath, "f", istio.RootCertPath, "f", istio.WorkloadCertPath, "j", istio.TokenPath)
+	read, failed := v.readVM(ctx, p, subject, args)
+	if failed != nil {
+		return failed
+	}
+
+	var checks []Check
+	if _, ok := v.byAddr[hostsLine]; ok {
+		checks = append(checks, v.istiodChecks(ctx, p, subject, hostsLine, read)...)
+	}
+	for _, u := range units {
+		checks = append(checks, unitCheck(subject, u, read.units[u]))
+	}
+	judge := v.modernRoot(m)
+	checks = append(checks, certFileCheck(subject, istio.RootCertPath, read, judge, true,
+		"Run meshx apply: it copies root-cert.pem from the "+judge.secret+"."))
+	workload := judge
+	workload.workload = true
+	checks = append(checks, certFileCheck(subject, istio.WorkloadCertPath, read, workload, false,
+		"The agent holds no workload certificate: it gets one from istiod with its token. Check the token and tcp checks, and journalctl -u istio on the VM."))
+	return append(checks, tokenCheck(subject, read.tokens[istio.TokenPath], v.opts.Now()))
+}
+
+// modernRoot is the root a modern VM's certificates must chain to: the
+// root-cert.pem of istiod's istio-ca-root-cert ConfigMap in the VM's
+// namespace, which meshx copies.
+func (v *verifier) modernRoot(m *config.VM) certJudge {
+	cluster := m.Cluster
+	if cluster == "" {
+		cluster = v.controlName()
+	}
+	rc := kube.RootCert(cluster, m.Namespace)
+	j := certJudge{secret: "ConfigMap " + m.Namespace + "/" + kube.RootCertConfigMap, now: v.opts.Now(), threshold: v.opts.ExpiryThreshold}
+	root, _ := v.outputs[rc.Addr]["root-cert.pem"].(string)
+	switch err := v.unreadable(rc.Addr); {
+	case err != nil:
+		j.why = "cluster." + cluster + ": " + firstLine(err)
+	case root == "":
+		j.why = "the " + j.secret + " does not exist or has no root-cert.pem (istiod writes it in every namespace)"
+	default:
+		j.root = []byte(root)
+	}
+	return j
+}
+
+// istiodChecks resolves istiod's name on the VM and connects to the
+// address its /etc/hosts line gives on the xDS/CA port.
+func (v *verifier) istiodChecks(ctx context.Context, p *vm.Provider, subject string, hostsLine plans.Address, read vmRead) []Check {
+	var wantAddr, name, why string
+	if err := v.clusterErr["cluster."+v.controlName()]; err != nil {
+		why = "cluster." + v.controlName() + " could not be read: " + firstLine(err)
+	} else if obj, err := v.byAddr[hostsLine].Render(planner.AppliedOutputs(v.outputs)); err != nil {
+		why = firstLine(err)
+	} else if line, ok := obj["line"].(string); !ok {
+		why = "istiod-ilb has no address yet (see the ilb checks)."
+	} else if f := strings.Fields(line); len(f) == 2 {
+		wantAddr, name = f[0], f[1]
+	}
+	if name == "" {
+		name = istio.IstiodHost(v.cfg.Meshx.Istio.Namespace, v.cfg.Meshx.Istio.Revision)
+	}
+	onVM := hostsAddress(string(read.files[istio.HostsPath]), name)
+	target := onVM
+	if target == "" {
+		target = wantAddr
+	}
+	args := []string{"sh", "-c", probeScript, "meshx-verify-probe", strconv.Itoa(int(v.opts.DialTimeout.Seconds() + 0.5)), "d", name}
+	if validName(target) {
+		args = append(args, "as", istio.ProxyUser, "t", target, strconv.Itoa(istio.IstiodXDSPort))
+	}
+	out, err := vm.Exec(ctx, p, args...)
+	if err != nil {
+		return []Check{{Subject: subject, Name: "dns and tcp", Status: Fail, Observed: firstLine(err),
+			Fix: "The read-only probe (getent and perl) failed on the VM: check that it has Debian's libc-bin and perl-base."}}
+	}
+	probe := parseProbe([]byte(out))
+	dns := Check{Subject: subject, Name: "dns " + name, Observed: resolvedText(probe.resolved[name])}
+	switch got := probe.resolved[name]; {
+	case why != "":
+		dns.Status, dns.Expected, dns.Fix = Fail, "unknown", "meshx cannot tell which address to expect: "+why
+	case len(got) == 1 && got[0] == wantAddr:
+		dns.Status = Pass
+	case onVM != "" && onVM != wantAddr:
+		dns.Status, dns.Expected = Fail, wantAddr
+		dns.Fix = "The VM's /etc/hosts holds an address istiod's load balancer no longer has: run meshx apply to rewrite the line."
+	default:
+		dns.Status, dns.Expected = Fail, wantAddr
+		dns.Fix = "Run meshx apply: it writes istiod's line in /etc/hosts. If it is there, check the hosts entry of /etc/nsswitch.conf."
+	}
+	checks := []Check{dns}
+	if validName(target) {
+		key := target + ":" + strconv.Itoa(istio.IstiodXDSPort)
+		tcp := Check{Subject: subject, Name: "tcp " + istio.IstiodILB.Name + " " + key, Status: Pass, Observed: "connected"}
+		if res := probe.tcp[key]; res != "ok" {
+			tcp.Status, tcp.Observed, tcp.Expected = Fail, res, "connected"
+			tcp.Fix = fmt.Sprintf("The VM cannot reach istiod at %s: check istiod-ilb's backends (kubectl -n %s get endpoints %s) and any firewall between the VM and it.",
+				key, v.cfg.Meshx.Istio.Namespace, istio.IstiodILB.Name)
+			if wantAddr != "" && target != wantAddr {
+				tcp.Fix = fmt.Sprintf("%s is not istiod-ilb's address any more (it is %s now): run meshx apply to rewrite /etc/hosts.", target, wantAddr)
+			}
+		}
+		checks = append(checks, tcp)
+	}
+	return checks
+}
+
+// hostsAddress is the address an /etc/hosts text gives name, or "".
+func hostsAddress(text, name string) string {
+	for _, line := range strings.Split(text, "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(line)
+		for _, n := range f[min(1, len(f)):] {
+			if n == name {
+				return f[0]
+			}
+		}
+	}
+	return ""
+}
+
+// certFileCheck judges one certificate file the read script returned.
+func certFileCheck(subject, path string, read vmRead, j certJudge, isRoot bool, missingFix string) Check {
+	ck := Check{Subject: subject, Name: "cert " + path}
+	switch b, ok := read.files[path]; {
+	case read.big[path]:
+		ck.Status, ck.Observed = Fail, "over 64 KiB: not a certificate"
+		ck.Fix = missingFix
+	case !ok || b == nil:
+		ck.Status, ck.Observed, ck.Fix = Fail, "missing", missingFix
+	default:
+		j.judge(&ck, b, isRoot)
+	}
+	return ck
+}
+
+// tokenCheck judges the exp claim of the VM's istio-token ("" when the
+// token is missing or not a JWT).
+func tokenCheck(subject, exp string, now time.Time) Check {
+	ck := Check{Subject: subject, Name: "token " + istio.TokenPath}
+	secs, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil {
+		ck.Status, ck.Observed = Fail, "missing or not a token"
+		ck.Fix = "Run meshx apply: it mints the VM's token (a TokenRequest for the VM's service account, audience istio-ca)."
+		return ck
+	}
+	at := time.Unix(secs, 0)
+	ck.Observed = expiryText(at, now)
+	if !at.After(now) {
+		ck.Status, ck.Expected = Fail, "life left"
+		ck.Fix = "The token expired, so the agent cannot renew its workload certificate: run meshx apply, which mints a new one (any apply does in its last third of life)."
+		return ck
+	}
+	ck.Status = Pass
+	return ck
+}
