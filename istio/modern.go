@@ -115,11 +115,29 @@ const (
 // token link is made and the link points at the persistent token. A
 // link, not a copy, so a renewed token is read at the agent's next
 // certificate request without a restart.
-const TokenDropIn = `# Written by meshx: the istio-token lives on disk, outside tmpfs.
+//
+// It also gives the agent's log files to istio-proxy. istio-start.sh
+// appends to them as istio-proxy (sudo -u istio-proxy … >>
+// /var/log/istio/istio.log), so a log root owns makes the unit exit at
+// once, restarting forever. The sidecars of the setupMeshEx.sh era leave
+// such logs: 0.2's istio-start.sh redirected pilot-agent's output as root
+// (istio/proxy tools/deb/istio-start.sh), and purging the package keeps
+// /var/log/istio, which no package owns. chown -h changes a link, never
+// what it points to; "-" lets a missing log pass.
+const TokenDropIn = `# Written by meshx: the istio-token lives on disk, outside tmpfs, and the
+# agent's logs belong to the user it runs as.
 [Service]
 ExecStartPre=+/usr/bin/install -d -o istio-proxy -g istio-proxy -m 0755 /var/run/secrets/tokens
 ExecStartPre=+/bin/ln -sfn ` + TokenPath + ` ` + TokenLinkPath + `
+ExecStartPre=-+/bin/chown -h istio-proxy:istio-proxy ` + AgentLogPath + ` ` + AgentErrLogPath + `
 `
+
+// AgentLogPath and AgentErrLogPath are where istio-start.sh sends
+// pilot-agent's output (ISTIO_LOG_DIR=/var/log/istio).
+const (
+	AgentLogPath    = "/var/log/istio/istio.log"
+	AgentErrLogPath = "/var/log/istio/istio.err.log"
+)
 
 // IstiodHost is istiod's name as VMs reach it: istiod.<ns>.svc, or
 // istiod-<rev>.<ns>.svc for a revisioned control plane (istio#27103).
