@@ -77,6 +77,10 @@ type Istio struct {
 	MeshID      string
 	Network     string
 	TrustDomain string
+	// DebugURL is istiod's monitoring port (15014) as meshx reaches it,
+	// "http://127.0.0.1:15014" behind kubectl port-forward, say: verify
+	// reads /debug/endpointz there. "" when unset.
+	DebugURL string
 }
 
 // Modern reports whether the profile is of the istiod era.

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -13,7 +14,7 @@ import (
 // The attributes of the istiod era (profile "1.20" and later) and of the
 // setupMeshEx.sh era, each refused under the other's profile.
 var (
-	modernIstioAttrs = []string{"revision", "mesh_id", "network", "trust_domain"}
+	modernIstioAttrs = []string{"revision", "mesh_id", "network", "trust_domain", "debug_url"}
 	modernVMAttrs    = []string{"workload_group", "labels", "auto_register", "token_lifetime", "network", "locality", "weight"}
 	legacyVMAttrs    = []string{"certs_mode"}
 )
@@ -59,6 +60,28 @@ func (l *loader) decodeModernIstio(id *decoder, i *Istio) {
 	}
 	i.TrustDomain = id.str("trust_domain", "cluster.local")
 	id.checkName("trust_domain", "trust domain", i.TrustDomain, checkDNS1123Subdomain)
+	i.DebugURL = id.str("debug_url", "")
+	if i.DebugURL != "" {
+		checkDebugURL(id, i.DebugURL)
+	}
+}
+
+// checkDebugURL checks meshx.istio.debug_url: an http:// or https:// URL
+// of istiod's monitoring port, with no credentials in it (verify prints
+// the URL) and no path of its own beyond "/".
+func checkDebugURL(d *decoder, s string) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		d.l.errorf(d.rng("debug_url"), "Invalid istiod debug URL",
+			"The debug_url of %s is %s, not an http:// or https:// URL. Write istiod's monitoring port as meshx reaches it, like \"http://127.0.0.1:15014\" behind kubectl -n istio-system port-forward deploy/istiod 15014.", d.where, d.quoted("debug_url", s))
+	case u.User != nil:
+		d.l.errorf(d.rng("debug_url"), "Credentials in istiod debug URL",
+			"The debug_url of %s holds a user name or password, which meshx would print. Remove them: istiod answers its debug endpoints to localhost, so reach it through kubectl port-forward.", d.where)
+	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "":
+		d.l.errorf(d.rng("debug_url"), "Path in istiod debug URL",
+			"The debug_url of %s is %s; meshx adds /debug/endpointz itself. Write only the scheme, host and port, like \"http://127.0.0.1:15014\".", d.where, d.quoted("debug_url", s))
+	}
 }
 
 // decodeIstiodExposure decodes how the control cluster exposes istiod to

@@ -40,6 +40,7 @@ var blockSchemas = map[string]*hcl.BodySchema{
 			{Name: "mesh_id"},
 			{Name: "network"},
 			{Name: "trust_domain"},
+			{Name: "debug_url"},
 		},
 	},
 	"cluster": {

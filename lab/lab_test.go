@@ -172,6 +172,7 @@ func TestExamplesVars(t *testing.T) {
 	}
 	if l.Istio != nil {
 		want["istio_sidecar_deb"] = l.Istio.SidecarDeb
+		want["istiod_debug_url"] = "http://" + l.Istio.MonitoringAddress
 	}
 	if len(l.LegacyDebs) != 3 {
 		t.Errorf("lab has %d legacy sidecar packages, want 3", len(l.LegacyDebs))

@@ -12,7 +12,9 @@ import (
 // examples read (control_kubeconfig, remote1_kubeconfig, vm_address,
 // vm_addresses, ssh_private_key, known_hosts, sidecar_package_url,
 // sidecar_package_sha256, legacy_sidecar_packages, istio_sidecar_deb: the
-// modern istio-sidecar .deb when the lab runs istiod), one line each. Only
+// modern istio-sidecar .deb when the lab runs istiod, istiod_debug_url:
+// its monitoring port, on loopback as a kubectl port-forward would give
+// it), one line each. Only
 // variables the instance has values for are written: every cluster's
 // <name>_kubeconfig, and the VM ones when it has VMs.
 // vm_addresses maps every VM's name to its address, for examples/fleet's
@@ -25,6 +27,9 @@ func (l *Lab) writeExamplesVars() error {
 	line := func(name, value string) { fmt.Fprintf(&b, "%s = %s\n", name, hclString(value)) }
 	for _, c := range l.Clusters {
 		line(c.Name+"_kubeconfig", c.Kubeconfig)
+	}
+	if l.Istio != nil {
+		line("istiod_debug_url", "http://"+l.Istio.MonitoringAddress)
 	}
 	if len(l.VMs) > 0 {
 		line("vm_address", l.VMs[0].Address)

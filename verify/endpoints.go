@@ -38,25 +38,8 @@ func (v *verifier) endpointsChecks(r providers.Resource) []Check {
 		return []Check{ck}
 	}
 	ck.Status, ck.Expected = Fail, ipsText(wantIPs)
-	var missing, extra []string
-	for _, ip := range wantIPs {
-		if !slices.Contains(got, ip) {
-			missing = append(missing, ip)
-		}
-	}
-	for _, ip := range got {
-		if !slices.Contains(wantIPs, ip) {
-			extra = append(extra, ip)
-		}
-	}
-	var what []string
-	if len(missing) > 0 {
-		what = append(what, "lack "+strings.Join(missing, ", "))
-	}
-	if len(extra) > 0 {
-		what = append(what, "carry "+strings.Join(extra, ", ")+", no VM's mesh IP")
-	}
-	ck.Fix = fmt.Sprintf("Endpoints %s %s, so sidecars do not send the service's traffic where it runs: run meshx apply to restore them.", id, strings.Join(what, " and "))
+	what, _ := ipDiffText(wantIPs, got, "lack", "carry")
+	ck.Fix = fmt.Sprintf("Endpoints %s %s, so sidecars do not send the service's traffic where it runs: run meshx apply to restore them.", id, what)
 	return []Check{ck}
 }
 
@@ -71,6 +54,29 @@ func subsetIPs(v any) []string {
 	}
 	slices.Sort(ips)
 	return slices.Compact(ips)
+}
+
+// ipDiffText says how got differs from want: "LACK 10.0.0.1 and CARRY
+// 10.0.0.9, no VM's mesh IP"; missing reports whether got lacks any.
+func ipDiffText(want, got []string, lack, carry string) (text string, missing bool) {
+	var gone, extra, what []string
+	for _, ip := range want {
+		if !slices.Contains(got, ip) {
+			gone = append(gone, ip)
+		}
+	}
+	for _, ip := range got {
+		if !slices.Contains(want, ip) {
+			extra = append(extra, ip)
+		}
+	}
+	if len(gone) > 0 {
+		what = append(what, lack+" "+strings.Join(gone, ", "))
+	}
+	if len(extra) > 0 {
+		what = append(what, carry+" "+strings.Join(extra, ", ")+", no VM's mesh IP")
+	}
+	return strings.Join(what, " and "), len(gone) > 0
 }
 
 func ipsText(ips []string) string {

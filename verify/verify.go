@@ -29,6 +29,10 @@ const (
 	Pass Status = "pass"
 	// Fail: it does not, or it could not be established.
 	Fail Status = "fail"
+	// Skip: the check could not be made where meshx runs (istiod's debug
+	// endpoint is not reachable, say); Observed says why and Fix how to
+	// enable it. A skipped check is never a pass.
+	Skip Status = "skip"
 )
 
 // Check is one verified fact about one subject.
@@ -47,7 +51,8 @@ type Check struct {
 	Observed string
 	// Expected is what meshx expected, when it differs from Observed.
 	Expected string
-	// Fix says what to do; set on failures.
+	// Fix says what to do; set on failures, and on skipped checks how to
+	// make them.
 	Fix string
 }
 
@@ -64,10 +69,15 @@ type Report struct {
 func (r *Report) OK() bool { return len(r.Failed()) == 0 }
 
 // Failed returns the failing checks, in report order.
-func (r *Report) Failed() []Check {
+func (r *Report) Failed() []Check { return r.with(Fail) }
+
+// Skipped returns the checks that could not be made, in report order.
+func (r *Report) Skipped() []Check { return r.with(Skip) }
+
+func (r *Report) with(s Status) []Check {
 	var out []Check
 	for _, c := range r.Checks {
-		if c.Status != Pass {
+		if c.Status == s {
 			out = append(out, c)
 		}
 	}
@@ -92,6 +102,9 @@ type Options struct {
 	// DialTimeout bounds each TCP connection attempt made from a VM
 	// (default 5s).
 	DialTimeout time.Duration
+	// RequestTimeout bounds the request to istiod's debug endpoint
+	// (default 30s).
+	RequestTimeout time.Duration
 	// Log receives the providers' notes worth showing (a host key trusted
 	// on first use); nil drops them.
 	Log func(string)
@@ -124,6 +137,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, hcl.Di
 	}
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = 5 * time.Second
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = defaultRequestTimeout
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -162,6 +178,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, hcl.Di
 	for _, r := range exp.Resources {
 		if r.Kind == kube.KindEndpoints {
 			jobs = append(jobs, func(context.Context) []Check { return v.endpointsChecks(r) })
+		}
+	}
+	if profile.Modern != nil {
+		for _, s := range cfg.Services {
+			jobs = append(jobs, func(ctx context.Context) []Check { return v.istiodEndpointsChecks(ctx, s) })
 		}
 	}
 	for _, m := range cfg.VMs {
@@ -209,6 +230,9 @@ type verifier struct {
 	// svcWhy says why it could not be.
 	svcOnce       sync.Once
 	svcIP, svcWhy string
+
+	// istiod is istiod's endpointz, read once (the istiod era).
+	istiod istiodView
 }
 
 // clusterKinds are the instances whose live state the checks compare

@@ -210,3 +210,13 @@ func TestWorkloadCertJudge(t *testing.T) {
 		t.Errorf("an expired workload certificate: %+v", ck)
 	}
 }
+
+func TestIPDiffText(t *testing.T) {
+	text, missing := ipDiffText([]string{"10.0.0.1", "10.0.0.2"}, []string{"10.0.0.2", "10.0.0.9"}, "lack", "carry")
+	if text != "lack 10.0.0.1 and carry 10.0.0.9, no VM's mesh IP" || !missing {
+		t.Errorf("%q %v", text, missing)
+	}
+	if text, missing := ipDiffText([]string{"10.0.0.1"}, []string{"10.0.0.1", "10.0.0.3"}, "does not list", "lists"); text != "lists 10.0.0.3, no VM's mesh IP" || missing {
+		t.Errorf("%q %v", text, missing)
+	}
+}

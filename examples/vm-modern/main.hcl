@@ -12,6 +12,9 @@ meshx {
     # revision = "1-28"       # istiod-1-28.istio-system.svc, CA_ADDR
     # mesh_id  = "mesh1"
     # network  = "network1"
+    # istiod's monitoring port, where meshx verify reads the endpoints
+    # istiod serves (kubectl -n istio-system port-forward deploy/istiod 15014).
+    debug_url = var.istiod_debug_url
   }
 }
 

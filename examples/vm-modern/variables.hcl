@@ -8,6 +8,12 @@ variable "control_kubeconfig" {
   description = "Kubeconfig of the cluster running istiod. Unset (null), meshx reads KUBECONFIG, else ~/.kube/config, as kubectl does."
 }
 
+variable "istiod_debug_url" {
+  type        = string
+  default     = null
+  description = "istiod's monitoring port as meshx reaches it, like http://127.0.0.1:15014 behind kubectl -n istio-system port-forward deploy/istiod 15014. Unset, meshx verify skips the istiod endpoints checks."
+}
+
 variable "load_balancer" {
   type        = string
   default     = "none"

@@ -113,6 +113,7 @@ func (c *verifyCommand) Run(args []string) int {
 	rep, diags := verify.Run(ctx, o.cfg, verify.Options{
 		ExpiryThreshold: time.Duration(threshold),
 		Parallelism:     f.parallelism,
+		RequestTimeout:  f.requestTimeout,
 		Log:             view.Note,
 		PassphraseEnv:   SSHPassphraseEnv,
 	})

@@ -5,8 +5,9 @@ import (
 )
 
 // VerifyFormatVersion is the version of the verify -json document. Minor
-// versions add fields; a major version changes or removes them.
-const VerifyFormatVersion = "1.0"
+// versions add fields (1.1: the "skip" status and summary.skipped); a
+// major version changes or removes them.
+const VerifyFormatVersion = "1.1"
 
 // verifyJSON is the verify -json document. Its field names are its own:
 // renaming a field of verify.Check never changes them.
@@ -20,8 +21,9 @@ type verifyJSON struct {
 }
 
 type verifySummaryJSON struct {
-	Passed int `json:"passed"`
-	Failed int `json:"failed"`
+	Passed  int `json:"passed"`
+	Failed  int `json:"failed"`
+	Skipped int `json:"skipped"`
 }
 
 type verifyCheckJSON struct {
@@ -40,9 +42,12 @@ func verifyDocument(r *verify.Report) verifyJSON {
 	for _, c := range r.Checks {
 		doc.Checks = append(doc.Checks, verifyCheckJSON{Subject: c.Subject, Check: c.Name, Status: string(c.Status),
 			Observed: c.Observed, Expected: c.Expected, Fix: c.Fix})
-		if c.Status == verify.Pass {
+		switch c.Status {
+		case verify.Pass:
 			doc.Summary.Passed++
-		} else {
+		case verify.Skip:
+			doc.Summary.Skipped++
+		default:
 			doc.Summary.Failed++
 		}
 	}

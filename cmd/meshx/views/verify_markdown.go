@@ -9,7 +9,8 @@ import (
 
 // verifyMarkdown renders a verify report as a pull-request comment: the
 // failing checks with what to do, grouped as the text report groups them,
-// then every check in a folded table. A
+// the skipped ones with how to make them, then every check in a folded
+// table. A
 // report longer than GitHubCommentLimit keeps every failing check and
 // leaves out passing rows, saying how many.
 func verifyMarkdown(r *verify.Report) string {
@@ -20,19 +21,24 @@ func verifyMarkdown(r *verify.Report) string {
 		icon = "❌"
 	}
 	fmt.Fprintf(&b, "## meshx verify — %s\n\n%s %s\n\n", mdCell(r.Environment), icon, strings.TrimPrefix(verifySummary(r), "Verify: "))
-	if groups := fixGroups(r.Failed()); len(groups) > 0 {
-		b.WriteString("| Subject | Failing checks | What to do |\n|---|---|---|\n")
-		for _, g := range groups {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", codeSpan(g.subject), mdCell(strings.Join(g.names, ", ")), mdCell(g.fix))
+	for _, sec := range []struct {
+		head   string
+		checks []verify.Check
+	}{{"| Subject | Failing checks | What to do |", r.Failed()}, {"| Subject | Skipped checks | How to make them |", r.Skipped()}} {
+		if groups := fixGroups(sec.checks); len(groups) > 0 {
+			b.WriteString(sec.head + "\n|---|---|---|\n")
+			for _, g := range groups {
+				fmt.Fprintf(&b, "| %s | %s | %s |\n", codeSpan(g.subject), mdCell(strings.Join(g.names, ", ")), mdCell(g.fix))
+			}
+			b.WriteString("\n")
 		}
-		b.WriteString("\n")
 	}
 	head := "<details><summary>All checks</summary>\n\n| | Subject | Check | Observed |\n|---|---|---|---|\n"
 	tail := "\n</details>\n"
 	var rows []string
 	for _, c := range r.Checks {
-		mark := "✅"
-		if c.Status != verify.Pass {
+		mark := map[verify.Status]string{verify.Pass: "✅", verify.Skip: "⏭️"}[c.Status]
+		if mark == "" {
 			mark = "❌"
 		}
 		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s |\n", mark, codeSpan(c.Subject), mdCell(c.Name), mdCell(observedText(c))))

@@ -10,7 +10,8 @@ import (
 )
 
 // verifyFixture is a report with passing and failing checks of every
-// kind, one failure cause shared by two checks, and hostile text from a VM.
+// kind, one failure cause shared by two checks, hostile text from a VM, and
+// a skipped check.
 func verifyFixture() *verify.Report {
 	fixDNS := "Nothing answered: check that dnsmasq runs on the VM (systemctl status dnsmasq; meshx apply starts it) and that resolv.conf lists 127.0.0.1 first."
 	return &verify.Report{Environment: "bookinfo", Profile: "1.0", Checks: []verify.Check{
@@ -27,6 +28,8 @@ func verifyFixture() *verify.Report {
 		{Subject: "vm.ecs1", Name: "cert /etc/certs/cert-chain.pem", Status: verify.Pass, Observed: "expires 2027-02-28 13:39 UTC (89 days left)"},
 		{Subject: "vm.ecs1", Name: "dns evil\x1b]0;pwned\x07", Status: verify.Fail, Observed: "<b>\u202e", Expected: "no such name in meshx's file",
 			Fix: "The VM's /etc/dnsmasq.d/kubedns promises a name meshx does not write: run meshx apply to rewrite the file."},
+		{Subject: "service.details", Name: "istiod endpoints bookinfo/details", Status: verify.Skip, Observed: "istiod's debug endpoint is not configured",
+			Fix: "Set meshx.istio.debug_url to istiod's monitoring port, e.g. kubectl -n istio-system port-forward deploy/istiod 15014 and debug_url = \"http://127.0.0.1:15014\"."},
 	}}
 }
 
@@ -60,13 +63,13 @@ func TestVerifyJSONShape(t *testing.T) {
 	var doc struct {
 		FormatVersion string `json:"format_version"`
 		OK            bool   `json:"ok"`
-		Summary       struct{ Passed, Failed int }
+		Summary       struct{ Passed, Failed, Skipped int }
 		Checks        []map[string]string
 	}
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.FormatVersion != "1.0" || doc.OK || doc.Summary.Passed != 3 || doc.Summary.Failed != 6 || len(doc.Checks) != 9 {
+	if doc.FormatVersion != "1.1" || doc.OK || doc.Summary.Passed != 3 || doc.Summary.Failed != 6 || doc.Summary.Skipped != 1 || len(doc.Checks) != 10 {
 		t.Errorf("document %+v", doc)
 	}
 	if c := doc.Checks[3]; c["subject"] != "vm.ecs1" || c["check"] != "dns istio-pilot" || c["status"] != "fail" || c["expected"] != "10.0.0.202" || !strings.Contains(c["fix"], "dnsmasq") {

@@ -10,8 +10,9 @@ import (
 )
 
 // verifyText writes a verify report as one table, one row a check, then
-// the failing checks grouped by what to do, then a summary line; color
-// marks results green and red.
+// the failing checks grouped by what to do, then the skipped ones with how
+// to make them, then a summary line; color marks results green, red and
+// yellow.
 func verifyText(w io.Writer, r *verify.Report, color bool) error {
 	bw := NewTerminalWriter(w, color)
 	rows := [][4]string{{"SUBJECT", "CHECK", "RESULT", "OBSERVED"}}
@@ -29,19 +30,27 @@ func verifyText(w io.Writer, r *verify.Report, color bool) error {
 		result := pad(row[2], width[2])
 		if i > 0 && color {
 			col := ansiGreen
-			if row[2] != resultWord(verify.Pass) {
+			switch row[2] {
+			case resultWord(verify.Fail):
 				col = ansiRed
+			case resultWord(verify.Skip):
+				col = ansiYellow
 			}
 			result = col + row[2] + ansiReset + strings.Repeat(" ", width[2]-len(row[2]))
 		}
 		line := pad(row[0], width[0]) + "  " + pad(row[1], width[1]) + "  " + result + "  " + row[3]
 		fmt.Fprintln(bw, strings.TrimRight(line, " "))
 	}
-	if groups := fixGroups(r.Failed()); len(groups) > 0 {
-		fmt.Fprintln(bw, "\nFailed checks, and what to do:")
-		for _, g := range groups {
-			fmt.Fprintf(bw, "\n  %s: %s\n", g.subject, strings.Join(g.names, ", "))
-			fmt.Fprintf(bw, "    %s\n", oneLine(g.fix))
+	for _, sec := range []struct {
+		title  string
+		checks []verify.Check
+	}{{"Failed checks, and what to do:", r.Failed()}, {"Skipped checks, and how to make them:", r.Skipped()}} {
+		if groups := fixGroups(sec.checks); len(groups) > 0 {
+			fmt.Fprintln(bw, "\n"+sec.title)
+			for _, g := range groups {
+				fmt.Fprintf(bw, "\n  %s: %s\n", g.subject, strings.Join(g.names, ", "))
+				fmt.Fprintf(bw, "    %s\n", oneLine(g.fix))
+			}
 		}
 	}
 	_, err := fmt.Fprintf(bw, "\n%s\n", verifySummary(r))
@@ -49,18 +58,29 @@ func verifyText(w io.Writer, r *verify.Report, color bool) error {
 }
 
 // verifySummary is the last line of the text report and the markdown
-// title's tail.
+// title's tail. Skipped checks are counted apart: they neither passed nor
+// failed.
 func verifySummary(r *verify.Report) string {
-	n, f := len(r.Checks), len(r.Failed())
+	s, f := len(r.Skipped()), len(r.Failed())
+	n := len(r.Checks) - s
+	var line string
 	if f == 0 {
-		return fmt.Sprintf("Verify: all %d checks passed.", n)
+		line = fmt.Sprintf("Verify: all %d checks passed", n)
+	} else {
+		line = fmt.Sprintf("Verify: %d of %d checks failed", f, n)
 	}
-	return fmt.Sprintf("Verify: %d of %d checks failed.", f, n)
+	if s > 0 {
+		line += fmt.Sprintf("; %d skipped", s)
+	}
+	return line + "."
 }
 
 func resultWord(s verify.Status) string {
-	if s == verify.Pass {
+	switch s {
+	case verify.Pass:
 		return "ok"
+	case verify.Skip:
+		return "skip"
 	}
 	return "FAIL"
 }
@@ -69,7 +89,7 @@ func resultWord(s verify.Status) string {
 // failed.
 func observedText(c verify.Check) string {
 	s := oneLine(c.Observed)
-	if c.Status != verify.Pass && c.Expected != "" {
+	if c.Status == verify.Fail && c.Expected != "" {
 		s += " (expected " + oneLine(c.Expected) + ")"
 	}
 	return s
@@ -82,13 +102,14 @@ func pad(s string, n int) string {
 	return s + strings.Repeat(" ", max(0, n-utf8.RuneCountInString(Escape(s))))
 }
 
-// fixGroup is the failing checks of one subject that share what to do.
+// fixGroup is the failing (or skipped) checks of one subject that share
+// what to do.
 type fixGroup struct {
 	subject, fix string
 	names        []string
 }
 
-// fixGroups groups failed checks by subject and fix, in report order, so
+// fixGroups groups failed (or skipped) checks by subject and fix, in report order, so
 // one cause (dnsmasq stopped) is explained once, not once per name.
 func fixGroups(failed []verify.Check) []fixGroup {
 	var out []fixGroup

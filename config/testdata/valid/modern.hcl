@@ -6,6 +6,7 @@ meshx {
     mesh_id      = "mesh1"
     network      = "net1"
     trust_domain = "example.org"
+    debug_url    = "http://127.0.0.1:15014"
   }
 }
 

@@ -13,6 +13,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
 	"github.com/meshx-dev/meshx/istio"
@@ -30,10 +32,15 @@ type report struct {
 }
 
 // failing lists the failing checks as "subject: check", in report order.
-func (r report) failing() []string {
+func (r report) failing() []string { return r.with("fail") }
+
+// skipped lists the skipped checks likewise.
+func (r report) skipped() []string { return r.with("skip") }
+
+func (r report) with(status string) []string {
 	var out []string
 	for _, c := range r.Checks {
-		if c.Status != "pass" {
+		if c.Status == status {
 			out = append(out, c.Subject+": "+c.Check)
 		}
 	}
@@ -61,7 +68,7 @@ func verify(t *testing.T, w *e2etest.World) report {
 	t.Helper()
 	res := w.Meshx("verify", "-json")
 	var r report
-	if err := json.Unmarshal([]byte(res.Stdout), &r); err != nil || r.FormatVersion != "1.0" {
+	if err := json.Unmarshal([]byte(res.Stdout), &r); err != nil || r.FormatVersion != "1.1" {
 		t.Fatalf("verify -json: %v\n%s", err, res)
 	}
 	if want := map[bool]int{true: 0, false: 1}[r.OK]; res.Code != want {
@@ -70,12 +77,12 @@ func verify(t *testing.T, w *e2etest.World) report {
 	return r
 }
 
-// mustPass fails the test unless every check passes.
+// mustPass fails the test unless every check passes, none skipped.
 func mustPass(t *testing.T, w *e2etest.World) report {
 	t.Helper()
 	r := verify(t, w)
-	if !r.OK {
-		t.Fatalf("verify failed %v", r.failing())
+	if !r.OK || len(r.skipped()) > 0 {
+		t.Fatalf("verify failed %v, skipped %v", r.failing(), r.skipped())
 	}
 	return r
 }
@@ -276,9 +283,12 @@ func TestVerify(t *testing.T) {
 // verify passing once the real pilot-agent holds its workload certificate
 // from the real istiod: istiod's name through /etc/hosts, its load
 // balancer on 15012 from the VM, the unit, the root from
-// istio-ca-root-cert, the workload certificate, the token's life. Then the
-// token is removed: only the token check fails, until meshx apply mints
-// a new one.
+// istio-ca-root-cert, the workload certificate, the token's life, and the
+// endpoints istiod serves for each service (read on its monitoring port,
+// the lab's istiod_debug_url). Then one thing at a time breaks: the unit
+// stops, the WorkloadEntry goes behind meshx's back, the token goes; only
+// the checks it concerns fail, until meshx apply repairs it. Without
+// istiod's debug endpoint its checks are skipped, saying how to make them.
 func TestVerifyModern(t *testing.T) {
 	l := lab.Get(t)
 	if l.Istio == nil || l.Istio.SidecarDeb == "" {
@@ -291,11 +301,18 @@ func TestVerifyModern(t *testing.T) {
 	var r report
 	e2etest.Eventually(t, "verify passes once the agent holds a workload certificate", 2*time.Minute, func() (bool, string) {
 		r = verify(t, w)
-		return r.OK, fmt.Sprintf("failing %v", r.failing())
+		return r.OK && len(r.skipped()) == 0, fmt.Sprintf("failing %v, skipped %v", r.failing(), r.skipped())
 	})
 	for _, name := range []string{"vm.vm1: dns istiod.istio-system.svc", "vm.vm1: unit istio", "vm.vm1: cert " + istio.RootCertPath,
 		"vm.vm1: cert " + istio.WorkloadCertPath, "vm.vm1: token " + istio.TokenPath} {
 		r.find(t, name)
+	}
+	vmIP := l.VM("vm1").Address
+	endpoints := []string{"service.details: istiod endpoints bookinfo/details", "service.mysqldb: istiod endpoints bookinfo/mysqldb"}
+	for _, name := range endpoints {
+		if c := r.find(t, name); c.Observed != vmIP {
+			t.Errorf("%s: istiod lists %q, want %s", name, c.Observed, vmIP)
+		}
 	}
 	e2etest.Contains(t, "token", r.find(t, "vm.vm1: token "+istio.TokenPath).Observed, "hours left")
 	istiod := r.find(t, "cluster.control: ilb istiod-ilb").Observed
@@ -303,6 +320,92 @@ func TestVerifyModern(t *testing.T) {
 		t.Errorf("istiod resolved to %q on the VM, want its ILB %s", c.Observed, istiod)
 	}
 	r.find(t, "vm.vm1: tcp istiod-ilb "+istiod+":15012")
+
+	// The unit stopped, with its logs left to root as the sidecars of the
+	// setupMeshEx.sh era leave them (a VM switched from a legacy profile
+	// by destroy and apply): only the unit check fails, and apply starts
+	// an agent that can write its logs.
+	t.Run("unit stopped, logs root's", func(t *testing.T) {
+		breaking(t, w)
+		vmExec(t, l, "sh", "-c", "systemctl stop istio && chown root:root "+istio.AgentLogPath+" "+istio.AgentErrLogPath)
+		r := verify(t, w)
+		if got, want := r.failing(), []string{"vm.vm1: unit istio"}; !slices.Equal(got, want) {
+			t.Fatalf("failing %v, want %v", got, want)
+		}
+		e2etest.Contains(t, "fix", r.find(t, "vm.vm1: unit istio").Fix, "systemctl status istio")
+		w.Must(0, "apply", "-auto-approve")
+		// The unit is active for a moment each time it restarts, so the
+		// agent's own process says it runs: istio-start.sh execs
+		// pilot-agent as istio-proxy only once its logs opened.
+		e2etest.Eventually(t, "pilot-agent runs as istio-proxy and verify passes", time.Minute, func() (bool, string) {
+			if _, _, err := l.VMExec(e2etest.Step(t), "vm1", "pgrep", "-u", istio.ProxyUser, "-x", "pilot-agent"); err != nil {
+				return false, "no pilot-agent of " + istio.ProxyUser + ": " + err.Error()
+			}
+			r := verify(t, w)
+			return r.OK, fmt.Sprintf("failing %v", r.failing())
+		})
+	})
+
+	// istiod's view only changes once its informers see the change.
+	eventuallyFailing := func(t *testing.T, want []string) report {
+		t.Helper()
+		var r report
+		e2etest.Eventually(t, "verify fails as expected", time.Minute, func() (bool, string) {
+			r = verify(t, w)
+			return slices.Equal(r.failing(), want), fmt.Sprintf("failing %v, want %v", r.failing(), want)
+		})
+		return r
+	}
+
+	t.Run("WorkloadEntry deleted behind meshx's back", func(t *testing.T) {
+		breaking(t, w)
+		rc, err := l.ControlCluster().RESTConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dyn, err := dynamic.NewForConfig(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wes := schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "workloadentries"}
+		if err := dyn.Resource(wes).Namespace("bookinfo").Delete(t.Context(), "vm1", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		r := eventuallyFailing(t, endpoints)
+		for _, name := range endpoints {
+			c := r.find(t, name)
+			if c.Observed != "no addresses" || c.Expected != vmIP {
+				t.Errorf("%s: observed %q expected %q", name, c.Observed, c.Expected)
+			}
+			e2etest.Contains(t, name, c.Fix, "does not list "+vmIP, "Run meshx apply")
+		}
+		w.Must(0, "apply", "-auto-approve")
+		eventuallyFailing(t, nil)
+	})
+
+	t.Run("istiod's debug endpoint unset or unreachable", func(t *testing.T) {
+		args := w.Args
+		t.Cleanup(func() { w.Args = args })
+		for _, url := range []string{"", "http://127.0.0.1:1"} {
+			// After the lab's vars file, which sets it.
+			w.Args = append(slices.Clone(args), "-var", "istiod_debug_url="+url)
+			res := w.Meshx("verify", "-json")
+			var r report
+			if err := json.Unmarshal([]byte(res.Stdout), &r); err != nil || res.Code != 0 || !r.OK {
+				t.Fatalf("debug_url %q: %v\n%s", url, err, res)
+			}
+			if got := r.skipped(); !slices.Equal(got, endpoints) {
+				t.Errorf("debug_url %q: skipped %v, want %v", url, got, endpoints)
+			}
+			c := r.find(t, endpoints[0])
+			e2etest.Contains(t, "skip", c.Fix, "port-forward deploy/istiod 15014", "debug_url")
+			if url != "" {
+				e2etest.Contains(t, "skip", c.Observed, "cannot reach http://127.0.0.1:1/debug/endpointz")
+			}
+			table := w.Meshx("verify")
+			e2etest.Contains(t, "table", table.Stdout, "Skipped checks, and how to make them:", "; 2 skipped.")
+		}
+	})
 
 	t.Run("token removed", func(t *testing.T) {
 		breaking(t, w)
@@ -313,4 +416,16 @@ func TestVerifyModern(t *testing.T) {
 		}
 		repair(t, w)
 	})
+
+	// The token never leaves the VM: no output holds it.
+	token, errOut, err := l.VMExec(e2etest.Step(t), "vm1", "cat", istio.TokenPath)
+	if token = strings.TrimSpace(token); err != nil || token == "" {
+		t.Fatalf("reading the token: %v: %s", err, errOut)
+	}
+	for _, args := range [][]string{{"verify"}, {"verify", "-json"}, {"verify", "-format=markdown"}} {
+		out := w.Must(0, args...)
+		if strings.Contains(out.Stdout+out.Stderr, token) || strings.Contains(out.Stdout+out.Stderr, "eyJ") {
+			t.Errorf("%v printed the token:\n%s", args, out)
+		}
+	}
 }
