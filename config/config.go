@@ -130,8 +130,12 @@ type Cluster struct {
 	// MeshExpansion is set on the control cluster only.
 	MeshExpansion *MeshExpansion
 	// IstiodExposure is how VMs reach istiod in the istiod era, on the
-	// control cluster: ExposureILB. Empty otherwise.
+	// control cluster: ExposureILB or ExposureEastWest. Empty otherwise.
 	IstiodExposure string
+	// EastWestGateway names the east-west gateway Service in the Istio
+	// namespace (attribute eastwest_gateway, default
+	// DefaultEastWestGateway) with ExposureEastWest; empty otherwise.
+	EastWestGateway string
 	// ServiceAccount is the remote's reader service account (default
 	// "istio-multi", or "istio-reader-service-account" in the istiod era);
 	// empty on the control cluster.
@@ -227,7 +231,16 @@ const (
 	// ExposureILB is a LoadBalancer Service selecting istiod, with the
 	// cloud's internal annotations: the modern twin of the legacy ILBs.
 	ExposureILB = "ilb"
+	// ExposureEastWest is an existing east-west gateway Service, which
+	// meshx reads and never changes, and the istiod-gateway Gateway and
+	// istiod-vs VirtualService of Istio's
+	// samples/multicluster/expose-istiod.yaml, which meshx writes.
+	ExposureEastWest = "eastwest"
 )
+
+// DefaultEastWestGateway is the Service samples/multicluster/
+// gen-eastwest-gateway.sh installs.
+const DefaultEastWestGateway = "istio-eastwestgateway"
 
 // Workload is what a VM is in an istiod-era mesh: a member of a
 // WorkloadGroup, registered by a WorkloadEntry meshx writes or by istiod's

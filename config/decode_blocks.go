@@ -259,6 +259,7 @@ func (l *loader) decodeCluster(n *node, inst *instance) cty.Value {
 		}
 	}
 	l.decodeIstiodExposure(d, c)
+	l.decodeEastWestGateway(d, c)
 	if c.Role == RoleControl && c.MeshExpansion == nil {
 		c.MeshExpansion = &MeshExpansion{LoadBalancer: "none", WaitTimeout: 10 * time.Minute, Manage: true}
 	}

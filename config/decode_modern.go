@@ -101,7 +101,24 @@ func (l *loader) decodeIstiodExposure(d *decoder, c *Cluster) {
 			"istiod_exposure is set on %s, a remote cluster; istiod runs in the control cluster. Move it there.", d.where)
 	default:
 		c.IstiodExposure = d.str("istiod_exposure", ExposureILB)
-		d.oneOf("istiod_exposure", c.IstiodExposure, []string{ExposureILB}, "Unknown istiod exposure")
+		d.oneOf("istiod_exposure", c.IstiodExposure, []string{ExposureILB, ExposureEastWest}, "Unknown istiod exposure")
+	}
+}
+
+// decodeEastWestGateway decodes the name of the east-west gateway Service
+// that istiod_exposure = "eastwest" reads.
+func (l *loader) decodeEastWestGateway(d *decoder, c *Cluster) {
+	if c.IstiodExposure == ExposureEastWest {
+		c.EastWestGateway = d.str("eastwest_gateway", DefaultEastWestGateway)
+		d.checkName("eastwest_gateway", "Service name", c.EastWestGateway, checkDNS1035Label)
+		return
+	}
+	if d.has("eastwest_gateway") && !l.modern() {
+		l.wrongEra(d, []string{"eastwest_gateway"})
+	} else if d.has("eastwest_gateway") {
+		l.errorf(d.attr("eastwest_gateway").NameRange, "East-west gateway without its exposure",
+			"eastwest_gateway names the gateway Service through which VMs reach istiod when istiod_exposure = %q, but %s does not expose istiod that way. Set istiod_exposure = %q, or remove eastwest_gateway.",
+			ExposureEastWest, d.where, ExposureEastWest)
 	}
 }
 

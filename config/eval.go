@@ -6,6 +6,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 
+	"github.com/meshx-dev/meshx/istio"
 	"github.com/meshx-dev/meshx/plans"
 )
 
@@ -218,8 +219,12 @@ func clusterObject(c *Cluster, profile, istioNS string, known Known) cty.Value {
 	if c.IsControl() {
 		ilbs := map[string]cty.Value{}
 		for _, lb := range profileByName(profile).ILBs {
+			name := lb.Name
+			if lb.Key == istio.IstiodILB.Key && c.IstiodExposure == ExposureEastWest {
+				name = c.EastWestGateway // istiod's address is the gateway's
+			}
 			o := map[string]cty.Value{
-				"name":      cty.StringVal(lb.Name),
+				"name":      cty.StringVal(name),
 				"namespace": cty.StringVal(lb.Namespace(istioNS)),
 				"address":   cty.UnknownVal(cty.String),
 				"ip":        cty.UnknownVal(cty.String),

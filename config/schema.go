@@ -58,6 +58,7 @@ var blockSchemas = map[string]*hcl.BodySchema{
 			{Name: "for_each"},
 			{Name: "count"},
 			{Name: "istiod_exposure"},
+			{Name: "eastwest_gateway"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "mesh_expansion"}, {Type: "remote_secret"}},
 	},

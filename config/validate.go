@@ -105,7 +105,7 @@ func (l *loader) checkClusters() {
 		ids[c.ClusterID] = c
 	}
 	l.checkCIDRs()
-	if control != nil && len(l.blocks["vm"]) > 0 && l.nodes["cluster."+control.Name].body.blocks["mesh_expansion"] == nil {
+	if control != nil && len(l.blocks["vm"]) > 0 && control.IstiodExposure != ExposureEastWest && l.nodes["cluster."+control.Name].body.blocks["mesh_expansion"] == nil {
 		l.warnf(control.DeclRange, "No mesh_expansion block",
 			"The control cluster has no mesh_expansion block, so its ILB Services get no internal-load-balancer annotations. On a cloud that may expose the control plane on a public address. Add mesh_expansion { load_balancer = \"gcp\" } (or alibaba, aws, azure), or load_balancer = \"none\" to say none is wanted.")
 	}

@@ -142,7 +142,7 @@ const (
 // IstiodHost is istiod's name as VMs reach it: istiod.<ns>.svc, or
 // istiod-<rev>.<ns>.svc for a revisioned control plane (istio#27103).
 func IstiodHost(namespace, revision string) string {
-	if revision != "" && revision != "default" {
+	if revisioned(revision) {
 		return "istiod-" + revision + "." + namespace + ".svc"
 	}
 	return "istiod." + namespace + ".svc"
@@ -286,7 +286,7 @@ func (w Workload) ClusterEnvKeys(extra map[string]string) map[string]string {
 	env["ISTIO_SERVICE"] = w.Group + "." + w.Namespace
 	env["ISTIO_SERVICE_CIDR"] = "*"
 	env["ISTIO_LOCAL_EXCLUDE_PORTS"] = ExcludedInboundPorts
-	if w.Revision != "" && w.Revision != "default" {
+	if revisioned(w.Revision) {
 		env["CA_ADDR"] = IstiodAddress(w.IstioNamespace, w.Revision)
 	}
 	if w.MeshIP != "" {
@@ -320,10 +320,11 @@ func ModernClusterEnv(keys map[string]string) string {
 // istiod's discovery address and the proxy metadata, as the mesh.yaml
 // istioctl writes for a mesh whose config sets nothing else.
 func (w Workload) MeshConfig() (string, error) {
-	b, err := yaml.Marshal(map[string]any{"defaultConfig": map[string]any{
+	dc := map[string]any{
 		"discoveryAddress": IstiodAddress(w.IstioNamespace, w.Revision),
 		"proxyMetadata":    w.ProxyMetadata(),
-	}})
+	}
+	b, err := yaml.Marshal(map[string]any{"defaultConfig": dc})
 	return string(b), err
 }
 
@@ -332,3 +333,70 @@ func (w Workload) MeshConfig() (string, error) {
 func HostsLine(address, istioNamespace, revision string) string {
 	return address + " " + IstiodHost(istioNamespace, revision)
 }
+
+// The objects of Istio's samples/multicluster/expose-istiod.yaml, which
+// route istiod's ports of an east-west gateway to istiod (istiod_exposure
+// = "eastwest"), and of expose-istiod-rev.yaml.tmpl for a revision.
+const (
+	// IstiodGatewayName is the Gateway, with or without a revision.
+	IstiodGatewayName = "istiod-gateway"
+	// IstiodVirtualServiceName is the VirtualService; a revision's is
+	// istiod-vs-<rev> (IstiodVirtualService).
+	IstiodVirtualServiceName = "istiod-vs"
+	// IstiodWebhookTargetPort is the port of the istiod Service that the
+	// gateway's 15017 leads to: istiod's webhooks are served on 443.
+	IstiodWebhookTargetPort = 443
+)
+
+// IstiodGatewaySpec is the spec of the istiod-gateway Gateway: TLS
+// passthrough of 15012 and 15017 for any host on the pods labelled
+// istio=eastwestgateway, as samples/multicluster/gen-eastwest-gateway.sh
+// labels the gateway. The revision's template names the webhook port
+// tls-webhook, the plain one tls-istiodwebhook.
+func IstiodGatewaySpec(revision string) map[string]any {
+	webhook := "tls-istiodwebhook"
+	if revisioned(revision) {
+		webhook = "tls-webhook"
+	}
+	server := func(name string, port int) map[string]any {
+		return map[string]any{
+			"port":  map[string]any{"name": name, "number": port, "protocol": "tls"},
+			"tls":   map[string]any{"mode": "PASSTHROUGH"},
+			"hosts": []any{"*"},
+		}
+	}
+	return map[string]any{
+		"selector": map[string]any{"istio": "eastwestgateway"},
+		"servers":  []any{server("tls-istiod", IstiodXDSPort), server(webhook, IstiodWebhookPort)},
+	}
+}
+
+// IstiodVirtualService returns the name and spec of the VirtualService
+// that sends what istiod-gateway passes through to istiod's Service:
+// 15012 to 15012 and 15017 to the webhook port 443, for any SNI host, or
+// for a revision only the revision's istiod names (istiod-<rev>.<ns>.svc
+// and its cluster.local form) to istiod-<rev>.
+func IstiodVirtualService(namespace, revision string) (string, map[string]any) {
+	name, sni := IstiodVirtualServiceName, []any{"*"}
+	host := "istiod." + namespace + ".svc.cluster.local"
+	if revisioned(revision) {
+		name = IstiodVirtualServiceName + "-" + revision
+		host = IstiodHost(namespace, revision) + ".cluster.local"
+		sni = []any{IstiodHost(namespace, revision), host}
+	}
+	route := func(port, target int) map[string]any {
+		return map[string]any{
+			"match": []any{map[string]any{"port": port, "sniHosts": sni}},
+			"route": []any{map[string]any{"destination": map[string]any{"host": host, "port": map[string]any{"number": target}}}},
+		}
+	}
+	return name, map[string]any{
+		"hosts":    []any{"*"},
+		"gateways": []any{IstiodGatewayName},
+		"tls":      []any{route(IstiodXDSPort, IstiodXDSPort), route(IstiodWebhookPort, IstiodWebhookTargetPort)},
+	}
+}
+
+// revisioned reports whether revision names a revision other than the
+// default control plane.
+func revisioned(revision string) bool { return revision != "" && revision != "default" }

@@ -68,6 +68,13 @@ func diffResource(r *providers.Resource, o providers.Observed, known *planOutput
 		c.After = c.Before
 		c.Sensitive = sensBefore
 		if r.Reference != "" {
+			if r.AwaitReady && o.Exists {
+				if missing := missingOutput(r, o); missing != "" {
+					c.Action = plans.Read
+					c.Reason = fmt.Sprintf("it has no %s yet; apply waits for one", missing)
+				}
+				return c, nil
+			}
 			return c, referenceDiags(r, o)
 		}
 		if !o.Exists {
@@ -137,14 +144,9 @@ func diffResource(r *providers.Resource, o providers.Observed, known *planOutput
 		c.Action = plans.Update
 		c.Reason = o.Renew
 	}
-	if c.Action == plans.NoOp {
-		for _, name := range r.ReadyOutputs {
-			if v, ok := o.Outputs[name]; !ok || v == nil || v == "" {
-				c.Action = plans.Update
-				c.Reason = fmt.Sprintf("not ready: it has no %s yet, and apply waits for one", name)
-				break
-			}
-		}
+	if name := missingOutput(r, o); c.Action == plans.NoOp && name != "" {
+		c.Action = plans.Update
+		c.Reason = fmt.Sprintf("not ready: it has no %s yet, and apply waits for one", name)
 	}
 	if c.Action == plans.NoOp {
 		var fired []string
@@ -173,16 +175,24 @@ func referenceDiags(r *providers.Resource, o providers.Observed) hcl.Diagnostics
 			Detail:   fmt.Sprintf("%s does not exist. %s", r.Addr, r.Reference),
 		}}
 	}
-	for _, name := range r.ReadyOutputs {
-		if v, ok := o.Outputs[name]; !ok || v == nil || v == "" {
-			return hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Referenced object not ready",
-				Detail:   fmt.Sprintf("%s exists but has no %s yet: the apply that creates it has not finished. %s", r.Addr, name, r.Reference),
-			}}
-		}
+	if name := missingOutput(r, o); name != "" {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Referenced object not ready",
+			Detail:   fmt.Sprintf("%s exists but has no %s yet: the apply that creates it has not finished. %s", r.Addr, name, r.Reference),
+		}}
 	}
 	return nil
+}
+
+// missingOutput returns the first of r's ReadyOutputs that o lacks, or "".
+func missingOutput(r *providers.Resource, o providers.Observed) string {
+	for _, name := range r.ReadyOutputs {
+		if v, ok := o.Outputs[name]; !ok || v == nil || v == "" {
+			return name
+		}
+	}
+	return ""
 }
 
 func desiredKeys(o plans.Object) []string {

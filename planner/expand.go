@@ -55,8 +55,13 @@ type expander struct {
 	control *config.Cluster
 	out     Expansion
 	seen    map[plans.Address]bool
-	// ilbs maps ILB key to its instance address on the control cluster.
+	// ilbs maps ILB key to its instance address on the control cluster
+	// (for "istiod", the east-west gateway's with istiod_exposure =
+	// "eastwest").
 	ilbs map[string]plans.Address
+	// istiodRoutes are the Gateway and VirtualService that route the
+	// east-west gateway to istiod, which VMs wait for.
+	istiodRoutes []plans.Address
 	// info is the control cluster's facts instance, when the service CIDR
 	// must be discovered.
 	info *plans.Address
@@ -145,6 +150,10 @@ func (e *expander) controlCluster() hcl.Diagnostics {
 	me := c.MeshExpansion
 	if me == nil {
 		me = &config.MeshExpansion{LoadBalancer: "none"}
+	}
+	if modern && c.IstiodExposure == config.ExposureEastWest {
+		e.eastWest(me.WaitTimeout)
+		return nil
 	}
 	base, err := istio.LoadBalancerAnnotations(me.LoadBalancer)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -42,6 +43,40 @@ func (e *expander) modern() hcl.Diagnostics {
 		e.selectorService(s)
 	}
 	return nil
+}
+
+// eastWest exposes istiod through the control cluster's east-west gateway
+// (istiod_exposure = "eastwest"), as Istio's
+// samples/multicluster/expose-istiod.yaml does: the gateway Service is
+// read, never written (gen-eastwest-gateway.sh installs it), and its
+// address is istiod's for the VMs; the istiod-gateway Gateway and the
+// istiod-vs VirtualService route its 15012 and 15017 to istiod. wait
+// bounds apply's wait for the gateway's address.
+func (e *expander) eastWest(wait time.Duration) {
+	c := e.control
+	istioNS := e.cfg.Meshx.Istio.Namespace
+	rev := e.cfg.Meshx.Istio.Revision
+	api := e.profile.Modern.NetworkingAPI
+	rng := c.Ranges["istiod_exposure"]
+	gw := kube.EastWestGateway(c.Name, istioNS, c.EastWestGateway, wait)
+	gw.Reference = fmt.Sprintf("istiod_exposure = %q on cluster %q reads the east-west gateway Service %s/%s and never creates it. Install the gateway first (Istio's samples/multicluster/gen-eastwest-gateway.sh, or the istio/gateway chart), name it with eastwest_gateway if it is not %s, or set istiod_exposure = %q to have meshx create a load balancer for istiod.",
+		config.ExposureEastWest, c.Name, istioNS, c.EastWestGateway, config.DefaultEastWestGateway, config.ExposureILB)
+	e.add(gw, rng)
+	e.ilbs[istio.IstiodILB.Key] = gw.Addr
+
+	routes := []providers.Resource{
+		kube.Gateway(plans.Address{Block: "cluster", Name: c.Name, Type: "gateway", Key: istioNS + "/" + istio.IstiodGatewayName},
+			c.Name, api, istioNS, istio.IstiodGatewayName, istio.IstiodGatewaySpec(rev)),
+	}
+	vsName, vsSpec := istio.IstiodVirtualService(istioNS, rev)
+	routes = append(routes, kube.VirtualService(plans.Address{Block: "cluster", Name: c.Name, Type: "virtual_service", Key: istioNS + "/" + vsName},
+		c.Name, api, istioNS, vsName, vsSpec))
+	for _, r := range routes {
+		r.DependsOn = append(r.DependsOn, gw.Addr)
+		r.Settings.Adopt = c.Adopt
+		e.add(r, rng)
+		e.istiodRoutes = append(e.istiodRoutes, r.Addr)
+	}
 }
 
 // vmCluster is the cluster whose istiod a VM joins.
@@ -227,7 +262,7 @@ func (e *expander) modernVM(g *group, v *config.VM) {
 			return ip, err
 		}
 		return istio.HostsLine(ip.(string), istioNS, rev), nil
-	}, []plans.Address{ilb}))
+	}, append([]plans.Address{ilb}, e.istiodRoutes...)))
 
 	if len(pkgs) == 0 {
 		return // no package, no unit file to enable

@@ -3,11 +3,14 @@ package planner
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meshx-dev/meshx/config"
+	"github.com/meshx-dev/meshx/providers"
 )
 
 // TestExpandModern: a VM of the istiod era is a WorkloadGroup member with
@@ -102,3 +105,95 @@ service "details" {
 }
 
 const sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+// TestExpandEastWest: istiod_exposure = "eastwest" reads the east-west
+// gateway Service instead of declaring istiod-ilb, writes the
+// istiod-gateway Gateway and the VirtualService of expose-istiod.yaml
+// (istiod-vs-<rev> for a revision), and the VMs' hosts line waits for
+// both.
+func TestExpandEastWest(t *testing.T) {
+	for _, tc := range []struct{ revision, gateway, vs string }{
+		{"", "istio-eastwestgateway", "istiod-vs"},
+		{"1-28", "eastwest", "istiod-vs-1-28"},
+	} {
+		dir := t.TempDir()
+		rev, gw := "", ""
+		if tc.revision != "" {
+			rev = `revision = "` + tc.revision + `"`
+		}
+		if tc.gateway != "istio-eastwestgateway" {
+			gw = `eastwest_gateway = "` + tc.gateway + `"`
+		}
+		src := `
+meshx {
+  environment = "demo"
+  istio {
+    profile = "1.28"
+    ` + rev + `
+  }
+}
+cluster "control" {
+  role            = "control"
+  pod_cidr        = "10.0.0.0/16"
+  istiod_exposure = "eastwest"
+  ` + gw + `
+}
+vm "web" {
+  address   = "192.168.1.5"
+  namespace = "bookinfo"
+  ssh { use_agent = true }
+}
+output "istiod" { value = cluster.control.ilb.istiod.name }
+`
+		if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, diags := config.Load(dir, config.LoadOptions{})
+		if diags.HasErrors() {
+			t.Fatal(diags.Error())
+		}
+		if got := cfg.Outputs[0].Value.AsString(); got != tc.gateway {
+			t.Errorf("cluster.control.ilb.istiod.name = %q, want %q", got, tc.gateway)
+		}
+		exp, diags := Expand(cfg)
+		if diags.HasErrors() {
+			t.Fatal(diags.Error())
+		}
+		byAddr := map[string]providers.Resource{}
+		var got []string
+		for _, r := range exp.Resources {
+			byAddr[r.Addr.String()] = r
+			if r.Target == "cluster.control" && r.Kind != "kube_inventory" {
+				got = append(got, r.Kind+" "+r.Addr.String())
+			}
+		}
+		gwAddr := `cluster.control.eastwest_gateway["istio-system/` + tc.gateway + `"]`
+		want := []string{
+			"kube_load_balancer " + gwAddr,
+			`kube_gateway cluster.control.gateway["istio-system/istiod-gateway"]`,
+			`kube_virtual_service cluster.control.virtual_service["istio-system/` + tc.vs + `"]`,
+			`kube_namespace cluster.control.namespace["bookinfo"]`,
+			`kube_service_account cluster.control.service_account["bookinfo/default"]`,
+			`kube_workload_group cluster.control.workload_group["bookinfo/web"]`,
+			`kube_workload_entry cluster.control.workload_entry["bookinfo/web"]`,
+			`kube_root_cert cluster.control.root_cert["bookinfo"]`,
+			`kube_namespace cluster.control.namespace["istio-system"]`, // the inventory's
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("revision %q: control cluster instances (-want +got):\n%s", tc.revision, diff)
+		}
+		if r := byAddr[gwAddr]; !r.ReadOnly || !r.AwaitReady || r.Reference == "" {
+			t.Errorf("the east-west gateway is not read by reference: ReadOnly %v, AwaitReady %v, Reference %q", r.ReadOnly, r.AwaitReady, r.Reference)
+		}
+		var deps []string
+		for _, d := range byAddr[`vm.web.line["/etc/hosts"]`].DependsOn {
+			deps = append(deps, d.String())
+		}
+		for _, d := range want[:3] {
+			_, addr, _ := strings.Cut(d, " ")
+			if !slices.Contains(deps, addr) {
+				t.Errorf("the hosts line does not wait for %s: it depends on %v", addr, deps)
+			}
+		}
+	}
+}

@@ -54,6 +54,11 @@ type Resource struct {
 	// every ReadyOutputs, when planning, or the plan stops. Reference says
 	// in full sentences how to make it exist, for that error.
 	Reference string
+	// AwaitReady, with Reference, lets a referenced object that exists
+	// but lacks some of its ReadyOutputs be planned as a Read that apply
+	// waits on (an east-west gateway whose cloud load balancer has no
+	// address yet), where otherwise the plan stops.
+	AwaitReady bool
 	// UseExisting marks an instance meshx may use when it already exists
 	// without owning it (a namespace someone created): NoOp, and never
 	// deleted since meshx did not create it.

@@ -23,7 +23,10 @@ cluster "control" {
   kubeconfig = var.control_kubeconfig
   pod_cidr   = "172.16.0.0/16"
   # cluster_id defaults to the block name: the VM's ISTIO_META_CLUSTER_ID.
-  istiod_exposure = "ilb" # a LoadBalancer Service in front of istiod, 15012 and 15017
+  # "ilb": a LoadBalancer Service in front of istiod, 15012 and 15017.
+  # "eastwest": the east-west gateway istio-eastwestgateway (eastwest_gateway
+  # names another) with the Gateway and VirtualService of expose-istiod.yaml.
+  istiod_exposure = var.istiod_exposure
   mesh_expansion {
     load_balancer = var.load_balancer # internal-LB annotations of the cloud
   }
@@ -62,7 +65,7 @@ service "mysqldb" {
 }
 
 output "istiod_ilb" {
-  description = "Address of istiod-ilb, which the VM's /etc/hosts gives istiod.istio-system.svc."
+  description = "Address of istiod-ilb or of the east-west gateway, which the VM's /etc/hosts gives istiod.istio-system.svc."
   value       = cluster.control.ilb.istiod.address
 }
 

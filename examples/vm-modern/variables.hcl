@@ -20,6 +20,12 @@ variable "load_balancer" {
   description = "Cloud of the control cluster, for the istiod load balancer's internal annotations: gcp, alibaba, aws, azure or none."
 }
 
+variable "istiod_exposure" {
+  type        = string
+  default     = "ilb"
+  description = "How the VM reaches istiod: \"ilb\" (meshx creates istiod-ilb) or \"eastwest\" (the existing east-west gateway istio-eastwestgateway, with expose-istiod.yaml's Gateway and VirtualService)."
+}
+
 variable "vm_address" {
   type        = string
   description = "IPv4 address of the VM that runs details and mysqldb; meshx connects to it over SSH and registers it in the mesh."

@@ -46,6 +46,9 @@
 //	kube_reader          cluster.C.reader                         namespace, service_account, cluster_role, rules, binding, token
 //	kube_remote_secret   cluster.REMOTE.secret (target: control)  namespace, name, labels, annotations, data_keys, server, ca, token, kubeconfig
 //	kube_istio_secret    cluster.C.istio_secret["NS/SA"] (read-only) namespace, name
+//	kube_load_balancer   cluster.C.eastwest_gateway["NS/NAME"] (read-only, EastWestGateway) as above
+//	kube_gateway         chosen by the planner                    namespace, name, labels, spec
+//	kube_virtual_service chosen by the planner                    namespace, name, labels, spec
 //
 // Value shapes: ports is a list of {name, port, protocol} sorted by port then
 // protocol; labels, annotations and selector are string maps (never nil);

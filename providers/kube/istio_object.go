@@ -21,14 +21,18 @@ import (
 // Kinds of the Istio networking objects meshx writes for VMs of the
 // istiod era.
 const (
-	KindWorkloadGroup = "kube_workload_group"
-	KindWorkloadEntry = "kube_workload_entry"
+	KindWorkloadGroup  = "kube_workload_group"
+	KindWorkloadEntry  = "kube_workload_entry"
+	KindGateway        = "kube_gateway"
+	KindVirtualService = "kube_virtual_service"
 )
 
 // The Istio API resources meshx writes, as plural names in object refs.
 const (
 	resWorkloadGroups  = "workloadgroups"
 	resWorkloadEntries = "workloadentries"
+	resGateways        = "gateways"
+	resVirtualServices = "virtualservices"
 )
 
 // istioGroup is the API group of Istio's networking objects.
@@ -134,6 +138,21 @@ func WorkloadGroup(addr plans.Address, cluster, apiVersion, namespace, name stri
 func WorkloadEntry(addr plans.Address, cluster, apiVersion, namespace, name string, spec map[string]any) providers.Resource {
 	return istioResourceOf(addr, cluster, &istioObject{kindName: KindWorkloadEntry, apiKind: "WorkloadEntry", apiVersion: apiVersion,
 		res: resWorkloadEntries, namespace: namespace, name: name, spec: spec})
+}
+
+// Gateway declares the Istio Gateway name in namespace at addr with spec
+// (selector, servers): istiod-gateway of istiod_exposure = "eastwest".
+func Gateway(addr plans.Address, cluster, apiVersion, namespace, name string, spec map[string]any) providers.Resource {
+	return istioResourceOf(addr, cluster, &istioObject{kindName: KindGateway, apiKind: "Gateway", apiVersion: apiVersion,
+		res: resGateways, namespace: namespace, name: name, spec: spec})
+}
+
+// VirtualService declares the Istio VirtualService name in namespace at
+// addr with spec (hosts, gateways, tls routes): istiod-vs of
+// istiod_exposure = "eastwest".
+func VirtualService(addr plans.Address, cluster, apiVersion, namespace, name string, spec map[string]any) providers.Resource {
+	return istioResourceOf(addr, cluster, &istioObject{kindName: KindVirtualService, apiKind: "VirtualService", apiVersion: apiVersion,
+		res: resVirtualServices, namespace: namespace, name: name, spec: spec})
 }
 
 func istioResourceOf(addr plans.Address, cluster string, o *istioObject) providers.Resource {

@@ -59,6 +59,8 @@ var orphanProjections = map[string]func(live metav1.Object) (plans.Object, bool)
 	KindInventory:      orphanInventory,
 	KindWorkloadGroup:  orphanIstioObject,
 	KindWorkloadEntry:  orphanIstioObject,
+	KindGateway:        orphanIstioObject,
+	KindVirtualService: orphanIstioObject,
 	KindServiceAccount: orphanServiceAccount,
 }
 

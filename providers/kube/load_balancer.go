@@ -66,6 +66,24 @@ func LoadBalancer(cluster, key string, o LoadBalancerOptions) providers.Resource
 	}
 }
 
+// EastWestGateway declares an existing east-west gateway Service (the
+// istio-eastwestgateway of samples/multicluster/gen-eastwest-gateway.sh)
+// at cluster.<cluster>.eastwest_gateway["<namespace>/<name>"]: meshx reads
+// it and never writes or deletes it (ReadOnly; the planner says how to
+// make it exist in Reference). Its outputs are LoadBalancer's; Apply waits
+// up to wait (0: DefaultLoadBalancerWait) for its address.
+func EastWestGateway(cluster, namespace, name string, wait time.Duration) providers.Resource {
+	r := LoadBalancer(cluster, name, LoadBalancerOptions{Namespace: namespace, Name: name, Wait: wait})
+	r.Addr = plans.Address{Block: "cluster", Name: cluster, Type: "eastwest_gateway", Key: namespace + "/" + name}
+	r.ReadOnly, r.AwaitReady = true, true
+	r.ForceNew = nil
+	// Nothing to render but its name: meshx declares none of its fields.
+	r.Render = func(providers.Outputs) (plans.Object, error) {
+		return plans.Object{"namespace": namespace, "name": name}, checkNamespacedName(namespace, name)
+	}
+	return r
+}
+
 func (lb *loadBalancer) kind() string { return KindLoadBalancer }
 
 func (lb *loadBalancer) render(providers.Outputs) (plans.Object, error) {
@@ -131,6 +149,9 @@ func orphanLoadBalancer(live metav1.Object) (plans.Object, bool) {
 }
 
 func (lb *loadBalancer) apply(ctx context.Context, a *applier) (plans.Object, error) {
+	if a.req.Resource.ReadOnly {
+		return lb.wait(ctx, a) // another's load balancer: only its address
+	}
 	spec := corev1ac.ServiceSpec().WithType(corev1.ServiceTypeLoadBalancer).WithSelector(lb.selector)
 	got, err := a.applyService(ctx, lb, lb.identities()[0], lb.ports, spec, nil, lb.annotations)
 	if err != nil {

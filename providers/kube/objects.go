@@ -29,7 +29,7 @@ const (
 // managedResources are listed for orphans, in deletion order (what is
 // inside a namespace before it, a binding before its role and account).
 var managedResources = []string{
-	resClusterRoleBindings, resClusterRoles, resWorkloadEntries, resWorkloadGroups, resEndpoints, resServices, resSecrets, resServiceAccounts, resConfigMaps, resNamespaces,
+	resClusterRoleBindings, resClusterRoles, resVirtualServices, resGateways, resWorkloadEntries, resWorkloadGroups, resEndpoints, resServices, resSecrets, resServiceAccounts, resConfigMaps, resNamespaces,
 }
 
 // apiResource is one API resource meshx reads and writes, with the calls
@@ -73,6 +73,8 @@ var apiResources = map[string]apiResource{
 	}),
 	resWorkloadGroups:  istioResource("WorkloadGroup", resWorkloadGroups),
 	resWorkloadEntries: istioResource("WorkloadEntry", resWorkloadEntries),
+	resGateways:        istioResource("Gateway", resGateways),
+	resVirtualServices: istioResource("VirtualService", resVirtualServices),
 }
 
 // typedClient is the part of a client-go typed client (ServiceInterface…)

@@ -7,10 +7,11 @@ meshx {
 }
 
 cluster "control" {
-  role            = "control"
-  pod_cidr        = "10.244.0.0/16"
-  service_cidr    = "10.96.0.0/12"
-  istiod_exposure = "ilb" # ERROR: Attribute of the istiod era
+  role             = "control"
+  pod_cidr         = "10.244.0.0/16"
+  service_cidr     = "10.96.0.0/12"
+  istiod_exposure  = "ilb" # ERROR: Attribute of the istiod era
+  eastwest_gateway = "gw"  # ERROR: Attribute of the istiod era
   mesh_expansion { load_balancer = "none" }
 }
 

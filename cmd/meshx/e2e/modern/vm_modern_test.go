@@ -79,6 +79,30 @@ func waitCert(t *testing.T, w *e2etest.World, vm, spiffe string, not *x509.Certi
 	return got
 }
 
+// spiffe is the identity istiod signs for examples/vm-modern's VM.
+const spiffe = "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-vm"
+
+// vmModern returns the package's lab, a World of examples/vm-modern run
+// with the lab's vars file and args, and a dynamic client of the control
+// cluster for Istio's objects.
+func vmModern(t *testing.T, args ...string) (*lab.Lab, *e2etest.World, dynamic.Interface) {
+	t.Helper()
+	l := lab.Get(t)
+	if l.Istio == nil || l.Istio.SidecarDeb == "" {
+		t.Fatal("the lab runs no istiod or built no modern sidecar .deb")
+	}
+	w := e2etest.Example(t, l, "vm-modern", append([]string{"-var-file=" + l.ExamplesVars, "-no-color"}, args...)...)
+	rc, err := l.ControlCluster().RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, w, dyn
+}
+
 // agedToken is a JWT whose claims say it was issued 50 minutes ago for an
 // hour: what the VM holds 50 minutes after an apply with token_lifetime 1h.
 func agedToken() string {
@@ -97,24 +121,11 @@ func agedToken() string {
 // istiod lists the VM behind details and mysqldb, the files against
 // istioctl's, a reboot, token renewal, auto-registration and destroy.
 func TestVMModernExample(t *testing.T) {
-	l := lab.Get(t)
-	if l.Istio == nil || l.Istio.SidecarDeb == "" {
-		t.Fatal("the lab runs no istiod or built no modern sidecar .deb")
-	}
-	w := e2etest.Example(t, l, "vm-modern", "-var-file="+l.ExamplesVars, "-no-color")
+	l, w, dyn := vmModern(t)
 	vm := l.VMs[0].Name
 	vmIP := l.VMs[0].Address
-	const spiffe = "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-vm"
 	c := t.Context()
 	cs := w.Client("control")
-	rc, err := l.ControlCluster().RESTConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	start := time.Now()
 	apply := w.Must(0, "apply", "-auto-approve")
