@@ -115,6 +115,55 @@ func agedToken() string {
 		enc(map[string]any{"aud": []string{"istio-ca"}, "iat": now.Add(-50 * time.Minute).Unix(), "exp": now.Add(10 * time.Minute).Unix()}) + ".c2ln"
 }
 
+// dropBlock removes from the configuration file the top-level block whose
+// header starts with header (`service "mysqldb"`), up to its closing
+// brace at the start of a line.
+func dropBlock(t *testing.T, file, header string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b)
+	i := strings.Index(src, "\n"+header)
+	if i < 0 {
+		t.Fatalf("%s has no block %s", file, header)
+	}
+	j := strings.Index(src[i+1:], "\n}\n")
+	if j < 0 {
+		t.Fatalf("%s: block %s does not end", file, header)
+	}
+	if err := os.WriteFile(file, []byte(src[:i+1]+src[i+1+j+3:]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// plannedDeletes returns the instances a plan -json deletes (or
+// replaces), sorted.
+func plannedDeletes(t *testing.T, stream string) []string {
+	t.Helper()
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(stream), "\n") {
+		var m struct {
+			Type   string `json:"type"`
+			Change struct {
+				Resource struct {
+					Addr string `json:"addr"`
+				} `json:"resource"`
+				Action string `json:"action"`
+			} `json:"change"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("plan -json: %v\n%s", err, line)
+		}
+		if m.Type == "planned_change" && (m.Change.Action == "delete" || m.Change.Action == "replace") {
+			out = append(out, m.Change.Resource.Addr)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // TestVMModernExample applies examples/vm-modern, unchanged, with the
 // values the lab writes, and checks that the real pilot-agent started by
 // meshx's unit gets a workload certificate from the real istiod, that
@@ -127,14 +176,16 @@ func TestVMModernExample(t *testing.T) {
 	c := t.Context()
 	cs := w.Client("control")
 
+	// A certificate an earlier agent left in its output directory is not
+	// one this apply's agent obtained.
+	cert, _ := workloadCert(w, vm)
 	start := time.Now()
 	apply := w.Must(0, "apply", "-auto-approve")
 	e2etest.Contains(t, "apply", apply.Stdout, "Apply complete!")
 	t.Logf("first apply: %s", time.Since(start).Round(100*time.Millisecond))
 
-	var cert *x509.Certificate
 	t.Run("the agent started by meshx's unit obtains a workload certificate", func(t *testing.T) {
-		cert = waitCert(t, w, vm, spiffe, nil)
+		cert = waitCert(t, w, vm, spiffe, cert)
 	})
 	w.Must(0, "plan", "-detailed-exitcode")
 
@@ -302,6 +353,29 @@ func TestVMModernExample(t *testing.T) {
 				return err == nil && strings.Contains(eps, strconv.Quote(vmIP)), fmt.Sprintf("%v %.300s", err, eps)
 			})
 		}
+	})
+
+	t.Run("removing a service block removes its Service alone", func(t *testing.T) {
+		details, err := cs.CoreV1().Services("bookinfo").Get(c, "details", e2etest.Get)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dropBlock(t, filepath.Join(w.Dir, "main.hcl"), `service "mysqldb"`)
+		// The output names the removed service: it goes with it.
+		dropBlock(t, filepath.Join(w.Dir, "main.hcl"), `output "mysqldb_host"`)
+		plan := w.Must(2, "plan", "-json", "-detailed-exitcode", "-var", "auto_register=true")
+		if got := plannedDeletes(t, plan.Stdout); !slices.Equal(got, []string{"service.mysqldb.service"}) {
+			t.Errorf("the plan deletes %v, want service.mysqldb.service alone", got)
+		}
+		w.Must(0, "apply", "-auto-approve", "-var", "auto_register=true")
+		if _, err := cs.CoreV1().Services("bookinfo").Get(c, "mysqldb", e2etest.Get); !apierrors.IsNotFound(err) {
+			t.Errorf("Service mysqldb left: %v", err)
+		}
+		after, err := cs.CoreV1().Services("bookinfo").Get(c, "details", e2etest.Get)
+		if err != nil || after.UID != details.UID {
+			t.Errorf("Service details was not kept: %v", err)
+		}
+		w.Must(0, "plan", "-detailed-exitcode", "-var", "auto_register=true")
 	})
 
 	t.Run("destroy leaves nothing behind", func(t *testing.T) {
