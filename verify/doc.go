@@ -44,14 +44,19 @@
 // "cert" for the root (istiod's istio-ca-root-cert ConfigMap) and for the
 // workload certificate the agent obtained (valid now: the agent renews it),
 // and "token PATH": the istio-token's remaining life, read on the VM as its
-// exp claim alone.
+// exp and iat claims alone, failing in the last third of its life (when
+// apply re-mints it). Per service, "istiod endpoints NS/NAME": istiod's
+// /debug/endpointz, read at meshx.istio.debug_url (its monitoring port,
+// which istiod answers only to localhost: a kubectl port-forward), lists
+// exactly the VMs' mesh IPs. Unset or unreachable, that check is skipped
+// (Skip), saying why and how to make it: never passed.
 //
 // A failing check says what was seen, what meshx expected, and what to do.
 //
 // What it does not do: change anything on a cluster or VM (the only
 // requests it sends are reads, SelfSubjectReview and
-// SelfSubjectAccessReview, and the VM commands it runs only read, resolve
-// and connect); read a private key or show a token or kubeconfig (the remote
+// SelfSubjectAccessReview, a GET of istiod's /debug/endpointz, and the VM
+// commands it runs only read, resolve and connect); read a private key or show a token or kubeconfig (the remote
 // kubeconfig is used in memory and its token scrubbed from every error);
 // print (the caller's view renders a Report); take the environment's lock.
 package verify

@@ -20,8 +20,8 @@ import (
 // agent's connection on the xDS/CA port; the unit runs; the root
 // certificate is the one istiod publishes (istio-ca-root-cert); the agent
 // holds a valid workload certificate; and the token it proves itself with
-// has life left. The token never leaves the VM: the read script prints
-// only its exp claim.
+// has more than a third of its life left. The token never leaves the VM:
+// the read script prints only its exp and iat claims.
 func (v *verifier) modernChecks(ctx context.Context, p *vm.Provider, m *config.VM, units []string) []Check {
 	subject := "vm." + m.Name
 	hostsLine := plans.Address{Block: "vm", Name: m.Name, Type: vm.TypeLine, Key: istio.HostsPath}
@@ -164,23 +164,50 @@ func certFileCheck(subject, path string, read vmRead, j certJudge, isRoot bool, 
 	return ck
 }
 
-// tokenCheck judges the exp claim of the VM's istio-token ("" when the
-// token is missing or not a JWT).
-func tokenCheck(subject, exp string, now time.Time) Check {
+// tokenClaims are the exp and iat claims of a JWT on a VM; zero when
+// missing.
+type tokenClaims struct{ exp, iat time.Time }
+
+// unixTime parses a claim's seconds since the epoch; zero when it is
+// "none" or not a number.
+func unixTime(s string) time.Time {
+	secs, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || secs <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(secs, 0).UTC()
+}
+
+// tokenCheck judges the claims of the VM's istio-token. It fails once the
+// token is in the last third of its life, when meshx apply re-mints it
+// (providers/vm's renewal rule): an apply is due, and without one the
+// agent cannot renew its workload certificate after the token expires.
+func tokenCheck(subject string, c tokenClaims, now time.Time) Check {
 	ck := Check{Subject: subject, Name: "token " + istio.TokenPath}
-	secs, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil {
+	if c.exp.IsZero() {
 		ck.Status, ck.Observed = Fail, "missing or not a token"
 		ck.Fix = "Run meshx apply: it mints the VM's token (a TokenRequest for the VM's service account, audience istio-ca)."
 		return ck
 	}
-	at := time.Unix(secs, 0)
-	ck.Observed = expiryText(at, now)
-	if !at.After(now) {
+	ck.Observed = expiryText(c.exp, now)
+	left, life := c.exp.Sub(now), c.exp.Sub(c.iat)
+	switch {
+	case left <= 0:
 		ck.Status, ck.Expected = Fail, "life left"
 		ck.Fix = "The token expired, so the agent cannot renew its workload certificate: run meshx apply, which mints a new one (any apply does in its last third of life)."
-		return ck
+	case !c.iat.IsZero() && left <= life/3:
+		ck.Status, ck.Expected = Fail, "more than a third of its life left"
+		ck.Fix = fmt.Sprintf("The token is in the last third of its life, so an apply is due: run meshx apply, which mints a new one. Applying at least every %s keeps it fresh; once it expires the agent cannot renew its workload certificate.", roundHours(life/3))
+	default:
+		ck.Status = Pass
 	}
-	ck.Status = Pass
 	return ck
+}
+
+// roundHours shows a duration as whole hours, or minutes under two hours.
+func roundHours(d time.Duration) string {
+	if d < 2*time.Hour {
+		return d.Round(time.Minute).String()
+	}
+	return fmt.Sprintf("%dh", int(d.Round(time.Hour).Hours()))
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +28,8 @@ func TestParseKubedns(t *testing.T) {
 }
 
 func TestParseRead(t *testing.T) {
-	out := "U istio enabled active\nU dnsmasq none none\nF 5 /etc/a\nab\ncdN /etc/certs/root-cert.pem\nF 0 /etc/empty\nB /etc/big\n"
+	out := "U istio enabled active\nU dnsmasq none none\nF 5 /etc/a\nab\ncdN /etc/certs/root-cert.pem\nF 0 /etc/empty\nB /etc/big\n" +
+		"J /t 1764504000 1764417600\nJ /none none none\n"
 	r, err := parseRead([]byte(out))
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +39,9 @@ func TestParseRead(t *testing.T) {
 	}
 	if string(r.files["/etc/a"]) != "ab\ncd" || r.files["/etc/certs/root-cert.pem"] != nil || !r.big["/etc/big"] {
 		t.Errorf("files %q big %v", r.files, r.big)
+	}
+	if c := r.tokens["/t"]; c.exp.Unix() != 1764504000 || c.iat.Unix() != 1764417600 || !r.tokens["/none"].exp.IsZero() {
+		t.Errorf("tokens %v", r.tokens)
 	}
 	if b, ok := r.files["/etc/empty"]; !ok || b == nil {
 		t.Errorf("an empty file reads as missing: %v %v", b, ok)
@@ -179,19 +182,28 @@ func TestHostsAddress(t *testing.T) {
 
 func TestTokenCheck(t *testing.T) {
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	day := func(minted, expires time.Duration) tokenClaims {
+		return tokenClaims{iat: now.Add(minted), exp: now.Add(expires)}
+	}
 	for _, tc := range []struct {
-		exp      string
+		name     string
+		claims   tokenClaims
 		want     Status
 		observed string
 	}{
-		{strconv.FormatInt(now.Add(20*time.Hour).Unix(), 10), Pass, "(20 hours left)"},
-		{strconv.FormatInt(now.Add(-time.Minute).Unix(), 10), Fail, "expired"},
-		{"", Fail, "missing"},
+		{"fresh", day(-4*time.Hour, 20*time.Hour), Pass, "(20 hours left)"},
+		{"last third", day(-17*time.Hour, 7*time.Hour), Fail, "(7 hours left)"},
+		{"no iat", tokenClaims{exp: now.Add(time.Hour)}, Pass, "(1 hour left)"},
+		{"expired", day(-25*time.Hour, -time.Minute), Fail, "expired"},
+		{"missing", tokenClaims{}, Fail, "missing"},
 	} {
-		ck := tokenCheck("vm.a", tc.exp, now)
+		ck := tokenCheck("vm.a", tc.claims, now)
 		if ck.Status != tc.want || !strings.Contains(ck.Observed, tc.observed) {
-			t.Errorf("exp %q: %+v", tc.exp, ck)
+			t.Errorf("%s: %+v", tc.name, ck)
 		}
+	}
+	if ck := tokenCheck("vm.a", day(-17*time.Hour, 7*time.Hour), now); !strings.Contains(ck.Fix, "every 8h") {
+		t.Errorf("last third: fix %q", ck.Fix)
 	}
 }
 

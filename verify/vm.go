@@ -24,9 +24,9 @@ import (
 // ACTIVE" (systemctl is-enabled and is-active, "none" when silent); for
 // each "f PATH" pair either "F SIZE PATH" followed by the file's SIZE
 // bytes, "B PATH" for a file over 64 KiB, or "N PATH" when it is not a
-// readable regular file; and for each "j PATH" pair (a JWT) "J PATH EXP",
-// the exp claim alone ("none" when there is none): the token itself goes
-// only through pipes on the VM. It only reads.
+// readable regular file; and for each "j PATH" pair (a JWT) "J PATH EXP
+// IAT", its exp and iat claims alone ("none" when there is none): the
+// token itself goes only through pipes on the VM. It only reads.
 const readScript = `while [ $# -gt 1 ]; do
 	case $1 in
 	u)
@@ -46,13 +46,15 @@ const readScript = `while [ $# -gt 1 ]; do
 			printf 'N %s\n' "$2"
 		fi ;;
 	j)
-		e=
+		c=
 		if [ -r "$2" ]; then
 			p=$(cut -d. -f2 <"$2" | tr '_-' '/+')
 			case $((${#p} % 4)) in 2) p="$p==" ;; 3) p="$p=" ;; esac
-			e=$(printf '%s' "$p" | base64 -d 2>/dev/null | tr ',{}' '\n\n\n' | sed -n 's/^ *"exp" *: *\([0-9][0-9]*\).*/\1/p' | head -n 1)
+			c=$(printf '%s' "$p" | base64 -d 2>/dev/null | tr ',{}' '\n\n\n')
 		fi
-		printf 'J %s %s\n' "$2" "${e:-none}" ;;
+		e=$(printf '%s\n' "$c" | sed -n 's/^ *"exp" *: *\([0-9][0-9]*\).*/\1/p' | head -n 1)
+		i=$(printf '%s\n' "$c" | sed -n 's/^ *"iat" *: *\([0-9][0-9]*\).*/\1/p' | head -n 1)
+		printf 'J %s %s %s\n' "$2" "${e:-none}" "${i:-none}" ;;
 	esac
 	shift 2
 done
@@ -96,11 +98,11 @@ type vmRead struct {
 	units  map[string][2]string // enabled, active
 	files  map[string][]byte    // nil: missing or unreadable
 	big    map[string]bool
-	tokens map[string]string // a JWT's exp claim, "" when none
+	tokens map[string]tokenClaims
 }
 
 func parseRead(out []byte) (vmRead, error) {
-	r := vmRead{units: map[string][2]string{}, files: map[string][]byte{}, big: map[string]bool{}, tokens: map[string]string{}}
+	r := vmRead{units: map[string][2]string{}, files: map[string][]byte{}, big: map[string]bool{}, tokens: map[string]tokenClaims{}}
 	br := bufio.NewReader(bytes.NewReader(out))
 	for {
 		line, err := br.ReadString('\n')
@@ -115,10 +117,8 @@ func parseRead(out []byte) (vmRead, error) {
 			r.files[f[1]] = nil
 		case len(f) == 2 && f[0] == "B":
 			r.big[f[1]] = true
-		case len(f) == 3 && f[0] == "J":
-			if f[2] != "none" {
-				r.tokens[f[1]] = f[2]
-			}
+		case len(f) == 4 && f[0] == "J":
+			r.tokens[f[1]] = tokenClaims{exp: unixTime(f[2]), iat: unixTime(f[3])}
 		case len(f) == 3 && f[0] == "F":
 			n, err := strconv.Atoi(f[1])
 			if err != nil || n < 0 || n > 65536 {

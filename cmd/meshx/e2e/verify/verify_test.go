@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -405,6 +406,57 @@ func TestVerifyModern(t *testing.T) {
 			table := w.Meshx("verify")
 			e2etest.Contains(t, "table", table.Stdout, "Skipped checks, and how to make them:", "; 2 skipped.")
 		}
+	})
+
+	t.Run("istiod's /etc/hosts line removed", func(t *testing.T) {
+		breaking(t, w)
+		vmExec(t, l, "sed", "-i", "/istiod.istio-system.svc/d", istio.HostsPath)
+		r := verify(t, w)
+		want := []string{"vm.vm1: dns istiod.istio-system.svc"}
+		if got := r.failing(); !slices.Equal(got, want) {
+			t.Fatalf("failing %v, want %v", got, want)
+		}
+		e2etest.Contains(t, "fix", r.find(t, want[0]).Fix, "Run meshx apply: it writes istiod's line in /etc/hosts")
+		repair(t, w)
+	})
+
+	t.Run("workload certificate gone", func(t *testing.T) {
+		breaking(t, w)
+		vmExec(t, l, "rm", "-f", istio.WorkloadCertPath)
+		r := verify(t, w)
+		want := []string{"vm.vm1: cert " + istio.WorkloadCertPath}
+		if got := r.failing(); !slices.Equal(got, want) {
+			t.Fatalf("failing %v, want %v", got, want)
+		}
+		e2etest.Contains(t, "fix", r.find(t, want[0]).Fix, "journalctl -u istio")
+		// The agent writes it again once it has a new one from istiod.
+		vmExec(t, l, "systemctl", "restart", "istio")
+		eventuallyFailing(t, nil)
+	})
+
+	t.Run("token near expiry", func(t *testing.T) {
+		breaking(t, w)
+		// A token of the same shape, minted 20 hours ago for a day: in
+		// the last third of its life, when apply re-mints it.
+		now := time.Now()
+		claims := fmt.Sprintf(`{"aud":["istio-ca"],"exp":%d,"iat":%d,"sub":"system:serviceaccount:bookinfo:bookinfo-vm"}`,
+			now.Add(4*time.Hour).Unix(), now.Add(-20*time.Hour).Unix())
+		jwt := "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".c2lnbmF0dXJl"
+		if _, errOut, err := l.VMExecInput(e2etest.Step(t), "vm1", strings.NewReader(jwt), "sh", "-c", "cat > "+istio.TokenPath); err != nil {
+			t.Fatalf("%v: %s", err, errOut)
+		}
+		r := verify(t, w)
+		want := []string{"vm.vm1: token " + istio.TokenPath}
+		if got := r.failing(); !slices.Equal(got, want) {
+			t.Fatalf("failing %v, want %v", got, want)
+		}
+		c := r.find(t, want[0])
+		e2etest.Contains(t, "token", c.Observed, "hours left")
+		e2etest.Contains(t, "token", c.Fix, "last third of its life", "run meshx apply")
+		if res := w.Meshx("verify"); res.Code != 1 || strings.Contains(res.Stdout+res.Stderr, jwt) {
+			t.Errorf("verify exits %d (want 1) or prints the token:\n%s", res.Code, res)
+		}
+		repair(t, w)
 	})
 
 	t.Run("token removed", func(t *testing.T) {
