@@ -263,6 +263,9 @@ type Workload struct {
 	Network  string
 	Locality string
 	Weight   int
+	// Probe is the WorkloadGroup's spec.probe (block probe), nil for
+	// none; VMs sharing a group share it.
+	Probe *istio.Probe
 }
 
 // SSH is how meshx reaches a VM.

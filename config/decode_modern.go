@@ -1,14 +1,19 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
+	"math/big"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/meshx-dev/meshx/istio"
 )
 
 // The attributes of the istiod era (profile "1.20" and later) and of the
@@ -165,7 +170,71 @@ func (l *loader) decodeWorkload(d *decoder, v *VM) {
 	if d.has("weight") {
 		w.Weight = d.port("weight", 0)
 	}
+	if pd := d.nested("probe"); pd != nil {
+		w.Probe = l.decodeProbe(pd)
+	}
 	v.Workload = w
+}
+
+// decodeProbe decodes a probe block: exactly one of http_get, tcp_socket
+// and exec, and the timing of Istio's ReadinessProbe in whole seconds.
+func (l *loader) decodeProbe(d *decoder) *istio.Probe {
+	p := &istio.Probe{}
+	var methods []string
+	if hd := d.nested("http_get"); hd != nil {
+		methods = append(methods, "http_get")
+		p.HTTPPort = hd.port("port", 0)
+		p.HTTPPath = hd.str("path", "/")
+		if !strings.HasPrefix(p.HTTPPath, "/") || strings.ContainsAny(p.HTTPPath, " \t\r\n") {
+			l.errorf(hd.rng("path"), "Invalid probe path",
+				"The path of %s is %s; pilot-agent requests it from the application as an HTTP path. Write an absolute path without spaces, like path = \"/healthz\".", hd.where, hd.quoted("path", p.HTTPPath))
+		}
+	}
+	if td := d.nested("tcp_socket"); td != nil {
+		methods = append(methods, "tcp_socket")
+		p.TCPPort = td.port("port", 0)
+	}
+	if ed := d.nested("exec"); ed != nil {
+		methods = append(methods, "exec")
+		if v, ok := ed.value("command", cty.List(cty.String), `a list of strings, like command = ["/usr/bin/mysqladmin", "ping"]`); ok {
+			for _, s := range v.AsValueSlice() {
+				p.Exec = append(p.Exec, s.AsString())
+			}
+			if len(p.Exec) == 0 || p.Exec[0] == "" {
+				l.errorf(ed.rng("command"), "Empty probe command",
+					"The command of %s is empty; pilot-agent runs its first element with the rest as arguments. Write the program and its arguments, like command = [\"/usr/bin/mysqladmin\", \"ping\"].", ed.where)
+			}
+		}
+	}
+	if len(methods) != 1 {
+		l.errorf(d.body.block.DefRange, "Probe needs one check",
+			"%s has %d of http_get, tcp_socket and exec (%s); Istio's probe checks the application one way. Keep exactly one.",
+			strings.ToUpper(d.where[:1])+d.where[1:], len(methods), strings.Join(methods, ", "))
+	}
+	seconds := func(name string) time.Duration {
+		t := d.duration(name, 0)
+		if t%time.Second != 0 {
+			l.errorf(d.rng(name), "Probe timing not in whole seconds",
+				"The %s of %s is %s; Istio's probe counts whole seconds. Write a whole number of seconds, like \"%ds\".", name, d.where, t, int(t.Round(time.Second)/time.Second))
+		}
+		return t
+	}
+	p.InitialDelay, p.Period, p.Timeout = seconds("initial_delay"), seconds("period"), seconds("timeout")
+	threshold := func(name string) int {
+		v, ok := d.value(name, cty.Number, fmt.Sprintf("a whole number, like %s = 3", name))
+		if !ok {
+			return 0
+		}
+		n, acc := v.AsBigFloat().Int64()
+		if acc != big.Exact || n < 1 || n > 1000 {
+			l.errorf(d.rng(name), "Invalid probe threshold",
+				"The %s of %s is %s; it counts consecutive probes, a whole number from 1 to 1000.", name, d.where, v.AsBigFloat().Text('f', -1))
+			return 0
+		}
+		return int(n)
+	}
+	p.SuccessThreshold, p.FailureThreshold = threshold("success_threshold"), threshold("failure_threshold")
+	return p
 }
 
 // checkWorkloadGroups checks that the VMs of one WorkloadGroup agree on
@@ -199,8 +268,19 @@ func (l *loader) checkWorkloadGroups() {
 			differ("networks", first.Workload.Network, v.Workload.Network)
 		case first.Workload.AutoRegister != v.Workload.AutoRegister:
 			differ("auto_register settings", fmt.Sprint(first.Workload.AutoRegister), fmt.Sprint(v.Workload.AutoRegister))
+		case probeText(first.Workload.Probe) != probeText(v.Workload.Probe):
+			differ("probes", probeText(first.Workload.Probe), probeText(v.Workload.Probe))
 		}
 	}
+}
+
+// probeText shows a probe in a diagnostic, or "none".
+func probeText(p *istio.Probe) string {
+	if p == nil {
+		return "none"
+	}
+	b, _ := json.Marshal(p.Spec())
+	return string(b)
 }
 
 // checkClusterIDOverride refuses an ISTIO_META_CLUSTER_ID in a VM's

@@ -97,7 +97,27 @@ var blockSchemas = map[string]*hcl.BodySchema{
 			{Name: "locality"},
 			{Name: "weight"},
 		},
-		Blocks: []hcl.BlockHeaderSchema{{Type: "ssh"}, {Type: "sidecar_package"}, {Type: "package", LabelNames: []string{"name"}}},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "ssh"}, {Type: "sidecar_package"}, {Type: "package", LabelNames: []string{"name"}}, {Type: "probe"}},
+	},
+	// vm.probe is the WorkloadGroup's spec.probe (Istio's ReadinessProbe).
+	"vm.probe": {
+		Attributes: []hcl.AttributeSchema{
+			{Name: "initial_delay"},
+			{Name: "period"},
+			{Name: "timeout"},
+			{Name: "success_threshold"},
+			{Name: "failure_threshold"},
+		},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "http_get"}, {Type: "tcp_socket"}, {Type: "exec"}},
+	},
+	"vm.probe.http_get": {
+		Attributes: []hcl.AttributeSchema{{Name: "path"}, {Name: "port", Required: true}},
+	},
+	"vm.probe.tcp_socket": {
+		Attributes: []hcl.AttributeSchema{{Name: "port", Required: true}},
+	},
+	"vm.probe.exec": {
+		Attributes: []hcl.AttributeSchema{{Name: "command", Required: true}},
 	},
 	"vm.ssh": {
 		Attributes: []hcl.AttributeSchema{

@@ -1,6 +1,7 @@
 package istio
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	gocmp "cmp"
 
@@ -126,12 +128,24 @@ func TestModernGolden(t *testing.T) {
 			Labels: map[string]string{"app": "bookinfo-vm", "version": "v1"}, Ports: map[string]int{"http": 9080, "mysql": 3306},
 			IstioNamespace: "istio-system", Revision: rev, ClusterID: "control", MeshID: "mesh1", Network: "",
 			TrustDomain: "cluster.local", MeshIP: "10.150.0.20", CaptureDNS: true}
+		if rev != "" {
+			w.Probe = &Probe{HTTPPath: "/details/0", HTTPPort: 9080, InitialDelay: 5 * time.Second, Period: 10 * time.Second,
+				Timeout: 2 * time.Second, SuccessThreshold: 1, FailureThreshold: 3}
+		}
 		mesh, err := w.MeshConfig()
 		if err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&b, "\n## revision %q\n### cluster.env\n%s### mesh\n%s### hosts\n%s\n",
 			rev, ModernClusterEnv(w.ClusterEnvKeys(nil)), mesh, HostsLine("10.150.0.9", w.IstioNamespace, rev))
+	}
+	fmt.Fprintf(&b, "\n## WorkloadGroup spec.probe\n")
+	for _, p := range []*Probe{{TCPPort: 3306}, {Exec: []string{"mysqladmin", "ping"}, Period: 30 * time.Second, FailureThreshold: 5}} {
+		j, err := json.Marshal(p.Spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s\n", j)
 	}
 	fmt.Fprintf(&b, "\n## %s\n%s", TokenDropInPath, TokenDropIn)
 	checkGolden(t, filepath.Join("testdata", "modern.txt"), b.String())

@@ -193,6 +193,8 @@ type Workload struct {
 	MeshIP       string
 	AutoRegister bool
 	CaptureDNS   bool
+	// Probe is the WorkloadGroup's probe, nil for none.
+	Probe *Probe
 }
 
 // ExcludedInboundPorts are never captured: SSH (so a broken sidecar cannot
@@ -317,12 +319,16 @@ func ModernClusterEnv(keys map[string]string) string {
 }
 
 // MeshConfig renders /etc/istio/config/mesh: the defaultConfig with
-// istiod's discovery address and the proxy metadata, as the mesh.yaml
-// istioctl writes for a mesh whose config sets nothing else.
+// istiod's discovery address, the proxy metadata and the WorkloadGroup's
+// probe as readinessProbe, as the mesh.yaml istioctl writes for a mesh
+// whose config sets nothing else.
 func (w Workload) MeshConfig() (string, error) {
 	dc := map[string]any{
 		"discoveryAddress": IstiodAddress(w.IstioNamespace, w.Revision),
 		"proxyMetadata":    w.ProxyMetadata(),
+	}
+	if w.Probe != nil {
+		dc["readinessProbe"] = w.Probe.Spec()
 	}
 	b, err := yaml.Marshal(map[string]any{"defaultConfig": dc})
 	return string(b), err
@@ -400,3 +406,48 @@ func IstiodVirtualService(namespace, revision string) (string, map[string]any) {
 // revisioned reports whether revision names a revision other than the
 // default control plane.
 func revisioned(revision string) bool { return revision != "" && revision != "default" }
+
+// Probe is a WorkloadGroup's spec.probe, Istio's ReadinessProbe: how the
+// VM's pilot-agent checks its application, and, as istioctl x workload
+// entry configure copies it, the readinessProbe of the mesh config the
+// agent reads it from. Exactly one of HTTPPort (with HTTPPath), TCPPort
+// and Exec is set; zero durations and thresholds are left to Istio's
+// defaults.
+type Probe struct {
+	HTTPPath string
+	HTTPPort int
+	TCPPort  int
+	Exec     []string
+	// InitialDelay, Period and Timeout are whole seconds.
+	InitialDelay, Period, Timeout      time.Duration
+	SuccessThreshold, FailureThreshold int
+}
+
+// Spec renders p in the JSON shape of Istio's ReadinessProbe.
+func (p *Probe) Spec() map[string]any {
+	spec := map[string]any{}
+	switch {
+	case p.HTTPPort != 0:
+		spec["httpGet"] = map[string]any{"path": p.HTTPPath, "port": p.HTTPPort}
+	case p.TCPPort != 0:
+		spec["tcpSocket"] = map[string]any{"port": p.TCPPort}
+	default:
+		cmd := make([]any, len(p.Exec))
+		for i, s := range p.Exec {
+			cmd[i] = s
+		}
+		spec["exec"] = map[string]any{"command": cmd}
+	}
+	for name, n := range map[string]int{
+		"initialDelaySeconds": int(p.InitialDelay / time.Second),
+		"periodSeconds":       int(p.Period / time.Second),
+		"timeoutSeconds":      int(p.Timeout / time.Second),
+		"successThreshold":    p.SuccessThreshold,
+		"failureThreshold":    p.FailureThreshold,
+	} {
+		if n != 0 {
+			spec[name] = n
+		}
+	}
+	return spec
+}

@@ -128,8 +128,12 @@ func (e *expander) workloadGroup(g *group) {
 	if len(g.ports) > 0 {
 		template["ports"] = g.ports
 	}
+	var probe map[string]any
+	if w.Probe != nil {
+		probe = w.Probe.Spec()
+	}
 	r := kube.WorkloadGroup(workloadGroupAddress(g.cluster, v.Namespace, g.name), g.cluster, e.profile.Modern.NetworkingAPI,
-		v.Namespace, g.name, w.Labels, template)
+		v.Namespace, g.name, w.Labels, template, probe)
 	r.DependsOn = append(r.DependsOn, kube.NamespaceAddress(g.cluster, v.Namespace))
 	r.Settings.Adopt = e.adopt(g.cluster)
 	e.add(r, v.DeclRange)
@@ -213,7 +217,7 @@ func (e *expander) modernVM(g *group, v *config.VM) {
 		Group: g.name, Namespace: v.Namespace, ServiceAccount: v.ServiceAccount, Labels: w.Labels, Ports: g.ports,
 		IstioNamespace: istioNS, Revision: rev, ClusterID: c.ClusterID, MeshID: e.cfg.Meshx.Istio.MeshID,
 		Network: w.Network, TrustDomain: e.cfg.Meshx.Istio.TrustDomain, MeshIP: v.MeshIP,
-		AutoRegister: w.AutoRegister, CaptureDNS: true,
+		AutoRegister: w.AutoRegister, CaptureDNS: true, Probe: w.Probe,
 	}
 
 	proxyFile := func(path string, content vm.FileContent, deps []plans.Address) vm.FileOptions {

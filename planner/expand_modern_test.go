@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -8,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
 
 	"github.com/meshx-dev/meshx/config"
+	"github.com/meshx-dev/meshx/istio"
 	"github.com/meshx-dev/meshx/providers"
 )
 
@@ -116,7 +119,6 @@ func TestExpandEastWest(t *testing.T) {
 		{"", "istio-eastwestgateway", "istiod-vs"},
 		{"1-28", "eastwest", "istiod-vs-1-28"},
 	} {
-		dir := t.TempDir()
 		rev, gw := "", ""
 		if tc.revision != "" {
 			rev = `revision = "` + tc.revision + `"`
@@ -145,13 +147,7 @@ vm "web" {
 }
 output "istiod" { value = cluster.control.ilb.istiod.name }
 `
-		if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cfg, diags := config.Load(dir, config.LoadOptions{})
-		if diags.HasErrors() {
-			t.Fatal(diags.Error())
-		}
+		cfg := loadSource(t, src)
 		if got := cfg.Outputs[0].Value.AsString(); got != tc.gateway {
 			t.Errorf("cluster.control.ilb.istiod.name = %q, want %q", got, tc.gateway)
 		}
@@ -195,5 +191,65 @@ output "istiod" { value = cluster.control.ilb.istiod.name }
 				t.Errorf("the hosts line does not wait for %s: it depends on %v", addr, deps)
 			}
 		}
+	}
+}
+
+// TestExpandProbe: a vm's probe block is the WorkloadGroup's spec.probe
+// and, as istioctl copies it, the readinessProbe of the VM's mesh config.
+func TestExpandProbe(t *testing.T) {
+	src := `
+meshx {
+  environment = "demo"
+  istio { profile = "1.28" }
+}
+cluster "control" {
+  role     = "control"
+  pod_cidr = "10.0.0.0/16"
+  mesh_expansion { load_balancer = "none" }
+}
+vm "web" {
+  address   = "192.168.1.5"
+  namespace = "bookinfo"
+  ssh { use_agent = true }
+  probe {
+    tcp_socket { port = 9080 }
+    period            = "5s"
+    timeout           = "2s"
+    success_threshold = 1
+    failure_threshold = 2
+  }
+}
+`
+	exp := expandSource(t, src)
+	want := map[string]any{"tcpSocket": map[string]any{"port": int64(9080)}, "periodSeconds": int64(5), "timeoutSeconds": int64(2),
+		"successThreshold": int64(1), "failureThreshold": int64(2)}
+	found := 0
+	for _, r := range exp.Resources {
+		switch r.Addr.String() {
+		case `cluster.control.workload_group["bookinfo/web"]`:
+			o := render(t, r)
+			if diff := cmp.Diff(want, o["spec"].(map[string]any)["probe"]); diff != "" {
+				t.Errorf("WorkloadGroup spec.probe (-want +got):\n%s", diff)
+			}
+			found++
+		case `vm.web.file["` + istio.MeshConfigPath + `"]`:
+			o := render(t, r)
+			var mesh struct {
+				DefaultConfig struct {
+					ReadinessProbe map[string]any `json:"readinessProbe"`
+				} `json:"defaultConfig"`
+			}
+			if err := yaml.Unmarshal([]byte(o["content"].(string)), &mesh); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := json.Marshal(mesh.DefaultConfig.ReadinessProbe)
+			if string(got) != `{"failureThreshold":2,"periodSeconds":5,"successThreshold":1,"tcpSocket":{"port":9080},"timeoutSeconds":2}` {
+				t.Errorf("mesh config readinessProbe = %s", got)
+			}
+			found++
+		}
+	}
+	if found != 2 {
+		t.Errorf("found %d of the WorkloadGroup and the mesh config", found)
 	}
 }

@@ -42,6 +42,16 @@ vm "vm1" {
   labels          = { app = "bookinfo-vm" }
   auto_register   = var.auto_register
   token_lifetime  = "24h" # re-minted by any apply in its last 8 hours
+  # The WorkloadGroup's probe: pilot-agent checks details and reports to
+  # istiod, which keeps an auto-registered WorkloadEntry's Healthy condition.
+  # probe {
+  #   http_get {
+  #     path = "/health"
+  #     port = 9080
+  #   }
+  #   period            = "10s"
+  #   failure_threshold = 3
+  # }
   ssh {
     user             = "root"
     private_key_file = var.ssh_private_key

@@ -122,12 +122,16 @@ type istioObject struct {
 
 // WorkloadGroup declares the WorkloadGroup name in namespace at addr:
 // spec.metadata.labels (the labels istiod gives WorkloadEntries it
-// registers) and spec.template (serviceAccount, network, ports). apiVersion
-// is the profile's networking API.
-func WorkloadGroup(addr plans.Address, cluster, apiVersion, namespace, name string, labels map[string]string, template map[string]any) providers.Resource {
+// registers), spec.template (serviceAccount, network, ports) and, unless
+// nil, spec.probe (Istio's ReadinessProbe). apiVersion is the profile's
+// networking API.
+func WorkloadGroup(addr plans.Address, cluster, apiVersion, namespace, name string, labels map[string]string, template, probe map[string]any) providers.Resource {
 	spec := map[string]any{
 		"metadata": map[string]any{"labels": mapValue(labels)},
 		"template": template,
+	}
+	if probe != nil {
+		spec["probe"] = probe
 	}
 	return istioResourceOf(addr, cluster, &istioObject{kindName: KindWorkloadGroup, apiKind: "WorkloadGroup", apiVersion: apiVersion,
 		res: resWorkloadGroups, namespace: namespace, name: name, spec: spec})

@@ -33,6 +33,15 @@ vm "vm1" {
   ssh {
     use_agent = true
   }
+  probe {
+    http_get {
+      path = "/details/0"
+      port = 9080
+    }
+    initial_delay     = "5s"
+    period            = "10s"
+    failure_threshold = 3
+  }
 }
 
 vm "vm2" {
@@ -43,6 +52,15 @@ vm "vm2" {
   labels          = { version = "v1", app = "bookinfo-vm" }
   ssh {
     use_agent = true
+  }
+  probe {
+    http_get {
+      path = "/details/0"
+      port = 9080
+    }
+    initial_delay     = "5s"
+    period            = "10s"
+    failure_threshold = 3
   }
 }
 
