@@ -153,6 +153,10 @@ type Cluster struct {
 	// kubeconfig gives istiod (remote_secret { server }, istioctl
 	// create-remote-secret --server); "" is the address meshx connects to.
 	RemoteServer string
+	// RemoteTLSServerName is the kubeconfig's tls-server-name
+	// (remote_secret { tls_server_name }, --tls-server-name): the name
+	// istiod checks the API server's certificate against; "" for none.
+	RemoteTLSServerName string
 	// Adopt lets meshx take over existing objects on this cluster that it
 	// did not create (default: meshx.adopt).
 	Adopt bool

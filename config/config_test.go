@@ -132,7 +132,7 @@ func TestTypedMulticluster(t *testing.T) {
 func TestTypedModernMulticluster(t *testing.T) {
 	cfg := loadValid(t, "modern_multicluster")
 	r1, r2 := cfg.Cluster("remote1"), cfg.Cluster("remote2")
-	if r1.ServiceAccount != "istio-reader-service-account" || r1.ClusterID != "cluster2" || r1.TokenLifetime != time.Hour || r1.RemoteServer != "https://10.0.0.5:6443" || !r1.ManageRemoteSecret {
+	if r1.ServiceAccount != "istio-reader-service-account" || r1.ClusterID != "cluster2" || r1.TokenLifetime != time.Hour || r1.RemoteServer != "https://10.0.0.5:6443" || r1.RemoteTLSServerName != "api.remote1.internal" || !r1.ManageRemoteSecret {
 		t.Errorf("remote1 = %+v; want SA istio-reader-service-account, ID cluster2, token 1h, server https://10.0.0.5:6443", r1)
 	}
 	if r2.ServiceAccount != "istiod-reader" || r2.RemoteServer != "" || r2.ClusterID != "remote2" {

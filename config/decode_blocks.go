@@ -270,10 +270,7 @@ func (l *loader) decodeCluster(n *node, inst *instance) cty.Value {
 				"The remote_secret block says who owns the secret through which the control plane reads a remote cluster, so it belongs on a remote; %s is the control cluster. Remove it here.", where)
 		} else {
 			c.ManageRemoteSecret = rd.boolean("manage", true)
-			c.RemoteServer = rd.str("server", "")
-			if rd.has("server") {
-				l.checkRemoteServer(rd, c)
-			}
+			l.decodeRemoteSecret(rd, c)
 		}
 	}
 	if !c.ManageRemoteSecret {

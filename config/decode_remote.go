@@ -15,18 +15,29 @@ func (l *loader) readerServiceAccount() string {
 	return "istio-multi"
 }
 
-// checkRemoteServer checks remote_secret { server }: an https URL with a
-// host, and only where this environment writes the secret.
-func (l *loader) checkRemoteServer(rd *decoder, c *Cluster) {
-	if !c.ManageRemoteSecret {
-		l.errorf(rd.attr("server").NameRange, "Attribute of a secret this environment does not manage",
-			"server sets the API server address in the remote secret meshx writes for %s, but manage = false says another environment owns that secret. Remove server here (set it in the owning environment), or remove manage = false.", rd.where)
-		return
+// decodeRemoteSecret decodes what remote_secret says of the kubeconfig
+// istiod gets (server, tls_server_name): an https URL with a host and a
+// host name, and only where this environment writes the secret.
+func (l *loader) decodeRemoteSecret(rd *decoder, c *Cluster) {
+	c.RemoteServer = rd.str("server", "")
+	c.RemoteTLSServerName = rd.str("tls_server_name", "")
+	for _, name := range []string{"server", "tls_server_name"} {
+		if rd.has(name) && !c.ManageRemoteSecret {
+			l.errorf(rd.attr(name).NameRange, "Attribute of a secret this environment does not manage",
+				"%s shapes the kubeconfig in the remote secret meshx writes for %s, but manage = false says another environment owns that secret. Remove %s here (set it in the owning environment), or remove manage = false.", name, rd.where, name)
+			c.RemoteServer, c.RemoteTLSServerName = "", ""
+			return
+		}
 	}
-	u, err := url.Parse(c.RemoteServer)
-	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		l.errorf(rd.rng("server"), "Invalid API server address",
-			"The server of %s is %q; it must be the https URL istiod reaches the remote cluster's API server at, like server = \"https://10.0.0.5:6443\" (what istioctl create-remote-secret takes as --server).", rd.where, c.RemoteServer)
-		c.RemoteServer = ""
+	if rd.has("server") {
+		u, err := url.Parse(c.RemoteServer)
+		if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			l.errorf(rd.rng("server"), "Invalid API server address",
+				"The server of %s is %q; it must be the https URL istiod reaches the remote cluster's API server at, like server = \"https://10.0.0.5:6443\" (what istioctl create-remote-secret takes as --server).", rd.where, c.RemoteServer)
+			c.RemoteServer = ""
+		}
+	}
+	if rd.has("tls_server_name") && !rd.checkName("tls_server_name", "TLS server name", c.RemoteTLSServerName, checkDNS1123Subdomain) {
+		c.RemoteTLSServerName = ""
 	}
 }

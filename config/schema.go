@@ -75,6 +75,7 @@ var blockSchemas = map[string]*hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{
 			{Name: "manage"},
 			{Name: "server"},
+			{Name: "tls_server_name"},
 		},
 	},
 	"vm": {

@@ -214,6 +214,7 @@ func RemoteOptions(cfg *config.Config, c *config.Cluster) kube.RemoteOptions {
 		ClusterID:      c.ClusterID,
 		TokenLifetime:  c.TokenLifetime,
 		Server:         c.RemoteServer,
+		TLSServerName:  c.RemoteTLSServerName,
 	}
 	if p, ok := istio.Lookup(cfg.Meshx.Istio.Profile); ok && p.Modern != nil {
 		o.Format = kube.RemoteModern

@@ -180,7 +180,8 @@
 // token replaced by the token's fingerprint, so it is known at plan time
 // without the token and still changes when anything in the file does.
 // RemoteOptions.Server replaces the server meshx connects to in that
-// kubeconfig, where istiod reaches the remote by another address.
+// kubeconfig, where istiod reaches the remote by another address, and
+// RemoteOptions.TLSServerName sets its tls-server-name.
 //
 // Observe of a RemoteSecret lists the secrets labelled
 // istio/multiCluster=true in its namespace that are not this

@@ -16,14 +16,16 @@ import (
 
 // buildKubeconfig returns the kubeconfig Istio's secret controller reads
 // for a remote cluster: one cluster, context and user, all named id, with
-// certificate-authority-data, server and a bearer token, and
-// current-context id (what generate-kubeconfig.sh and istioctl
-// create-remote-secret write). The output is deterministic.
-func buildKubeconfig(id, server string, caPEM []byte, token string) ([]byte, error) {
+// certificate-authority-data, server, tls-server-name when set and a
+// bearer token, and current-context id (what generate-kubeconfig.sh and
+// istioctl create-remote-secret write). The output is deterministic.
+func buildKubeconfig(id string, k remoteKubeconfig) ([]byte, error) {
+	token := k.token
 	cfg := clientcmdapi.NewConfig()
 	cluster := clientcmdapi.NewCluster()
-	cluster.Server = server
-	cluster.CertificateAuthorityData = caPEM
+	cluster.Server = k.server
+	cluster.TLSServerName = k.tlsServerName
+	cluster.CertificateAuthorityData = k.ca
 	cfg.Clusters[id] = cluster
 	user := clientcmdapi.NewAuthInfo()
 	user.Token = token
@@ -40,11 +42,18 @@ func buildKubeconfig(id, server string, caPEM []byte, token string) ([]byte, err
 	return b, nil
 }
 
-// remoteKubeconfig is what parseKubeconfig finds in a live kubeconfig.
+// remoteKubeconfig is what a remote secret's kubeconfig holds:
+// buildKubeconfig's input, parseKubeconfig's output.
 type remoteKubeconfig struct {
-	server string
-	ca     []byte
-	token  string
+	server, tlsServerName string
+	ca                    []byte
+	token                 string
+}
+
+// withToken returns k with token in place of its token.
+func (k remoteKubeconfig) withToken(token string) remoteKubeconfig {
+	k.token = token
+	return k
 }
 
 // parseKubeconfig reads the current context's server, CA and token. Its
@@ -60,7 +69,7 @@ func parseKubeconfig(b []byte) (remoteKubeconfig, error) {
 	}
 	var k remoteKubeconfig
 	if c, ok := cfg.Clusters[ctx.Cluster]; ok {
-		k.server, k.ca = c.Server, c.CertificateAuthorityData
+		k.server, k.tlsServerName, k.ca = c.Server, c.TLSServerName, c.CertificateAuthorityData
 	}
 	if u, ok := cfg.AuthInfos[ctx.AuthInfo]; ok {
 		k.token = u.Token
@@ -70,7 +79,8 @@ func parseKubeconfig(b []byte) (remoteKubeconfig, error) {
 
 // maskedKubeconfigFingerprint is the "kubeconfig" attribute of a live
 // secret for cluster id: when the bytes are exactly what buildKubeconfig
-// writes for the server, CA and token they hold, the fingerprint of that
+// writes for the server, TLS server name, CA and token they hold, the
+// fingerprint of that
 // kubeconfig built with the token's fingerprint in place of the token
 // (what renderRemoteSecret computes from the reader's outputs, without the
 // token); otherwise the fingerprint of the bytes, which differs.
@@ -79,11 +89,11 @@ func maskedKubeconfigFingerprint(live []byte, id string) string {
 	if err != nil || k.token == "" {
 		return plans.Fingerprint(live)
 	}
-	canonical, err := buildKubeconfig(id, k.server, k.ca, k.token)
+	canonical, err := buildKubeconfig(id, k)
 	if err != nil || !bytes.Equal(canonical, live) {
 		return plans.Fingerprint(live)
 	}
-	masked, err := buildKubeconfig(id, k.server, k.ca, plans.Fingerprint([]byte(k.token)))
+	masked, err := buildKubeconfig(id, k.withToken(plans.Fingerprint([]byte(k.token))))
 	if err != nil {
 		return plans.Fingerprint(live)
 	}

@@ -35,7 +35,11 @@ type RemoteOptions struct {
 	// kubeconfig (istioctl's --server): the address istiod reaches the
 	// remote at, where it differs from the one meshx connects to.
 	Server string
-	Format RemoteFormat
+	// TLSServerName, when set, is the kubeconfig's tls-server-name
+	// (istioctl's --tls-server-name): the name istiod checks the API
+	// server's certificate against, where Server's host is not in it.
+	TLSServerName string
+	Format        RemoteFormat
 }
 
 // Defaults of the modern format, as Istio's charts and istioctl name them.

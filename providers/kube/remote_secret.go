@@ -34,8 +34,9 @@ type remoteSecret struct {
 	// remote is the remote cluster's name, clusterID the secret's data key
 	// and annotation, name the secret's name.
 	remote, clusterID, name string
-	// server, when set, replaces the reader's server in the kubeconfig.
-	server string
+	// server, when set, replaces the reader's server in the kubeconfig;
+	// tlsServerName is the kubeconfig's tls-server-name.
+	server, tlsServerName string
 	// reader is the address of the remote's Reader, whose outputs the
 	// secret is built from.
 	reader plans.Address
@@ -48,7 +49,7 @@ type remoteSecret struct {
 // DNS-1123 label; it is the secret's data key and annotation and names the
 // kubeconfig's cluster, context and user; o.Format names the secret.
 func RemoteSecret(control, remote string, o RemoteOptions, reader plans.Address) providers.Resource {
-	s := &remoteSecret{namespace: o.Namespace, remote: remote, clusterID: o.ClusterID, name: o.Format.SecretName(o.ClusterID), server: o.Server, reader: reader}
+	s := &remoteSecret{namespace: o.Namespace, remote: remote, clusterID: o.ClusterID, name: o.Format.SecretName(o.ClusterID), server: o.Server, tlsServerName: o.TLSServerName, reader: reader}
 	return providers.Resource{
 		Addr:      plans.Address{Block: "cluster", Name: remote, Type: "secret"},
 		Target:    clusterTarget(control),
@@ -128,7 +129,7 @@ func (s *remoteSecret) render(in providers.Outputs) (plans.Object, error) {
 	var kubeconfig any = plans.Unknown
 	if sv, ok := server.(string); ok && tokenFP != "" {
 		if cv, ok := ca.(string); ok {
-			b, err := buildKubeconfig(s.clusterID, sv, []byte(cv), tokenFP)
+			b, err := buildKubeconfig(s.clusterID, remoteKubeconfig{server: sv, tlsServerName: s.tlsServerName, ca: []byte(cv), token: tokenFP})
 			if err != nil {
 				return nil, err
 			}
@@ -334,13 +335,14 @@ func (s *remoteSecret) apply(ctx context.Context, a *applier) (plans.Object, err
 	default:
 		return nil, fmt.Errorf("the reader %s gave no token", s.reader)
 	}
-	kc, err := buildKubeconfig(s.clusterID, server, []byte(ca), token)
+	want := remoteKubeconfig{server: server, tlsServerName: s.tlsServerName, ca: []byte(ca), token: token}
+	kc, err := buildKubeconfig(s.clusterID, want)
 	if err != nil {
 		return nil, err
 	}
 	// Record what is really written: after a re-mint the token is not the
 	// one the plan had.
-	masked, err := buildKubeconfig(s.clusterID, server, []byte(ca), plans.Fingerprint([]byte(token)))
+	masked, err := buildKubeconfig(s.clusterID, want.withToken(plans.Fingerprint([]byte(token))))
 	if err != nil {
 		return nil, err
 	}

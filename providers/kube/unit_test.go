@@ -206,7 +206,7 @@ const testCA = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----
 func TestRemoteSecretKubeconfig(t *testing.T) {
 	token := "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(`{"exp":1900000000}`)) + ".sig"
 	r := RemoteSecret("control", "remote1", RemoteOptions{Namespace: "istio-system", ClusterID: "remote1"}, ReaderAddress("remote1"))
-	kc, err := buildKubeconfig("remote1", "https://10.0.0.1:6443", []byte(testCA), token)
+	kc, err := buildKubeconfig("remote1", remoteKubeconfig{server: "https://10.0.0.1:6443", ca: []byte(testCA), token: token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,6 +259,29 @@ func TestRemoteSecretKubeconfig(t *testing.T) {
 		if plans.Equal(want["kubeconfig"], p["kubeconfig"]) {
 			t.Error("an edited kubeconfig projects equal to the rendered one")
 		}
+	})
+	t.Run("server and TLS server name for istiod", func(t *testing.T) {
+		o := RemoteOptions{Namespace: "istio-system", ClusterID: "remote1", Server: "https://10.9.0.1:443", TLSServerName: "api.remote1.internal"}
+		r := RemoteSecret("control", "remote1", o, ReaderAddress("remote1"))
+		in := outputs{"server": "https://10.0.0.1:6443", "ca": testCA, "token": plans.NewSensitive([]byte(token))}
+		want := mustRender(t, r, in)
+		if want["server"] != "https://10.9.0.1:443" {
+			t.Errorf("server = %v, want the configured one", want["server"])
+		}
+		if plans.Equal(want["kubeconfig"], r.Private.(*remoteSecret).project(live)["kubeconfig"]) {
+			t.Error("a kubeconfig without the server and TLS server name projects equal to one with them")
+		}
+		kc, err := buildKubeconfig("remote1", remoteKubeconfig{server: o.Server, tlsServerName: o.TLSServerName, ca: []byte(testCA), token: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := clientcmd.RESTConfigFromKubeConfig(kc)
+		if err != nil || rc.Host != o.Server || rc.TLSClientConfig.ServerName != o.TLSServerName {
+			t.Fatalf("kubeconfig: %v, host %s, server name %q", err, rc.Host, rc.TLSClientConfig.ServerName)
+		}
+		l := live.DeepCopy()
+		l.Data["remote1"] = kc
+		assertEqualObjects(t, want, r.Private.(*remoteSecret).project(l))
 	})
 	if exp, ok := jwtExpiry(token); !ok || exp.Unix() != 1900000000 {
 		t.Errorf("jwtExpiry = %v, %v", exp, ok)

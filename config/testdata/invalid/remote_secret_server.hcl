@@ -12,7 +12,8 @@ cluster "control" {
 cluster "remote1" {
   pod_cidr = "10.1.0.0/16"
   remote_secret {
-    server = "10.0.0.5:6443" # ERROR: Invalid API server address
+    server          = "10.0.0.5:6443"       # ERROR: Invalid API server address
+    tls_server_name = "API.remote1.internal" # ERROR: Invalid TLS server name
   }
 }
 

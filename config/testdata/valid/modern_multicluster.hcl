@@ -18,7 +18,8 @@ cluster "remote1" {
   cluster_id     = "cluster2"
   token_lifetime = "1h"
   remote_secret {
-    server = "https://10.0.0.5:6443"
+    server          = "https://10.0.0.5:6443"
+    tls_server_name = "api.remote1.internal"
   }
 }
 
