@@ -231,7 +231,7 @@ func TestModernRemoteCluster(t *testing.T) {
 	write(w, config(l, `token_lifetime = "1h"`))
 	plan = w.Must(2, "plan", "-detailed-exitcode", "-no-color")
 	e2etest.Contains(t, "plan to TokenRequest tokens", plan.Stdout, "cluster.remote1.reader will be updated in-place", "cluster.remote1.secret will be updated in-place")
-	w.Must(0, "apply", "-auto-approve", "-no-color")
+	applyUpdating(t, w, l, "with a TokenRequest token")
 	if _, err := rcs.CoreV1().Secrets(istioNS).Get(c, tokenSecret, e2etest.Get); !apierrors.IsNotFound(err) {
 		t.Errorf("token Secret %s after the switch to TokenRequest tokens: %v, want NotFound", tokenSecret, err)
 	}
@@ -239,7 +239,6 @@ func TestModernRemoteCluster(t *testing.T) {
 	if string(kc2) == string(kc) {
 		t.Fatal("the switch to TokenRequest tokens kept the kubeconfig")
 	}
-	remoteSynced(t, l)
 	e2etest.Contains(t, "plan after the switch", w.Must(0, "plan", "-detailed-exitcode", "-no-color").Stdout, "No changes.")
 
 	// 45 minutes later, by the record of the token on the reader's
@@ -249,19 +248,28 @@ func TestModernRemoteCluster(t *testing.T) {
 	ageReaderToken(t, rcs, 45*time.Minute)
 	plan = w.Must(2, "plan", "-detailed-exitcode", "-no-color")
 	e2etest.Contains(t, "rotation plan", plan.Stdout, "cluster.remote1.reader will be updated in-place", "cluster.remote1.secret will be updated in-place")
-	updates := strings.Count(istiodLog(t, l), "Update cluster")
-	w.Must(0, "apply", "-auto-approve", "-no-color")
-	kc3 := secretKubeconfig(t, cs)
-	if string(kc3) == string(kc2) {
+	applyUpdating(t, w, l, "from the rotated secret")
+	if kc3 := secretKubeconfig(t, cs); string(kc3) == string(kc2) {
 		t.Fatal("the rotation kept the kubeconfig")
 	}
-	e2etest.Eventually(t, "istiod updates remote1 from the rotated secret", 2*time.Minute, func() (bool, string) {
-		n := strings.Count(istiodLog(t, l), "Update cluster")
-		return n > updates, fmt.Sprintf("%d \"Update cluster\" lines in istiod's log, %d before the rotation", n, updates)
-	})
-	remoteSynced(t, l)
 	serviceInRemote(t, l, rcs, "mc-probe", "after-rotation", "10.99.0.8")
 	e2etest.Contains(t, "plan after the rotation", w.Must(0, "plan", "-detailed-exitcode", "-no-color").Stdout, "No changes.")
+
+	// remote_secret { tls_server_name }, one of the names in the API
+	// server's certificate: istiod takes the new kubeconfig and stays
+	// synced. (A name the certificate lacks is tried last, below.)
+	tls := func(name string) string {
+		return fmt.Sprintf("token_lifetime = \"1h\"\n  remote_secret {\n    tls_server_name = %q\n  }", name)
+	}
+	write(w, config(l, tls("kubernetes.default.svc")))
+	e2etest.Contains(t, "plan with a TLS server name", w.Must(2, "plan", "-detailed-exitcode", "-no-color").Stdout,
+		"cluster.remote1.secret will be updated in-place")
+	applyUpdating(t, w, l, "with the TLS server name")
+	if rc, err := clientcmd.RESTConfigFromKubeConfig(secretKubeconfig(t, cs)); err != nil || rc.TLSClientConfig.ServerName != "kubernetes.default.svc" {
+		t.Fatalf("the secret's kubeconfig: %v, TLS server name %q", err, rc.TLSClientConfig.ServerName)
+	}
+	serviceInRemote(t, l, rcs, "mc-probe", "after-tls", "10.99.0.9")
+	e2etest.Contains(t, "plan after the TLS server name", w.Must(0, "plan", "-detailed-exitcode", "-no-color").Stdout, "No changes.")
 
 	// Without the cluster block, the inventory's record of remote1 plans
 	// the undo: the reader and the secret go, and istiod drops remote1.
@@ -300,6 +308,16 @@ func TestModernRemoteCluster(t *testing.T) {
 	write(w, config(l, "# a long-lived token Secret"))
 	w.Must(0, "apply", "-auto-approve", "-no-color")
 	remoteSynced(t, l)
+	// Before that, a TLS server name the API server's certificate lacks:
+	// istiod checks the certificate against it and says so. It comes
+	// last: after a client of remote1 that never synced, this istiod was
+	// seen not to read remote1's secret when it was deleted and created
+	// again.
+	write(w, config(l, "remote_secret {\n    tls_server_name = \"not-the-apiserver.example\"\n  }"))
+	w.Must(0, "apply", "-auto-approve", "-no-color")
+	e2etest.Eventually(t, "istiod refuses the API server's certificate for not-the-apiserver.example", 2*time.Minute, func() (bool, string) {
+		return strings.Contains(istiodLog(t, l), "not not-the-apiserver.example"), "no x509 error naming it in istiod's log"
+	})
 	w.Must(0, "destroy", "-auto-approve", "-no-color")
 	for what, err := range map[string]error{
 		"Secret " + remoteSec + " in control": get(cs.CoreV1().Secrets(istioNS).Get(c, remoteSec, e2etest.Get)),
@@ -343,6 +361,20 @@ func ageReaderToken(t *testing.T, rcs kubernetes.Interface, d time.Duration) {
 	if _, err := rcs.CoreV1().ServiceAccounts(istioNS).Apply(c, cfg, metav1.ApplyOptions{FieldManager: kube.FieldManager}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// applyUpdating applies, then waits until istiod updates remote1 from the
+// rewritten secret (one more "Update cluster" line in its log) and
+// reports it synced.
+func applyUpdating(t *testing.T, w *e2etest.World, l *lab.Lab, why string) {
+	t.Helper()
+	before := strings.Count(istiodLog(t, l), "Update cluster")
+	w.Must(0, "apply", "-auto-approve", "-no-color")
+	e2etest.Eventually(t, "istiod updates remote1 "+why, 2*time.Minute, func() (bool, string) {
+		n := strings.Count(istiodLog(t, l), "Update cluster")
+		return n > before, fmt.Sprintf("%d \"Update cluster\" lines in istiod's log, %d before the apply", n, before)
+	})
+	remoteSynced(t, l)
 }
 
 // istiodLog returns istiod's log so far.
