@@ -10,15 +10,19 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 )
 
 // Apply carries out one change. Creates and updates are server-side
-// applies with field manager "meshx" after checking, on the live object,
-// that this environment owns it (or Settings.Adopt); deletes remove only
-// objects that still carry this environment's labels.
+// applies with field manager "meshx" of objects this environment owns
+// (or Settings.Adopt): as the plan saw them, asserted by the write itself
+// for Services and Endpoints (fromPlan), else as a read just before
+// shows them (claim); deletes remove only objects that still carry this
+// environment's labels.
 func (p *Provider) Apply(ctx context.Context, req providers.ApplyRequest) providers.ApplyResponse {
 	addr := req.Change.Addr
 	a := &applier{p: p, req: req, addr: addr, progress: req.Progress}
@@ -87,10 +91,131 @@ func (a *applier) claim(ctx context.Context, id ref) (metav1.Object, error) {
 		return nil, fmt.Errorf("get %s: %w", id.human(), err)
 	}
 	if live != nil && !ownedBy(live, a.env()) && !a.req.Resource.Settings.Adopt {
-		return nil, fmt.Errorf("%s exists and is not managed by meshx environment %q (owner: %s); meshx does not modify it unless adopt is set",
-			id.human(), a.env(), ownerOf(live, a.env()))
+		return nil, notOwned(id, a.env(), ownerOf(live, a.env()))
 	}
 	return live, nil
+}
+
+func notOwned(id ref, env, owner string) error {
+	return fmt.Errorf("%s exists and is not managed by meshx environment %q (owner: %s); meshx does not modify it unless adopt is set",
+		id.human(), env, owner)
+}
+
+// observed is what the plan saw of the object an apply writes, when that
+// settles whether this environment may write it (fromPlan): the object,
+// by uid and resourceVersion, or its absence.
+type observed struct {
+	absent               bool
+	uid, resourceVersion string
+}
+
+// absentVersion is a resourceVersion no object has: the largest the API
+// server parses (it reads them as uint64, and etcd's revisions are
+// int64). The API server ignores the resourceVersion of an apply that
+// creates the object, so asserting this one means "only if it does not
+// exist": an object of that name made since the plan fails the write
+// with a conflict instead of being written over.
+const absentVersion = "18446744073709551615"
+
+// fromPlan settles from the plan's observation, without a request,
+// whether this environment may write id, as claim does from the live
+// object; the write then asserts what the plan saw (assert), so that it
+// is one request where claim and apply were two, and an object changed,
+// replaced, deleted or made since the plan fails it (stale) instead of
+// being taken over. ok is false when the observation does not settle it
+// (a replace deletes the object first; the plan saw another object than
+// id), and the caller claims instead.
+func (a *applier) fromPlan(id ref) (o observed, ok bool, err error) {
+	obs := a.req.Observed
+	switch {
+	case a.req.Change.Action != plans.Create && a.req.Change.Action != plans.Update:
+		return o, false, nil
+	case !obs.Exists:
+		return observed{absent: true}, true, nil
+	}
+	refs, err := splitRefs(obs.Details["objects"])
+	if err != nil || len(refs) != 1 || refs[0] != id || obs.Details["uid"] == "" || obs.Details["resourceVersion"] == "" {
+		return o, false, nil
+	}
+	if !obs.Owned && !a.req.Resource.Settings.Adopt {
+		return o, false, notOwned(id, a.env(), obs.Owner)
+	}
+	return observed{uid: obs.Details["uid"], resourceVersion: obs.Details["resourceVersion"]}, true, nil
+}
+
+// assert makes an apply configuration's metadata m assert o: the
+// observed uid and resourceVersion, or absentVersion. The API server
+// refuses the write when they no longer hold: 409 Conflict on the
+// resourceVersion or on the uid of a deleted object, 422 on the uid of a
+// replaced one.
+func (o observed) assert(m *metav1ac.ObjectMetaApplyConfiguration) {
+	if o.absent {
+		m.WithResourceVersion(absentVersion)
+		return
+	}
+	m.WithUID(types.UID(o.uid)).WithResourceVersion(o.resourceVersion)
+}
+
+// unassert takes assert's preconditions off m again.
+func unassert(m *metav1ac.ObjectMetaApplyConfiguration) {
+	m.UID, m.ResourceVersion = nil, nil
+}
+
+// applyAsPlanned writes an object in one request when the plan's
+// observation settles it (fromPlan) and enough is true: apply sends the
+// apply configuration whose metadata is m, asserting what the plan saw.
+// done is false when the caller must claim the object and write it the
+// usual way: the observation did not settle it, or the object changed
+// since the plan (stale); m then asserts nothing again.
+func applyAsPlanned[T metav1.Object](a *applier, id ref, enough bool, m *metav1ac.ObjectMetaApplyConfiguration, apply func() (T, error)) (got T, done bool, err error) {
+	o, ok, err := a.fromPlan(id)
+	if err != nil || !ok || !enough {
+		return got, err != nil, err
+	}
+	o.assert(m)
+	got, err = apply()
+	switch {
+	case err == nil:
+		if o.absent || got.GetResourceVersion() != o.resourceVersion {
+			a.changed = true
+		}
+		return got, true, nil
+	case stale(err):
+		unassert(m)
+		return got, false, nil
+	}
+	return got, true, applyError(id, err)
+}
+
+// stale says whether err is the API server refusing a write whose
+// preconditions (assert) no longer hold.
+func stale(err error) bool {
+	var st apierrors.APIStatus
+	if !errors.As(err, &st) {
+		return false
+	}
+	s := st.Status()
+	switch {
+	case s.Reason == metav1.StatusReasonConflict:
+		// Conflicts with other field managers list them; a stale
+		// resourceVersion or a deleted uid lists none.
+		if s.Details == nil {
+			return true
+		}
+		for _, c := range s.Details.Causes {
+			if c.Type == metav1.CauseTypeFieldManagerConflict {
+				return false
+			}
+		}
+		return true
+	case s.Reason == metav1.StatusReasonInvalid && s.Details != nil:
+		for _, c := range s.Details.Causes {
+			if c.Field == "metadata.uid" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // wrote records whether a write changed the object.

@@ -170,10 +170,6 @@ func orphanEndpoints(live metav1.Object) (plans.Object, bool) {
 
 func (e *endpoints) apply(ctx context.Context, a *applier) (plans.Object, error) {
 	id := e.identities()[0]
-	live, err := a.claim(ctx, id)
-	if err != nil {
-		return nil, err
-	}
 	ps, ips, err := e.normalized()
 	if err != nil {
 		return nil, err
@@ -193,6 +189,15 @@ func (e *endpoints) apply(ctx context.Context, a *applier) (plans.Object, error)
 			sub.WithPorts(port)
 		}
 		cfg.WithSubsets(sub)
+	}
+	if _, done, err := applyAsPlanned(a, id, true, cfg.ObjectMetaApplyConfiguration, func() (*corev1.Endpoints, error) {
+		return a.p.client.CoreV1().Endpoints(e.namespace).Apply(ctx, cfg, a.opts())
+	}); done {
+		return nil, err
+	}
+	live, err := a.claim(ctx, id)
+	if err != nil {
+		return nil, err
 	}
 	got, err := a.p.client.CoreV1().Endpoints(e.namespace).Apply(ctx, cfg, a.opts())
 	if err != nil {

@@ -367,6 +367,86 @@ func TestUnownedObjects(t *testing.T) {
 	assertNoChanges(t, w, []providers.Resource{details})
 }
 
+// TestApplyAssertsWhatThePlanSaw: Services and Endpoints are written
+// without reading them again, asserting what the plan saw; whatever
+// happened to them since the plan is then found by the write itself and
+// handled as a read before it would have been (issue 9's ownership rules).
+func TestApplyAssertsWhatThePlanSaw(t *testing.T) {
+	l := lab.Get(t)
+	p := providerFor(t, l, "control")
+	ns := env(t)
+	w := newWorld(t, ns, p)
+	t.Cleanup(w.destroy)
+	other := newWorld(t, "other-"+ns, p)
+	t.Cleanup(other.destroy)
+	cs := l.Clientset(t, "control")
+	ctx := context.Background()
+	w.apply([]providers.Resource{Namespace("control", ns)})
+	http := []Port{{Name: "http", Port: 9080}}
+	svc := func(name string, ports []Port) providers.Resource {
+		return Service(svcAddr(name, "service"), "control", ns, name, ports, nil, nil)
+	}
+	labelsOf := func(name string) map[string]string {
+		t.Helper()
+		got, err := cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Labels
+	}
+
+	// Planned as a create; another environment (the same field manager,
+	// so server-side apply would not conflict) makes it first.
+	planned := w.plan([]providers.Resource{svc("details", http)})[0]
+	if planned.action != plans.Create {
+		t.Fatalf("details: %s, want create", planned.action)
+	}
+	other.apply([]providers.Resource{svc("details", http)})
+	resp := w.applyOne(planned)
+	if resp.Err == nil || !strings.Contains(resp.Err.Error(), `not managed by meshx environment`) || !strings.Contains(resp.Err.Error(), `"other-`+ns+`"`) {
+		t.Errorf("create of a Service made since the plan: err = %v, want a refusal naming the other environment", resp.Err)
+	}
+	if got := labelsOf("details")[LabelEnvironment]; got != "other-"+ns {
+		t.Errorf("details now belongs to environment %q, want it left to other-%s", got, ns)
+	}
+
+	// Planned as an update of this environment's Service; edited by hand
+	// since: the apply reads it again, finds it still this
+	// environment's, and applies.
+	w.apply([]providers.Resource{svc("ratings", http)})
+	both := []Port{{Name: "http", Port: 9080}, {Name: "grpc", Port: 9090}}
+	planned = w.plan([]providers.Resource{svc("ratings", both)})[0]
+	if planned.action != plans.Update {
+		t.Fatalf("ratings: %s, want update", planned.action)
+	}
+	if _, err := cs.CoreV1().Services(ns).Apply(ctx, corev1ac.Service("ratings", ns).WithLabels(map[string]string{"team": "ratings"}),
+		metav1.ApplyOptions{FieldManager: "kubectl"}); err != nil {
+		t.Fatal(err)
+	}
+	if resp := w.applyOne(planned); resp.Err != nil || !resp.Changed {
+		t.Fatalf("update of a Service edited since the plan: changed=%v err=%v, want applied", resp.Changed, resp.Err)
+	}
+	if l := labelsOf("ratings"); l["team"] != "ratings" || l[LabelEnvironment] != ns {
+		t.Errorf("ratings labels after the apply: %v, want the hand-added one and this environment's", l)
+	}
+	assertNoChanges(t, w, []providers.Resource{Namespace("control", ns), svc("ratings", both)})
+
+	// Planned as an update; given to another environment since: refused,
+	// and left as it is.
+	planned = w.plan([]providers.Resource{svc("ratings", http)})[0]
+	if _, err := cs.CoreV1().Services(ns).Apply(ctx, corev1ac.Service("ratings", ns).WithLabels(map[string]string{LabelEnvironment: "other-" + ns}),
+		metav1.ApplyOptions{FieldManager: "kubectl", Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	resp = w.applyOne(planned)
+	if resp.Err == nil || !strings.Contains(resp.Err.Error(), `not managed by meshx environment`) {
+		t.Errorf("update of a Service given away since the plan: err = %v, want a refusal", resp.Err)
+	}
+	if got, err := cs.CoreV1().Services(ns).Get(ctx, "ratings", metav1.GetOptions{}); err != nil || len(got.Spec.Ports) != 2 {
+		t.Errorf("the refused update changed ratings: %v %+v", err, got.Spec.Ports)
+	}
+}
+
 func TestOrphans(t *testing.T) {
 	l := lab.Get(t)
 	p := providerFor(t, l, "control")

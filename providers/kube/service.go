@@ -135,16 +135,13 @@ func (s *service) apply(ctx context.Context, a *applier) (plans.Object, error) {
 
 // applyService server-side applies the Service id of instance in: ports
 // added to spec (which holds a load balancer's type and selector), and
-// labels and annotations besides meshx's marks. It claims the Service
-// first and drops the ports other managers own (dropForeignPorts).
+// labels and annotations besides meshx's marks. When the plan's
+// observation settles ownership and the Service has no port the
+// configuration leaves out, that is one request (applyObserved);
+// otherwise, or when the Service changed since the plan, it claims the
+// Service first and drops the ports other managers own
+// (dropForeignPorts).
 func (a *applier) applyService(ctx context.Context, in instance, id ref, ports []Port, spec *corev1ac.ServiceSpecApplyConfiguration, labels, annotations map[string]string) (*corev1.Service, error) {
-	live, err := a.claim(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.dropForeignPorts(ctx, id, live, ports); err != nil {
-		return nil, err
-	}
 	ps, err := normalizePorts(ports)
 	if err != nil {
 		return nil, err
@@ -158,12 +155,47 @@ func (a *applier) applyService(ctx context.Context, in instance, id ref, ports [
 	}
 	marksL, marksA := a.marks(in)
 	cfg := corev1ac.Service(id.name, id.namespace).WithLabels(merged(labels, marksL)).WithAnnotations(merged(annotations, marksA)).WithSpec(spec)
+	if got, done, err := applyAsPlanned(a, id, !a.observedUndeclaredPorts(ports), cfg.ObjectMetaApplyConfiguration, func() (*corev1.Service, error) {
+		return a.p.client.CoreV1().Services(id.namespace).Apply(ctx, cfg, a.opts())
+	}); done {
+		return got, err
+	}
+	live, err := a.claim(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.dropForeignPorts(ctx, id, live, ports); err != nil {
+		return nil, err
+	}
 	got, err := a.p.client.CoreV1().Services(id.namespace).Apply(ctx, cfg, a.opts())
 	if err != nil {
 		return nil, applyError(id, err)
 	}
 	a.wrote(live, got)
 	return got, nil
+}
+
+// observedUndeclaredPorts says whether the plan saw a port on the Service
+// that the configuration does not declare (or could not tell): removing
+// it may need dropForeignPorts, which reads the live Service.
+func (a *applier) observedUndeclaredPorts(desired []Port) bool {
+	if !a.req.Observed.Exists {
+		return false
+	}
+	seen, ok := a.req.Observed.Object["ports"].([]any)
+	if !ok {
+		return true
+	}
+	want := desiredPortKeys(desired)
+	for _, v := range seen {
+		p, _ := v.(map[string]any)
+		port, _ := p["port"].(int64)
+		protocol, _ := p["protocol"].(string)
+		if !want[portKey{int32(port), protocol}] {
+			return true
+		}
+	}
+	return false
 }
 
 // dropForeignPorts deals with live ports the configuration does not
