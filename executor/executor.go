@@ -118,6 +118,13 @@ func Apply(ctx context.Context, plan *planner.Plan, opts Options) Result {
 	e := &run{plan: plan, opts: opts, emit: emit, nodes: nodes, sem: make(chan struct{}, opts.Parallelism)}
 
 	var wg sync.WaitGroup
+	if plan.Record != nil {
+		e.record = &node{change: plan.Record.Change, done: make(chan struct{})}
+		wg.Go(func() {
+			defer close(e.record.done)
+			e.visitRecord(ctx)
+		})
+	}
 	for _, n := range nodes {
 		wg.Add(1)
 		go func(n *node) {
@@ -137,6 +144,10 @@ func Apply(ctx context.Context, plan *planner.Plan, opts Options) Result {
 	sort.Slice(addrs, func(i, j int) bool { return addrs[i].Less(addrs[j]) })
 	for _, a := range addrs {
 		n := nodes[a]
+		if e.record != nil && a == e.record.change.Addr && n.ok {
+			// The inventory's own change may find it as the record left it.
+			n.changed = n.changed || e.record.changed
+		}
 		switch {
 		case n.ok:
 			res.Outputs[a] = n.outputs
@@ -196,6 +207,8 @@ type run struct {
 	emit  func(Event)
 	nodes map[plans.Address]*node
 	sem   chan struct{}
+	// record is the node of the plan's Record, if it has one.
+	record *node
 
 	mu   sync.Mutex
 	errs map[plans.Address]error
@@ -211,8 +224,54 @@ func (e *run) fail(a plans.Address, err error) {
 }
 
 // visit waits for n's dependencies, then applies n unless one failed.
+// visitRecord writes the inventory's Record once its namespace is in
+// place. A failure fails the inventory's change: nothing on the VMs and
+// remote clusters starts (visit).
+func (e *run) visitRecord(ctx context.Context) {
+	n := e.record
+	for _, d := range n.change.DependsOn {
+		if dep, ok := e.nodes[d]; ok {
+			if <-dep.done; !dep.ok {
+				return
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	r := e.plan.Record.Resource
+	c := n.change
+	fail := func(err error) {
+		e.fail(c.Addr, fmt.Errorf("%s: record the targets in the inventory before acting on them: %w", c.Addr, err))
+	}
+	desired, err := r.Render(applyOutputs{e.nodes})
+	if err != nil {
+		fail(err)
+		return
+	}
+	p := e.plan.Providers[r.Target]
+	if p == nil {
+		fail(fmt.Errorf("no provider for %s", r.Target))
+		return
+	}
+	resp := p.Apply(context.WithoutCancel(ctx), providers.ApplyRequest{
+		Environment: e.plan.Environment, Resource: &r, Change: c, Desired: desired, Observed: e.plan.Observed[c.Addr],
+	})
+	if resp.Err != nil {
+		fail(resp.Err)
+		return
+	}
+	n.changed, n.ok = resp.Changed, true
+}
+
 func (e *run) visit(ctx context.Context, n *node) {
 	c := n.change
+	if e.record != nil && e.plan.Record.Before[c.Addr] {
+		if <-e.record.done; !e.record.ok {
+			e.emit(Event{Type: Skipped, Addr: c.Addr, Action: c.Action, Message: "the inventory could not record its target"})
+			return
+		}
+	}
 	for _, d := range c.DependsOn {
 		dep, ok := e.nodes[d]
 		if !ok {

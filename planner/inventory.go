@@ -27,9 +27,13 @@ import (
 // it before observing anything, connects to each recorded target that the
 // configuration no longer declares through the recorded connection, and so
 // finds what meshx left there (the VM's manifest, the remote's labelled
-// objects) as orphans to delete. Apply writes it after the targets it
-// lists are done, and drops a removed target only with (after) the
-// deletes of what meshx left on it.
+// objects) as orphans to delete. As kubernetes-sigs/cli-utils does with
+// its inventory object, apply first records every target it is about to
+// act on besides those recorded already (Plan.Record), so that a run that
+// fails partway still lists every VM it touched; after the targets are
+// done, the inventory's own change prunes it to what the configuration
+// declares, dropping a removed target only with (after) the deletes of
+// what meshx left on it.
 
 // connection is how meshx reaches one VM or remote cluster, as the
 // inventory records it: addresses, ports, users and paths, never a key, a
@@ -150,6 +154,64 @@ type inventory struct {
 	// forget, when set, is the plan of meshx forget: the inventory drops
 	// these targets and nothing else changes.
 	forget map[string]bool
+	// record is the inventory resource that renders union, and
+	// namespace the address of its namespace (Plan.Record).
+	record    providers.Resource
+	namespace plans.Address
+}
+
+// union renders the recorded targets together with the declared ones
+// (as the configuration declares them now): what the inventory holds
+// while an apply acts on them.
+func (inv *inventory) union(providers.Outputs) (map[string]any, error) {
+	out := map[string]any{}
+	for t, c := range inv.recorded {
+		out[t] = c.object()
+	}
+	for t, c := range inv.declared {
+		out[t] = c.object()
+	}
+	return out, nil
+}
+
+// Record is the inventory write an apply makes before it acts on any VM
+// or remote cluster: the targets recorded so far and every declared one
+// (inventory.union). Its Change, at the inventory's address, comes after
+// the inventory's namespace; the changes in Before, every change on a VM
+// or remote cluster, wait for it and are not started when it fails.
+type Record struct {
+	Resource providers.Resource
+	Change   plans.Change
+	Before   map[plans.Address]bool
+}
+
+// recordFirst returns the Record of plan p, or nil when p needs none: it
+// does not change the inventory, or only prunes it (every declared target
+// is recorded as it is declared), or it destroys the environment.
+func (inv *inventory) recordFirst(p *Plan) *Record {
+	c, ok := p.Change(inv.addr)
+	if !ok || p.Destroy || inv.forget != nil || (c.Action != plans.Create && c.Action != plans.Update) {
+		return nil
+	}
+	recorded := true
+	for t, d := range inv.declared {
+		if r, ok := inv.recorded[t]; !ok || r != d {
+			recorded = false
+		}
+	}
+	if recorded {
+		return nil
+	}
+	rec := &Record{Resource: inv.record, Change: plans.Change{Addr: inv.addr, Action: c.Action, Kind: c.Kind, Target: c.Target}, Before: map[plans.Address]bool{}}
+	if _, ok := p.Change(inv.namespace); ok {
+		rec.Change.DependsOn = []plans.Address{inv.namespace}
+	}
+	for _, d := range p.Changes {
+		if d.Target != c.Target && (strings.HasPrefix(d.Target, "vm.") || strings.HasPrefix(d.Target, "cluster.")) {
+			rec.Before[d.Addr] = true
+		}
+	}
+	return rec
 }
 
 // targets renders the inventory's targets attribute.
@@ -182,6 +244,9 @@ func (e *expander) expandInventory() {
 	ns := e.namespace(e.control.Name, e.cfg.Meshx.Istio.Namespace, e.control.DeclRange)
 	r := kube.Inventory(e.control.Name, e.cfg.Meshx.Istio.Namespace, e.cfg.Meshx.Environment, inv.targets)
 	r.DependsOn = append(r.DependsOn, ns)
+	inv.record = kube.Inventory(e.control.Name, e.cfg.Meshx.Istio.Namespace, e.cfg.Meshx.Environment, inv.union)
+	inv.record.Settings.Adopt = e.control.Adopt
+	inv.namespace = ns
 	for _, res := range e.out.Resources {
 		if a := res.Addr; a.Block == "vm" || (a.Block == "cluster" && a.Name != e.control.Name) {
 			r.DependsOn = append(r.DependsOn, a)

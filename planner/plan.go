@@ -63,6 +63,9 @@ type Plan struct {
 	// plan of the rest stands, so plan and apply show and apply it, while
 	// a caller that needs every target treats them as errors.
 	Unreachable hcl.Diagnostics
+	// Record, when set, is the inventory write the executor makes before
+	// any change on a VM or remote cluster (see inventory.go).
+	Record *Record
 }
 
 // Close releases every provider's connections.
@@ -142,6 +145,7 @@ func Make(ctx context.Context, cfg *config.Config, opts Options) (*Plan, Expansi
 	diags = append(diags, d...)
 	if plan != nil && exp.inventory != nil {
 		exp.inventory.explainUnreachable(plan)
+		plan.Record = exp.inventory.recordFirst(plan)
 	}
 	if control := "cluster." + cfg.Control().Name; plan != nil && unread != nil && !slices.Contains(plan.Unobserved, control) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Cannot read the inventory",

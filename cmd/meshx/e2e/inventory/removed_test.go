@@ -115,6 +115,51 @@ func TestRemovedVMIsUndone(t *testing.T) {
 	e2etest.Contains(t, "plan after the removal", w.Must(0, "plan", "-detailed-exitcode", "-no-color").Stdout, "No changes.")
 }
 
+// TestPartlyFailedFirstApplyIsRecorded: the first apply of two VMs
+// fails on vm2 partway (a directory stands where meshx writes
+// /etc/dnsmasq.d/kubedns), after writing other files there. The
+// inventory was written before meshx acted on either VM, so it records
+// vm2, and removing vm2's block then undoes what that apply did there.
+func TestPartlyFailedFirstApplyIsRecorded(t *testing.T) {
+	l := lab.Get(t)
+	w := e2etest.New(t, "inv-partial")
+	w.VMs = []string{"vm1", "vm2"}
+	w.Services = []e2etest.Svc{{Name: "details", VMs: []string{"vm1"}, Ports: map[string]int{"http": 9080}}}
+	w.Write()
+	w.DestroyOnCleanup()
+	before := vmState(w, "vm2", w.Env)
+	w.VMExec("vm2", "mkdir", istio.KubednsPath)
+	t.Cleanup(func() { w.VMExec("vm2", "rm", "-rf", istio.KubednsPath) })
+
+	r := w.Meshx("apply", "-auto-approve", "-no-color")
+	if r.Code == 0 {
+		t.Fatalf("apply over a directory at %s on vm2 succeeded:\n%s", istio.KubednsPath, r)
+	}
+	e2etest.Contains(t, "failed apply", r.String(), `vm.vm2.file["`+istio.KubednsPath+`"]`, "not a regular file")
+	if touched := vmState(w, "vm2", w.Env); touched == before {
+		t.Fatalf("the failed apply changed nothing on vm2, so this test shows nothing:\n%s", touched)
+	}
+	targets, _ := inventoryTargets(w)
+	if targets["vm.vm1"] == nil || targets["vm.vm2"]["address"] != l.VM("vm2").Address {
+		t.Fatalf("inventory after the failed first apply = %v, want vm.vm1 and vm.vm2 with its address", targets)
+	}
+
+	w.VMExec("vm2", "rmdir", istio.KubednsPath)
+	w.VMs = []string{"vm1"}
+	w.Write()
+	plan := w.Must(2, "plan", "-detailed-exitcode", "-no-color")
+	e2etest.Contains(t, "plan after removing vm2", plan.Stdout,
+		`vm.vm2.file["`+istio.ClusterEnvPath+`"] will be destroyed`,
+		`cluster.control.inventory will be updated in-place`, `"vm.vm2"`)
+	w.Must(0, "apply", "-auto-approve", "-no-color")
+	if after := vmState(w, "vm2", w.Env); after != before {
+		t.Errorf("vm2 after its block was removed:\n%s\nwant it as before meshx:\n%s", after, before)
+	}
+	if targets, _ := inventoryTargets(w); targets["vm.vm2"] != nil || targets["vm.vm1"] == nil {
+		t.Errorf("inventory after the removal = %v, want vm.vm1 alone", targets)
+	}
+}
+
 // TestUnreachableRemovedVM removes a vm block while its VM's sshd is down:
 // the plan says meshx cannot reach it through the recorded connection and
 // how to finish, plans the rest, and keeps it in the inventory; meshx
