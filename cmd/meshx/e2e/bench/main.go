@@ -112,9 +112,11 @@ type bench struct {
 	rows  []row
 	notes []string
 	// p2plans are the no-op plans of the registered services, p2traces
-	// where the time of each apply went.
+	// where the time of each apply went and the requests it sent.
 	p2plans  series
 	p2traces []string
+	// p2kubectl are the requests each kubectl apply sent.
+	p2kubectl []string
 }
 
 // row is one comparison of the table.
@@ -444,8 +446,16 @@ func (b *bench) p2() error {
 			if err := b.writeConfig("p2", vms, svcs); err != nil {
 				return sample{}, err
 			}
+			before, err := scrapeRequests(b.ctx, b.o.kubectl, kubeconfig)
+			if err != nil {
+				return sample{}, err
+			}
 			t0 := time.Now()
 			s, out, err := timeIt(b.ctx, b.meshxCmd("p2", 0, "apply", "-auto-approve", "-json", "-input=false"))
+			if err != nil {
+				return s, err
+			}
+			after, err := scrapeRequests(b.ctx, b.o.kubectl, kubeconfig)
 			if err != nil {
 				return s, err
 			}
@@ -453,7 +463,7 @@ func (b *bench) p2() error {
 			if err != nil {
 				return s, err
 			}
-			b.p2traces = append(b.p2traces, tr.summary())
+			b.p2traces = append(b.p2traces, fmt.Sprintf("%s; Service and Endpoints requests: %s", tr.summary(), after.since(before)))
 			// The no-op plan of the registered services, then the
 			// objects kubectl applies (once), then back, untimed.
 			p, _, err := timeIt(b.ctx, b.meshxCmd("p2", 0, "plan", "-detailed-exitcode", "-no-color", "-input=false"))
@@ -473,10 +483,19 @@ func (b *bench) p2() error {
 			if nObjects == 0 {
 				return sample{}, errors.New("no objects exported yet")
 			}
+			before, err := scrapeRequests(b.ctx, b.o.kubectl, kubeconfig)
+			if err != nil {
+				return sample{}, err
+			}
 			s, _, err := timeIt(b.ctx, command{name: b.o.kubectl, args: []string{"--kubeconfig", kubeconfig, "apply", "--server-side", "-f", objects}})
 			if err != nil {
 				return s, err
 			}
+			after, err := scrapeRequests(b.ctx, b.o.kubectl, kubeconfig)
+			if err != nil {
+				return s, err
+			}
+			b.p2kubectl = append(b.p2kubectl, after.since(before).String())
 			_, _, err = timeIt(b.ctx, command{name: b.o.kubectl, args: []string{"--kubeconfig", kubeconfig, "delete", "--wait", "--ignore-not-found", "-f", objects}})
 			return s, err
 		}},
@@ -500,6 +519,9 @@ func (b *bench) p2() error {
 		})
 	for i, t := range b.p2traces {
 		b.note("P2, meshx apply %d: %s.", i+1, t)
+	}
+	for i, t := range b.p2kubectl {
+		b.note("P2, kubectl apply %d: Service and Endpoints requests: %s.", i+1, t)
 	}
 	b.logf("P2: destroy (untimed)")
 	_, err = b.meshx("p2", 0, "destroy", "-auto-approve", "-no-color")
