@@ -48,6 +48,74 @@ func TestInventoryRefusesBadEntries(t *testing.T) {
 	}
 }
 
+// TestInventoryRecordFirst: a plan that adds a VM (or changes how one is
+// reached) records it, with what is recorded already, before any change on
+// a VM or remote cluster starts, after the inventory's namespace; a plan
+// that only prunes, a destroy and a forget record nothing first.
+func TestInventoryRecordFirst(t *testing.T) {
+	addr := plans.Address{Block: "cluster", Name: "c", Type: "inventory"}
+	ns := plans.Address{Block: "cluster", Name: "c", Type: "namespace", Key: "istio-system"}
+	file := plans.Address{Block: "vm", Name: "new", Type: "file", Key: "/x"}
+	reader := plans.Address{Block: "cluster", Name: "r", Type: "reader"}
+	svc := plans.Address{Block: "service", Name: "s", Type: "service"}
+	old, moved := connection{Address: "10.0.0.7"}, connection{Address: "10.0.0.9"}
+	plan := func(action plans.Action, destroy bool) *Plan {
+		return &Plan{Plan: &plans.Plan{Destroy: destroy, Changes: []plans.Change{
+			{Addr: addr, Action: action, Target: "cluster.c"},
+			{Addr: ns, Action: plans.NoOp, Target: "cluster.c"},
+			{Addr: reader, Action: plans.Create, Target: "cluster.r"},
+			{Addr: svc, Action: plans.Create, Target: "cluster.c"},
+			{Addr: file, Action: plans.Create, Target: "vm.new"},
+		}}}
+	}
+	for _, tc := range []struct {
+		name               string
+		recorded, declared map[string]connection
+		action             plans.Action
+		destroy, forget    bool
+		want               bool
+	}{
+		{"first apply", nil, map[string]connection{"vm.new": old}, plans.Create, false, false, true},
+		{"a new VM", map[string]connection{"vm.old": old}, map[string]connection{"vm.old": old, "vm.new": old}, plans.Update, false, false, true},
+		{"a VM reached elsewhere", map[string]connection{"vm.new": old}, map[string]connection{"vm.new": moved}, plans.Update, false, false, true},
+		{"a VM removed", map[string]connection{"vm.old": old, "vm.new": old}, map[string]connection{"vm.new": old}, plans.Update, false, false, false},
+		{"no inventory change", map[string]connection{"vm.new": old}, map[string]connection{"vm.new": old}, plans.NoOp, false, false, false},
+		{"destroy", map[string]connection{"vm.new": old}, map[string]connection{"vm.new": old}, plans.Delete, true, false, false},
+		{"forget", map[string]connection{"vm.old": old}, map[string]connection{"vm.new": old}, plans.Update, false, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := &inventory{addr: addr, namespace: ns, recorded: tc.recorded, declared: tc.declared}
+			if tc.forget {
+				inv.forget = map[string]bool{"vm.old": true}
+			}
+			rec := inv.recordFirst(plan(tc.action, tc.destroy))
+			if (rec != nil) != tc.want {
+				t.Fatalf("record = %+v, want one: %v", rec, tc.want)
+			}
+			if rec == nil {
+				return
+			}
+			if want := []plans.Address{ns}; !slices.Equal(rec.Change.DependsOn, want) || rec.Change.Addr != addr || rec.Change.Action != tc.action {
+				t.Errorf("record change = %+v, want %s after %v", rec.Change, tc.action, want)
+			}
+			if want := map[plans.Address]bool{file: true, reader: true}; !cmp.Equal(rec.Before, want) {
+				t.Errorf("record comes before %v, want %v", rec.Before, want)
+			}
+			got, _ := inv.union(nil)
+			want := map[string]any{}
+			for target, c := range tc.recorded {
+				want[target] = c.object()
+			}
+			for target, c := range tc.declared {
+				want[target] = c.object()
+			}
+			if !cmp.Equal(got, want) {
+				t.Errorf("recorded first: %v, want %v", got, want)
+			}
+		})
+	}
+}
+
 // TestInventoryOrder: a plan writes the inventory after the deletes on
 // removed targets; a destroy deletes it after everything but namespaces,
 // and keeps it while a removed target could not be observed or when the
