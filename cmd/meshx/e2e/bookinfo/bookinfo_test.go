@@ -210,10 +210,12 @@ func TestBookinfoOnVM(t *testing.T) {
 		if err := w.Lab.RebootVM(ctx, "vm1"); err != nil {
 			t.Fatal(err)
 		}
+		// sshd answers before every unit has started, as on a real VM.
 		for _, u := range []string{"dnsmasq", "istio", "istio-auth-node-agent"} {
-			if got := strings.TrimSpace(w.VMExec("vm1", "systemctl", "is-active", u)); got != "active" {
-				t.Errorf("after reboot %s is %s, want active", u, got)
-			}
+			e2etest.Eventually(t, "after reboot "+u+" is active", time.Minute, func() (bool, string) {
+				out, _, err := w.Lab.VMExec(ctx, "vm1", "systemctl", "is-active", u)
+				return err == nil && strings.TrimSpace(out) == "active", fmt.Sprintf("%q %v", strings.TrimSpace(out), err)
+			})
 		}
 		if got := w.VMExec("vm1", "host", "-t", "A", "istio-pilot.istio-system"); !strings.Contains(got, "has address "+addr["istio-pilot-ilb"]) {
 			t.Errorf("after reboot, host istio-pilot.istio-system: %q", got)

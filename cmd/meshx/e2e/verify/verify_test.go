@@ -422,6 +422,15 @@ func TestVerifyModern(t *testing.T) {
 
 	t.Run("workload certificate gone", func(t *testing.T) {
 		breaking(t, w)
+		// An agent restarted by the last repair writes its first
+		// certificate a moment later, and would put back the one this
+		// test removes: wait for it to have written since it started.
+		written := fmt.Sprintf(`pid=$(systemctl show -p MainPID --value istio) && [ "$pid" -gt 0 ] && `+
+			`[ $(stat -c %%Y %s) -ge $(( $(date +%%s) - $(ps -o etimes= -p "$pid") )) ]`, istio.WorkloadCertPath)
+		e2etest.Eventually(t, "the agent wrote its certificate since it started", time.Minute, func() (bool, string) {
+			_, errOut, err := l.VMExec(e2etest.Step(t), "vm1", "sh", "-c", written)
+			return err == nil, fmt.Sprintf("%v %s", err, errOut)
+		})
 		vmExec(t, l, "rm", "-f", istio.WorkloadCertPath)
 		r := verify(t, w)
 		want := []string{"vm.vm1: cert " + istio.WorkloadCertPath}
