@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 
@@ -143,7 +144,8 @@ func (o *observation) pick(addr plans.Address, id ref) metav1.Object {
 
 // lookup fetches objects by name: a list per namespace where several are
 // wanted, else gets. Secrets are always fetched one by one, so meshx never
-// reads other secrets.
+// reads other secrets. The groups (resource and namespace) are fetched at
+// once, at most lookupParallelism at a time, as listOwned does.
 func (o *observation) lookup(ctx context.Context, ids []ref) error {
 	groups := map[[2]string][]ref{}
 	for _, id := range ids {
@@ -155,32 +157,57 @@ func (o *observation) lookup(ctx context.Context, ids []ref) error {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+"/"+keys[i][1] < keys[j][0]+"/"+keys[j][1] })
-	for _, k := range keys {
-		g := groups[k]
-		if len(g) >= listThreshold && k[0] != resSecrets {
-			objs, err := o.p.list(ctx, k[0], k[1], "")
-			if err != nil {
-				return fmt.Errorf("%s: list %s in namespace %q: %w", o.p.target(), k[0], k[1], err)
-			}
-			for _, id := range g {
-				o.identity[id] = nil
-			}
-			for _, m := range objs {
-				if id := refOf(k[0], m); o.claimed[id] {
-					o.identity[id] = m
-				}
-			}
-			continue
+	found := make([]map[ref]metav1.Object, len(keys))
+	errs := make([]error, len(keys))
+	sem := make(chan struct{}, lookupParallelism)
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			found[i], errs[i] = o.lookupGroup(ctx, k[0], k[1], groups[k])
+		})
+	}
+	wg.Wait()
+	for i := range keys {
+		if errs[i] != nil {
+			return errs[i]
 		}
-		for _, id := range g {
-			m, err := o.p.get(ctx, id)
-			if err != nil {
-				return fmt.Errorf("%s: get %s: %w", o.p.target(), id.human(), err)
-			}
-			o.identity[id] = m
-		}
+		maps.Copy(o.identity, found[i])
 	}
 	return nil
+}
+
+// lookupParallelism bounds the concurrent requests of lookup.
+const lookupParallelism = 16
+
+// lookupGroup fetches the objects ids of resource res in namespace ns;
+// an absent one maps to nil.
+func (o *observation) lookupGroup(ctx context.Context, res, ns string, ids []ref) (map[ref]metav1.Object, error) {
+	out := make(map[ref]metav1.Object, len(ids))
+	if len(ids) >= listThreshold && res != resSecrets {
+		objs, err := o.p.list(ctx, res, ns, "")
+		if err != nil {
+			return nil, fmt.Errorf("%s: list %s in namespace %q: %w", o.p.target(), res, ns, err)
+		}
+		for _, id := range ids {
+			out[id] = nil
+		}
+		for _, m := range objs {
+			if id := refOf(res, m); o.claimed[id] {
+				out[id] = m
+			}
+		}
+		return out, nil
+	}
+	for _, id := range ids {
+		m, err := o.p.get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("%s: get %s: %w", o.p.target(), id.human(), err)
+		}
+		out[id] = m
+	}
+	return out, nil
 }
 
 // liveObject is a live object and the API resource it is of.
