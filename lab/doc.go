@@ -47,6 +47,11 @@
 // process behind the port (the 1.0-era pilot, mixer and citadel stand-ins)
 // accepts the connection and holds it open. The addresses go when the
 // Service does, when the controller stops, and with the bridge at Down.
+// In hostname mode (SetLBMode) a Service's status carries only a name
+// under elb.meshx.test, as AWS reports an ELB; the address behind it
+// carries the traffic all the same, is recorded in the Service's
+// annotation lab.meshx.dev/lb-address, and the cluster's CoreDNS answers
+// the name with it.
 //
 // Build compiles the Kubernetes binaries from the separate Go module in
 // lab/tools; BuildIstio compiles pilot-discovery, pilot-agent, istioctl and

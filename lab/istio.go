@@ -53,7 +53,8 @@ type Istio struct {
 	SidecarDeb string
 	Log        string // istiod's log file
 	// DNS maps each cluster's name to the address (127.0.0.1:port, UDP and
-	// TCP) of its CoreDNS, the cluster's kube-dns.
+	// TCP) of its CoreDNS, the cluster's kube-dns, which also answers the
+	// elb.meshx.test names of its load balancers in hostname mode.
 	DNS map[string]string
 }
 
@@ -480,12 +481,21 @@ func addIstioProcess(dir string, r proc.Record) error {
 
 // startCoreDNS runs CoreDNS as the cluster's kube-dns: its kubernetes
 // plugin watches the cluster's API with the admin kubeconfig and answers
-// for cluster.local on a kernel-chosen loopback port (UDP and TCP). It
-// returns that address.
+// for cluster.local on a kernel-chosen loopback port (UDP and TCP). On the
+// same port it answers the hostnames the lab controller gives load
+// balancers in hostname mode (elb.meshx.test), from the controller's
+// kubelab.ELBHostsFile, as a cloud's DNS answers its ELB names. It returns
+// that address.
 func startCoreDNS(ctx context.Context, o Options, c *Cluster) (string, error) {
 	dir := filepath.Join(istioDir(o.Dir), "coredns-"+c.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
+	}
+	hosts := kubelab.ELBHostsFile(clusterDir(o.Dir, c.Name))
+	if _, err := os.Stat(hosts); errors.Is(err, os.ErrNotExist) {
+		if err := os.WriteFile(hosts, nil, 0o644); err != nil {
+			return "", err
+		}
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -503,7 +513,14 @@ func startCoreDNS(ctx context.Context, o Options, c *Cluster) (string, error) {
         fallthrough in-addr.arpa ip6.arpa
     }
 }
-`, ports[0], c.Kubeconfig, c.Name)
+%[4]s:%[1]d {
+    bind 127.0.0.1
+    errors
+    hosts %[5]s {
+        reload 1s
+    }
+}
+`, ports[0], c.Kubeconfig, c.Name, strings.TrimPrefix(kubelab.HostnameSuffix, "."), hosts)
 		file := filepath.Join(dir, "Corefile")
 		if err := os.WriteFile(file, []byte(corefile), 0o644); err != nil {
 			return "", err

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/meshx-dev/meshx/lab"
+	"github.com/meshx-dev/meshx/lab/kubelab"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 	authv1 "k8s.io/api/authentication/v1"
@@ -268,6 +269,32 @@ func TestLoadBalancerModes(t *testing.T) {
 	in := lbIngress(t, cs, ns, "aws-like", 20*time.Second)
 	if in.IP != "" || !strings.HasSuffix(in.Hostname, "."+cluster+".elb.meshx.test") {
 		t.Errorf("hostname mode gave %+v, want only a hostname under %s.elb.meshx.test", in, cluster)
+	}
+	// The cluster's DNS answers the name with the address from the pool
+	// that stands behind it, as the annotation records it.
+	svc, err := cs.CoreV1().Services(ns).Get(ctx, "aws-like", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := svc.Annotations[kubelab.AddressAnnotation]
+	first, last, _ := strings.Cut(l.Cluster(cluster).LBPool, "-")
+	if a, err := netip.ParseAddr(want); err != nil || a.Compare(netip.MustParseAddr(first)) < 0 || a.Compare(netip.MustParseAddr(last)) > 0 {
+		t.Errorf("annotation %s = %q, want an address of the pool %s", kubelab.AddressAnnotation, want, l.Cluster(cluster).LBPool)
+	}
+	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, l.Istio.DNS[cluster])
+	}}
+	var got []string
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if got, err = r.LookupHost(ctx, in.Hostname); err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond) // CoreDNS reads the hosts file again every second
+	}
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("the lab's DNS answers %s with %v (%v), want %s", in.Hostname, got, err, want)
 	}
 
 	if err := lab.SetLBMode(ctx, l.Cluster(cluster), "never"); err != nil {

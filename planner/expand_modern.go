@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -313,9 +314,38 @@ func (e *expander) istiodIP(in providers.Outputs, ilb plans.Address) (any, error
 	if err := checkILBAddress(ilb, "hostname", h); err != nil {
 		return nil, err
 	}
-	addrs, err := net.DefaultResolver.LookupIP(context.Background(), "ip4", h)
-	if err != nil || len(addrs) == 0 {
-		return nil, fmt.Errorf("%s: the load balancer's host name %q does not resolve to an IPv4 address here (%v); /etc/hosts on the VMs needs one", ilb, h, err)
+	addrs, err := lookupIPv4(h, hostnameResolveWait)
+	if err != nil {
+		return nil, fmt.Errorf("%s: the load balancer's host name %q does not resolve to an IPv4 address here after %s (%v); /etc/hosts on the VMs needs one. Check with: host %s",
+			ilb, h, hostnameResolveWait, err, h)
 	}
 	return addrs[0].String(), nil
+}
+
+// hostnameResolveWait bounds how long the name of a load balancer may take
+// to resolve: a cloud publishes the name of a new one with its address,
+// and its DNS answers for it a little later (an AWS ELB's, a minute or
+// two).
+const hostnameResolveWait = 3 * time.Minute
+
+// lookupIPv4 resolves name to IPv4 addresses with the resolver of the
+// machine meshx runs on, asking again every two seconds for up to wait
+// while the answer is an error or empty.
+func lookupIPv4(name string, wait time.Duration) ([]net.IP, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		addrs, err := net.DefaultResolver.LookupIP(ctx, "ip4", name)
+		cancel()
+		if err == nil && len(addrs) > 0 {
+			return addrs, nil
+		}
+		if err == nil {
+			err = errors.New("no IPv4 address")
+		}
+		if time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(2 * time.Second)
+	}
 }

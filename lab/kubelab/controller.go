@@ -46,6 +46,9 @@ type controller struct {
 	podIPs *pool // touched only by the single pod worker
 
 	fwd *forwarders // nil without Config.LBDevice
+	// elbHosts is the hosts file of the addresses behind the hostnames of
+	// hostname mode (ELBHostsFile); "" when not written.
+	elbHosts string
 
 	ca *CA
 }
@@ -69,6 +72,7 @@ func RunController(ctx context.Context, dir string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	c.elbHosts = ELBHostsFile(dir)
 	return c.run(ctx)
 }
 
@@ -237,6 +241,9 @@ func (c *controller) recordAllocations() {
 			if a, err := netip.ParseAddr(in.IP); err == nil {
 				c.lb.take(a, keyOf(&s.ObjectMeta))
 			}
+		}
+		if a, ok := hostnameAddress(s); ok {
+			c.lb.take(a, keyOf(&s.ObjectMeta))
 		}
 	}
 	pods, _ := c.pods.List(everything)

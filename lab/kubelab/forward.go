@@ -153,7 +153,11 @@ func (f *forwarders) sync(ctx context.Context, key string, svc *corev1.Service) 
 	want := map[string]corev1.ServicePort{}
 	var ip netip.Addr
 	if svc != nil && ownsLB(svc) && len(svc.Status.LoadBalancer.Ingress) > 0 {
-		if a, err := netip.ParseAddr(svc.Status.LoadBalancer.Ingress[0].IP); err == nil {
+		a, err := netip.ParseAddr(svc.Status.LoadBalancer.Ingress[0].IP)
+		if h, ok := hostnameAddress(svc); ok {
+			a, err = h, nil
+		}
+		if err == nil {
 			ip = a
 			for _, p := range svc.Spec.Ports {
 				proto := p.Protocol

@@ -5,7 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -27,6 +32,58 @@ const (
 // HostnameSuffix ends every hostname the lab gives a LoadBalancer in
 // hostname mode. .test is reserved (RFC 6761): it never resolves outside.
 const HostnameSuffix = ".elb.meshx.test"
+
+// AddressAnnotation on a LoadBalancer Service of hostname mode holds the
+// address its hostname stands for, as a cloud's DNS answers for an ELB
+// name: the address from the pool that carries its traffic.
+const AddressAnnotation = "lab.meshx.dev/lb-address"
+
+// ELBHostsFile is the hosts file, in the cluster's directory dir, in which
+// the lab controller keeps one "address hostname" line per LoadBalancer of
+// hostname mode; the lab's DNS server answers the hostnames from it.
+func ELBHostsFile(dir string) string { return filepath.Join(dir, "elb-hosts") }
+
+// hostnameAddress returns the address behind the hostname of a Service of
+// hostname mode.
+func hostnameAddress(svc *corev1.Service) (netip.Addr, bool) {
+	in := svc.Status.LoadBalancer.Ingress
+	if len(in) == 0 || in[0].Hostname == "" || in[0].IP != "" {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(svc.Annotations[AddressAnnotation])
+	return a, err == nil
+}
+
+// writeELBHosts rewrites the hosts file of the hostname-mode addresses
+// from the Services as the informer has them, plus svc (just given its
+// hostname, not yet seen there).
+func (c *controller) writeELBHosts(svc *corev1.Service) error {
+	if c.elbHosts == "" {
+		return nil
+	}
+	lines := map[string]string{}
+	add := func(s *corev1.Service) {
+		if a, ok := hostnameAddress(s); ok {
+			lines[keyOf(&s.ObjectMeta)] = a.String() + " " + s.Status.LoadBalancer.Ingress[0].Hostname + "\n"
+		}
+	}
+	svcs, _ := c.services.List(everything)
+	for _, s := range svcs {
+		add(s)
+	}
+	if svc != nil {
+		add(svc)
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(lines)) {
+		b.WriteString(lines[k])
+	}
+	tmp := c.elbHosts + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, c.elbHosts)
+}
 
 type lbConfig struct {
 	Mode  string
@@ -127,7 +184,7 @@ func (c *controller) syncLB(ctx context.Context, key string) error {
 	if apierrors.IsNotFound(err) {
 		c.lb.release(key)
 		delete(c.firstSeen, key)
-		return nil
+		return c.writeELBHosts(nil)
 	}
 	if err != nil {
 		return err
@@ -163,25 +220,36 @@ func (c *controller) syncLB(ctx context.Context, key string) error {
 		c.lbQ.AddAfter(key, wait)
 		return nil
 	}
+	a, ok := netip.Addr{}, false
+	if want, err := netip.ParseAddr(svc.Spec.LoadBalancerIP); err == nil && c.lb.take(want, key) {
+		a, ok = want, true
+	} else {
+		a, ok = c.lb.get(key)
+	}
+	if !ok {
+		return fmt.Errorf("load balancer pool %s-%s is exhausted", c.st.LBFirst, c.st.LBLast)
+	}
 	var ingress corev1.LoadBalancerIngress
 	switch cfg.Mode {
 	case LBModeHostname:
+		// Only the name, as AWS reports an ELB; the address it stands for
+		// carries the traffic, and the lab's DNS answers the name with it.
 		ingress.Hostname = lbHostname(c.st.Name, ns, name)
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, AddressAnnotation, a)
+		got, err := c.cs.CoreV1().Services(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		if err != nil {
+			return ignoreNotFound(err)
+		}
+		svc = got
 	default:
-		a, ok := netip.Addr{}, false
-		if want, err := netip.ParseAddr(svc.Spec.LoadBalancerIP); err == nil && c.lb.take(want, key) {
-			a, ok = want, true
-		} else {
-			a, ok = c.lb.get(key)
-		}
-		if !ok {
-			return fmt.Errorf("load balancer pool %s-%s is exhausted", c.st.LBFirst, c.st.LBLast)
-		}
 		vip := corev1.LoadBalancerIPModeVIP
 		ingress.IP, ingress.IPMode = a.String(), &vip
 	}
 	svc = svc.DeepCopy()
 	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{ingress}
+	if err := c.writeELBHosts(svc); err != nil {
+		return err
+	}
 	// The address carries traffic before anyone can read it.
 	if err := c.fwd.sync(ctx, key, svc); err != nil {
 		return err
