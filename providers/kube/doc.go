@@ -189,7 +189,10 @@
 // keeps their names, data keys and cluster annotation, never their
 // values) and reports a Conflict when one registers the same cluster ID
 // under a data key, or names it in its annotation under another key:
-// istiod would read only one secret per cluster ID.
+// istiod would read only one secret per cluster ID. Observe of a modern
+// Reader reports a Conflict when the remote's own Istio install names its
+// cluster otherwise (global.multiCluster.clusterName in the values of
+// ConfigMap istio-sidecar-injector).
 //
 // Token, key and kubeconfig bytes never appear in an Object (only as
 // plans.Sensitive), an output string, an error or a log line.

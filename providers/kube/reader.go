@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -48,6 +49,8 @@ type reader struct {
 	namespace, serviceAccount string
 	tokenLifetime             time.Duration
 	format                    RemoteFormat
+	// clusterID is the ID the control plane gives the remote.
+	clusterID string
 }
 
 // Reader declares the remote reader at cluster.<cluster>.reader: service
@@ -62,7 +65,7 @@ func Reader(cluster string, o RemoteOptions) providers.Resource {
 	if sa == "" {
 		sa = o.Format.DefaultServiceAccount()
 	}
-	r := &reader{namespace: o.Namespace, serviceAccount: sa, tokenLifetime: o.TokenLifetime, format: o.Format}
+	r := &reader{namespace: o.Namespace, serviceAccount: sa, tokenLifetime: o.TokenLifetime, format: o.Format, clusterID: o.ClusterID}
 	return providers.Resource{
 		Addr:      ReaderAddress(cluster),
 		Target:    clusterTarget(cluster),
@@ -236,6 +239,16 @@ func (p readerParts) objects() []liveObject {
 }
 
 func (r *reader) observe(ctx context.Context, o *observation, addr plans.Address) (providers.Observed, error) {
+	conflict, err := r.installConflict(ctx, o.p)
+	if err != nil {
+		return providers.Observed{}, err
+	}
+	obs, err := r.observeParts(ctx, o, addr)
+	obs.Conflict = conflict
+	return obs, err
+}
+
+func (r *reader) observeParts(ctx context.Context, o *observation, addr plans.Address) (providers.Observed, error) {
 	parts := r.parts(o, addr)
 	objs := parts.objects()
 	if len(objs) == 0 {
@@ -628,4 +641,52 @@ func (p *Provider) remintReaderToken(ctx context.Context, env string, addr plans
 		return token, nil
 	}
 	return nil, fmt.Errorf("%s: no service account of environment %q in cluster %q", addr, env, p.name)
+}
+
+// injectorConfigMap is the ConfigMap of an Istio install's sidecar
+// injector, whose "values" hold the install's Helm values
+// (istioctl/pkg/workload reads the cluster ID there, from
+// global.multiCluster.clusterName).
+const injectorConfigMap = "istio-sidecar-injector"
+
+// installedClusterID is the cluster ID an Istio install's injector
+// ConfigMap gives its cluster, or "" when it names none.
+func installedClusterID(cm *corev1.ConfigMap) string {
+	var values struct {
+		Global struct {
+			MultiCluster struct {
+				ClusterName string `json:"clusterName"`
+			} `json:"multiCluster"`
+		} `json:"global"`
+	}
+	if json.Unmarshal([]byte(cm.Data["values"]), &values) != nil {
+		return ""
+	}
+	return values.Global.MultiCluster.ClusterName
+}
+
+// installConflict says why the remote's own Istio install disagrees with
+// the cluster ID the control plane would give it: the remote's proxies
+// and gateways then name their cluster otherwise than istiod does
+// (istio#42516). "" when the remote has no istiod-era install or it
+// agrees.
+func (r *reader) installConflict(ctx context.Context, p *Provider) (string, error) {
+	if r.format != RemoteModern || r.clusterID == "" {
+		return "", nil
+	}
+	id := ref{res: resConfigMaps, namespace: r.namespace, name: injectorConfigMap}
+	m, err := p.get(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("%s: get %s: %w", p.target(), id.human(), err)
+	}
+	cm, ok := m.(*corev1.ConfigMap)
+	if !ok {
+		return "", nil
+	}
+	installed := installedClusterID(cm)
+	if installed == "" || installed == r.clusterID {
+		return "", nil
+	}
+	return fmt.Sprintf("The Istio install in cluster %q calls its cluster %q (ConfigMap %s/%s, values global.multiCluster.clusterName), but its cluster_id here is %q: the remote's proxies would name their cluster otherwise than istiod does. Set cluster_id = %q, or install Istio in the remote with values.global.multiCluster.clusterName=%s.",
+		p.name, installed, r.namespace, injectorConfigMap, r.clusterID, installed, r.clusterID), nil
 }

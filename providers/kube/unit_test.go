@@ -412,6 +412,20 @@ func TestRemoteSecretConflict(t *testing.T) {
 	}
 }
 
+func TestInstalledClusterID(t *testing.T) {
+	for values, want := range map[string]string{
+		`{"global":{"multiCluster":{"clusterName":"east"},"meshID":"m"}}`: "east",
+		`{"global":{"meshID":"m"}}`: "",
+		`not json`:                  "",
+		``:                          "",
+	} {
+		cm := &corev1.ConfigMap{Data: map[string]string{"values": values, "config": "policy: enabled"}}
+		if got := installedClusterID(cm); got != want {
+			t.Errorf("installedClusterID(values %q) = %q, want %q", values, got, want)
+		}
+	}
+}
+
 func TestOwnerOf(t *testing.T) {
 	tests := []struct {
 		name   string

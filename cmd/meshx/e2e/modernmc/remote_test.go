@@ -162,7 +162,8 @@ func TestModernRemoteCluster(t *testing.T) {
 	w.DestroyOnCleanup()
 
 	// Another secret already registers remote1 with istiod: meshx's would
-	// be ignored, and the plan says so at the cluster block.
+	// be ignored, and the plan says so at the cluster block, for each
+	// disagreement.
 	stale := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "istio-remote-secret-stale", Namespace: istioNS,
 		Labels:      map[string]string{"istio/multiCluster": "true"},
 		Annotations: map[string]string{"networking.istio.io/cluster": "stale"}},
@@ -170,7 +171,22 @@ func TestModernRemoteCluster(t *testing.T) {
 	if _, err := cs.CoreV1().Secrets(istioNS).Create(c, stale, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// And remote1's own Istio install calls it otherwise.
+	injector := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "istio-sidecar-injector", Namespace: istioNS},
+		Data: map[string]string{"values": `{"global":{"multiCluster":{"clusterName":"remote-one"}}}`}}
+	if _, err := rcs.CoreV1().Namespaces().Create(c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: istioNS}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	if _, err := rcs.CoreV1().ConfigMaps(istioNS).Create(c, injector, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	plan := w.Must(1, "plan", "-no-color")
+	e2etest.Contains(t, "plan with another install's cluster ID", plan.Stderr,
+		`cluster.remote1.reader: The Istio install in cluster "remote1" calls its cluster "remote-one" (ConfigMap istio-system/istio-sidecar-injector, values global.multiCluster.clusterName), but its cluster_id here is "remote1"`,
+		`Set cluster_id = "remote-one"`)
+	if err := rcs.CoreV1().ConfigMaps(istioNS).Delete(c, injector.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	e2etest.Contains(t, "plan with a stale remote secret", plan.Stderr, "Error: Conflicting object", "main.hcl line 16",
 		`Secret istio-system/istio-remote-secret-stale in the control cluster, owned by field manager "modernmc.test", already registers cluster ID "remote1"`,
 		"kubectl -n istio-system delete secret istio-remote-secret-stale")
