@@ -250,16 +250,16 @@ func (l *loader) decodeCluster(n *node, inst *instance) cty.Value {
 				"The token_lifetime of %s is %s; Kubernetes issues tokens for at least 10m. Use 10m or more, or leave it unset for a long-lived token.", where, c.TokenLifetime)
 		}
 	}
+	l.decodeIstiodExposure(d, c)
+	l.decodeEastWestGateway(d, c)
 	if md := d.nested("mesh_expansion"); md != nil {
 		if c.Role == RoleRemote {
 			l.errorf(md.body.block.DefRange, "Mesh expansion on a remote cluster",
 				"The mesh_expansion block configures the control plane's internal load balancers, so it belongs on the control cluster; %s is a remote. Move it to the cluster with role = \"control\".", where)
 		} else {
-			c.MeshExpansion = l.meshExpansion(md)
+			c.MeshExpansion = l.meshExpansion(md, c)
 		}
 	}
-	l.decodeIstiodExposure(d, c)
-	l.decodeEastWestGateway(d, c)
 	if c.Role == RoleControl && c.MeshExpansion == nil {
 		c.MeshExpansion = &MeshExpansion{LoadBalancer: "none", WaitTimeout: 10 * time.Minute, Manage: true}
 	}
@@ -287,10 +287,13 @@ func (l *loader) decodeCluster(n *node, inst *instance) cty.Value {
 	return l.register("cluster", c.Name, clusterObject(c, l.profile, l.istioNS, Known{}))
 }
 
-// meshExpansion decodes the control cluster's mesh_expansion block. With
-// manage = false the ILBs are another environment's, so the attributes
-// that shape them (load_balancer, annotations, wait_timeout) are refused.
-func (l *loader) meshExpansion(md *decoder) *MeshExpansion {
+// meshExpansion decodes the mesh_expansion block of control cluster c.
+// With manage = false the ILBs are another environment's, so the
+// attributes that shape them (load_balancer, annotations, wait_timeout)
+// are refused. With istiod_exposure = "eastwest" meshx creates no load
+// balancer at all, so load_balancer (but "none") and annotations, which
+// would shape it, are refused too (eastWestLoadBalancer).
+func (l *loader) meshExpansion(md *decoder, c *Cluster) *MeshExpansion {
 	me := &MeshExpansion{Manage: md.boolean("manage", true)}
 	if !me.Manage {
 		for _, name := range []string{"load_balancer", "annotations", "wait_timeout"} {
@@ -299,6 +302,12 @@ func (l *loader) meshExpansion(md *decoder) *MeshExpansion {
 					"%s shapes the internal load balancers meshx creates, but %s says manage = false: another environment owns them and this one only reads their addresses. Remove %s here (set it in the owning environment), or remove manage = false.", name, md.where, name)
 			}
 		}
+		return me
+	}
+	if c.IstiodExposure == ExposureEastWest {
+		l.eastWestLoadBalancer(md, c)
+		me.LoadBalancer = "none"
+		me.WaitTimeout = md.duration("wait_timeout", 10*time.Minute)
 		return me
 	}
 	if md.attr("load_balancer") == nil {

@@ -343,3 +343,20 @@ func (l *loader) checkModernService(s *Service) {
 		}
 	}
 }
+
+// eastWestLoadBalancer refuses the mesh_expansion attributes that shape
+// the load balancer in front of istiod when control cluster c exposes
+// istiod through its east-west gateway: meshx creates no load balancer
+// then (the gateway Service is read, never written), so they would
+// silently do nothing. load_balancer = "none" says as much and is
+// accepted; wait_timeout still bounds the wait for the gateway's address.
+func (l *loader) eastWestLoadBalancer(md *decoder, c *Cluster) {
+	for _, name := range []string{"load_balancer", "annotations"} {
+		if !md.has(name) || (name == "load_balancer" && md.str(name, "") == "none") {
+			continue
+		}
+		l.errorf(md.attr(name).NameRange, "Attribute of a load balancer meshx does not create",
+			"%s in %s shapes the istiod-ilb Service that meshx creates with istiod_exposure = %q; with istiod_exposure = %q VMs reach istiod through the east-west gateway Service %q, which meshx reads and never changes, so %s would do nothing. Give the gateway Service its internal-load-balancer annotations where it is installed (k8s.serviceAnnotations in the IstioOperator of Istio's gen-eastwest-gateway.sh, or service.annotations of the istio/gateway chart) and remove %s here, or set istiod_exposure = %q.",
+			name, md.where, ExposureILB, ExposureEastWest, c.EastWestGateway, name, name, ExposureILB)
+	}
+}
