@@ -13,79 +13,21 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshx-dev/meshx/cmd/meshx/internal/e2etest"
 	"github.com/meshx-dev/meshx/istio"
 	"github.com/meshx-dev/meshx/lab"
-	"github.com/meshx-dev/meshx/lab/kubelab"
 )
 
 var (
 	gateways        = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "gateways"}
 	virtualServices = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}
 )
-
-// eastWestGateway creates what samples/multicluster/gen-eastwest-gateway.sh
-// installs as far as meshx sees it: the LoadBalancer Service
-// istio-eastwestgateway with its four ports, selecting the gateway's pod
-// (labels istio: eastwestgateway, app: istio-eastwestgateway). The lab
-// controller gives the Service an address on the VM bridge that carries
-// traffic, and relays 15012 and 15017 of it to the lab's istiod.
-//
-// A relay is a faithful stand-in for the gateway on the VM's side: the
-// istiod-gateway Gateway makes 15012 and 15017 TLS PASSTHROUGH, so the
-// real gateway's Envoy terminates nothing; it reads the SNI of the
-// agent's ClientHello, picks istiod by istiod-vs, and relays the bytes.
-// The agent's TLS session, its certificate check of istiod's name and its
-// token reach istiod exactly as they would through Envoy. What the relay
-// does not do, pick the route from the VirtualService, is the gateway's
-// job, not meshx's: the test checks that istiod accepted the Gateway and
-// VirtualService meshx wrote, as they are in Istio's own sample.
-func eastWestGateway(t *testing.T, l *lab.Lab) *corev1.Service {
-	t.Helper()
-	cs := l.Clientset(t, "control")
-	ctx := t.Context()
-	labels := map[string]string{"istio": "eastwestgateway", "app": "istio-eastwestgateway"}
-	err := kubelab.EnsureBackedPod(ctx, cs, kubelab.BackedPod{
-		Namespace: "istio-system", Name: "istio-eastwestgateway-0", ServiceAccount: "istio-eastwestgateway",
-		Image: "docker.io/istio/proxyv2", Labels: labels,
-		Backends: kubelab.Backends{
-			{Port: istio.IstiodXDSPort, Protocol: corev1.ProtocolTCP, Target: l.Istio.XDSAddress},
-			{Port: istio.IstiodWebhookPort, Protocol: corev1.ProtocolTCP, Target: l.Istio.WebhookAddress},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := func(name string, p int32) corev1.ServicePort {
-		return corev1.ServicePort{Name: name, Port: p, TargetPort: intstr.FromInt32(p), Protocol: corev1.ProtocolTCP}
-	}
-	svc, err := cs.CoreV1().Services("istio-system").Create(ctx, &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "istio-eastwestgateway", Namespace: "istio-system", Labels: labels},
-		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceTypeLoadBalancer,
-			Selector: map[string]string{"istio": "eastwestgateway"},
-			Ports: []corev1.ServicePort{port("status-port", 15021), port("tls", 15443),
-				port("tls-istiod", istio.IstiodXDSPort), port("tls-webhook", istio.IstiodWebhookPort)},
-		},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx := e2etest.Step(t)
-		cs.CoreV1().Services("istio-system").Delete(ctx, "istio-eastwestgateway", metav1.DeleteOptions{})
-		cs.CoreV1().Pods("istio-system").Delete(ctx, "istio-eastwestgateway-0", metav1.DeleteOptions{})
-	})
-	return svc
-}
 
 // istioSample returns the objects of a file of the lab's Istio module
 // (samples/multicluster/expose-istiod.yaml), by kind.
@@ -192,7 +134,7 @@ func TestEastWest(t *testing.T) {
 			"main.hcl line "+strconv.Itoa(line), "gen-eastwest-gateway.sh")
 	})
 
-	gw := eastWestGateway(t, l)
+	gw := e2etest.EastWestGateway(t, l)
 	// A certificate an earlier agent left in its output directory is not
 	// one this apply's agent obtained.
 	before, _ := workloadCert(w, vm)
