@@ -40,7 +40,9 @@
 //
 // For the istiod era (profile 1.20 and later) a VM is checked as istiod's
 // agent needs it: "dns istiod.NS.svc" through meshx's /etc/hosts line to
-// istiod's load balancer, "tcp istiod-ilb ADDRESS:15012", "unit istio",
+// the address of what exposes istiod, "tcp istiod-ilb ADDRESS:15012" (or,
+// with istiod_exposure = "eastwest", "tcp eastwest gateway NAME
+// ADDRESS:15012"), "unit istio",
 // "cert" for the root (istiod's istio-ca-root-cert ConfigMap) and for the
 // workload certificate the agent obtained (valid now: the agent renews it),
 // and "token PATH": the istio-token's remaining life, read on the VM as its
@@ -49,7 +51,12 @@
 // /debug/endpointz, read at meshx.istio.debug_url (its monitoring port,
 // which istiod answers only to localhost: a kubectl port-forward), lists
 // exactly the VMs' mesh IPs. Unset or unreachable, that check is skipped
-// (Skip), saying why and how to make it: never passed.
+// (Skip), saying why and how to make it: never passed. On the control
+// cluster, "ilb istiod-ilb", or with istiod_exposure = "eastwest" the
+// east-west gateway Service meshx reads ("eastwest gateway NAME": an
+// address and port 15012) and the Gateway and VirtualService meshx writes
+// ("gateway NS/istiod-gateway", "virtualservice NS/istiod-vs": present as
+// applied).
 //
 // A failing check says what was seen, what meshx expected, and what to do.
 //

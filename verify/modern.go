@@ -16,8 +16,9 @@ import (
 )
 
 // modernChecks checks a VM of the istiod era: istiod's name resolves
-// through the VM's /etc/hosts line to its load balancer, which accepts the
-// agent's connection on the xDS/CA port; the unit runs; the root
+// through the VM's /etc/hosts line to what exposes istiod (istiod-ilb or
+// the east-west gateway), which accepts the agent's connection on the
+// xDS/CA port; the unit runs; the root
 // certificate is the one istiod publishes (istio-ca-root-cert); the agent
 // holds a valid workload certificate; and the token it proves itself with
 // has more than a third of its life left. The token never leaves the VM:
@@ -75,28 +76,26 @@ func (v *verifier) modernRoot(m *config.VM) certJudge {
 }
 
 // istiodChecks resolves istiod's name on the VM and connects to the
-// address its /etc/hosts line gives on the xDS/CA port.
+// address its /etc/hosts line gives on the xDS/CA port, through istiod's
+// front as the control cluster exposes it (istiodFront).
 func (v *verifier) istiodChecks(ctx context.Context, p *vm.Provider, subject string, hostsLine plans.Address, read vmRead) []Check {
-	var wantAddr, name, why string
+	front := v.istiodFront()
+	var in istiodInput
 	if err := v.clusterErr["cluster."+v.controlName()]; err != nil {
-		why = "cluster." + v.controlName() + " could not be read: " + firstLine(err)
+		in.why = "cluster." + v.controlName() + " could not be read: " + firstLine(err)
 	} else if obj, err := v.byAddr[hostsLine].Render(planner.AppliedOutputs(v.outputs)); err != nil {
-		why = firstLine(err)
+		in.why = firstLine(err)
 	} else if line, ok := obj["line"].(string); !ok {
-		why = "istiod-ilb has no address yet (see the ilb checks)."
+		in.why = front.what + " has no address yet (see the " + front.check + " check)."
 	} else if f := strings.Fields(line); len(f) == 2 {
-		wantAddr, name = f[0], f[1]
+		in.want, in.name = f[0], f[1]
 	}
-	if name == "" {
-		name = istio.IstiodHost(v.cfg.Meshx.Istio.Namespace, v.cfg.Meshx.Istio.Revision)
+	if in.name == "" {
+		in.name = istio.IstiodHost(v.cfg.Meshx.Istio.Namespace, v.cfg.Meshx.Istio.Revision)
 	}
-	onVM := hostsAddress(string(read.files[istio.HostsPath]), name)
-	target := onVM
-	if target == "" {
-		target = wantAddr
-	}
-	args := []string{"sh", "-c", probeScript, "meshx-verify-probe", strconv.Itoa(int(v.opts.DialTimeout.Seconds() + 0.5)), "d", name}
-	if validName(target) {
+	in.onVM = hostsAddress(string(read.files[istio.HostsPath]), in.name)
+	args := []string{"sh", "-c", probeScript, "meshx-verify-probe", strconv.Itoa(int(v.opts.DialTimeout.Seconds() + 0.5)), "d", in.name}
+	if target := in.target(); validName(target) {
 		args = append(args, "as", istio.ProxyUser, "t", target, strconv.Itoa(istio.IstiodXDSPort))
 	}
 	out, err := vm.Exec(ctx, p, args...)
@@ -104,35 +103,57 @@ func (v *verifier) istiodChecks(ctx context.Context, p *vm.Provider, subject str
 		return []Check{{Subject: subject, Name: "dns and tcp", Status: Fail, Observed: firstLine(err),
 			Fix: "The read-only probe (getent and perl) failed on the VM: check that it has Debian's libc-bin and perl-base."}}
 	}
-	probe := parseProbe([]byte(out))
-	dns := Check{Subject: subject, Name: "dns " + name, Observed: resolvedText(probe.resolved[name])}
-	switch got := probe.resolved[name]; {
-	case why != "":
-		dns.Status, dns.Expected, dns.Fix = Fail, "unknown", "meshx cannot tell which address to expect: "+why
-	case len(got) == 1 && got[0] == wantAddr:
+	return front.judge(subject, in, parseProbe([]byte(out)))
+}
+
+// istiodInput is what a VM's istiod checks compare: istiod's name and the
+// address meshx expects for it now (want: its front's current address),
+// the address the VM's /etc/hosts gives it (onVM), and, when meshx cannot
+// tell what to expect, why not.
+type istiodInput struct {
+	name, want, onVM, why string
+}
+
+// target is the address the VM connects to: the one its /etc/hosts gives
+// istiod's name, as the agent resolves it, or else the expected one.
+func (in istiodInput) target() string {
+	if in.onVM != "" {
+		return in.onVM
+	}
+	return in.want
+}
+
+// judge makes the dns check of istiod's name and the tcp check of its
+// front from what the VM's probe found.
+func (f istiodFront) judge(subject string, in istiodInput, probe vmProbe) []Check {
+	dns := Check{Subject: subject, Name: "dns " + in.name, Observed: resolvedText(probe.resolved[in.name])}
+	switch got := probe.resolved[in.name]; {
+	case in.why != "":
+		dns.Status, dns.Expected, dns.Fix = Fail, "unknown", "meshx cannot tell which address to expect: "+in.why
+	case len(got) == 1 && got[0] == in.want:
 		dns.Status = Pass
-	case onVM != "" && onVM != wantAddr:
-		dns.Status, dns.Expected = Fail, wantAddr
-		dns.Fix = "The VM's /etc/hosts holds an address istiod's load balancer no longer has: run meshx apply to rewrite the line."
+	case in.onVM != "" && in.onVM != in.want:
+		dns.Status, dns.Expected = Fail, in.want
+		dns.Fix = "The VM's /etc/hosts holds an address " + f.what + " no longer has: run meshx apply to rewrite the line."
 	default:
-		dns.Status, dns.Expected = Fail, wantAddr
+		dns.Status, dns.Expected = Fail, in.want
 		dns.Fix = "Run meshx apply: it writes istiod's line in /etc/hosts. If it is there, check the hosts entry of /etc/nsswitch.conf."
 	}
 	checks := []Check{dns}
-	if validName(target) {
-		key := target + ":" + strconv.Itoa(istio.IstiodXDSPort)
-		tcp := Check{Subject: subject, Name: "tcp " + istio.IstiodILB.Name + " " + key, Status: Pass, Observed: "connected"}
-		if res := probe.tcp[key]; res != "ok" {
-			tcp.Status, tcp.Observed, tcp.Expected = Fail, res, "connected"
-			tcp.Fix = fmt.Sprintf("The VM cannot reach istiod at %s: check istiod-ilb's backends (kubectl -n %s get endpoints %s) and any firewall between the VM and it.",
-				key, v.cfg.Meshx.Istio.Namespace, istio.IstiodILB.Name)
-			if wantAddr != "" && target != wantAddr {
-				tcp.Fix = fmt.Sprintf("%s is not istiod-ilb's address any more (it is %s now): run meshx apply to rewrite /etc/hosts.", target, wantAddr)
-			}
-		}
-		checks = append(checks, tcp)
+	target := in.target()
+	if !validName(target) {
+		return checks
 	}
-	return checks
+	key := target + ":" + strconv.Itoa(istio.IstiodXDSPort)
+	tcp := Check{Subject: subject, Name: "tcp " + f.label + " " + key, Status: Pass, Observed: "connected"}
+	if res := probe.tcp[key]; res != "ok" {
+		tcp.Status, tcp.Observed, tcp.Expected = Fail, res, "connected"
+		tcp.Fix = fmt.Sprintf("The VM cannot reach istiod at %s through %s: %s", key, f.what, f.backends)
+		if in.want != "" && target != in.want {
+			tcp.Fix = fmt.Sprintf("%s is no longer the address of %s (it is %s now): run meshx apply to rewrite /etc/hosts.", target, f.what, in.want)
+		}
+	}
+	return append(checks, tcp)
 }
 
 // hostsAddress is the address an /etc/hosts text gives name, or "".

@@ -170,7 +170,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, hcl.Di
 	var jobs []func(context.Context) []Check
 	for _, c := range cfg.Clusters {
 		if c.IsControl() {
-			jobs = append(jobs, func(context.Context) []Check { return v.ilbChecks(c) })
+			jobs = append(jobs, func(context.Context) []Check { return append(v.ilbChecks(c), v.routeChecks(c)...) })
 		} else {
 			jobs = append(jobs, func(ctx context.Context) []Check { return v.remoteChecks(ctx, c) })
 		}
@@ -236,10 +236,12 @@ type verifier struct {
 }
 
 // clusterKinds are the instances whose live state the checks compare
-// against: load-balancer addresses, Citadel's secrets and istiod's
-// istio-ca-root-cert ConfigMaps (the current root), and the Endpoints of
-// registered services.
-var clusterKinds = map[string]bool{kube.KindLoadBalancer: true, kube.KindIstioSecret: true, kube.KindRootCert: true, kube.KindEndpoints: true}
+// against: load-balancer addresses (the east-west gateway's included),
+// Citadel's secrets and istiod's istio-ca-root-cert ConfigMaps (the
+// current root), the Endpoints of registered services, and the Gateway
+// and VirtualService that route the east-west gateway to istiod.
+var clusterKinds = map[string]bool{kube.KindLoadBalancer: true, kube.KindIstioSecret: true, kube.KindRootCert: true, kube.KindEndpoints: true,
+	kube.KindGateway: true, kube.KindVirtualService: true}
 
 // observeClusters reads, on every cluster at once, the instances the
 // checks need, through the kube provider's Observe (which only reads).
@@ -334,7 +336,9 @@ func (v *verifier) unreadable(a plans.Address) error {
 }
 
 // ilbChecks says, for the control cluster, whether each load balancer of
-// the profile has an address: every VM check depends on them.
+// the profile has an address, and with istiod_exposure = "eastwest"
+// whether the east-west gateway meshx reads has one and istiod's port:
+// every VM check depends on them.
 func (v *verifier) ilbChecks(c *config.Cluster) []Check {
 	subject := "cluster." + c.Name
 	var out []Check
@@ -342,8 +346,11 @@ func (v *verifier) ilbChecks(c *config.Cluster) []Check {
 		if r.Kind != kube.KindLoadBalancer || r.Target != subject {
 			continue
 		}
-		ck := Check{Subject: subject, Name: "ilb " + r.Addr.Key}
-		l := v.profileILB(r.Addr.Key)
+		ck := Check{Subject: subject, Name: lbCheckName(r)}
+		ns, name := v.profileILB(r.Addr.Key).Namespace(v.cfg.Meshx.Istio.Namespace), r.Addr.Key
+		if r.Addr.Type == eastWestType {
+			ns, name, _ = strings.Cut(r.Addr.Key, "/")
+		}
 		o := v.observed[r.Addr]
 		addr, _ := v.outputs[r.Addr]["address"].(string)
 		switch err := v.clusterErr[subject]; {
@@ -351,16 +358,19 @@ func (v *verifier) ilbChecks(c *config.Cluster) []Check {
 			ck.Status, ck.Observed = Fail, "cannot read the cluster: "+firstLine(err)
 			ck.Fix = fixUnreachable
 		case !o.Exists:
-			ck.Status, ck.Observed = Fail, "no Service "+l.Namespace(v.cfg.Meshx.Istio.Namespace)+"/"+l.Name
+			ck.Status, ck.Observed = Fail, "no Service "+ns+"/"+name
 			ck.Fix = "Run meshx apply: it creates the load balancer."
 			if r.Reference != "" {
 				ck.Fix = r.Reference
 			}
 		case addr == "":
 			ck.Status, ck.Observed = Fail, "no address yet"
-			ck.Fix = fmt.Sprintf("The load balancer has no ingress address: check the cloud's load-balancer controller (kubectl -n %s describe service %s).", l.Namespace(v.cfg.Meshx.Istio.Namespace), l.Name)
+			ck.Fix = fmt.Sprintf("The load balancer has no ingress address: check the cloud's load-balancer controller (kubectl -n %s describe service %s).", ns, name)
 		default:
 			ck.Status, ck.Observed = Pass, addr
+			if r.Addr.Type == eastWestType {
+				gatewayPortCheck(&ck, o, ns, name)
+			}
 		}
 		out = append(out, ck)
 	}
