@@ -83,9 +83,21 @@ func mustPass(t *testing.T, w *e2etest.World) report {
 	t.Helper()
 	r := verify(t, w)
 	if !r.OK || len(r.skipped()) > 0 {
-		t.Fatalf("verify failed %v, skipped %v", r.failing(), r.skipped())
+		t.Fatalf("verify failed %v, skipped %v%s", r.failing(), r.skipped(), r.notPassed())
 	}
 	return r
+}
+
+// notPassed lists what was seen of each check that did not pass, and what
+// to do, for a test's failure message.
+func (r report) notPassed() string {
+	var b strings.Builder
+	for _, c := range r.Checks {
+		if c.Status != "pass" {
+			fmt.Fprintf(&b, "\n  %s: %s: %s: %s", c.Subject, c.Check, c.Observed, c.Fix)
+		}
+	}
+	return b.String()
 }
 
 // repair runs meshx apply, which every failing check names, and shows
@@ -104,6 +116,55 @@ func vmExec(t *testing.T, l *lab.Lab, argv ...string) {
 	if _, errOut, err := l.VMExec(e2etest.Step(t), "vm1", argv...); err != nil {
 		t.Fatalf("vm1: %v: %v\n%s", argv, err, errOut)
 	}
+}
+
+// moveAddress gives the control cluster's LoadBalancer Service
+// istio-system/name another address behind meshx's back and returns it:
+// the last of the cluster's pool. The lab controller handed out the first
+// ones, and leaves an address set by hand in place, carrying traffic there
+// instead.
+func moveAddress(t *testing.T, l *lab.Lab, name string) string {
+	t.Helper()
+	_, last, _ := strings.Cut(l.Cluster("control").LBPool, "-")
+	moved := netip.MustParseAddr(last).String()
+	svcs := l.Clientset(t, "control").CoreV1().Services("istio-system")
+	svc, err := svcs.Get(t.Context(), name, e2etest.Get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: moved}}
+	if _, err := svcs.UpdateStatus(t.Context(), svc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return moved
+}
+
+// controlDynamic is a dynamic client of the lab's control cluster, for
+// Istio's objects.
+func controlDynamic(t *testing.T, l *lab.Lab) dynamic.Interface {
+	t.Helper()
+	rc, err := l.ControlCluster().RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dyn
+}
+
+// eventuallyFailing waits until exactly the checks want fail (none: until
+// verify passes), as istiod and the lab controller see a change only once
+// their informers do, and returns that report.
+func eventuallyFailing(t *testing.T, w *e2etest.World, want []string) report {
+	t.Helper()
+	var r report
+	e2etest.Eventually(t, "verify fails as expected", time.Minute, func() (bool, string) {
+		r = verify(t, w)
+		return slices.Equal(r.failing(), want), fmt.Sprintf("failing %v, want %v", r.failing(), want)
+	})
+	return r
 }
 
 // breaking starts a test that breaks one thing: if it fails before its
@@ -130,7 +191,7 @@ func TestVerify(t *testing.T) {
 		"-no-color")
 	w.Must(0, "apply", "-auto-approve")
 	vmIP := l.VM("vm1").Address
-	cs, rcs := w.Client("control"), w.Client("remote1")
+	rcs := w.Client("remote1")
 
 	// The table, for people.
 	table := w.Must(0, "verify")
@@ -185,19 +246,7 @@ func TestVerify(t *testing.T) {
 
 	t.Run("ILB address changed behind meshx's back", func(t *testing.T) {
 		breaking(t, w)
-		// The last address of the control cluster's pool: the lab
-		// controller handed out the first ones, and leaves an address
-		// set by hand in place, carrying traffic there instead.
-		_, last, _ := strings.Cut(control.LBPool, "-")
-		moved := netip.MustParseAddr(last).String()
-		svc, err := cs.CoreV1().Services("istio-system").Get(t.Context(), "istio-pilot-ilb", e2etest.Get)
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: moved}}
-		if _, err := cs.CoreV1().Services("istio-system").UpdateStatus(t.Context(), svc, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		moved := moveAddress(t, l, "istio-pilot-ilb")
 		r := verify(t, w)
 		want := []string{"vm.ecs1: dns istio-pilot", "vm.ecs1: dns istio-pilot.istio-system"}
 		for _, port := range []string{"15005", "8080", "15010", "15011"} {
@@ -347,32 +396,13 @@ func TestVerifyModern(t *testing.T) {
 		})
 	})
 
-	// istiod's view only changes once its informers see the change.
-	eventuallyFailing := func(t *testing.T, want []string) report {
-		t.Helper()
-		var r report
-		e2etest.Eventually(t, "verify fails as expected", time.Minute, func() (bool, string) {
-			r = verify(t, w)
-			return slices.Equal(r.failing(), want), fmt.Sprintf("failing %v, want %v", r.failing(), want)
-		})
-		return r
-	}
-
 	t.Run("WorkloadEntry deleted behind meshx's back", func(t *testing.T) {
 		breaking(t, w)
-		rc, err := l.ControlCluster().RESTConfig()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dyn, err := dynamic.NewForConfig(rc)
-		if err != nil {
-			t.Fatal(err)
-		}
 		wes := schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "workloadentries"}
-		if err := dyn.Resource(wes).Namespace("bookinfo").Delete(t.Context(), "vm1", metav1.DeleteOptions{}); err != nil {
+		if err := controlDynamic(t, l).Resource(wes).Namespace("bookinfo").Delete(t.Context(), "vm1", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		r := eventuallyFailing(t, endpoints)
+		r := eventuallyFailing(t, w, endpoints)
 		for _, name := range endpoints {
 			c := r.find(t, name)
 			if c.Observed != "no addresses" || c.Expected != vmIP {
@@ -381,7 +411,7 @@ func TestVerifyModern(t *testing.T) {
 			e2etest.Contains(t, name, c.Fix, "does not list "+vmIP, "Run meshx apply")
 		}
 		w.Must(0, "apply", "-auto-approve")
-		eventuallyFailing(t, nil)
+		eventuallyFailing(t, w, nil)
 	})
 
 	t.Run("istiod's debug endpoint unset or unreachable", func(t *testing.T) {
@@ -440,7 +470,7 @@ func TestVerifyModern(t *testing.T) {
 		e2etest.Contains(t, "fix", r.find(t, want[0]).Fix, "journalctl -u istio")
 		// The agent writes it again once it has a new one from istiod.
 		vmExec(t, l, "systemctl", "restart", "istio")
-		eventuallyFailing(t, nil)
+		eventuallyFailing(t, w, nil)
 	})
 
 	t.Run("token near expiry", func(t *testing.T) {
@@ -489,4 +519,111 @@ func TestVerifyModern(t *testing.T) {
 			t.Errorf("%v printed the token:\n%s", args, out)
 		}
 	}
+}
+
+// TestVerifyEastWest applies examples/vm-modern with istiod_exposure =
+// "eastwest" through the east-west gateway e2e/modern's TestEastWest
+// builds, and shows verify following the exposure: the control cluster's
+// checks are the gateway's address and the Gateway and VirtualService
+// meshx wrote, the VM's are istiod's name resolving to the gateway and
+// 15012 through it, and nothing names istiod-ilb. Then one thing at a
+// time breaks: the gateway's address changes behind meshx's back (the
+// VM's dns and tcp checks fail, saying where it is now), the
+// VirtualService is deleted (its check alone fails); each exits 1 until
+// meshx apply repairs it.
+func TestVerifyEastWest(t *testing.T) {
+	l := lab.Get(t)
+	if l.Istio == nil || l.Istio.SidecarDeb == "" {
+		t.Fatal("the lab runs no istiod or built no modern sidecar .deb")
+	}
+	// Before the World, so that its destroy runs first at cleanup: the
+	// plan reads the gateway.
+	gw := e2etest.EastWestGateway(t, l)
+	w := e2etest.Example(t, l, "vm-modern", "-var-file="+l.ExamplesVars, "-no-color", "-var", "istiod_exposure=eastwest")
+	w.Must(0, "apply", "-auto-approve")
+	cs := w.Client("control")
+	gw, err := cs.CoreV1().Services("istio-system").Get(t.Context(), gw.Name, e2etest.Get)
+	if err != nil || len(gw.Status.LoadBalancer.Ingress) == 0 {
+		t.Fatalf("the gateway has no address: %v", err)
+	}
+	gwIP := gw.Status.LoadBalancer.Ingress[0].IP
+
+	// The agent gets its certificate through the gateway asynchronously.
+	var r report
+	e2etest.Eventually(t, "verify passes once the agent holds a workload certificate", 2*time.Minute, func() (bool, string) {
+		r = verify(t, w)
+		return r.OK && len(r.skipped()) == 0, fmt.Sprintf("failing %v, skipped %v", r.failing(), r.skipped())
+	})
+	const (
+		gwCheck = "cluster.control: eastwest gateway istio-eastwestgateway"
+		vsCheck = "cluster.control: virtualservice istio-system/istiod-vs"
+		dns     = "vm.vm1: dns istiod.istio-system.svc"
+	)
+	tcp := "vm.vm1: tcp eastwest gateway istio-eastwestgateway " + gwIP + ":15012"
+	if c := r.find(t, gwCheck); c.Observed != gwIP {
+		t.Errorf("%s: %q, want the gateway's %s", gwCheck, c.Observed, gwIP)
+	}
+	r.find(t, "cluster.control: gateway istio-system/istiod-gateway")
+	r.find(t, vsCheck)
+	if c := r.find(t, dns); c.Observed != gwIP {
+		t.Errorf("istiod resolved to %q on the VM, want the gateway's %s", c.Observed, gwIP)
+	}
+	r.find(t, tcp)
+	for _, c := range r.Checks {
+		if strings.Contains(c.Check, "ilb") {
+			t.Errorf("%s: %s names a load balancer meshx does not make with eastwest exposure", c.Subject, c.Check)
+		}
+	}
+	table := w.Must(0, "verify")
+	e2etest.Contains(t, "table", table.Stdout, "eastwest gateway istio-eastwestgateway", "Verify: all ")
+
+	t.Run("gateway address changed behind meshx's back", func(t *testing.T) {
+		breaking(t, w)
+		moved := moveAddress(t, l, gw.Name)
+		r := eventuallyFailing(t, w, []string{dns, tcp})
+		if c := r.find(t, gwCheck); c.Observed != moved {
+			t.Errorf("%s: %q, want %s", gwCheck, c.Observed, moved)
+		}
+		if c := r.find(t, dns); c.Observed != gwIP || c.Expected != moved {
+			t.Errorf("%s: observed %q expected %q, want %s and %s", dns, c.Observed, c.Expected, gwIP, moved)
+		}
+		e2etest.Contains(t, "dns fix", r.find(t, dns).Fix, "the east-west gateway istio-eastwestgateway no longer has", "run meshx apply")
+		e2etest.Contains(t, "tcp fix", r.find(t, tcp).Fix, "no longer the address of the east-west gateway istio-eastwestgateway (it is "+moved+" now)")
+		res := w.Meshx("verify")
+		if res.Code != 1 {
+			t.Errorf("verify exits %d, want 1:\n%s", res.Code, res)
+		}
+		e2etest.Contains(t, "table", res.Stdout, "Failed checks, and what to do:", "it is "+moved+" now")
+		t.Logf("verify, the gateway moved:\n%s", res.Stdout)
+		w.Must(0, "apply", "-auto-approve")
+		r = eventuallyFailing(t, w, nil)
+		if c := r.find(t, dns); c.Observed != moved {
+			t.Errorf("after apply istiod resolves to %q on the VM, want %s", c.Observed, moved)
+		}
+		r.find(t, "vm.vm1: tcp eastwest gateway istio-eastwestgateway "+moved+":15012")
+	})
+
+	t.Run("VirtualService deleted behind meshx's back", func(t *testing.T) {
+		breaking(t, w)
+		vss := schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}
+		if err := controlDynamic(t, l).Resource(vss).Namespace("istio-system").Delete(t.Context(), istio.IstiodVirtualServiceName, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		r := verify(t, w)
+		if got, want := r.failing(), []string{vsCheck}; !slices.Equal(got, want) {
+			t.Fatalf("failing %v, want %v", got, want)
+		}
+		c := r.find(t, vsCheck)
+		if c.Observed != "missing" {
+			t.Errorf("%s: observed %q", vsCheck, c.Observed)
+		}
+		e2etest.Contains(t, "fix", c.Fix, "Run meshx apply: it writes istiod-vs", "expose-istiod.yaml")
+		res := w.Meshx("verify")
+		if res.Code != 1 {
+			t.Errorf("verify exits %d, want 1:\n%s", res.Code, res)
+		}
+		e2etest.Contains(t, "table", res.Stdout, "virtualservice istio-system/istiod-vs", "Run meshx apply: it writes istiod-vs")
+		t.Logf("verify, the VirtualService deleted:\n%s", res.Stdout)
+		repair(t, w)
+	})
 }
