@@ -16,9 +16,11 @@ import (
 // requestStats are the API server's own counts of the requests it served
 // and the time it spent on them, by verb, for the Services and Endpoints
 // (apiserver_request_total and apiserver_request_duration_seconds from
-// its /metrics): they say how many requests each side of P2 sends per
-// object and what each costs the server, which no client-side timing of a
-// whole run can.
+// its /metrics), and of its calls to etcd for them ("etcd get", "etcd
+// update", …; a Service's cluster IP counts as the Service's): they say
+// how many requests each side of P2 sends per object, what each costs the
+// server and how much of that is waiting on etcd, which no client-side
+// timing of a whole run can.
 type requestStats map[string]*verbStats
 
 type verbStats struct {
@@ -26,9 +28,10 @@ type verbStats struct {
 	sum float64 // seconds
 }
 
-// metricRE matches the two metrics' samples of the core group's services
-// and endpoints: name, labels, value.
-var metricRE = regexp.MustCompile(`^(apiserver_request_total|apiserver_request_duration_seconds_sum)\{([^}]*)\} (\S+)$`)
+// metricRE matches the samples of the request metrics and of the API
+// server's calls to etcd (etcd_request_duration_seconds, by operation):
+// name, labels, value.
+var metricRE = regexp.MustCompile(`^(apiserver_request_total|apiserver_request_duration_seconds_sum|etcd_request_duration_seconds_count|etcd_request_duration_seconds_sum)\{([^}]*)\} (\S+)$`)
 
 // scrapeRequests reads the API server's request metrics through kubectl.
 func scrapeRequests(ctx context.Context, kubectl, kubeconfig string) (requestStats, error) {
@@ -49,22 +52,29 @@ func scrapeRequests(ctx context.Context, kubectl, kubeconfig string) (requestSta
 			k, v, _ := strings.Cut(kv, "=")
 			labels[k] = strings.Trim(v, `"`)
 		}
+		verb := labels["verb"]
+		if op := labels["operation"]; op != "" {
+			// A Service's cluster IP is an IPAddress object of its own.
+			verb = "etcd " + op
+			if labels["resource"] == "ipaddresses" {
+				labels["group"], labels["resource"] = "", "services"
+			}
+		}
 		// Watches last as long as their watcher: not requests of a run.
-		if labels["group"] != "" || (labels["resource"] != "services" && labels["resource"] != "endpoints") || labels["subresource"] != "" || labels["verb"] == "WATCH" {
+		if labels["group"] != "" || (labels["resource"] != "services" && labels["resource"] != "endpoints") || labels["subresource"] != "" || verb == "WATCH" {
 			continue
 		}
 		v, err := strconv.ParseFloat(m[3], 64)
 		if err != nil {
 			continue
 		}
-		verb := labels["verb"]
 		if st[verb] == nil {
 			st[verb] = &verbStats{}
 		}
-		if m[1] == "apiserver_request_total" {
-			st[verb].n += v
-		} else {
+		if strings.HasSuffix(m[1], "_sum") {
 			st[verb].sum += v
+		} else {
+			st[verb].n += v
 		}
 	}
 	return st, sc.Err()
@@ -97,7 +107,11 @@ func (s requestStats) String() string {
 	var parts []string
 	for _, v := range verbs {
 		st := s[v]
-		parts = append(parts, fmt.Sprintf("%.0f %s (mean %s in the API server)", st.n, v, millis(time.Duration(st.sum/st.n*float64(time.Second)))))
+		where := "in the API server"
+		if strings.HasPrefix(v, "etcd ") {
+			where = "waiting on etcd"
+		}
+		parts = append(parts, fmt.Sprintf("%.0f %s (mean %s %s)", st.n, v, millis(time.Duration(st.sum/st.n*float64(time.Second))), where))
 	}
 	if len(parts) == 0 {
 		return "none"
