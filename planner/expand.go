@@ -149,10 +149,10 @@ func (e *expander) controlCluster() hcl.Diagnostics {
 	}
 	me := c.MeshExpansion
 	if me == nil {
-		me = &config.MeshExpansion{LoadBalancer: "none"}
+		me = &config.MeshExpansion{LoadBalancer: "none", Manage: true}
 	}
 	if modern && c.IstiodExposure == config.ExposureEastWest {
-		e.eastWest(me.WaitTimeout)
+		e.eastWest(me)
 		return nil
 	}
 	base, err := istio.LoadBalancerAnnotations(me.LoadBalancer)

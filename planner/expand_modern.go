@@ -51,31 +51,43 @@ func (e *expander) modern() hcl.Diagnostics {
 // samples/multicluster/expose-istiod.yaml does: the gateway Service is
 // read, never written (gen-eastwest-gateway.sh installs it), and its
 // address is istiod's for the VMs; the istiod-gateway Gateway and the
-// istiod-vs VirtualService route its 15012 and 15017 to istiod. wait
-// bounds apply's wait for the gateway's address.
-func (e *expander) eastWest(wait time.Duration) {
+// istiod-vs VirtualService route its 15012 and 15017 to istiod. The
+// Gateway selects the pods the gateway Service selects (the sample's
+// istio=eastwestgateway for a Service without a selector). me.WaitTimeout
+// bounds apply's wait for the gateway's address. With me.Manage false
+// another environment owns the Gateway and VirtualService too: they are
+// read by reference, never written.
+func (e *expander) eastWest(me *config.MeshExpansion) {
 	c := e.control
 	istioNS := e.cfg.Meshx.Istio.Namespace
 	rev := e.cfg.Meshx.Istio.Revision
 	api := e.profile.Modern.NetworkingAPI
 	rng := c.Ranges["istiod_exposure"]
-	gw := kube.EastWestGateway(c.Name, istioNS, c.EastWestGateway, wait)
+	gw := kube.EastWestGateway(c.Name, istioNS, c.EastWestGateway, me.WaitTimeout)
 	gw.Reference = fmt.Sprintf("istiod_exposure = %q on cluster %q reads the east-west gateway Service %s/%s and never creates it. Install the gateway first (Istio's samples/multicluster/gen-eastwest-gateway.sh, or the istio/gateway chart), name it with eastwest_gateway if it is not %s, or set istiod_exposure = %q to have meshx create a load balancer for istiod.",
 		config.ExposureEastWest, c.Name, istioNS, c.EastWestGateway, config.DefaultEastWestGateway, config.ExposureILB)
 	e.add(gw, rng)
 	e.ilbs[istio.IstiodILB.Key] = gw.Addr
 
+	vsName, vsSpec := istio.IstiodVirtualService(istioNS, rev)
+	vs := kube.VirtualService(plans.Address{Block: "cluster", Name: c.Name, Type: "virtual_service", Key: istioNS + "/" + vsName},
+		c.Name, api, istioNS, vsName, vsSpec)
+	vs.DependsOn = append(vs.DependsOn, gw.Addr)
 	routes := []providers.Resource{
 		kube.Gateway(plans.Address{Block: "cluster", Name: c.Name, Type: "gateway", Key: istioNS + "/" + istio.IstiodGatewayName},
-			c.Name, api, istioNS, istio.IstiodGatewayName, istio.IstiodGatewaySpec(rev)),
+			c.Name, api, istioNS, istio.IstiodGatewayName, istio.IstiodGatewaySpec(rev), &gw.Addr),
+		vs,
 	}
-	vsName, vsSpec := istio.IstiodVirtualService(istioNS, rev)
-	routes = append(routes, kube.VirtualService(plans.Address{Block: "cluster", Name: c.Name, Type: "virtual_service", Key: istioNS + "/" + vsName},
-		c.Name, api, istioNS, vsName, vsSpec))
 	for _, r := range routes {
-		r.DependsOn = append(r.DependsOn, gw.Addr)
-		r.Settings.Adopt = c.Adopt
-		e.add(r, rng)
+		if me.Manage {
+			r.Settings.Adopt = c.Adopt
+			e.add(r, rng)
+		} else {
+			r.ReadOnly = true
+			r.Reference = fmt.Sprintf("This environment uses the istiod-gateway Gateway and %s VirtualService of cluster %q by reference (mesh_expansion { manage = false } with istiod_exposure = %q) and never creates them: apply the environment that owns them first, then plan again. Or remove manage = false to have this environment create and own them.",
+				vsName, c.Name, config.ExposureEastWest)
+			e.add(r, c.Ranges["mesh_expansion.manage"])
+		}
 		e.istiodRoutes = append(e.istiodRoutes, r.Addr)
 	}
 }

@@ -13,7 +13,9 @@ import (
 
 	"github.com/meshx-dev/meshx/config"
 	"github.com/meshx-dev/meshx/istio"
+	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
+	"github.com/meshx-dev/meshx/providers/kube"
 )
 
 // TestExpandModern: a VM of the istiod era is a WorkloadGroup member with
@@ -251,5 +253,101 @@ vm "web" {
 	}
 	if found != 2 {
 		t.Errorf("found %d of the WorkloadGroup and the mesh config", found)
+	}
+}
+
+// TestExpandEastWestSharedMesh: with istiod_exposure = "eastwest" and
+// mesh_expansion { manage = false }, the istiod-gateway Gateway and the
+// istiod-vs VirtualService are another environment's: read by reference at
+// the manage attribute, as the ILBs are, so a plan before the owner's apply
+// stops there; the VMs' hosts line still waits for them.
+func TestExpandEastWestSharedMesh(t *testing.T) {
+	exp := expandSource(t, `
+meshx {
+  environment = "team-a"
+  istio { profile = "1.28" }
+}
+cluster "control" {
+  role            = "control"
+  pod_cidr        = "10.0.0.0/16"
+  istiod_exposure = "eastwest"
+  mesh_expansion {
+    manage = false
+  }
+}
+vm "web" {
+  address   = "192.168.1.5"
+  namespace = "team-a"
+  ssh { use_agent = true }
+}
+`)
+	hosts := findResource(t, exp, "line", "/etc/hosts")
+	var routes int
+	for _, r := range exp.Resources {
+		if r.Kind != kube.KindGateway && r.Kind != kube.KindVirtualService {
+			continue
+		}
+		routes++
+		if !r.ReadOnly || !strings.Contains(r.Reference, "manage = false") || exp.Ranges[r.Addr].Start.Line != 11 {
+			t.Errorf("%s: ReadOnly %v, Reference %q, line %d; want a read-only reference at line 11 (manage = false)",
+				r.Addr, r.ReadOnly, r.Reference, exp.Ranges[r.Addr].Start.Line)
+		}
+		if r.Settings.Adopt {
+			t.Errorf("%s may be adopted; another environment owns it", r.Addr)
+		}
+		if !slices.Contains(hosts.DependsOn, r.Addr) {
+			t.Errorf("the hosts line does not wait for %s", r.Addr)
+		}
+	}
+	if routes != 2 {
+		t.Errorf("%d Gateways and VirtualServices, want istiod-gateway and istiod-vs", routes)
+	}
+}
+
+// TestExpandEastWestGatewaySelector: the istiod-gateway Gateway selects
+// the pods the east-west gateway Service selects, whatever their labels,
+// and the sample's istio=eastwestgateway when the Service has no selector;
+// Unknown while the gateway has no address (its selector is read with it).
+func TestExpandEastWestGatewaySelector(t *testing.T) {
+	exp := expandSource(t, `
+meshx {
+  environment = "demo"
+  istio { profile = "1.28" }
+}
+cluster "control" {
+  role            = "control"
+  pod_cidr        = "10.0.0.0/16"
+  istiod_exposure = "eastwest"
+}
+vm "web" {
+  address   = "192.168.1.5"
+  namespace = "bookinfo"
+  ssh { use_agent = true }
+}
+`)
+	gw := findResource(t, exp, "gateway", "istio-system/istiod-gateway")
+	ew := findResource(t, exp, "eastwest_gateway", "istio-system/istio-eastwestgateway")
+	if !slices.Contains(gw.DependsOn, ew.Addr) {
+		t.Fatalf("the Gateway does not depend on %s: %v", ew.Addr, gw.DependsOn)
+	}
+	for _, tc := range []struct {
+		name     string
+		outputs  plans.Object
+		selector any
+	}{
+		{"the Service's selector", plans.Object{"address": "10.0.0.7", "selector": map[string]any{"app": "ew", "gateway.istio.io/managed": "x"}},
+			map[string]any{"app": "ew", "gateway.istio.io/managed": "x"}},
+		{"a Service without one", plans.Object{"address": "10.0.0.7", "selector": map[string]any{}},
+			map[string]any{"istio": "eastwestgateway"}},
+		{"not read yet", plans.Object{}, plans.Unknown},
+	} {
+		obj, err := gw.Render(&planOutputs{values: map[plans.Address]plans.Object{ew.Addr: tc.outputs}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := obj["spec"].(map[string]any)["selector"]
+		if plans.IsUnknown(tc.selector) != plans.IsUnknown(got) || (!plans.IsUnknown(got) && !cmp.Equal(got, tc.selector)) {
+			t.Errorf("%s: spec.selector = %v, want %v", tc.name, got, tc.selector)
+		}
 	}
 }

@@ -60,7 +60,9 @@
 //
 // Outputs:
 //
-//	kube_load_balancer  address (ip, else hostname), ip, hostname
+//	kube_load_balancer  address (ip, else hostname), ip, hostname; an
+//	                    east-west gateway also selector (its Service's,
+//	                    which a Gateway built with selectorOf takes)
 //	kube_cluster_info   server (API server URL from the kubeconfig), service_cidr
 //	kube_reader         server, ca (PEM), token (plans.Sensitive; with
 //	                    TokenRequest tokens, a fingerprint string between

@@ -118,6 +118,9 @@ type istioObject struct {
 	namespace, name string
 	labels          map[string]string
 	spec            map[string]any
+	// selectorOf, when set, is the instance whose selector output, when
+	// not empty, replaces spec.selector (a Gateway's).
+	selectorOf *plans.Address
 }
 
 // WorkloadGroup declares the WorkloadGroup name in namespace at addr:
@@ -146,9 +149,18 @@ func WorkloadEntry(addr plans.Address, cluster, apiVersion, namespace, name stri
 
 // Gateway declares the Istio Gateway name in namespace at addr with spec
 // (selector, servers): istiod-gateway of istiod_exposure = "eastwest".
-func Gateway(addr plans.Address, cluster, apiVersion, namespace, name string, spec map[string]any) providers.Resource {
-	return istioResourceOf(addr, cluster, &istioObject{kindName: KindGateway, apiKind: "Gateway", apiVersion: apiVersion,
-		res: resGateways, namespace: namespace, name: name, spec: spec})
+// With selectorOf set (an EastWestGateway's address, which the Gateway
+// then depends on), spec.selector is that Service's selector whenever it
+// has one, so the Gateway selects the pods behind the Service whatever
+// their labels; spec's own selector is the fallback for a Service without
+// one, and what Render(nil) renders.
+func Gateway(addr plans.Address, cluster, apiVersion, namespace, name string, spec map[string]any, selectorOf *plans.Address) providers.Resource {
+	r := istioResourceOf(addr, cluster, &istioObject{kindName: KindGateway, apiKind: "Gateway", apiVersion: apiVersion,
+		res: resGateways, namespace: namespace, name: name, spec: spec, selectorOf: selectorOf})
+	if selectorOf != nil {
+		r.DependsOn = append(r.DependsOn, *selectorOf)
+	}
+	return r
 }
 
 // VirtualService declares the Istio VirtualService name in namespace at
@@ -206,7 +218,7 @@ func wholeNumbers(v any) any {
 	return v
 }
 
-func (o *istioObject) render(providers.Outputs) (plans.Object, error) {
+func (o *istioObject) render(in providers.Outputs) (plans.Object, error) {
 	if err := checkNamespacedName(o.namespace, o.name); err != nil {
 		return nil, err
 	}
@@ -216,6 +228,14 @@ func (o *istioObject) render(providers.Outputs) (plans.Object, error) {
 	spec, err := specValue(o.spec)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s/%s: spec: %w", o.apiKind, o.namespace, o.name, err)
+	}
+	if o.selectorOf != nil && in != nil {
+		sel, _ := in.Output(*o.selectorOf, "selector")
+		if plans.IsUnknown(sel) {
+			spec["selector"] = plans.Unknown // the Service's, once it has an address
+		} else if m, ok := sel.(map[string]any); ok && len(m) > 0 {
+			spec["selector"] = m
+		}
 	}
 	return plans.Object{"namespace": o.namespace, "name": o.name, "labels": mapValue(o.labels), "spec": spec}, nil
 }

@@ -26,6 +26,9 @@ type loadBalancer struct {
 	namespace, name       string
 	ports                 []Port
 	selector, annotations map[string]string
+	// selectorOutput adds the live Service's selector to the outputs (an
+	// east-west gateway's, for the Gateway that must select its pods).
+	selectorOutput bool
 }
 
 // LoadBalancerOptions describe an ILB.
@@ -70,10 +73,13 @@ func LoadBalancer(cluster, key string, o LoadBalancerOptions) providers.Resource
 // istio-eastwestgateway of samples/multicluster/gen-eastwest-gateway.sh)
 // at cluster.<cluster>.eastwest_gateway["<namespace>/<name>"]: meshx reads
 // it and never writes or deletes it (ReadOnly; the planner says how to
-// make it exist in Reference). Its outputs are LoadBalancer's; Apply waits
-// up to wait (0: DefaultLoadBalancerWait) for its address.
+// make it exist in Reference). Its outputs are LoadBalancer's and, once it
+// has an address, selector: the Service's selector (an empty map when it
+// has none), which picks the gateway's pods. Apply waits up to wait (0:
+// DefaultLoadBalancerWait) for its address.
 func EastWestGateway(cluster, namespace, name string, wait time.Duration) providers.Resource {
 	r := LoadBalancer(cluster, name, LoadBalancerOptions{Namespace: namespace, Name: name, Wait: wait})
+	r.Private.(*loadBalancer).selectorOutput = true
 	r.Addr = plans.Address{Block: "cluster", Name: cluster, Type: "eastwest_gateway", Key: namespace + "/" + name}
 	r.ReadOnly, r.AwaitReady = true, true
 	r.ForceNew = nil
@@ -121,7 +127,7 @@ func (lb *loadBalancer) observe(_ context.Context, o *observation, addr plans.Ad
 	id := lb.identities()[0]
 	obs := o.single(addr, lb, id, lb.project)
 	if m := o.pick(addr, id); m != nil {
-		obs.Outputs = loadBalancerOutputs(m.(*corev1.Service))
+		obs.Outputs = lb.outputs(m.(*corev1.Service))
 	}
 	return obs, nil
 }
@@ -157,7 +163,7 @@ func (lb *loadBalancer) apply(ctx context.Context, a *applier) (plans.Object, er
 	if err != nil {
 		return nil, err
 	}
-	if out := loadBalancerOutputs(got); out != nil {
+	if out := lb.outputs(got); out != nil {
 		return out, nil
 	}
 	return lb.wait(ctx, a)
@@ -177,7 +183,7 @@ func (lb *loadBalancer) wait(ctx context.Context, a *applier) (plans.Object, err
 		if err != nil {
 			return false, fmt.Errorf("get Service %s: %w", what, err)
 		}
-		out = loadBalancerOutputs(svc)
+		out = lb.outputs(svc)
 		return out != nil, nil
 	}, func(elapsed time.Duration) {
 		a.progress(fmt.Sprintf("waiting for a load-balancer address for Service %s (%s elapsed)", what, elapsed.Round(time.Second)))
@@ -187,6 +193,16 @@ func (lb *loadBalancer) wait(ctx context.Context, a *applier) (plans.Object, err
 			what, a.p.now().Sub(start).Round(time.Second), a.p.name, lb.namespace, lb.name)
 	}
 	return out, err
+}
+
+// outputs are svc's loadBalancerOutputs, with its selector when lb
+// exports it; nil while svc has no address.
+func (lb *loadBalancer) outputs(svc *corev1.Service) plans.Object {
+	out := loadBalancerOutputs(svc)
+	if out != nil && lb.selectorOutput {
+		out["selector"] = mapValue(svc.Spec.Selector)
+	}
+	return out
 }
 
 // loadBalancerOutputs returns address, ip and hostname from the first

@@ -415,9 +415,9 @@ func TestRemoteSecretConflict(t *testing.T) {
 func TestInstalledClusterID(t *testing.T) {
 	for values, want := range map[string]string{
 		`{"global":{"multiCluster":{"clusterName":"east"},"meshID":"m"}}`: "east",
-		`{"global":{"meshID":"m"}}`: "",
-		`not json`:                  "",
-		``:                          "",
+		`{"global":{"meshID":"m"}}`:                                       "",
+		`not json`:                                                        "",
+		``:                                                                "",
 	} {
 		cm := &corev1.ConfigMap{Data: map[string]string{"values": values, "config": "policy: enabled"}}
 		if got := installedClusterID(cm); got != want {
@@ -505,6 +505,13 @@ func TestBuildersAddresses(t *testing.T) {
 		IstioSecret("control", "bookinfo", "default"),
 	}
 	rs = append(rs, Remote("control", "remote1", RemoteOptions{Namespace: "istio-system", ClusterID: "remote1"})...)
+	ew := EastWestGateway("control", "istio-system", "istio-eastwestgateway", 0)
+	rs = append(rs, ew,
+		Gateway(plans.Address{Block: "cluster", Name: "control", Type: "gateway", Key: "istio-system/istiod-gateway"},
+			"control", "networking.istio.io/v1", "istio-system", "istiod-gateway", map[string]any{}, &ew.Addr),
+		VirtualService(plans.Address{Block: "cluster", Name: "control", Type: "virtual_service", Key: "istio-system/istiod-vs"},
+			"control", "networking.istio.io/v1", "istio-system", "istiod-vs", map[string]any{}),
+	)
 	var got []string
 	for _, r := range rs {
 		got = append(got, r.Addr.String()+" "+r.Target+" "+r.Kind)
@@ -520,15 +527,50 @@ func TestBuildersAddresses(t *testing.T) {
 		`cluster.remote1.namespace["istio-system"] cluster.remote1 kube_namespace`,
 		`cluster.remote1.reader cluster.remote1 kube_reader`,
 		`cluster.remote1.secret cluster.control kube_remote_secret`,
+		`cluster.control.eastwest_gateway["istio-system/istio-eastwestgateway"] cluster.control kube_load_balancer`,
+		`cluster.control.gateway["istio-system/istiod-gateway"] cluster.control kube_gateway`,
+		`cluster.control.virtual_service["istio-system/istiod-vs"] cluster.control kube_virtual_service`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if !ew.ReadOnly || !ew.AwaitReady {
+		t.Errorf("east-west gateway: ReadOnly %v, AwaitReady %v; want it read and awaited, never written", ew.ReadOnly, ew.AwaitReady)
+	}
+	if d := rs[8].DependsOn; len(d) != 1 || d[0] != ew.Addr {
+		t.Errorf("Gateway DependsOn = %v, want the east-west gateway whose selector it takes", d)
+	}
+	if obj, err := rs[8].Render(nil); err != nil || obj["spec"] == nil {
+		t.Errorf("Gateway Render(nil) = %v, %v; want its spec with no outputs at hand", obj, err)
+	}
+	if d := rs[9].DependsOn; len(d) != 0 {
+		t.Errorf("VirtualService DependsOn = %v; the planner chooses them", d)
 	}
 	if d := rs[5].DependsOn; len(d) != 1 || d[0] != NamespaceAddress("remote1", "istio-system") {
 		t.Errorf("reader DependsOn = %v", d)
 	}
 	if d := rs[6].DependsOn; len(d) != 1 || d[0] != ReaderAddress("remote1") {
 		t.Errorf("secret DependsOn = %v", d)
+	}
+}
+
+// TestEastWestGatewayOutputs: the east-west gateway's outputs carry its
+// Service's selector (for the Gateway that must select its pods) once it
+// has an address; an ILB's do not, and neither has outputs before then.
+func TestEastWestGatewayOutputs(t *testing.T) {
+	svc := &corev1.Service{Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "ew"}}}
+	ew := EastWestGateway("control", "istio-system", "istio-eastwestgateway", 0).Private.(*loadBalancer)
+	ilb := LoadBalancer("control", "istiod", LoadBalancerOptions{Namespace: "istio-system", Name: "istiod-ilb"}).Private.(*loadBalancer)
+	if out := ew.outputs(svc); out != nil {
+		t.Errorf("outputs without an address = %v, want none", out)
+	}
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "10.0.0.7"}}
+	want := plans.Object{"address": "10.0.0.7", "ip": "10.0.0.7", "hostname": "", "selector": map[string]any{"app": "ew"}}
+	if diff := cmp.Diff(want, ew.outputs(svc)); diff != "" {
+		t.Errorf("east-west gateway outputs (-want +got):\n%s", diff)
+	}
+	if out := ilb.outputs(svc); out["selector"] != nil {
+		t.Errorf("ILB outputs = %v; only the east-west gateway's carry its selector", out)
 	}
 }
 
