@@ -33,6 +33,8 @@ type options struct {
 	runs, ansibleRuns                 int
 	services, bigServices             int
 	keep                              bool
+	// perVMForksOnly leaves out Ansible's default forks (5).
+	perVMForksOnly bool
 }
 
 func run(args []string) error {
@@ -45,6 +47,7 @@ func run(args []string) error {
 	fs.StringVar(&o.work, "work", "", "scratch directory (default: a new temporary one)")
 	vms := fs.String("vms", "10,50,200", "P1: VM counts of the no-op plans")
 	ansibleVMs := fs.String("ansible-vms", "10,50", "P1: the VM counts Ansible runs at too (it takes minutes per run)")
+	fs.BoolVar(&o.perVMForksOnly, "ansible-per-vm-forks-only", false, "P1: run Ansible with one fork per VM only, not also with its default 5 (the slower, tens of minutes at 200 VMs)")
 	fresh := fs.String("fresh-vms", "10,50", "P4: VM counts of the applies on fresh VMs")
 	fs.IntVar(&o.runs, "runs", 3, "rounds of meshx, the floor and kubectl")
 	fs.IntVar(&o.ansibleRuns, "ansible-runs", 1, "rounds (of -runs) that run Ansible too")
@@ -318,13 +321,16 @@ func (b *bench) p1(n int, vms []string) error {
 		})},
 		{name: "floor", run: b.inVMs(vms, func() (sample, error) { return timeParallel(b.ctx, b.sshTrue(vms)) })},
 	}
-	forks := []int{5}
+	var forks []int
 	if slices.Contains(b.o.ansibleVMs, n) {
 		dir := filepath.Join(b.o.work, fmt.Sprintf("ansible%d", n))
 		if err := writeAnsible(dir, b.lab, env, vms); err != nil {
 			return err
 		}
-		if n != 5 {
+		if !b.o.perVMForksOnly {
+			forks = append(forks, 5)
+		}
+		if n != 5 || b.o.perVMForksOnly {
 			forks = append(forks, n)
 		}
 		for _, f := range forks {
