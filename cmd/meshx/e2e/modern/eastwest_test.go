@@ -108,7 +108,8 @@ func listAt(v any, key string) []any {
 // TestEastWest applies examples/vm-modern with istiod_exposure =
 // "eastwest": without the gateway the plan stops at the attribute; with
 // it, meshx writes the Gateway and VirtualService of Istio's
-// expose-istiod.yaml, istiod accepts them, the VM's /etc/hosts sends
+// expose-istiod.yaml (the Gateway selecting what the gateway Service
+// selects), istiod accepts them, the VM's /etc/hosts sends
 // istiod's name to the gateway, and the real pilot-agent gets its
 // workload certificate through it; destroy removes what meshx wrote and
 // leaves the gateway.
@@ -135,6 +136,13 @@ func TestEastWest(t *testing.T) {
 	})
 
 	gw := e2etest.EastWestGateway(t, l)
+	// Its installers select the gateway's pods by all of its labels, not
+	// by the sample Gateway's istio: eastwestgateway alone: the Gateway
+	// meshx writes must select what the Service selects.
+	gw.Spec.Selector = map[string]string{"istio": "eastwestgateway", "app": "istio-eastwestgateway"}
+	if _, err := cs.CoreV1().Services("istio-system").Update(c, gw, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	// A certificate an earlier agent left in its output directory is not
 	// one this apply's agent obtained.
 	before, _ := workloadCert(w, vm)
@@ -162,11 +170,20 @@ func TestEastWest(t *testing.T) {
 
 	t.Run("istiod accepted expose-istiod.yaml's Gateway and VirtualService", func(t *testing.T) {
 		sample := istioSample(t, "samples/multicluster/expose-istiod.yaml")
+		// The sample's, but the Gateway selects the pods the gateway
+		// Service selects, where the sample has istio: eastwestgateway.
+		sampleSpec := func(kind string) any {
+			spec := numbersAsJSON(t, sample[kind]["spec"])
+			if kind == "Gateway" {
+				spec.(map[string]any)["selector"] = numbersAsJSON(t, gw.Spec.Selector)
+			}
+			return spec
+		}
 		for _, o := range []struct {
 			kind, name string
 			res        schema.GroupVersionResource
 		}{{"Gateway", istio.IstiodGatewayName, gateways}, {"VirtualService", istio.IstiodVirtualServiceName, virtualServices}} {
-			want := numbersAsJSON(t, sample[o.kind]["spec"])
+			want := sampleSpec(o.kind)
 			live, err := dyn.Resource(o.res).Namespace("istio-system").Get(c, o.name, metav1.GetOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -177,7 +194,7 @@ func TestEastWest(t *testing.T) {
 			}
 			// istiod's configz prints its protobufs as JSON, which leaves
 			// out enum zero values: PASSTHROUGH is ServerTLSSettings mode 0.
-			held := numbersAsJSON(t, sample[o.kind]["spec"])
+			held := sampleSpec(o.kind)
 			for _, s := range listAt(held, "servers") {
 				if tls, ok := s.(map[string]any)["tls"].(map[string]any); ok && tls["mode"] == "PASSTHROUGH" {
 					delete(tls, "mode")
