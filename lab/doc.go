@@ -30,7 +30,9 @@
 // pilot-agent and the modern istio-sidecar .deb (the real pilot-agent,
 // istio-start.sh, istio.service, sidecar.env and postinst of the pinned
 // module, and the lab's stand-in envoy, lab/istiotools/envoy, which opens
-// the agent's ADS and SDS streams so that istiod sees a connected proxy).
+// the agent's ADS and SDS streams so that istiod sees a connected proxy,
+// and answers the agent's readiness checks on Envoy's admin port; it
+// serves no traffic).
 // istiod's CA signs workload certificates for TokenRequest tokens of
 // audience istio-ca, which it checks by TokenReview against the lab's
 // kube-apiserver. They are started and stopped by PID like every lab

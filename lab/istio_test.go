@@ -257,11 +257,12 @@ spec:
 // .deb on a VM, writes by hand what `istioctl x workload entry configure`
 // and the istio.io VM steps would, starts the istio unit and waits for the
 // real pilot-agent to obtain a workload certificate from istiod, for
-// istiod to list the proxy (the stand-in envoy's ADS stream) and to
-// auto-register a WorkloadEntry with the VM's address for its
-// WorkloadGroup. This
-// hand-written setup is the reference meshx must reproduce. Not parallel:
-// istio-start.sh changes the VM's iptables while the unit runs.
+// istiod to list the proxy (the stand-in envoy's ADS stream), for the
+// agent to find Envoy ready (the stand-in's admin interface) and for
+// istiod to auto-register a WorkloadEntry with the VM's address for its
+// WorkloadGroup. This hand-written setup is the reference meshx must
+// reproduce. Not parallel: istio-start.sh changes the VM's iptables while
+// the unit runs.
 func TestModernSidecarObtainsWorkloadCert(t *testing.T) {
 	l := istioLab(t)
 	if l.Istio.SidecarDeb == "" {
@@ -369,6 +370,16 @@ func TestModernSidecarObtainsWorkloadCert(t *testing.T) {
 			return false, fmt.Errorf("no connection %s* in %.500s", proxy, body)
 		}
 		return true, err
+	})
+	// pilot-agent's own readiness (its status port, 15020) asks the
+	// stand-in envoy's admin interface for the CDS and LDS updates,
+	// server.state and workers_started, as it asks Envoy.
+	poll(t, 60*time.Second, "pilot-agent finds Envoy ready", func(ctx context.Context) (bool, error) {
+		if _, _, err := l.VMExec(ctx, vm, "curl", "-fsS", "http://localhost:15020/healthz/ready"); err != nil {
+			logs, _, _ := l.VMExec(ctx, vm, "bash", "-c", "grep -i ready /var/log/istio/istio.log | tail -3")
+			return false, fmt.Errorf("%v\n%s", err, logs)
+		}
+		return true, nil
 	})
 	wes := dyn.Resource(schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "workloadentries"}).Namespace(ns)
 	poll(t, 30*time.Second, "auto-registered WorkloadEntry", func(ctx context.Context) (bool, error) {

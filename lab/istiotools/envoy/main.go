@@ -4,8 +4,14 @@
 // (ID, cluster, metadata) and opens the streams Envoy opens over the
 // agent's Unix sockets: ADS (clusters and listeners) on the xds-grpc pipe
 // and SDS (the workload certificate and root) on the sds-grpc pipe, acking
-// every response, so istiod sees a connected proxy. It configures nothing
-// and serves no traffic. It runs until SIGTERM or SIGINT.
+// every response, so istiod sees a connected proxy. It serves the part of
+// Envoy's admin interface pilot-agent uses (admin.go) on the bootstrap's
+// admin address, so the agent finds it ready once ADS delivered clusters
+// and listeners. It configures nothing and serves no traffic: where
+// Envoy's inbound listener (15006) accepts what istio-iptables captures,
+// even a TCP health probe of an application that is down, the stand-in's
+// absence refuses it. It runs until SIGTERM, SIGINT or a POST to
+// /quitquitquit.
 package main
 
 import (
@@ -13,8 +19,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -51,6 +59,8 @@ func main() {
 	log.Printf("started: %q", args)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	ctx, quit := context.WithCancel(ctx)
+	defer quit()
 	if bootstrap == "" {
 		log.Print("no bootstrap (-c); idling")
 		<-ctx.Done()
@@ -61,8 +71,17 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("node %s; xds %s; sds %s", b.node.Id, b.pipes["xds-grpc"], b.pipes["sds-grpc"])
+	adm := &admin{quit: quit}
+	if b.admin != "" {
+		// Envoy does not start without its admin address either.
+		go func() {
+			if err := adm.serve(ctx, b.admin); err != nil {
+				log.Fatal(err)
+			}
+		}()
+	}
 	if p := b.pipes["xds-grpc"]; p != "" {
-		go forever(ctx, "ads", func() error { return ads(ctx, p, b.node) })
+		go forever(ctx, "ads", func() error { return ads(ctx, p, b.node, adm) })
 	}
 	if p := b.pipes["sds-grpc"]; p != "" {
 		go forever(ctx, "sds", func() error { return sds(ctx, p, b.node) })
@@ -74,10 +93,11 @@ func main() {
 type bootstrapInfo struct {
 	node  *corev3.Node
 	pipes map[string]string // cluster name -> Unix socket path
+	admin string            // host:port of the admin interface, if any
 }
 
-// readBootstrap takes the node and the pipe of each static cluster from an
-// Envoy bootstrap in JSON.
+// readBootstrap takes the node, the admin address and the pipe of each
+// static cluster from an Envoy bootstrap in JSON.
 func readBootstrap(file string) (*bootstrapInfo, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
@@ -89,6 +109,14 @@ func readBootstrap(file string) (*bootstrapInfo, error) {
 			Cluster  string         `json:"cluster"`
 			Metadata map[string]any `json:"metadata"`
 		} `json:"node"`
+		Admin struct {
+			Address struct {
+				SocketAddress struct {
+					Address   string `json:"address"`
+					PortValue uint16 `json:"port_value"`
+				} `json:"socket_address"`
+			} `json:"address"`
+		} `json:"admin"`
 		StaticResources struct {
 			Clusters []struct {
 				Name           string `json:"name"`
@@ -118,6 +146,9 @@ func readBootstrap(file string) (*bootstrapInfo, error) {
 	info := &bootstrapInfo{
 		node:  &corev3.Node{Id: bs.Node.ID, Cluster: bs.Node.Cluster, Metadata: md, UserAgentName: "envoy"},
 		pipes: map[string]string{},
+	}
+	if sa := bs.Admin.Address.SocketAddress; sa.Address != "" {
+		info.admin = net.JoinHostPort(sa.Address, strconv.Itoa(int(sa.PortValue)))
 	}
 	for _, c := range bs.StaticResources.Clusters {
 		for _, e := range c.LoadAssignment.Endpoints {
@@ -149,8 +180,8 @@ func dial(path string) (*grpc.ClientConn, error) {
 }
 
 // ads subscribes to clusters and listeners on the agent's xDS proxy and
-// acks what comes, as Envoy does.
-func ads(ctx context.Context, path string, node *corev3.Node) error {
+// acks what comes, as Envoy does, counting it in adm's stats.
+func ads(ctx context.Context, path string, node *corev3.Node, adm *admin) error {
 	conn, err := dial(path)
 	if err != nil {
 		return err
@@ -175,6 +206,7 @@ func ads(ctx context.Context, path string, node *corev3.Node) error {
 			VersionInfo: resp.VersionInfo, ResponseNonce: resp.Nonce}); err != nil {
 			return err
 		}
+		adm.accepted(resp.TypeUrl)
 	}
 }
 
