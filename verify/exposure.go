@@ -105,7 +105,15 @@ func (v *verifier) routeChecks(c *config.Cluster) []Check {
 		ns, name, _ := strings.Cut(r.Addr.Key, "/")
 		ck := Check{Subject: subject, Name: kind + " " + r.Addr.Key}
 		o := v.observed[r.Addr]
-		want, err := r.Render(nil)
+		// The Gateway selects what the gateway Service selects: render
+		// it from what the cluster holds, as apply did. Without the
+		// Service there is nothing to judge its selector by, and the
+		// Service's own check fails.
+		want, err := r.Render(observedOutputs(v.outputs))
+		if spec, ok := want["spec"].(map[string]any); ok && plans.IsUnknown(spec["selector"]) {
+			live, _ := o.Object["spec"].(map[string]any)
+			spec["selector"] = live["selector"]
+		}
 		switch cerr := v.clusterErr[subject]; {
 		case cerr != nil:
 			ck.Status, ck.Observed = Fail, "cannot read the cluster: "+firstLine(cerr)
@@ -124,4 +132,15 @@ func (v *verifier) routeChecks(c *config.Cluster) []Check {
 		out = append(out, ck)
 	}
 	return out
+}
+
+// observedOutputs answers Render from the outputs verify observed; one it
+// did not observe (of a resource that is not there) is unknown.
+type observedOutputs map[plans.Address]plans.Object
+
+func (o observedOutputs) Output(addr plans.Address, name string) (any, bool) {
+	if v, ok := o[addr][name]; ok {
+		return v, true
+	}
+	return plans.Unknown, true
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meshx-dev/meshx/config"
+	"github.com/meshx-dev/meshx/planner"
 	"github.com/meshx-dev/meshx/plans"
 	"github.com/meshx-dev/meshx/providers"
 	"github.com/meshx-dev/meshx/providers/kube"
@@ -75,12 +76,17 @@ vm "vm1" {
 // it is broken.
 func TestControlChecksByExposure(t *testing.T) {
 	xdsPort := []any{map[string]any{"name": "tls-istiod", "port": int64(15012), "protocol": "TCP"}}
+	// Labels other than the sample's istio=eastwestgateway, as a gateway
+	// installed by the istio/gateway chart has.
+	gatewaySelector := map[string]any{"istio": "eastwestgateway", "app": "istio-eastwestgateway", "topology.istio.io/network": "net1"}
 	healthy := func(r providers.Resource) providers.Observed {
 		switch r.Kind {
 		case kube.KindLoadBalancer:
-			return providers.Observed{Exists: true, Outputs: plans.Object{"address": "10.0.0.5"}, Object: plans.Object{"ports": xdsPort}}
+			return providers.Observed{Exists: true, Outputs: plans.Object{"address": "10.0.0.5", "selector": gatewaySelector}, Object: plans.Object{"ports": xdsPort}}
 		case kube.KindGateway, kube.KindVirtualService:
-			obj, err := r.Render(nil)
+			// As apply wrote them: the Gateway selects what the gateway
+			// Service selects.
+			obj, err := r.Render(planner.AppliedOutputs(map[plans.Address]plans.Object{r.DependsOn[0]: {"selector": gatewaySelector}}))
 			if err != nil {
 				t.Fatal(err)
 			}
