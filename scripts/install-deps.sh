@@ -2,7 +2,8 @@
 # Installs the Debian packages meshx's lab and tests use. Idempotent; quick
 # when everything is already there.
 set -euo pipefail
-pkgs=(openssh-server openssh-client dnsmasq bind9-host dnsutils iproute2 iptables procps psmisc curl dpkg-dev sudo openssl passwd hostname)
+# python3: the probe test's application in a VM is a small HTTP server.
+pkgs=(openssh-server openssh-client dnsmasq bind9-host dnsutils iproute2 iptables procps psmisc curl dpkg-dev sudo openssl passwd hostname python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -14,6 +14,9 @@ echo "== building the lab's Kubernetes and Istio binaries (cached after the firs
 echo "== go test ./..."
 go test -count=1 -timeout 40m ./...
 
+echo "== the lab's stand-in envoy against Istio's own readiness probe and drain call"
+(cd lab/istiotools && GOWORK=off go test -count=1 ./...)
+
 echo "== fuzzing briefly (run counts, not time: the machine may be loaded)"
 go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 2000x ./config
 go test -run '^$' -fuzz '^FuzzRead$' -fuzztime 2000x ./planfile
