@@ -35,6 +35,9 @@ type options struct {
 	keep                              bool
 	// perVMForksOnly leaves out Ansible's default forks (5).
 	perVMForksOnly bool
+	// p2RTT is the round trip of the relay P2's second configuration
+	// reaches the API server through; 0: no second configuration.
+	p2RTT time.Duration
 }
 
 func run(args []string) error {
@@ -53,6 +56,7 @@ func run(args []string) error {
 	fs.IntVar(&o.ansibleRuns, "ansible-runs", 1, "rounds (of -runs) that run Ansible too")
 	fs.IntVar(&o.services, "services", 200, "P2: services to register")
 	fs.IntVar(&o.bigServices, "big-services", 1000, "P3: services in the largest plan")
+	fs.DurationVar(&o.p2RTT, "p2-rtt", 10*time.Millisecond, "P2: also measure both tools reaching the API server through a loopback relay with this round trip (a same-region cloud endpoint: 10ms); 0: loopback only")
 	parts := fs.String("parts", "p1,p2,p3", "what to run: p1 (with p4), p2, p3")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -114,12 +118,6 @@ type bench struct {
 
 	rows  []row
 	notes []string
-	// p2plans are the no-op plans of the registered services, p2traces
-	// where the time of each apply went and the requests it sent.
-	p2plans  series
-	p2traces []string
-	// p2kubectl are the requests each kubectl apply sent.
-	p2kubectl []string
 }
 
 // row is one comparison of the table.
@@ -182,7 +180,13 @@ func (b *bench) vmNames(n int) []string {
 // writeConfig writes the configuration of env in work/dir: vms with the
 // 1.0 profile's files, packages and units, and services.
 func (b *bench) writeConfig(dir string, vms []string, services []e2etest.Svc) error {
-	w := &e2etest.World{Lab: b.lab, Dir: filepath.Join(b.o.work, dir), Env: env, Namespace: env, WaitTimeout: "5m", VMs: vms, Services: services}
+	return b.writeConfigOn(b.lab, dir, vms, services)
+}
+
+// writeConfigOn is writeConfig with the clusters of l (P2's relay side
+// reaches the control cluster through another kubeconfig).
+func (b *bench) writeConfigOn(l *lab.Lab, dir string, vms []string, services []e2etest.Svc) error {
+	w := &e2etest.World{Lab: l, Dir: filepath.Join(b.o.work, dir), Env: env, Namespace: env, WaitTimeout: "5m", VMs: vms, Services: services}
 	cfg, err := w.Render()
 	if err != nil {
 		return err
@@ -226,7 +230,7 @@ func (b *bench) rounds(n int, ms []measurement) (map[string]series, error) {
 			if err != nil {
 				return got, fmt.Errorf("%s: %w", m.name, err)
 			}
-			b.logf("  %-28s round %d: %s (cpu %s, in the VMs %s, peak RSS %d MiB)", m.name, r+1, secs(s.wall), secs(s.cpu), secs(s.vmCPU), s.maxRSS/1024)
+			b.logf("  %-40s round %d: %s (cpu %s, in the VMs %s, peak RSS %d MiB)", m.name, r+1, secs(s.wall), secs(s.cpu), secs(s.vmCPU), s.maxRSS/1024)
 			got[m.name] = append(got[m.name], s)
 		}
 	}
@@ -425,8 +429,83 @@ func closeMasters(dir string) {
 	os.RemoveAll(dir)
 }
 
+// p2side is one way P2's clients reach the control cluster's API server:
+// directly on loopback, or through the relay.
+type p2side struct {
+	// name is "" on loopback, else what the relay stands for; it ends
+	// the side's measurement and row names.
+	name string
+	// dir is meshx's configuration, lab the lab whose control cluster's
+	// kubeconfig is kubeconfig, the one both tools use.
+	dir, kubeconfig string
+	lab             *lab.Lab
+	// plans are the no-op plans of the registered services, traces where
+	// the time of each meshx apply went and the requests it sent,
+	// kubectl the requests each kubectl apply sent.
+	plans           series
+	traces, kubectl []string
+}
+
+// p2sides are loopback and, with a round trip set, the relay, which is
+// started here; stop closes it.
+func (b *bench) p2sides() (sides []*p2side, stop func(), err error) {
+	ctl := b.lab.ControlCluster()
+	sides = []*p2side{{dir: "p2", kubeconfig: ctl.Kubeconfig, lab: b.lab}}
+	if b.o.p2RTT <= 0 {
+		return sides, func() {}, nil
+	}
+	r, err := startRelay(strings.TrimPrefix(ctl.Server, "https://"), b.o.p2RTT)
+	if err != nil {
+		return nil, nil, err
+	}
+	kc := filepath.Join(b.o.work, "p2-rtt.kubeconfig")
+	if err := relayKubeconfig(ctl.Kubeconfig, r.addr(), kc); err != nil {
+		r.close()
+		return nil, nil, err
+	}
+	l := *b.lab
+	l.Clusters = slices.Clone(b.lab.Clusters)
+	l.ControlCluster().Kubeconfig = kc
+	sides = append(sides, &p2side{name: fmt.Sprintf("API server %s away", millis(b.o.p2RTT)), dir: "p2-rtt", kubeconfig: kc, lab: &l})
+	// Check the line: a request over an open connection takes a round
+	// trip longer through it.
+	direct, err := versionRoundTrip(b.ctx, ctl.Kubeconfig)
+	if err == nil {
+		var through time.Duration
+		if through, err = versionRoundTrip(b.ctx, kc); err == nil {
+			b.logf("P2 relay %s for a round trip of %s: GET /version %.1f ms direct, %.1f ms through it", r.addr(), millis(b.o.p2RTT),
+				fracMillis(direct), fracMillis(through))
+			b.note("P2, the latency line (round trip %s): GET /version over an open connection took %.1f ms through it, %.1f ms direct (medians of 20).",
+				millis(b.o.p2RTT), fracMillis(through), fracMillis(direct))
+		}
+	}
+	if err == nil {
+		// kubectl's discovery cache is per server address: fill the
+		// relay's as the loopback one is, untimed.
+		_, _, err = timeIt(b.ctx, command{name: b.o.kubectl, args: []string{"--kubeconfig", kc, "get", "services", "-n", env}})
+	}
+	if err != nil {
+		r.close()
+		return nil, nil, err
+	}
+	return sides, func() { r.close() }, nil
+}
+
+// label is what, named for the side.
+func (s *p2side) label(what string) string {
+	if s.name == "" {
+		return what
+	}
+	return what + ", " + s.name
+}
+
+// fracMillis is d in milliseconds, fractions kept.
+func fracMillis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
 // p2 registers services on two VMs: meshx apply against kubectl apply
-// --server-side of the same objects, and the no-op plan.
+// --server-side of the same objects, and the no-op plan, with both tools
+// reaching the API server on loopback and, in the same rounds, through
+// the relay.
 func (b *bench) p2() error {
 	vms := b.vmNames(2)
 	svcs := servicesOn(b.o.services, vms)
@@ -437,6 +516,13 @@ func (b *bench) p2() error {
 	if _, err := b.meshx("p2", 0, "apply", "-auto-approve", "-no-color", "-input=false"); err != nil {
 		return err
 	}
+	sides, stop, err := b.p2sides()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	// The metrics, the export and the cleanups between runs go
+	// directly, untimed.
 	kubeconfig := b.lab.ControlCluster().Kubeconfig
 	objects := filepath.Join(b.o.work, "p2-objects.json")
 	var nObjects int
@@ -447,9 +533,10 @@ func (b *bench) p2() error {
 		_, err := b.meshx("p2", 0, "apply", "-auto-approve", "-no-color", "-input=false")
 		return err
 	}
-	ms := []measurement{
-		{name: "meshx apply", run: func() (sample, error) {
-			if err := b.writeConfig("p2", vms, svcs); err != nil {
+	var ms []measurement
+	for _, side := range sides {
+		ms = append(ms, measurement{name: side.label("meshx apply"), run: func() (sample, error) {
+			if err := b.writeConfigOn(side.lab, side.dir, vms, svcs); err != nil {
 				return sample{}, err
 			}
 			before, err := scrapeRequests(b.ctx, b.o.kubectl, kubeconfig)
@@ -457,7 +544,7 @@ func (b *bench) p2() error {
 				return sample{}, err
 			}
 			t0 := time.Now()
-			s, out, err := timeIt(b.ctx, b.meshxCmd("p2", 0, "apply", "-auto-approve", "-json", "-input=false"))
+			s, out, err := timeIt(b.ctx, b.meshxCmd(side.dir, 0, "apply", "-auto-approve", "-json", "-input=false"))
 			if err != nil {
 				return s, err
 			}
@@ -469,23 +556,22 @@ func (b *bench) p2() error {
 			if err != nil {
 				return s, err
 			}
-			b.p2traces = append(b.p2traces, fmt.Sprintf("%s; Service and Endpoints requests: %s", tr.summary(), after.since(before)))
+			side.traces = append(side.traces, fmt.Sprintf("%s; Service and Endpoints requests: %s", tr.summary(), after.since(before)))
 			// The no-op plan of the registered services, then the
 			// objects kubectl applies (once), then back, untimed.
-			p, _, err := timeIt(b.ctx, b.meshxCmd("p2", 0, "plan", "-detailed-exitcode", "-no-color", "-input=false"))
+			p, _, err := timeIt(b.ctx, b.meshxCmd(side.dir, 0, "plan", "-detailed-exitcode", "-no-color", "-input=false"))
 			if err != nil {
 				return s, err
 			}
-			b.logf("  %-28s %s", "meshx no-op plan", secs(p.wall))
-			b.p2plans = append(b.p2plans, p)
+			b.logf("  %-40s %s", side.label("meshx no-op plan"), secs(p.wall))
+			side.plans = append(side.plans, p)
 			if nObjects == 0 {
 				if nObjects, err = exportObjects(b.ctx, b.o.kubectl, kubeconfig, env, objects); err != nil {
 					return s, err
 				}
 			}
 			return s, unregister()
-		}},
-		{name: "kubectl apply", run: func() (sample, error) {
+		}}, measurement{name: side.label("kubectl apply"), run: func() (sample, error) {
 			if nObjects == 0 {
 				return sample{}, errors.New("no objects exported yet")
 			}
@@ -493,7 +579,7 @@ func (b *bench) p2() error {
 			if err != nil {
 				return sample{}, err
 			}
-			s, _, err := timeIt(b.ctx, command{name: b.o.kubectl, args: []string{"--kubeconfig", kubeconfig, "apply", "--server-side", "-f", objects}})
+			s, _, err := timeIt(b.ctx, command{name: b.o.kubectl, args: []string{"--kubeconfig", side.kubeconfig, "apply", "--server-side", "-f", objects}})
 			if err != nil {
 				return s, err
 			}
@@ -501,33 +587,35 @@ func (b *bench) p2() error {
 			if err != nil {
 				return s, err
 			}
-			b.p2kubectl = append(b.p2kubectl, after.since(before).String())
+			side.kubectl = append(side.kubectl, after.since(before).String())
 			_, _, err = timeIt(b.ctx, command{name: b.o.kubectl, args: []string{"--kubeconfig", kubeconfig, "delete", "--wait", "--ignore-not-found", "-f", objects}})
 			return s, err
-		}},
+		}})
 	}
 	got, err := b.rounds(b.o.runs, ms)
 	if err != nil {
 		return err
 	}
-	a, _ := got["meshx apply"].median()
-	k, _ := got["kubectl apply"].median()
-	p, _ := series(b.p2plans).median()
-	b.rows = append(b.rows,
-		row{
-			what:  fmt.Sprintf("P2 apply, %d services (%d objects)", b.o.services, nObjects),
-			meshx: secs(a.wall), other: "kubectl apply --server-side: " + secs(k.wall),
-			ratio: faster(a.wall, k.wall), target: "meshx ≥ 2× faster",
-		},
-		row{
-			what:  fmt.Sprintf("P2 no-op plan, %d services", b.o.services),
-			meshx: secs(p.wall), other: "—", ratio: "—", target: "< 1 s",
-		})
-	for i, t := range b.p2traces {
-		b.note("P2, meshx apply %d: %s.", i+1, t)
-	}
-	for i, t := range b.p2kubectl {
-		b.note("P2, kubectl apply %d: Service and Endpoints requests: %s.", i+1, t)
+	for _, side := range sides {
+		a, _ := got[side.label("meshx apply")].median()
+		k, _ := got[side.label("kubectl apply")].median()
+		p, _ := side.plans.median()
+		b.rows = append(b.rows,
+			row{
+				what:  side.label(fmt.Sprintf("P2 apply, %d services (%d objects)", b.o.services, nObjects)),
+				meshx: secs(a.wall), other: "kubectl apply --server-side: " + secs(k.wall),
+				ratio: faster(a.wall, k.wall), target: "meshx ≥ 2× faster",
+			},
+			row{
+				what:  side.label(fmt.Sprintf("P2 no-op plan, %d services", b.o.services)),
+				meshx: secs(p.wall), other: "—", ratio: "—", target: "< 1 s",
+			})
+		for i, t := range side.traces {
+			b.note("%s: %s.", side.label(fmt.Sprintf("P2, meshx apply %d", i+1)), t)
+		}
+		for i, t := range side.kubectl {
+			b.note("%s: Service and Endpoints requests: %s.", side.label(fmt.Sprintf("P2, kubectl apply %d", i+1)), t)
+		}
 	}
 	b.logf("P2: destroy (untimed)")
 	_, err = b.meshx("p2", 0, "destroy", "-auto-approve", "-no-color")
@@ -594,7 +682,7 @@ func (b *bench) report(m machine, loadStart, loadEnd string, took time.Duration,
 	}
 	s.WriteString("\n## What is compared\n\n")
 	s.WriteString("- **P1** `meshx plan -detailed-exitcode` with nothing to do, against `ansible-playbook --check --diff` of a playbook the bench generates from each VM's meshx manifest after the apply (copy for the files, lineinfile for each managed env key and each line, apt for the packages, systemd for the units; pipelining on, no fact gathering) with Ansible's default 5 forks and with one fork per VM, and against the floor: one `ssh host true` per VM, all at once. Both tools find every VM converged (the bench checks Ansible's recap: nothing changed or failed).\n")
-	s.WriteString("- **P2** `meshx apply` registering the services on two VMs (a Service and Endpoints each, plus both VMs' sidecar.env) against `kubectl apply --server-side -f` of the same Services and Endpoints, exported from the cluster after meshx's apply; between runs each side removes what it made, untimed.\n")
+	s.WriteString("- **P2** `meshx apply` registering the services on two VMs (a Service and Endpoints each, plus both VMs' sidecar.env) against `kubectl apply --server-side -f` of the same Services and Endpoints, exported from the cluster after meshx's apply; between runs each side removes what it made, untimed. Both tools reach the API server on loopback and, in the same rounds, through a latency line (-p2-rtt, 10 ms by default, a same-region cloud endpoint): a TCP relay on 127.0.0.1 in the bench that holds every chunk for half the round trip in each direction, in order and without limiting throughput, TLS passing through; there kubectl's one-at-a-time requests each pay the round trip and meshx's parallel ones overlap it.\n")
 	s.WriteString("- **P3** the peak resident set (getrusage) of `meshx plan` of every VM and the largest service count, nothing applied.\n")
 	s.WriteString("- **P4** `meshx apply -json` on VMs meshx never touched (after a destroy), with where the time went from the event stream's timestamps.\n")
 	if err := os.MkdirAll(filepath.Dir(b.o.out), 0o755); err != nil {
