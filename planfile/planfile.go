@@ -342,6 +342,11 @@ func Read(r io.Reader) (*File, error) {
 		}
 		f.Outputs = append(f.Outputs, plans.OutputValue{Name: o.Name, Sensitive: o.Sensitive, Value: val})
 	}
+	// A meshx of an older format reads no instance keys: a file that
+	// claims its format but holds them was not written by Write.
+	if need := formatVersionFor(f); f.FormatVersion < need {
+		return nil, fmt.Errorf("format version %d cannot hold addresses of instances (of blocks with for_each or count), which this file has: it was not written by meshx; run meshx plan again", f.FormatVersion)
+	}
 	return f, nil
 }
 
