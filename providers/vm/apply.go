@@ -143,9 +143,18 @@ func (p *Provider) updateManifest(ctx context.Context, env string, fn func(m *ma
 	m := cur.clone()
 	m.VM = p.host.Name
 	fn(m)
+	// Writing or removing the whole manifest is idempotent, so a write
+	// cut with its connection runs again on a new one: the change it
+	// records has happened, and the connection is the likeliest to be cut
+	// just after it (the istio unit's first start installs the VM's first
+	// netfilter rules, see connectionCut).
 	if len(m.Entries) == 0 {
 		if len(cur.Entries) > 0 {
-			if _, err := p.runScript(ctx, applyTimeout(ctx), removeScript, nil, p.manifestPath(env), "1"); err != nil {
+			remove := func() error {
+				_, err := p.runScript(ctx, applyTimeout(ctx), removeScript, nil, p.manifestPath(env), "1")
+				return err
+			}
+			if err := p.againIfCut(remove); err != nil {
 				return fmt.Errorf("remove manifest: %w", err)
 			}
 		}
@@ -154,7 +163,11 @@ func (p *Provider) updateManifest(ctx context.Context, env string, fn func(m *ma
 		if err != nil {
 			return err
 		}
-		if _, _, err := p.writeFile(ctx, p.manifestPath(env), b, "0600", "0", "0", "0700"); err != nil {
+		write := func() error {
+			_, _, err := p.writeFile(ctx, p.manifestPath(env), b, "0600", "0", "0", "0700")
+			return err
+		}
+		if err := p.againIfCut(write); err != nil {
 			return fmt.Errorf("write manifest %s: %w", p.manifestPath(env), err)
 		}
 	}

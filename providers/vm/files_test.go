@@ -556,10 +556,62 @@ type cutConn struct {
 
 func (c *cutConn) Write(b []byte) (int, error) {
 	if c.armed.Load() && c.written.Add(int64(len(b))) > c.limit {
-		c.once.Do(func() { c.Conn.Close() })
+		c.once.Do(func() {
+			c.Conn.Close()
+			c.armed.Store(false) // one cut: the next connection lives
+		})
 		return 0, net.ErrClosed
 	}
 	return c.Conn.Write(b)
+}
+
+// TestManifestWriteAgainAfterACut cuts the connection in the middle of a
+// manifest write, as the istio unit's first start cuts the connection
+// that started it: the write runs again on a new connection, and the
+// manifest holds what it must.
+func TestManifestWriteAgainAfterACut(t *testing.T) {
+	s := startSSHD(t)
+	p := s.provider(t, s.host("ecs1"))
+	var armed atomic.Bool
+	var dials atomic.Int32
+	p.dialer = func(ctx context.Context, addr string) (net.Conn, error) {
+		dials.Add(1)
+		c, err := dialTCP(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &cutConn{Conn: c, armed: &armed, limit: 256 << 10}, nil
+	}
+	ctx := testContext(t)
+	// Enough entries that the cut falls inside the write's stream.
+	var want *manifest
+	add := func(m *manifest) {
+		for i := range 20000 {
+			putEntry(m, &entry{Type: "file", Key: fmt.Sprintf("/etc/f%05d", i), Name: fmt.Sprintf("/etc/f%05d", i), Kind: "file"})
+		}
+		want = m.clone()
+	}
+	armed.Store(true)
+	if err := p.updateManifest(ctx, "cut", add); err != nil {
+		t.Fatalf("manifest write through one cut: %v", err)
+	}
+	if armed.Load() {
+		t.Fatal("the connection was never cut: the test proves nothing")
+	}
+	if n := dials.Load(); n < 2 {
+		t.Fatalf("%d dials, want a second connection after the cut", n)
+	}
+	b, exists, err := p.readFile(ctx, p.manifestPath("cut"))
+	if err != nil || !exists {
+		t.Fatalf("manifest after the cut: exists %v, %v", exists, err)
+	}
+	wantB, err := want.marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, wantB) {
+		t.Fatalf("manifest after the cut: %d bytes, want %d", len(b), len(wantB))
+	}
 }
 
 func TestAtomicWriteSurvivesACutConnection(t *testing.T) {

@@ -326,16 +326,12 @@ func (p *Provider) Observe(ctx context.Context, req providers.ObserveRequest) pr
 		return fail(err)
 	}
 	args := p.observeArgs(req.Environment, items)
-	out, err := p.runScript(ctx, p.timeout, observeScript, nil, args...)
-	if ce := (*CommandError)(nil); errors.As(err, &ce) && ce.Status < 0 {
-		// Observing only reads, so it may run again on a new connection.
-		// A connection that was open when the VM's first netfilter rules
-		// arrived (the istio sidecar's, at its first start) is tracked
-		// from mid-stream and its packets redirected: cut, while a new
-		// one is tracked from its first packet.
-		p.dropCurrent()
+	// Observing only reads, so it may run again on a new connection.
+	var out []byte
+	err = p.againIfCut(func() (err error) {
 		out, err = p.runScript(ctx, p.timeout, observeScript, nil, args...)
-	}
+		return err
+	})
 	if err != nil {
 		return fail(fmt.Errorf("vm.%s: observe: %w", p.host.Name, err))
 	}

@@ -248,6 +248,21 @@ func (p *Provider) dropCurrent() {
 	}
 }
 
+// againIfCut runs fn, an idempotent remote step, and once more on a new
+// connection when its connection was lost before it finished. A
+// connection that was open when the VM's first netfilter rules arrived
+// (the istio sidecar's, at its first start) is tracked from mid-stream and
+// its packets redirected: cut, while a new one is tracked from its first
+// packet.
+func (p *Provider) againIfCut(fn func() error) error {
+	err := fn()
+	if ce := (*CommandError)(nil); errors.As(err, &ce) && ce.Status < 0 {
+		p.dropCurrent()
+		err = fn()
+	}
+	return err
+}
+
 // dropClient forgets a connection that broke, so the next call redials.
 func (p *Provider) dropClient(c *ssh.Client) {
 	p.mu.Lock()
