@@ -159,15 +159,6 @@ func sortIPs(ips []string) {
 	})
 }
 
-// orphanEndpoints projects orphan Endpoints with the labels meshx last
-// applied.
-func orphanEndpoints(live metav1.Object) (plans.Object, bool) {
-	if _, ok := live.(*corev1.Endpoints); !ok {
-		return nil, false
-	}
-	return (&endpoints{}).project(live), true
-}
-
 func (e *endpoints) apply(ctx context.Context, a *applier) (plans.Object, error) {
 	id := e.identities()[0]
 	ps, ips, err := e.normalized()

@@ -96,14 +96,6 @@ func decodeInventory(cm *corev1.ConfigMap) (map[string]any, error) {
 	return t, nil
 }
 
-// orphanInventory projects an orphan inventory.
-func orphanInventory(live metav1.Object) (plans.Object, bool) {
-	if _, ok := live.(*corev1.ConfigMap); !ok {
-		return nil, false
-	}
-	return projectInventory(live), true
-}
-
 func (in *inventory) apply(ctx context.Context, a *applier) (plans.Object, error) {
 	id := in.identities()[0]
 	live, err := a.claim(ctx, id)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/meshx-dev/meshx/plans"
@@ -50,18 +51,29 @@ type driftViewer interface {
 // owned object whose meshx.dev/kind is not here is deleted as a bare
 // kube_object. A new kind meshx writes adds its line here.
 var orphanProjections = map[string]func(live metav1.Object) (plans.Object, bool){
-	KindNamespace:      orphanNamespace,
+	KindNamespace:      orphanAs[*corev1.Namespace](projectNamespace),
 	KindLoadBalancer:   orphanLoadBalancer,
 	KindService:        orphanService,
-	KindEndpoints:      orphanEndpoints,
+	KindEndpoints:      orphanAs[*corev1.Endpoints]((&endpoints{}).project), // with the labels meshx last applied
 	KindReader:         orphanReader,
 	KindRemoteSecret:   orphanRemoteSecret,
-	KindInventory:      orphanInventory,
+	KindInventory:      orphanAs[*corev1.ConfigMap](projectInventory),
 	KindWorkloadGroup:  orphanIstioObject,
 	KindWorkloadEntry:  orphanIstioObject,
 	KindGateway:        orphanIstioObject,
 	KindVirtualService: orphanIstioObject,
-	KindServiceAccount: orphanServiceAccount,
+	KindServiceAccount: orphanAs[*corev1.ServiceAccount](projectServiceAccount),
+}
+
+// orphanAs is an orphan projection by project of a live object that is
+// a T, the kind's main object, and of no other.
+func orphanAs[T metav1.Object](project func(live metav1.Object) plans.Object) func(metav1.Object) (plans.Object, bool) {
+	return func(live metav1.Object) (plans.Object, bool) {
+		if _, ok := live.(T); !ok {
+			return nil, false
+		}
+		return project(live), true
+	}
 }
 
 // instanceOf returns the instance a builder of this package attached to r.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -58,14 +57,6 @@ func (n *namespace) observe(_ context.Context, o *observation, addr plans.Addres
 }
 
 func projectNamespace(live metav1.Object) plans.Object { return plans.Object{"name": live.GetName()} }
-
-// orphanNamespace projects an orphan namespace.
-func orphanNamespace(live metav1.Object) (plans.Object, bool) {
-	if _, ok := live.(*corev1.Namespace); !ok {
-		return nil, false
-	}
-	return projectNamespace(live), true
-}
 
 func (n *namespace) apply(ctx context.Context, a *applier) (plans.Object, error) {
 	id := n.identities()[0]

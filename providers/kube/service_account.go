@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -67,14 +66,6 @@ func (s *serviceAccount) observe(_ context.Context, o *observation, addr plans.A
 
 func projectServiceAccount(live metav1.Object) plans.Object {
 	return plans.Object{"namespace": live.GetNamespace(), "name": live.GetName()}
-}
-
-// orphanServiceAccount projects an orphan service account of this kind.
-func orphanServiceAccount(live metav1.Object) (plans.Object, bool) {
-	if _, ok := live.(*corev1.ServiceAccount); !ok {
-		return nil, false
-	}
-	return projectServiceAccount(live), true
 }
 
 func (s *serviceAccount) apply(ctx context.Context, a *applier) (plans.Object, error) {
